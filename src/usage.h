@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * usage.h - the per-model token usage table behind /v1/usage.
+ *
+ * Threading: every call is thread-safe; one mutex guards the table and is
+ *   held only to copy numbers in or out, never across I/O or formatting.
+ * Ownership: usage_record() copies the record; the caller keeps its own.
+ */
+#ifndef AGP_USAGE_H
+#define AGP_USAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#define USAGE_MODEL_MAX 128
+#define USAGE_LABEL_MAX 128
+#define USAGE_ENDPOINT_MAX 64
+#define USAGE_HOST_MAX 256
+#define USAGE_RAW_MAX 2048
+#define USAGE_ERROR_MAX 64
+
+/*
+ * One metered response, normalised (see doc/usage-format.md): input,
+ * output and thinking are disjoint; cached and cache_creation are subsets
+ * of input. Strings are NUL-terminated and truncated to fit.
+ */
+struct usage_record {
+	double time;			/* completion, seconds since the epoch */
+	char host[USAGE_HOST_MAX];
+	char endpoint[USAGE_ENDPOINT_MAX];	/* "streamGenerateContent" */
+	char model[USAGE_MODEL_MAX];	/* "" when none was found */
+	int status;			/* upstream HTTP status, 0 if none */
+	bool has_usage;			/* the response carried token counts */
+	bool complete;			/* the response reached its normal end */
+	int64_t input_tokens;
+	int64_t output_tokens;
+	int64_t thinking_tokens;
+	int64_t cached_tokens;
+	int64_t cache_creation_tokens;
+	int64_t total_tokens;
+	double duration_ms;		/* request sent to last byte */
+	double ttfb_ms;			/* request sent to first body byte */
+	char error[USAGE_ERROR_MAX];	/* provider error type, "" if none */
+	char raw[USAGE_RAW_MAX];	/* provider's usage object as JSON */
+};
+
+struct usage_table;
+
+/* Returns a new empty table whose "since" is now, or NULL. Free with
+ * usage_table_free(). */
+struct usage_table *usage_table_new(void);
+void usage_table_free(struct usage_table *t);
+
+/* Adds one record to its model's row, the totals and the endpoint count,
+ * and keeps it in the recent-records ring. */
+void usage_record(struct usage_table *t, const struct usage_record *r);
+
+/* Maps a model id to its display label ("MODEL_PLACEHOLDER_M18" ->
+ * "Gemini 3 Flash"); an id without a label is its own label. Adding a
+ * label for an id already mapped replaces it. Returns 0 or -1. */
+int usage_label_add(struct usage_table *t, const char *id, const char *label);
+
+/* The /v1/usage document over records whose time is >= since (0: all),
+ * built from a copy taken under the lock. The caller owns the result
+ * (json_object_put). NULL only when out of memory. */
+struct json_object *usage_table_json(struct usage_table *t, double since);
+
+/* The newest `limit` records, newest first, as a JSON array the caller
+ * owns. */
+struct json_object *usage_recent_json(struct usage_table *t, int limit);
+
+/* Serialises one record as a single-line JSON object (the ledger format)
+ * and parses it back; the parse returns 0, or -1 on a malformed line. */
+struct json_object *usage_record_to_json(const struct usage_record *r);
+int usage_record_from_json(struct json_object *o, struct usage_record *r);
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * tap.h - a minimal Test Anything Protocol producer for the C unit tests.
+ *
+ * Usage: call ok()/is_int()/is_str() as often as needed, then
+ * `return tap_done();` from main. The plan is printed at the end, so a
+ * test that dies early is reported as failed by automake's TAP driver.
+ */
+#ifndef AGP_TAP_H
+#define AGP_TAP_H
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int tap_n, tap_failed;
+
+__attribute__((format(printf, 2, 3), unused)) static int
+ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!cond)
+		tap_failed++;
+	fflush(stdout);
+	return cond;
+}
+
+#define is_int(got, want, ...) do { \
+	long long tap_g_ = (long long)(got), tap_w_ = (long long)(want); \
+	if (!ok(tap_g_ == tap_w_, __VA_ARGS__)) \
+		printf("#   got %lld, want %lld\n", tap_g_, tap_w_); \
+} while (0)
+
+#define is_str(got, want, ...) do { \
+	const char *tap_g_ = (got), *tap_w_ = (want); \
+	if (!ok(tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0, \
+	        __VA_ARGS__)) \
+		printf("#   got \"%s\", want \"%s\"\n", \
+		       tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)"); \
+} while (0)
+
+__attribute__((format(printf, 1, 2), unused)) static void
+diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+__attribute__((unused)) static int
+tap_done(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
+
+#endif
