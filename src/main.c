@@ -1,12 +1,215 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * main.c - options, daemon, signals. */
+ * main.c - options, state dir, listeners, daemon, signals.
+ *
+ * Threading: main sets everything up, starts the other threads, then
+ *   waits in sigwait(): TERM/INT stop the daemon gracefully, HUP reopens
+ *   the log. No signal handler does any work.
+ * Exit status: 0 after a clean stop, 1 when it cannot start (a port in
+ *   use, an unusable state dir), 2 for a usage error.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <gnutls/gnutls.h>
+
+#include "api.h"
+#include "log.h"
+#include "options.h"
+#include "usage.h"
+
+#define EXIT_START 1
+#define EXIT_USAGE 2
+
+/* Creates the state dir (0700) if missing and tightens an existing one. */
+static int
+state_dir_prepare(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_err("state dir %s", dir);
+		return -1;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_errx("state dir %s is not a directory", dir);
+		return -1;
+	}
+	if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
+		log_err("state dir %s: chmod 0700", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pidfile_write(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		       0644)) < 0) {
+		log_err("pidfile %s", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		log_err("pidfile %s", path);
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Detaches from the terminal; the parent exits only once the child is
+ * set up, so an init script sees a running daemon when it returns. */
+static int
+daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return -1;
+	umask(077);
+	if ((fd = open("/dev/null", O_RDWR)) < 0)
+		return -1;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+/* Waits for TERM or INT; HUP reopens the log. */
+static void
+wait_for_stop(const sigset_t *set, bool use_syslog)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reopening the log");
+			if (use_syslog) {
+				log_use_syslog(false);
+				log_use_syslog(true);
+			}
+			continue;
+		}
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+static int
+run_daemon(struct options *opt)
+{
+	struct usage_table *usage = NULL;
+	struct api *api = NULL;
+	sigset_t set;
+	int api_fd = -1, rc = EXIT_START;
+
+	/* Block the signals before any thread starts, so all inherit it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (state_dir_prepare(opt->state_dir) < 0)
+		goto out;
+	if ((api_fd = api_listen_socket(opt->api_listen)) < 0) {
+		log_err("cannot listen on %s", opt->api_listen);
+		goto out;
+	}
+	if (opt->daemon) {
+		log_use_syslog(true);
+		if (daemonize() < 0) {
+			log_err("daemon");
+			goto out;
+		}
+	}
+	if (opt->pidfile && pidfile_write(opt->pidfile) < 0)
+		goto out;
+	if (!(usage = usage_table_new()))
+		goto out;
+	for (size_t i = 0; i < opt->model_labels.n; i++) {
+		char *id = opt->model_labels.v[i], *eq = strchr(id, '=');
+
+		*eq = '\0';	/* options_parse() checked the '=' */
+		usage_label_add(usage, id, eq + 1);
+	}
+	if (!(api = api_new(api_fd, usage, NULL, NULL)))
+		goto out;
+	api_fd = -1;	/* the API owns it now */
+	log_info("%s started; usage API on http://%s/v1/usage",
+		 PACKAGE_STRING, opt->api_listen);
+	wait_for_stop(&set, opt->daemon);
+	rc = 0;
+out:
+	api_free(api);
+	usage_table_free(usage);
+	if (api_fd >= 0)
+		close(api_fd);
+	if (opt->pidfile && rc == 0)
+		unlink(opt->pidfile);
+	return rc;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	printf("%s\n", PACKAGE_STRING);
-	return 0;
+	struct options opt;
+	char err[512];
+	int rc;
+
+	rc = options_parse(&opt, argc, argv, stdout, err, sizeof(err));
+	if (rc != OPTIONS_OK) {
+		if (rc == OPTIONS_ERROR)
+			fprintf(stderr, "antigravity-proxy: %s\n"
+				"Try 'antigravity-proxy --help'.\n", err);
+		options_free(&opt);
+		return rc == OPTIONS_EXIT ? 0 : EXIT_USAGE;
+	}
+	log_set_level(opt.log_level);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	gnutls_global_init();
+
+	switch (opt.command) {
+	case OPTIONS_CMD_DAEMON:
+		rc = run_daemon(&opt);
+		break;
+	default:
+		log_errx("this command is not available yet");
+		rc = EXIT_USAGE;
+		break;
+	}
+
+	gnutls_global_deinit();
+	curl_global_cleanup();
+	options_free(&opt);
+	return rc;
 }

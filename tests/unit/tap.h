@@ -16,7 +16,7 @@
 static int tap_n, tap_failed;
 
 __attribute__((format(printf, 2, 3), unused)) static int
-ok(int cond, const char *fmt, ...)
+tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,6 +30,9 @@ ok(int cond, const char *fmt, ...)
 	fflush(stdout);
 	return cond;
 }
+
+/* Any scalar condition, pointers included. */
+#define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
 
 #define is_int(got, want, ...) do { \
 	long long tap_g_ = (long long)(got), tap_w_ = (long long)(want); \

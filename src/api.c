@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * api.c - the HTTP API on 127.0.0.1:8741 (GNU libmicrohttpd).
+ *
+ * Threading: libmicrohttpd's internal polling thread calls api_handler();
+ *   it reads the usage table through usage_table_json(), which copies
+ *   under the table's lock, and formats outside it.
+ * Ownership: struct api owns the MHD daemon and its listening socket.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "log.h"
+#include "options.h"
+#include "usage.h"
+
+#define API_METRICS_MAX (256 * 1024)
+#define API_REQUESTS_MAX 1000
+
+struct api {
+	struct MHD_Daemon *mhd;
+	int fd;
+	struct usage_table *usage;
+	api_metrics_fn metrics;
+	void *metrics_arg;
+	double started;
+};
+
+static double
+now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+int
+api_listen_socket(const char *listen_spec)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char host[256];
+	unsigned port;
+	socklen_t len;
+	int fd = -1, one = 1, saved;
+
+	if (options_split_hostport(listen_spec, host, sizeof(host), &port) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (host[0] == '\0')
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*sin6);
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, unsigned status, const char *type,
+      char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Sends a JSON document (consumed) with a trailing newline. */
+static enum MHD_Result
+reply_json(struct MHD_Connection *conn, unsigned status,
+	   struct json_object *doc)
+{
+	const char *s;
+	char *body;
+	size_t len;
+
+	if (!doc)
+		return MHD_NO;
+	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+	len = strlen(s);
+	if ((body = malloc(len + 2))) {
+		memcpy(body, s, len);
+		body[len++] = '\n';
+		body[len] = '\0';
+	}
+	json_object_put(doc);
+	if (!body)
+		return MHD_NO;
+	return reply(conn, status, "application/json", body, len);
+}
+
+static enum MHD_Result
+reply_error(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	struct json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "error", json_object_new_string(msg));
+	json_object_object_add(doc, "status", json_object_new_int((int)status));
+	return reply_json(conn, status, doc);
+}
+
+static int
+parse_rfc3339(const char *s, double *t)
+{
+	struct tm tm = { 0 };
+	const char *p;
+	double frac = 0;
+	long off = 0;
+
+	if (!(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) &&
+	    !(p = strptime(s, "%Y-%m-%dt%H:%M:%S", &tm)))
+		return -1;
+	if (*p == '.') {
+		char *end;
+
+		frac = strtod(p, &end);
+		p = end;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+		   isdigit((unsigned char)p[2]) && p[3] == ':' &&
+		   isdigit((unsigned char)p[4]) &&
+		   isdigit((unsigned char)p[5])) {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
+		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*t = (double)timegm(&tm) - (double)off + frac;
+	return 0;
+}
+
+int
+api_parse_since(const char *s, double now_s, double *t)
+{
+	char *end;
+	double v;
+
+	if (strcmp(s, "today") == 0) {
+		time_t n = (time_t)now_s;
+		struct tm tm;
+
+		localtime_r(&n, &tm);
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		*t = (double)mktime(&tm);
+		return 0;
+	}
+	if (parse_rfc3339(s, t) == 0)
+		return 0;
+	v = strtod(s, &end);
+	if (end == s || v < 0 || !isdigit((unsigned char)*s))
+		return -1;
+	if (strcmp(end, "s") == 0)
+		;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600;
+	else if (strcmp(end, "d") == 0)
+		v *= 86400;
+	else
+		return -1;
+	*t = now_s - v;
+	return 0;
+}
+
+static enum MHD_Result
+handle_health(struct api *a, struct MHD_Connection *conn)
+{
+	struct json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "status", json_object_new_string("ok"));
+	json_object_object_add(doc, "version",
+			       json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(doc, "uptime_seconds",
+			       json_object_new_int64((int64_t)(now() -
+							       a->started)));
+	return reply_json(conn, MHD_HTTP_OK, doc);
+}
+
+static enum MHD_Result
+handle_usage(struct api *a, struct MHD_Connection *conn)
+{
+	const char *s = MHD_lookup_connection_value(conn,
+		MHD_GET_ARGUMENT_KIND, "since");
+	double since = 0;
+
+	if (s && api_parse_since(s, now(), &since) < 0)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST,
+			"since: expected RFC 3339 time, 'today' or a duration "
+			"like 1h");
+	return reply_json(conn, MHD_HTTP_OK, usage_table_json(a->usage, since));
+}
+
+static enum MHD_Result
+handle_requests(struct api *a, struct MHD_Connection *conn)
+{
+	const char *s = MHD_lookup_connection_value(conn,
+		MHD_GET_ARGUMENT_KIND, "limit");
+	long limit = 100;
+	char *end;
+
+	if (s) {
+		limit = strtol(s, &end, 10);
+		if (end == s || *end || limit < 1 || limit > API_REQUESTS_MAX)
+			return reply_error(conn, MHD_HTTP_BAD_REQUEST,
+				"limit: expected a number from 1 to 1000");
+	}
+	return reply_json(conn, MHD_HTTP_OK,
+			  usage_recent_json(a->usage, (int)limit));
+}
+
+static enum MHD_Result
+handle_metrics(struct api *a, struct MHD_Connection *conn)
+{
+	char *buf = malloc(API_METRICS_MAX);
+	size_t n = 0;
+
+	if (!buf)
+		return MHD_NO;
+	n += (size_t)snprintf(buf, API_METRICS_MAX,
+		"# HELP antigravity_proxy_uptime_seconds Seconds since start.\n"
+		"# TYPE antigravity_proxy_uptime_seconds gauge\n"
+		"antigravity_proxy_uptime_seconds %.0f\n", now() - a->started);
+	if (a->metrics)
+		n += a->metrics(a->metrics_arg, buf + n, API_METRICS_MAX - n);
+	return reply(conn, MHD_HTTP_OK,
+		     "text/plain; version=0.0.4; charset=utf-8", buf, n);
+}
+
+static const struct {
+	const char *path;
+	enum MHD_Result (*fn)(struct api *, struct MHD_Connection *);
+} api_routes[] = {
+	{ "/health", handle_health },
+	{ "/v1/usage", handle_usage },
+	{ "/v1/requests", handle_requests },
+	{ "/metrics", handle_metrics },
+};
+
+static enum MHD_Result
+api_handler(void *cls, struct MHD_Connection *conn, const char *url,
+	    const char *method, const char *version, const char *upload_data,
+	    size_t *upload_data_size, void **req_cls)
+{
+	struct api *a = cls;
+	size_t i;
+
+	/* A request body is read and ignored before answering. */
+	if (*req_cls == NULL) {
+		*req_cls = a;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++)
+		if (strcmp(url, api_routes[i].path) == 0)
+			break;
+	if (i == sizeof(api_routes) / sizeof(api_routes[0]))
+		return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   "method not allowed");
+	return api_routes[i].fn(a, conn);
+}
+
+static void
+api_mhd_log(void *arg, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("api: %s", buf);
+}
+
+struct api *
+api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
+	void *metrics_arg)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		close(fd);
+		return NULL;
+	}
+	a->fd = fd;
+	a->usage = usage;
+	a->metrics = metrics;
+	a->metrics_arg = metrics_arg;
+	a->started = now();
+	a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+				  MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				  api_handler, a,
+				  MHD_OPTION_LISTEN_SOCKET, a->fd,
+				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+				  MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+				  MHD_OPTION_CONNECTION_LIMIT, 64U,
+				  MHD_OPTION_END);
+	if (!a->mhd) {
+		log_errx("api: libmicrohttpd failed to start");
+		api_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+api_free(struct api *a)
+{
+	if (!a)
+		return;
+	if (a->mhd)
+		MHD_stop_daemon(a->mhd);
+	close(a->fd);
+	free(a);
+}

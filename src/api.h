@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * api.h - the HTTP API on 127.0.0.1:8741 (GNU libmicrohttpd).
+ *
+ * Threading: libmicrohttpd runs its own polling thread; handlers only read
+ *   shared state through the usage table's and the metrics' own locks.
+ * Ownership: the API keeps pointers to the table and metrics it is given;
+ *   they must outlive api_free().
+ */
+#ifndef AGP_API_H
+#define AGP_API_H
+
+#include <stdbool.h>
+
+struct usage_table;
+struct api;
+
+/* Extra text appended to /metrics (Prometheus format); the callback
+ * writes into buf (at most len bytes) and returns the length written. */
+typedef size_t (*api_metrics_fn)(void *arg, char *buf, size_t len);
+
+/*
+ * Starts serving on the listening socket fd (from api_listen_socket(),
+ * which the API then owns); `metrics` (may be NULL) adds to /metrics.
+ * Returns NULL when libmicrohttpd cannot start. Free with api_free(),
+ * which stops the thread and closes fd.
+ */
+struct api *api_new(int fd, struct usage_table *usage,
+		    api_metrics_fn metrics, void *metrics_arg);
+void api_free(struct api *a);
+
+/* Parses a ?since= value: RFC 3339 ("2026-11-29T03:00:00Z", offsets and
+ * fractions allowed), "today" (local midnight) or a duration back from
+ * now ("90s", "15m", "1h", "7d"). Returns 0 and sets *t (seconds since
+ * the epoch), or -1. */
+int api_parse_since(const char *s, double now, double *t);
+
+/* Creates a listening TCP socket bound to `listen`; -1 with errno set. */
+int api_listen_socket(const char *listen);
+
+#endif

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * usage.c - the per-model token usage table behind /v1/usage.
+ *
+ * Threading: one mutex (t->lock) guards every field of struct usage_table.
+ *   Readers copy the
+ *   numbers they need under the lock and build JSON after releasing it.
+ * Ownership: the table owns its rows, labels, history and ring; records
+ *   passed in are copied.
+ *
+ * Besides the running totals, the table keeps a compact history entry per
+ * record (model and endpoint as indexes, no strings) so that /v1/usage
+ * can answer for any window (?since=) without re-reading the ledger.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "usage.h"
+
+#define USAGE_RING 1000
+
+/* The token counters, in the order of the contract. */
+struct usage_counts {
+	int64_t requests;
+	int64_t input_tokens;
+	int64_t output_tokens;
+	int64_t thinking_tokens;
+	int64_t cached_tokens;
+	int64_t cache_creation_tokens;
+	int64_t total_tokens;
+};
+
+struct usage_row {
+	char model[USAGE_MODEL_MAX];
+	struct usage_counts c;
+	double last_seen;
+};
+
+struct usage_endpoint {
+	char name[USAGE_ENDPOINT_MAX];
+	int64_t count;
+};
+
+struct usage_label {
+	char id[USAGE_MODEL_MAX];
+	char label[USAGE_LABEL_MAX];
+};
+
+struct usage_history {
+	double time;
+	int32_t row;		/* index in rows, -1 when no model/usage */
+	int32_t endpoint;	/* index in endpoints, -1 when none */
+	struct usage_counts c;
+};
+
+struct usage_table {
+	pthread_mutex_t lock;		/* guards all that follows */
+	double since;			/* creation, or the oldest record */
+	struct usage_counts totals;
+	struct usage_row *rows;
+	size_t nrows, caprows;
+	struct usage_endpoint *endpoints;
+	size_t nendpoints, capendpoints;
+	struct usage_label *labels;
+	size_t nlabels;
+	struct usage_history *history;
+	size_t nhistory, caphistory;
+	struct usage_record *ring;	/* USAGE_RING entries */
+	size_t ring_next, ring_count;
+};
+
+static const char *const builtin_labels[][2] = {
+	{ "MODEL_PLACEHOLDER_M18", "Gemini 3 Flash" },
+	{ "MODEL_PLACEHOLDER_M8", "Gemini 3 Pro (High)" },
+	{ "MODEL_PLACEHOLDER_M7", "Gemini 3 Pro (Low)" },
+	{ "MODEL_PLACEHOLDER_M26", "Claude Opus 4.6" },
+	{ "MODEL_PLACEHOLDER_M12", "Claude Opus 4.5" },
+};
+
+static double
+now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* Grows *arr to hold at least n + 1 elements of size sz; 0 or -1. */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	if (!(p = realloc(*arr, ncap * sz)))
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+struct usage_table *
+usage_table_new(void)
+{
+	struct usage_table *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	if (!t || !(t->ring = calloc(USAGE_RING, sizeof(*t->ring)))) {
+		free(t);
+		return NULL;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	t->since = now();
+	for (i = 0; i < sizeof(builtin_labels) / sizeof(builtin_labels[0]);
+	     i++)
+		if (usage_label_add(t, builtin_labels[i][0],
+				    builtin_labels[i][1]) < 0) {
+			usage_table_free(t);
+			return NULL;
+		}
+	return t;
+}
+
+void
+usage_table_free(struct usage_table *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t->rows);
+	free(t->endpoints);
+	free(t->labels);
+	free(t->history);
+	free(t->ring);
+	free(t);
+}
+
+int
+usage_label_add(struct usage_table *t, const char *id, const char *label)
+{
+	struct usage_label *l;
+	size_t i;
+	int rc = 0;
+
+	if (strlen(id) >= USAGE_MODEL_MAX || strlen(label) >= USAGE_LABEL_MAX)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nlabels; i++)
+		if (strcmp(t->labels[i].id, id) == 0)
+			break;
+	if (i == t->nlabels) {
+		if (!(l = realloc(t->labels, (i + 1) * sizeof(*l)))) {
+			rc = -1;
+			goto out;
+		}
+		t->labels = l;
+		t->nlabels++;
+		snprintf(t->labels[i].id, USAGE_MODEL_MAX, "%s", id);
+	}
+	snprintf(t->labels[i].label, USAGE_LABEL_MAX, "%s", label);
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+static void
+counts_add(struct usage_counts *a, const struct usage_counts *b)
+{
+	a->requests += b->requests;
+	a->input_tokens += b->input_tokens;
+	a->output_tokens += b->output_tokens;
+	a->thinking_tokens += b->thinking_tokens;
+	a->cached_tokens += b->cached_tokens;
+	a->cache_creation_tokens += b->cache_creation_tokens;
+	a->total_tokens += b->total_tokens;
+}
+
+/* Index of the row for model, added if new; -1 when out of memory.
+ * Called with t->lock held. */
+static int32_t
+row_find(struct usage_table *t, const char *model)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows; i++)
+		if (strcmp(t->rows[i].model, model) == 0)
+			return (int32_t)i;
+	if (grow((void **)&t->rows, &t->caprows, t->nrows,
+		 sizeof(*t->rows)) < 0)
+		return -1;
+	memset(&t->rows[i], 0, sizeof(t->rows[i]));
+	snprintf(t->rows[i].model, USAGE_MODEL_MAX, "%s", model);
+	t->nrows++;
+	return (int32_t)i;
+}
+
+static int32_t
+endpoint_find(struct usage_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nendpoints; i++)
+		if (strcmp(t->endpoints[i].name, name) == 0)
+			return (int32_t)i;
+	if (grow((void **)&t->endpoints, &t->capendpoints, t->nendpoints,
+		 sizeof(*t->endpoints)) < 0)
+		return -1;
+	memset(&t->endpoints[i], 0, sizeof(t->endpoints[i]));
+	snprintf(t->endpoints[i].name, USAGE_ENDPOINT_MAX, "%s", name);
+	t->nendpoints++;
+	return (int32_t)i;
+}
+
+void
+usage_record(struct usage_table *t, const struct usage_record *r)
+{
+	struct usage_counts c = {
+		.requests = 1,
+		.input_tokens = r->input_tokens,
+		.output_tokens = r->output_tokens,
+		.thinking_tokens = r->thinking_tokens,
+		.cached_tokens = r->cached_tokens,
+		.cache_creation_tokens = r->cache_creation_tokens,
+		.total_tokens = r->total_tokens,
+	};
+	int32_t row = -1, ep = -1;
+
+	pthread_mutex_lock(&t->lock);
+	if (r->time < t->since)		/* replayed from the ledger */
+		t->since = r->time;
+	counts_add(&t->totals, &c);
+	if (r->has_usage || r->model[0]) {
+		row = row_find(t, r->model[0] ? r->model : "unknown");
+		if (row >= 0) {
+			counts_add(&t->rows[row].c, &c);
+			if (r->time > t->rows[row].last_seen)
+				t->rows[row].last_seen = r->time;
+		}
+	}
+	if (r->endpoint[0] && (ep = endpoint_find(t, r->endpoint)) >= 0)
+		t->endpoints[ep].count++;
+	if (grow((void **)&t->history, &t->caphistory, t->nhistory,
+		 sizeof(*t->history)) == 0)
+		t->history[t->nhistory++] = (struct usage_history){
+			.time = r->time, .row = row, .endpoint = ep, .c = c,
+		};
+	t->ring[t->ring_next] = *r;
+	t->ring_next = (t->ring_next + 1) % USAGE_RING;
+	if (t->ring_count < USAGE_RING)
+		t->ring_count++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void
+format_time(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+counts_json(struct json_object *o, const struct usage_counts *c)
+{
+	json_object_object_add(o, "requests", json_object_new_int64(c->requests));
+	json_object_object_add(o, "input_tokens",
+			       json_object_new_int64(c->input_tokens));
+	json_object_object_add(o, "output_tokens",
+			       json_object_new_int64(c->output_tokens));
+	json_object_object_add(o, "thinking_tokens",
+			       json_object_new_int64(c->thinking_tokens));
+	json_object_object_add(o, "cached_tokens",
+			       json_object_new_int64(c->cached_tokens));
+	json_object_object_add(o, "cache_creation_tokens",
+			       json_object_new_int64(c->cache_creation_tokens));
+	json_object_object_add(o, "total_tokens",
+			       json_object_new_int64(c->total_tokens));
+}
+
+/* A copy of the table's numbers for one window, taken under the lock. */
+struct usage_snapshot {
+	double since;
+	struct usage_counts totals;
+	struct usage_row *rows;
+	char (*labels)[USAGE_LABEL_MAX];	/* one per row */
+	size_t nrows;
+	struct usage_endpoint *endpoints;
+	size_t nendpoints;
+};
+
+static const char *
+label_for(const struct usage_table *t, const char *model)
+{
+	for (size_t i = 0; i < t->nlabels; i++)
+		if (strcmp(t->labels[i].id, model) == 0)
+			return t->labels[i].label;
+	return model;
+}
+
+/* Fills s from the running totals (since == 0) or the history. Called
+ * with t->lock held; returns 0 or -1 when out of memory. */
+static int
+snapshot_take(struct usage_table *t, double since, struct usage_snapshot *s)
+{
+	size_t i;
+
+	s->nrows = t->nrows;
+	s->nendpoints = t->nendpoints;
+	s->rows = calloc(t->nrows + 1, sizeof(*s->rows));
+	s->labels = calloc(t->nrows + 1, sizeof(*s->labels));
+	s->endpoints = calloc(t->nendpoints + 1, sizeof(*s->endpoints));
+	if (!s->rows || !s->labels || !s->endpoints)
+		return -1;
+	for (i = 0; i < t->nrows; i++)
+		snprintf(s->labels[i], USAGE_LABEL_MAX, "%s",
+			 label_for(t, t->rows[i].model));
+	if (since <= t->since) {
+		s->since = t->since;
+		s->totals = t->totals;
+		memcpy(s->rows, t->rows, t->nrows * sizeof(*s->rows));
+		memcpy(s->endpoints, t->endpoints,
+		       t->nendpoints * sizeof(*s->endpoints));
+		return 0;
+	}
+	s->since = since;
+	for (i = 0; i < t->nrows; i++)
+		memcpy(s->rows[i].model, t->rows[i].model, USAGE_MODEL_MAX);
+	for (i = 0; i < t->nendpoints; i++)
+		memcpy(s->endpoints[i].name, t->endpoints[i].name,
+		       USAGE_ENDPOINT_MAX);
+	for (i = 0; i < t->nhistory; i++) {
+		const struct usage_history *h = &t->history[i];
+
+		if (h->time < since)
+			continue;
+		counts_add(&s->totals, &h->c);
+		if (h->row >= 0) {
+			counts_add(&s->rows[h->row].c, &h->c);
+			if (h->time > s->rows[h->row].last_seen)
+				s->rows[h->row].last_seen = h->time;
+		}
+		if (h->endpoint >= 0)
+			s->endpoints[h->endpoint].count++;
+	}
+	return 0;
+}
+
+static struct json_object *
+snapshot_json(const struct usage_snapshot *s)
+{
+	struct json_object *doc = json_object_new_object();
+	struct json_object *totals = json_object_new_object();
+	struct json_object *models = json_object_new_object();
+	struct json_object *eps = json_object_new_object();
+	char ts[32];
+	size_t i;
+
+	format_time(s->since, ts, sizeof(ts));
+	json_object_object_add(doc, "since", json_object_new_string(ts));
+	counts_json(totals, &s->totals);
+	json_object_object_add(doc, "totals", totals);
+	for (i = 0; i < s->nrows; i++) {
+		struct json_object *m;
+
+		if (s->rows[i].c.requests == 0)
+			continue;
+		m = json_object_new_object();
+		json_object_object_add(m, "label",
+				       json_object_new_string(s->labels[i]));
+		counts_json(m, &s->rows[i].c);
+		format_time(s->rows[i].last_seen, ts, sizeof(ts));
+		json_object_object_add(m, "last_seen",
+				       json_object_new_string(ts));
+		json_object_object_add(models, s->rows[i].model, m);
+	}
+	json_object_object_add(doc, "models", models);
+	for (i = 0; i < s->nendpoints; i++)
+		if (s->endpoints[i].count)
+			json_object_object_add(eps, s->endpoints[i].name,
+				json_object_new_int64(s->endpoints[i].count));
+	json_object_object_add(doc, "endpoints", eps);
+	return doc;
+}
+
+struct json_object *
+usage_table_json(struct usage_table *t, double since)
+{
+	struct usage_snapshot s = { 0 };
+	struct json_object *doc = NULL;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = snapshot_take(t, since, &s);
+	pthread_mutex_unlock(&t->lock);
+	if (rc == 0)
+		doc = snapshot_json(&s);
+	free(s.rows);
+	free(s.labels);
+	free(s.endpoints);
+	return doc;
+}
+
+struct json_object *
+usage_recent_json(struct usage_table *t, int limit)
+{
+	struct json_object *arr = json_object_new_array();
+	struct usage_record *copy;
+	size_t n, i;
+
+	if (limit <= 0)
+		return arr;
+	if (!(copy = malloc(sizeof(*copy) * USAGE_RING)))
+		return arr;
+	pthread_mutex_lock(&t->lock);
+	n = t->ring_count < (size_t)limit ? t->ring_count : (size_t)limit;
+	for (i = 0; i < n; i++)
+		copy[i] = t->ring[(t->ring_next + USAGE_RING - 1 - i) %
+				  USAGE_RING];
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, usage_record_to_json(&copy[i]));
+	free(copy);
+	return arr;
+}
+
+struct json_object *
+usage_record_to_json(const struct usage_record *r)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *raw;
+	char ts[32];
+
+	format_time(r->time, ts, sizeof(ts));
+	json_object_object_add(o, "time", json_object_new_string(ts));
+	json_object_object_add(o, "ts", json_object_new_double(r->time));
+	json_object_object_add(o, "host", json_object_new_string(r->host));
+	json_object_object_add(o, "endpoint",
+			       json_object_new_string(r->endpoint));
+	json_object_object_add(o, "model", json_object_new_string(r->model));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "has_usage",
+			       json_object_new_boolean(r->has_usage));
+	json_object_object_add(o, "complete",
+			       json_object_new_boolean(r->complete));
+	json_object_object_add(o, "input_tokens",
+			       json_object_new_int64(r->input_tokens));
+	json_object_object_add(o, "output_tokens",
+			       json_object_new_int64(r->output_tokens));
+	json_object_object_add(o, "thinking_tokens",
+			       json_object_new_int64(r->thinking_tokens));
+	json_object_object_add(o, "cached_tokens",
+			       json_object_new_int64(r->cached_tokens));
+	json_object_object_add(o, "cache_creation_tokens",
+			       json_object_new_int64(r->cache_creation_tokens));
+	json_object_object_add(o, "total_tokens",
+			       json_object_new_int64(r->total_tokens));
+	json_object_object_add(o, "duration_ms",
+			       json_object_new_double(r->duration_ms));
+	json_object_object_add(o, "ttfb_ms", json_object_new_double(r->ttfb_ms));
+	if (r->error[0])
+		json_object_object_add(o, "error",
+				       json_object_new_string(r->error));
+	if (r->raw[0] && (raw = json_tokener_parse(r->raw)))
+		json_object_object_add(o, "raw", raw);
+	return o;
+}
+
+static void
+copy_string(struct json_object *o, const char *key, char *dst, size_t len)
+{
+	struct json_object *v;
+
+	dst[0] = '\0';
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		snprintf(dst, len, "%s", json_object_get_string(v));
+}
+
+static int64_t
+get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+int
+usage_record_from_json(struct json_object *o, struct usage_record *r)
+{
+	struct json_object *v;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "ts", &v) ||
+	    !isfinite(r->time = json_object_get_double(v)))
+		return -1;
+	copy_string(o, "host", r->host, sizeof(r->host));
+	copy_string(o, "endpoint", r->endpoint, sizeof(r->endpoint));
+	copy_string(o, "model", r->model, sizeof(r->model));
+	copy_string(o, "error", r->error, sizeof(r->error));
+	r->status = (int)get_int(o, "status");
+	r->has_usage = json_object_object_get_ex(o, "has_usage", &v) &&
+		       json_object_get_boolean(v);
+	r->complete = json_object_object_get_ex(o, "complete", &v) &&
+		      json_object_get_boolean(v);
+	r->input_tokens = get_int(o, "input_tokens");
+	r->output_tokens = get_int(o, "output_tokens");
+	r->thinking_tokens = get_int(o, "thinking_tokens");
+	r->cached_tokens = get_int(o, "cached_tokens");
+	r->cache_creation_tokens = get_int(o, "cache_creation_tokens");
+	r->total_tokens = get_int(o, "total_tokens");
+	if (json_object_object_get_ex(o, "duration_ms", &v))
+		r->duration_ms = json_object_get_double(v);
+	if (json_object_object_get_ex(o, "ttfb_ms", &v))
+		r->ttfb_ms = json_object_get_double(v);
+	if (json_object_object_get_ex(o, "raw", &v))
+		snprintf(r->raw, sizeof(r->raw), "%s",
+			 json_object_to_json_string_ext(v,
+				JSON_C_TO_STRING_PLAIN));
+	return 0;
+}

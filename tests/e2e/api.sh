@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# api.sh - the real daemon on free loopback ports: /health, /v1/usage,
+# errors, exit codes, SIGTERM and SIGHUP.
+. "$top_srcdir/tests/e2e/lib.sh"
+
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+port=$(free_port)
+api="http://127.0.0.1:$port"
+args="--config /dev/null --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$(free_port)"
+
+"$PROXY" $args --log-level debug 2>"$work/log" &
+pid=$!
+wait_http "$api/health"
+ok $? "daemon answers on its API port"
+
+body=$(curl -s -w '\n%{http_code} %{content_type}' "$api/health")
+is "$(echo "$body" | tail -1)" "200 application/json" "/health is 200 JSON"
+is "$(echo "$body" | head -1 | json_get status)" "ok" "/health status ok"
+is "$(echo "$body" | head -1 | json_get version)" "$("$PROXY" --version | sed 's/.* //')" \
+	"/health carries the version"
+echo "$body" | head -1 | json_get uptime_seconds | grep -qE '^[0-9]+$'
+ok $? "/health carries the uptime"
+
+usage=$(curl -s "$api/v1/usage")
+"$PYTHON" - "$usage" <<'PY'
+import json, re, sys
+u = json.loads(sys.argv[1])
+assert set(u) >= {"since", "totals", "models", "endpoints"}, u
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", u["since"]), u
+assert u["totals"] == {"requests": 0, "input_tokens": 0, "output_tokens": 0,
+    "thinking_tokens": 0, "cached_tokens": 0, "cache_creation_tokens": 0,
+    "total_tokens": 0}, u
+assert u["models"] == {} and u["endpoints"] == {}, u
+PY
+ok $? "/v1/usage has the contract shape with zero totals"
+
+is "$(curl -s -o /dev/null -w '%{http_code}' "$api/v1/usage?since=1h")" 200 \
+	"/v1/usage?since=1h accepted"
+is "$(curl -s -w '%{http_code}' "$api/v1/usage?since=yesterdayish" | tr '\n' ' ')" \
+	'{"error":"since: expected RFC 3339 time, '"'"'today'"'"' or a duration like 1h","status":400} 400' \
+	"a bad since= is 400 with a JSON body"
+is "$(curl -s -w '%{http_code}' "$api/nope" | tr '\n' ' ')" \
+	'{"error":"not found","status":404} 404' "unknown path is 404 JSON"
+is "$(curl -s -X POST -d x -w '%{http_code}' "$api/v1/usage" | tr '\n' ' ')" \
+	'{"error":"method not allowed","status":405} 405' \
+	"POST is 405 JSON"
+is "$(curl -s -X DELETE -o /dev/null -w '%{http_code}' "$api/health")" 405 \
+	"DELETE is 405"
+is "$(curl -s "$api/v1/requests?limit=5")" "[]" "/v1/requests empty list"
+is "$(curl -s -o /dev/null -w '%{http_code}' "$api/v1/requests?limit=0")" 400 \
+	"/v1/requests?limit=0 is 400"
+curl -s "$api/metrics" | grep -q '^antigravity_proxy_uptime_seconds '
+ok $? "/metrics serves Prometheus text"
+
+is "$(stat -c %a "$work/state")" 700 "state dir created 0700"
+
+# A second daemon on the same API port fails with status 1 and one line.
+"$PROXY" $args 2>"$work/err2"
+is "$?" 1 "port in use exits 1"
+grep -q "cannot listen on 127.0.0.1:$port: Address already in use" "$work/err2"
+ok $? "port in use says so"
+
+"$PROXY" --config /dev/null --no-such-thing 2>"$work/err3"
+is "$?" 2 "unknown option exits 2"
+"$PROXY" --config "$work/missing.conf" 2>"$work/err4"
+is "$?" 2 "unreadable config exits 2"
+grep -q "missing.conf: No such file or directory" "$work/err4"
+ok $? "unreadable config names the file"
+
+kill -HUP $pid
+sleep 0.2
+kill -0 $pid
+ok $? "SIGHUP keeps the daemon running"
+grep -q "SIGHUP: reopening the log" "$work/log"
+ok $? "SIGHUP reopens the log"
+
+kill -TERM $pid
+wait_gone $pid
+ok $? "SIGTERM stops the daemon"
+wait $pid
+is "$?" 0 "clean stop exits 0"
+curl -s -o /dev/null --max-time 1 "$api/health"
+ok $(( $? == 0 )) "API port closed after stop"
+
+# --daemon with --pidfile detaches and can be stopped by the pid.
+"$PROXY" $args --daemon --pidfile "$work/pid"
+is "$?" 0 "--daemon returns 0"
+wait_http "$api/health"
+ok $? "daemonized proxy answers"
+dpid=$(cat "$work/pid")
+kill -TERM "$dpid"
+wait_gone "$dpid"
+ok $? "daemonized proxy stops on SIGTERM"
+[ ! -e "$work/pid" ]
+ok $? "pidfile removed on stop"
+
+tap_done

@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# run-all.sh - installs what the build and the tests need (Debian, as
+# root), then builds and runs the whole suite twice: a normal build and
+# an AddressSanitizer/UndefinedBehaviorSanitizer build, then `make
+# distcheck`. Ends with "N passed, N failed" over every test case; exits
+# non-zero when any failed, when none ran, or (as root) when any skipped.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+top=$(pwd)
+
+deps="build-essential autoconf automake pkg-config libgnutls28-dev
+ libjson-c-dev libcurl4-gnutls-dev libc-ares-dev libmicrohttpd-dev
+ zlib1g-dev libbrotli-dev libzstd-dev python3 curl gnutls-bin openssl
+ iproute2 iptables golang-go clang libclang-rt-14-dev procps"
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+	echo "== installing packages"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null &&
+	# shellcheck disable=SC2086
+	apt-get install -y -qq $deps >/dev/null || {
+		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+echo "== autoreconf"
+autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0 status=0
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# run_suite NAME CONFIGURE-ARGS...: builds in build-NAME, runs make check,
+# adds its counts from the TAP results.
+run_suite() {
+	name=$1
+	shift
+	dir="$top/build-$name"
+	echo "== $name build"
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || return 1
+	if ! "$top/configure" -q "$@" >configure.out 2>&1 ||
+	   ! make -s -j"$jobs" >make.out 2>&1; then
+		cat configure.out make.out 2>/dev/null | tail -40
+		failed=$((failed + 1))
+		status=1
+		cd "$top"
+		return 1
+	fi
+	make -s check -j"$jobs" >check.out 2>&1 || status=1
+	grep -E '^(FAIL|ERROR|XPASS|SKIP)' check.out
+	for f in $(find . -name '*.trs'); do
+		p=$(grep -c '^:test-result: PASS' "$f")
+		x=$(grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$f")
+		s=$(grep -c '^:test-result: SKIP' "$f")
+		passed=$((passed + p))
+		failed=$((failed + x))
+		skipped=$((skipped + s))
+	done
+	grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP)' check.out | sed "s/^/   $name /"
+	if grep -q '^\(FAIL\|ERROR\)' check.out; then
+		for log in $(grep -l '^not ok\|^Bail out' $(find . -name '*.log' ! -name test-suite.log) 2>/dev/null); do
+			echo "--- $log"; tail -30 "$log"
+		done
+	fi
+	cd "$top"
+}
+
+run_suite normal
+run_suite asan --enable-sanitizers
+
+echo "== distcheck"
+if (cd "$top/build-normal" && make -s distcheck -j"$jobs" >distcheck.out 2>&1); then
+	passed=$((passed + 1))
+	echo "   distcheck passed"
+else
+	tail -40 "$top/build-normal/distcheck.out"
+	failed=$((failed + 1))
+	status=1
+fi
+
+if [ "$(id -u)" -eq 0 ] && [ "$skipped" -gt 0 ]; then
+	echo "$skipped test(s) skipped as root: every test must run here"
+	status=1
+fi
+[ $((passed + failed)) -gt 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status

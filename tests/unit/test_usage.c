@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * test_usage.c - the usage table: concurrent recording, the /v1/usage
+ * contract, ?since= windows, labels, the recent ring, the ledger format.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "usage.h"
+
+#define THREADS 16
+#define PER_THREAD 5000
+
+static struct usage_table *table;
+
+static void
+fill(struct usage_record *r, const char *model, const char *endpoint,
+     double t, int64_t in, int64_t out, int64_t think, int64_t cached)
+{
+	memset(r, 0, sizeof(*r));
+	r->time = t;
+	snprintf(r->model, sizeof(r->model), "%s", model);
+	snprintf(r->endpoint, sizeof(r->endpoint), "%s", endpoint);
+	snprintf(r->host, sizeof(r->host), "api.example.test");
+	r->status = 200;
+	r->has_usage = true;
+	r->complete = true;
+	r->input_tokens = in;
+	r->output_tokens = out;
+	r->thinking_tokens = think;
+	r->cached_tokens = cached;
+	r->total_tokens = in + out + think;
+}
+
+static void *
+recorder(void *arg)
+{
+	long id = (long)arg;
+	struct usage_record r;
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		fill(&r, id % 2 ? "model-odd" : "model-even",
+		     "streamGenerateContent", 1e9 + i, id + 1, i % 7, 3,
+		     i % 2);
+		usage_record(table, &r);
+	}
+	return NULL;
+}
+
+static int64_t
+get(struct json_object *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+	struct json_object *cur = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok;
+	     tok = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(cur, tok, &cur))
+			return -999;
+	return json_object_get_int64(cur);
+}
+
+static const char *
+gets(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *x, *y;
+
+	if (!json_object_object_get_ex(o, a, &x))
+		return NULL;
+	if (!b)
+		return json_object_get_string(x);
+	if (!json_object_object_get_ex(x, b, &y))
+		return NULL;
+	return json_object_get_string(y);
+}
+
+static void
+test_concurrent(void)
+{
+	pthread_t th[THREADS];
+	int64_t want_in = 0, want_out = 0, want_cached = 0;
+	struct json_object *doc;
+
+	table = usage_table_new();
+	for (long i = 0; i < THREADS; i++)
+		pthread_create(&th[i], NULL, recorder, (void *)i);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (long id = 0; id < THREADS; id++)
+		for (int i = 0; i < PER_THREAD; i++) {
+			want_in += id + 1;
+			want_out += i % 7;
+			want_cached += i % 2;
+		}
+	doc = usage_table_json(table, 0);
+	is_int(get(doc, "totals.requests"), THREADS * PER_THREAD,
+	       "16 threads: every request counted");
+	is_int(get(doc, "totals.input_tokens"), want_in,
+	       "16 threads: input tokens sum exactly");
+	is_int(get(doc, "totals.output_tokens"), want_out,
+	       "16 threads: output tokens sum exactly");
+	is_int(get(doc, "totals.thinking_tokens"), 3 * THREADS * PER_THREAD,
+	       "16 threads: thinking tokens sum exactly");
+	is_int(get(doc, "totals.cached_tokens"), want_cached,
+	       "16 threads: cached tokens sum exactly");
+	is_int(get(doc, "totals.total_tokens"),
+	       want_in + want_out + 3 * THREADS * PER_THREAD,
+	       "16 threads: total tokens sum exactly");
+	is_int(get(doc, "models.model-odd.requests") +
+	       get(doc, "models.model-even.requests"), THREADS * PER_THREAD,
+	       "per-model rows add up to the total");
+	is_int(get(doc, "endpoints.streamGenerateContent"),
+	       THREADS * PER_THREAD, "endpoint counted per request");
+	json_object_put(doc);
+	usage_table_free(table);
+}
+
+static void
+test_contract(void)
+{
+	static const char *const fields[] = {
+		"requests", "input_tokens", "output_tokens", "thinking_tokens",
+		"cached_tokens", "cache_creation_tokens", "total_tokens",
+	};
+	struct usage_record r;
+	struct json_object *doc, *m;
+	const char *s;
+
+	table = usage_table_new();
+	doc = usage_table_json(table, 0);
+	is_int(get(doc, "totals.requests"), 0, "empty table: zero requests");
+	for (size_t i = 0; i < 7; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "totals.%s", fields[i]);
+		is_int(get(doc, path), 0, "empty table: %s is 0", path);
+	}
+	ok(json_object_object_length(json_object_object_get(doc, "models"))
+	   == 0 && json_object_object_length(json_object_object_get(doc,
+	   "endpoints")) == 0, "empty table: no models, no endpoints");
+	json_object_put(doc);
+
+	fill(&r, "MODEL_PLACEHOLDER_M18", "streamGenerateContent",
+	     1795921262.0, 1514, 25, 52, 0);
+	usage_record(table, &r);
+	memset(&r, 0, sizeof(r));
+	r.time = 1795921263.0;
+	snprintf(r.endpoint, sizeof(r.endpoint), "fetchUserInfo");
+	usage_record(table, &r);
+
+	doc = usage_table_json(table, 0);
+	s = json_object_to_json_string(doc);
+	diag("%s", s);
+	ok((s = gets(doc, "since", NULL)) && strlen(s) == 20 && s[10] == 'T'
+	   && s[19] == 'Z', "since is an RFC 3339 UTC time");
+	for (size_t i = 0; i < 7; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "models.MODEL_PLACEHOLDER_M18.%s",
+			 fields[i]);
+		ok(get(doc, path) != -999, "model row has %s", fields[i]);
+	}
+	is_int(get(doc, "totals.requests"), 2, "both responses counted");
+	is_int(get(doc, "totals.total_tokens"), 1591, "total tokens");
+	ok(json_object_object_get_ex(doc, "models", &m) &&
+	   json_object_object_length(m) == 1,
+	   "a response without usage or model makes no model row");
+	is_str(gets(json_object_object_get(doc, "models"),
+		    "MODEL_PLACEHOLDER_M18", "label"), "Gemini 3 Flash",
+	       "placeholder id mapped to its built-in label");
+	is_str(gets(json_object_object_get(doc, "models"),
+		    "MODEL_PLACEHOLDER_M18", "last_seen"),
+	       "2026-11-29T03:01:02Z", "last_seen in RFC 3339");
+	is_int(get(doc, "models.MODEL_PLACEHOLDER_M18.thinking_tokens"), 52,
+	       "model row thinking tokens");
+	is_int(get(doc, "endpoints.fetchUserInfo"), 1,
+	       "endpoint without usage counted");
+	is_str(gets(doc, "since", NULL), "2026-11-29T03:01:02Z",
+	       "since reaches back to the oldest record");
+	json_object_put(doc);
+
+	doc = usage_table_json(table, 1795921262.5);
+	is_int(get(doc, "totals.requests"), 1, "since= window excludes older");
+	is_int(get(doc, "totals.total_tokens"), 0,
+	       "since= window: tokens of the window only");
+	is_int(get(doc, "endpoints.fetchUserInfo"), 1,
+	       "since= window: endpoints of the window");
+	ok(json_object_object_length(json_object_object_get(doc, "models"))
+	   == 0, "since= window: no model rows outside it");
+	json_object_put(doc);
+
+	ok(usage_label_add(table, "MODEL_PLACEHOLDER_M18", "Flash X") == 0,
+	   "label replaced");
+	doc = usage_table_json(table, 0);
+	is_str(gets(json_object_object_get(doc, "models"),
+		    "MODEL_PLACEHOLDER_M18", "label"), "Flash X",
+	       "configured label wins over the built-in one");
+	json_object_put(doc);
+	usage_table_free(table);
+}
+
+static void
+test_recent_and_ledger(void)
+{
+	struct usage_record r, back;
+	struct json_object *arr, *o;
+
+	table = usage_table_new();
+	for (int i = 0; i < 1005; i++) {
+		fill(&r, "m", "messages", 1e9 + i, i, 1, 0, 0);
+		usage_record(table, &r);
+	}
+	arr = usage_recent_json(table, 3);
+	is_int(json_object_array_length(arr), 3, "recent: limit honoured");
+	is_int(get(json_object_array_get_idx(arr, 0), "input_tokens"), 1004,
+	       "recent: newest first");
+	json_object_put(arr);
+	arr = usage_recent_json(table, 5000);
+	is_int(json_object_array_length(arr), 1000, "recent: ring of 1000");
+	json_object_put(arr);
+	usage_table_free(table);
+
+	fill(&r, "claude-x", "messages", 1795921262.25, 10, 20, 30, 5);
+	r.cache_creation_tokens = 7;
+	r.complete = false;
+	r.ttfb_ms = 12.5;
+	snprintf(r.error, sizeof(r.error), "overloaded_error");
+	snprintf(r.raw, sizeof(r.raw), "{\"input_tokens\":10}");
+	o = usage_record_to_json(&r);
+	ok(usage_record_from_json(o, &back) == 0, "ledger line parses back");
+	json_object_put(o);
+	ok(memcmp(&r.input_tokens, &back.input_tokens,
+		  6 * sizeof(int64_t)) == 0 && r.time == back.time &&
+	   back.complete == false && back.ttfb_ms == 12.5,
+	   "ledger round trip keeps numbers, time and flags");
+	is_str(back.raw, "{\"input_tokens\":10}", "raw fields kept");
+	is_str(back.error, "overloaded_error", "error kept");
+	o = json_tokener_parse("{\"model\":\"x\"}");
+	ok(usage_record_from_json(o, &back) < 0, "line without ts rejected");
+	json_object_put(o);
+}
+
+int
+main(void)
+{
+	test_concurrent();
+	test_contract();
+	test_recent_and_ledger();
+	return tap_done();
+}
