@@ -44,7 +44,8 @@ run_suite() {
 		cd "$top"
 		return 1
 	fi
-	make -s check -j"$jobs" >check.out 2>&1 || status=1
+	before=$failed
+	make -s check -j"$jobs" >check.out 2>&1 || check_failed=1
 	grep -E '^(FAIL|ERROR|XPASS|SKIP)' check.out
 	for f in $(find . -name '*.trs'); do
 		p=$(grep -c '^:test-result: PASS' "$f")
@@ -55,6 +56,12 @@ run_suite() {
 		skipped=$((skipped + s))
 	done
 	grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP)' check.out | sed "s/^/   $name /"
+	if [ "${check_failed:-0}" -eq 1 ]; then
+		status=1
+		# make check failed without a failed test case: count it.
+		[ "$failed" -gt "$before" ] || { failed=$((failed + 1)); tail -20 check.out; }
+	fi
+	check_failed=0
 	if grep -q '^\(FAIL\|ERROR\)' check.out; then
 		for log in $(grep -l '^not ok\|^Bail out' $(find . -name '*.log' ! -name test-suite.log) 2>/dev/null); do
 			echo "--- $log"; tail -30 "$log"
