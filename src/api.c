@@ -348,8 +348,8 @@ api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
 	a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 				  MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				  api_handler, a,
-				  MHD_OPTION_LISTEN_SOCKET, a->fd,
 				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+				  MHD_OPTION_LISTEN_SOCKET, a->fd,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 30U,
 				  MHD_OPTION_CONNECTION_LIMIT, 64U,
 				  MHD_OPTION_END);

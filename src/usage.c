@@ -13,7 +13,9 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,13 @@ struct usage_endpoint {
 	int64_t count;
 };
 
+/* Responses per endpoint and HTTP status, for /metrics. */
+struct usage_status {
+	int32_t endpoint;
+	int status;
+	int64_t count;
+};
+
 struct usage_label {
 	char id[USAGE_MODEL_MAX];
 	char label[USAGE_LABEL_MAX];
@@ -68,6 +77,8 @@ struct usage_table {
 	size_t nendpoints, capendpoints;
 	struct usage_label *labels;
 	size_t nlabels;
+	struct usage_status *statuses;
+	size_t nstatuses, capstatuses;
 	struct usage_history *history;
 	size_t nhistory, caphistory;
 	struct usage_record *ring;	/* USAGE_RING entries */
@@ -139,6 +150,7 @@ usage_table_free(struct usage_table *t)
 	free(t->rows);
 	free(t->endpoints);
 	free(t->labels);
+	free(t->statuses);
 	free(t->history);
 	free(t->ring);
 	free(t);
@@ -220,6 +232,25 @@ endpoint_find(struct usage_table *t, const char *name)
 	return (int32_t)i;
 }
 
+static void
+status_count(struct usage_table *t, int32_t ep, int status)
+{
+	size_t i;
+
+	for (i = 0; i < t->nstatuses; i++)
+		if (t->statuses[i].endpoint == ep &&
+		    t->statuses[i].status == status)
+			break;
+	if (i == t->nstatuses) {
+		if (grow((void **)&t->statuses, &t->capstatuses, t->nstatuses,
+			 sizeof(*t->statuses)) < 0)
+			return;
+		t->statuses[i] = (struct usage_status){ ep, status, 0 };
+		t->nstatuses++;
+	}
+	t->statuses[i].count++;
+}
+
 void
 usage_record(struct usage_table *t, const struct usage_record *r)
 {
@@ -248,6 +279,7 @@ usage_record(struct usage_table *t, const struct usage_record *r)
 	}
 	if (r->endpoint[0] && (ep = endpoint_find(t, r->endpoint)) >= 0)
 		t->endpoints[ep].count++;
+	status_count(t, ep, r->status);
 	if (grow((void **)&t->history, &t->caphistory, t->nhistory,
 		 sizeof(*t->history)) == 0)
 		t->history[t->nhistory++] = (struct usage_history){
@@ -328,9 +360,11 @@ snapshot_take(struct usage_table *t, double since, struct usage_snapshot *s)
 	if (since <= t->since) {
 		s->since = t->since;
 		s->totals = t->totals;
-		memcpy(s->rows, t->rows, t->nrows * sizeof(*s->rows));
-		memcpy(s->endpoints, t->endpoints,
-		       t->nendpoints * sizeof(*s->endpoints));
+		if (t->nrows)
+			memcpy(s->rows, t->rows, t->nrows * sizeof(*s->rows));
+		if (t->nendpoints)
+			memcpy(s->endpoints, t->endpoints,
+			       t->nendpoints * sizeof(*s->endpoints));
 		return 0;
 	}
 	s->since = since;
@@ -531,4 +565,103 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 			 json_object_to_json_string_ext(v,
 				JSON_C_TO_STRING_PLAIN));
 	return 0;
+}
+
+/* Appends to buf at *off, never past len. */
+__attribute__((format(printf, 4, 5))) static void
+put(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void
+escape_label(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < len; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+size_t
+usage_table_metrics(struct usage_table *t, char *buf, size_t len)
+{
+	static const char *const types[] = {
+		"input", "output", "thinking", "cached", "cache_creation",
+	};
+	struct usage_snapshot s = { 0 };
+	struct usage_status *st = NULL;
+	size_t nst = 0, off = 0, i, k;
+	char a[2 * USAGE_MODEL_MAX], b[2 * USAGE_ENDPOINT_MAX];
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = snapshot_take(t, 0, &s);
+	if (rc == 0 && (st = malloc((t->nstatuses + 1) * sizeof(*st)))) {
+		if (t->nstatuses)
+			memcpy(st, t->statuses, t->nstatuses * sizeof(*st));
+		nst = t->nstatuses;
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	put(buf, len, &off, "# HELP antigravity_proxy_tokens_total Tokens "
+	    "metered, per model and type.\n"
+	    "# TYPE antigravity_proxy_tokens_total counter\n");
+	for (i = 0; rc == 0 && i < s.nrows; i++) {
+		const int64_t v[] = {
+			s.rows[i].c.input_tokens, s.rows[i].c.output_tokens,
+			s.rows[i].c.thinking_tokens, s.rows[i].c.cached_tokens,
+			s.rows[i].c.cache_creation_tokens,
+		};
+
+		escape_label(s.rows[i].model, a, sizeof(a));
+		for (k = 0; k < 5; k++)
+			put(buf, len, &off, "antigravity_proxy_tokens_total"
+			    "{model=\"%s\",type=\"%s\"} %" PRId64 "\n", a,
+			    types[k], v[k]);
+	}
+	put(buf, len, &off, "# HELP antigravity_proxy_model_requests_total "
+	    "Metered responses per model.\n"
+	    "# TYPE antigravity_proxy_model_requests_total counter\n");
+	for (i = 0; rc == 0 && i < s.nrows; i++) {
+		escape_label(s.rows[i].model, a, sizeof(a));
+		put(buf, len, &off, "antigravity_proxy_model_requests_total"
+		    "{model=\"%s\"} %" PRId64 "\n", a, s.rows[i].c.requests);
+	}
+	put(buf, len, &off, "# HELP antigravity_proxy_requests_total "
+	    "Responses per endpoint and HTTP status.\n"
+	    "# TYPE antigravity_proxy_requests_total counter\n");
+	for (i = 0; i < nst; i++) {
+		escape_label(st[i].endpoint >= 0 ?
+			     s.endpoints[st[i].endpoint].name : "", b,
+			     sizeof(b));
+		put(buf, len, &off, "antigravity_proxy_requests_total"
+		    "{endpoint=\"%s\",status=\"%d\"} %" PRId64 "\n", b,
+		    st[i].status, st[i].count);
+	}
+	free(st);
+	free(s.rows);
+	free(s.labels);
+	free(s.endpoints);
+	return off;
 }

@@ -71,6 +71,10 @@ struct json_object *usage_table_json(struct usage_table *t, double since);
  * owns. */
 struct json_object *usage_recent_json(struct usage_table *t, int limit);
 
+/* Writes the token and request counters in Prometheus text format into
+ * buf (at most len bytes, NUL-terminated); returns the length written. */
+size_t usage_table_metrics(struct usage_table *t, char *buf, size_t len);
+
 /* Serialises one record as a single-line JSON object (the ledger format)
  * and parses it back; the parse returns 0, or -1 on a malformed line. */
 struct json_object *usage_record_to_json(const struct usage_record *r);

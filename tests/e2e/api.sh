@@ -15,7 +15,7 @@ pid=$!
 wait_http "$api/health"
 ok $? "daemon answers on its API port"
 
-body=$(curl -s -w '\n%{http_code} %{content_type}' "$api/health")
+body=$(curl -s --max-time 10 -w '\n%{http_code} %{content_type}' "$api/health")
 is "$(echo "$body" | tail -1)" "200 application/json" "/health is 200 JSON"
 is "$(echo "$body" | head -1 | json_get status)" "ok" "/health status ok"
 is "$(echo "$body" | head -1 | json_get version)" "$("$PROXY" --version | sed 's/.* //')" \
@@ -23,7 +23,7 @@ is "$(echo "$body" | head -1 | json_get version)" "$("$PROXY" --version | sed 's
 echo "$body" | head -1 | json_get uptime_seconds | grep -qE '^[0-9]+$'
 ok $? "/health carries the uptime"
 
-usage=$(curl -s "$api/v1/usage")
+usage=$(curl -s --max-time 10 "$api/v1/usage")
 "$PYTHON" - "$usage" <<'PY'
 import json, re, sys
 u = json.loads(sys.argv[1])
@@ -36,22 +36,22 @@ assert u["models"] == {} and u["endpoints"] == {}, u
 PY
 ok $? "/v1/usage has the contract shape with zero totals"
 
-is "$(curl -s -o /dev/null -w '%{http_code}' "$api/v1/usage?since=1h")" 200 \
+is "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$api/v1/usage?since=1h")" 200 \
 	"/v1/usage?since=1h accepted"
-is "$(curl -s -w '%{http_code}' "$api/v1/usage?since=yesterdayish" | tr '\n' ' ')" \
+is "$(curl -s --max-time 10 -w '%{http_code}' "$api/v1/usage?since=yesterdayish" | tr '\n' ' ')" \
 	'{"error":"since: expected RFC 3339 time, '"'"'today'"'"' or a duration like 1h","status":400} 400' \
 	"a bad since= is 400 with a JSON body"
-is "$(curl -s -w '%{http_code}' "$api/nope" | tr '\n' ' ')" \
+is "$(curl -s --max-time 10 -w '%{http_code}' "$api/nope" | tr '\n' ' ')" \
 	'{"error":"not found","status":404} 404' "unknown path is 404 JSON"
-is "$(curl -s -X POST -d x -w '%{http_code}' "$api/v1/usage" | tr '\n' ' ')" \
+is "$(curl -s --max-time 10 -X POST -d x -w '%{http_code}' "$api/v1/usage" | tr '\n' ' ')" \
 	'{"error":"method not allowed","status":405} 405' \
 	"POST is 405 JSON"
-is "$(curl -s -X DELETE -o /dev/null -w '%{http_code}' "$api/health")" 405 \
+is "$(curl -s --max-time 10 -X DELETE -o /dev/null -w '%{http_code}' "$api/health")" 405 \
 	"DELETE is 405"
-is "$(curl -s "$api/v1/requests?limit=5")" "[]" "/v1/requests empty list"
-is "$(curl -s -o /dev/null -w '%{http_code}' "$api/v1/requests?limit=0")" 400 \
+is "$(curl -s --max-time 10 "$api/v1/requests?limit=5")" "[]" "/v1/requests empty list"
+is "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$api/v1/requests?limit=0")" 400 \
 	"/v1/requests?limit=0 is 400"
-curl -s "$api/metrics" | grep -q '^antigravity_proxy_uptime_seconds '
+curl -s --max-time 10 "$api/metrics" | grep -q '^antigravity_proxy_uptime_seconds '
 ok $? "/metrics serves Prometheus text"
 
 is "$(stat -c %a "$work/state")" 700 "state dir created 0700"
