@@ -178,6 +178,8 @@ check_whole(const struct fixture *fx)
 	       "%s: total", fx->name);
 	is_int(r.complete, want_bool(fx->want, "complete"), "%s: complete",
 	       fx->name);
+	is_str(r.error, strcmp(fx->name, "anthropic_stream_error.sse") ? "" :
+	       "overloaded_error", "%s: error", fx->name);
 	raw = json_tokener_parse(r.raw);
 	ok(json_object_is_type(raw, json_type_object),
 	   "%s: raw usage is a JSON object", fx->name);
