@@ -9,7 +9,9 @@ src_libagp_a_SOURCES += \
 	src/meter/google.c src/meter/anthropic.c src/meter/openai.c
 
 check_PROGRAMS += tests/unit/test_sse tests/unit/test_meter
+tests_unit_test_sse_SOURCES = tests/unit/test_sse.c tests/unit/tap.h
 tests_unit_test_sse_LDADD = $(AGP_LIBS)
+tests_unit_test_meter_SOURCES = tests/unit/test_meter.c tests/unit/tap.h
 tests_unit_test_meter_LDADD = $(AGP_LIBS) $(BROTLIENC_LIBS)
 TESTS += tests/unit/test_sse tests/unit/test_meter
 
@@ -46,3 +48,5 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/chat_deflate fuzz/corpus/meter/cloudcode_sniff \
 	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \
 	fuzz/corpus/meter/responses_gzip
+# meter.h includes usage.h; listed here until core.mk ships usage.c/.h
+EXTRA_DIST += src/usage.h
