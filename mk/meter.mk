@@ -1,1 +1,52 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# The usage meter: body decoding, SSE splitting, per-provider extractors.
+src_libagp_a_SOURCES += \
+	src/meter/meter.c src/meter/meter.h \
+	src/meter/sse.c src/meter/sse.h \
+	src/meter/jstream.c src/meter/jstream.h \
+	src/meter/decode.c src/meter/decode.h \
+	src/meter/extract.c src/meter/extract.h \
+	src/meter/google.c src/meter/anthropic.c src/meter/openai.c
+
+check_PROGRAMS += tests/unit/test_sse tests/unit/test_meter
+tests_unit_test_sse_SOURCES = tests/unit/test_sse.c tests/unit/tap.h
+tests_unit_test_sse_LDADD = $(AGP_LIBS)
+tests_unit_test_meter_SOURCES = tests/unit/test_meter.c tests/unit/tap.h
+tests_unit_test_meter_LDADD = $(AGP_LIBS) $(BROTLIENC_LIBS)
+TESTS += tests/unit/test_sse tests/unit/test_meter
+
+check_PROGRAMS += fuzz/replay-sse fuzz/replay-meter
+fuzz_replay_sse_SOURCES = fuzz/replay.c fuzz/fuzz_sse.c
+fuzz_replay_sse_LDADD = $(AGP_LIBS)
+fuzz_replay_meter_SOURCES = fuzz/replay.c fuzz/fuzz_meter.c
+fuzz_replay_meter_LDADD = $(AGP_LIBS)
+TESTS += fuzz/check-sse.sh fuzz/check-meter.sh
+
+METER_FIXTURES = \
+	tests/fixtures/README.txt tests/fixtures/expected.json \
+	tests/fixtures/splits.json tests/fixtures/verify.py \
+	tests/fixtures/anthropic.json tests/fixtures/anthropic_stream.sse \
+	tests/fixtures/anthropic_stream_error.sse \
+	tests/fixtures/anthropic_stream_mixed_eol.sse \
+	tests/fixtures/cloudcode.json tests/fixtures/cloudcode_request.json \
+	tests/fixtures/cloudcode_stream.sse \
+	tests/fixtures/cloudcode_trailing_usage.sse \
+	tests/fixtures/gemini_public.json \
+	tests/fixtures/gemini_public_stream.sse \
+	tests/fixtures/gemini_public_stream_array.json \
+	tests/fixtures/gemini_stream_growing_usage.sse \
+	tests/fixtures/openai_chat.json tests/fixtures/openai_chat_stream.sse \
+	tests/fixtures/openai_chat_stream_crlf.sse \
+	tests/fixtures/openai_responses.json \
+	tests/fixtures/openai_responses_stream.sse \
+	tests/fixtures/sse_comments_multiline.sse
+EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
+	fuzz/check-sse.sh fuzz/check-meter.sh \
+	fuzz/corpus/sse/bom_cr fuzz/corpus/sse/comments_multiline \
+	fuzz/corpus/sse/crlf_small_bound fuzz/corpus/sse/mixed_eol \
+	fuzz/corpus/meter/anthropic_json_sniff fuzz/corpus/meter/anthropic_sse \
+	fuzz/corpus/meter/chat_deflate fuzz/corpus/meter/cloudcode_sniff \
+	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \
+	fuzz/corpus/meter/responses_gzip
+# meter.h includes usage.h; listed here until core.mk ships usage.c/.h
+EXTRA_DIST += src/usage.h

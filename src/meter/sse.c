@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * sse.c - incremental text/event-stream splitter (WHATWG rules: LF, CR
+ * and CRLF line ends, optional UTF-8 BOM, comments, multi-line data).
+ *
+ * Threading: one splitter belongs to one exchange; no shared state.
+ * Ownership: the splitter owns its line and data buffers; they grow
+ *   geometrically up to the event bound and are reused for every event,
+ *   so a steady stream allocates nothing per chunk.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meter/sse.h"
+
+#define SSE_NAME_MAX 128
+
+struct sse {
+	sse_event_fn *cb;
+	void *arg;
+	size_t max;
+	size_t bom;		/* BOM bytes matched so far */
+	bool started;		/* past the point where a BOM may appear */
+	bool pending_cr;	/* the last chunk ended in CR */
+	/* the unfinished line carried over from earlier chunks */
+	char *line;
+	size_t line_len, line_cap;
+	bool line_over;		/* that line grew past the bound */
+	/* the event being assembled */
+	char *data;
+	size_t data_len, data_cap;
+	size_t data_lines;
+	bool event_over;	/* its data grew past the bound: drop it */
+	char name[SSE_NAME_MAX];
+	size_t events, dropped;
+};
+
+struct sse *
+sse_new(size_t max_event, sse_event_fn *cb, void *arg)
+{
+	struct sse *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cb = cb;
+	s->arg = arg;
+	s->max = max_event ? max_event : SSE_EVENT_MAX;
+	return s;
+}
+
+void
+sse_free(struct sse *s)
+{
+	if (!s)
+		return;
+	free(s->line);
+	free(s->data);
+	free(s);
+}
+
+size_t
+sse_events(const struct sse *s)
+{
+	return s->events;
+}
+
+size_t
+sse_dropped(const struct sse *s)
+{
+	return s->dropped;
+}
+
+/* Makes room for `need` bytes plus a NUL; false when over the bound or out
+ * of memory, which both mean "drop this event". */
+static bool
+sse_reserve(char **buf, size_t *cap, size_t need, size_t max)
+{
+	size_t ncap;
+	char *p;
+
+	if (need > max)
+		return false;
+	if (need + 1 <= *cap)
+		return true;
+	ncap = *cap ? *cap : 256;
+	while (ncap < need + 1)
+		ncap *= 2;
+	if (!(p = realloc(*buf, ncap)))
+		return false;
+	*buf = p;
+	*cap = ncap;
+	return true;
+}
+
+static void
+sse_dispatch(struct sse *s)
+{
+	if (s->event_over) {
+		s->dropped++;
+	} else if (s->data_lines > 0) {
+		/* The spec dispatches when the data buffer is non-empty, and a
+		 * lone "data:" line makes it "\n": such an event has "" data. */
+		s->data[s->data_len] = '\0';
+		s->events++;
+		s->cb(s->arg, s->name[0] ? s->name : "message", s->data,
+		      s->data_len);
+	}
+	s->data_len = 0;
+	s->data_lines = 0;
+	s->event_over = false;
+	s->name[0] = '\0';
+}
+
+static void
+sse_data(struct sse *s, const char *v, size_t n)
+{
+	size_t need = s->data_len + (s->data_lines ? 1 : 0) + n;
+
+	if (s->event_over)
+		return;
+	if (!sse_reserve(&s->data, &s->data_cap, need, s->max)) {
+		s->event_over = true;
+		return;
+	}
+	if (s->data_lines)
+		s->data[s->data_len++] = '\n';
+	memcpy(s->data + s->data_len, v, n);
+	s->data_len += n;
+	s->data_lines++;
+}
+
+static void
+sse_line(struct sse *s, const char *l, size_t n)
+{
+	const char *colon, *v = "";
+	size_t fn = n, vn = 0;
+
+	if (n == 0) {
+		sse_dispatch(s);
+		return;
+	}
+	if (l[0] == ':')
+		return;		/* a comment */
+	if ((colon = memchr(l, ':', n))) {
+		fn = (size_t)(colon - l);
+		v = colon + 1;
+		vn = n - fn - 1;
+		if (vn > 0 && v[0] == ' ') {
+			v++;
+			vn--;
+		}
+	}
+	if (fn == 4 && memcmp(l, "data", 4) == 0) {
+		sse_data(s, v, vn);
+	} else if (fn == 5 && memcmp(l, "event", 5) == 0) {
+		/* Longer names are cut; no metered event type is that long. */
+		if (vn >= sizeof(s->name))
+			vn = sizeof(s->name) - 1;
+		memcpy(s->name, v, vn);
+		s->name[vn] = '\0';
+	}
+	/* id, retry and unknown fields do not matter for metering */
+}
+
+/* Completes a line whose head is in the carry-over buffer. */
+static void
+sse_line_tail(struct sse *s, const char *l, size_t n)
+{
+	if (!s->line_over &&
+	    sse_reserve(&s->line, &s->line_cap, s->line_len + n, s->max)) {
+		memcpy(s->line + s->line_len, l, n);
+		sse_line(s, s->line, s->line_len + n);
+	} else {
+		s->event_over = true;
+	}
+	s->line_len = 0;
+	s->line_over = false;
+}
+
+static void
+sse_carry(struct sse *s, const char *l, size_t n)
+{
+	if (s->line_over)
+		return;
+	if (!sse_reserve(&s->line, &s->line_cap, s->line_len + n, s->max)) {
+		s->line_over = true;
+		return;
+	}
+	memcpy(s->line + s->line_len, l, n);
+	s->line_len += n;
+}
+
+static const char *
+sse_eol(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p == '\n' || *p == '\r')
+			return p;
+	return NULL;
+}
+
+static void
+sse_lines(struct sse *s, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *e;
+
+	if (s->pending_cr && p < end && *p == '\n')
+		p++;
+	s->pending_cr = false;
+	while (p < end && (e = sse_eol(p, end))) {
+		if (s->line_len || s->line_over)
+			sse_line_tail(s, p, (size_t)(e - p));
+		else
+			sse_line(s, p, (size_t)(e - p));
+		p = e + 1;
+		if (*e == '\r') {
+			if (p == end)
+				s->pending_cr = true;
+			else if (*p == '\n')
+				p++;
+		}
+	}
+	if (p < end)
+		sse_carry(s, p, (size_t)(end - p));
+}
+
+/* Strips a leading BOM that may itself arrive split across chunks. */
+void
+sse_feed(struct sse *s, const char *buf, size_t len)
+{
+	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
+
+	while (!s->started && len > 0) {
+		if (*buf == bom[s->bom]) {
+			buf++;
+			len--;
+			if (++s->bom == sizeof(bom))
+				s->started = true;
+			continue;
+		}
+		/* Not a BOM after all: the bytes held back are line text. */
+		s->started = true;
+		if (s->bom)
+			sse_lines(s, bom, s->bom);
+	}
+	if (len > 0)
+		sse_lines(s, buf, len);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * sse.h - incremental splitter for text/event-stream bodies (WHATWG
+ * "parsing an event stream"), fed in arbitrary chunks.
+ *
+ * Threading: one splitter belongs to one exchange; no shared state.
+ * Ownership: the event name and data handed to the callback live only
+ *   for the duration of the call.
+ */
+#ifndef AGP_SSE_H
+#define AGP_SSE_H
+
+#include <stddef.h>
+
+/* Events whose data grows past this many bytes are dropped. */
+#define SSE_EVENT_MAX (1024 * 1024)
+
+/* Called once per dispatched event. `event` is the event type ("message"
+ * when no event: field was given); `data` is the data lines joined with
+ * "\n", NUL-terminated, `len` bytes long. */
+typedef void sse_event_fn(void *arg, const char *event, const char *data,
+                          size_t len);
+
+struct sse;
+
+/* Returns a splitter that calls cb(arg, ...) for each event and drops
+ * events larger than max_event bytes (0: SSE_EVENT_MAX), or NULL when out
+ * of memory. Free with sse_free(). */
+struct sse *sse_new(size_t max_event, sse_event_fn *cb, void *arg);
+void sse_free(struct sse *s);
+
+/* Feeds the next len bytes of the stream. Never fails: malformed input
+ * yields no events. */
+void sse_feed(struct sse *s, const char *buf, size_t len);
+
+/* Events dispatched and events dropped for size, so far. */
+size_t sse_events(const struct sse *s);
+size_t sse_dropped(const struct sse *s);
+
+#endif

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * test_meter.c - the meter against every fixture in tests/fixtures with
+ * the exact numbers of expected.json: whole, byte by byte, at every
+ * two-chunk split, at the offsets of splits.json, and compressed with
+ * gzip, deflate (zlib and raw), brotli and zstd. Then the endpoint and
+ * model fallbacks, error and non-usage responses.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brotli/encode.h>
+#include <json-c/json.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "meter/meter.h"
+#include "tap.h"
+
+struct fixture {
+	const char *name;
+	char *buf;
+	size_t len;
+	const char *ctype;
+	struct json_object *want;
+};
+
+static char *
+slurp(const char *name, size_t *len)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096];
+	FILE *f;
+	char *buf = NULL;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top ? top : "..",
+	         name);
+	if (!(f = fopen(path, "rb")))
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Meters body cut at cuts[] (ascending offsets), or in chunks of `chunk`
+ * bytes when ncuts is 0 (0: whole). */
+static int
+meter_run(const char *ctype, const char *coding, const char *body,
+          size_t len, const size_t *cuts, size_t ncuts, size_t chunk,
+          struct usage_record *out)
+{
+	struct meter_request req = { "POST", "api.example", "/v1/x",
+	                             "application/json", NULL, 0 };
+	struct meter *m = meter_new(&req);
+	size_t prev = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return -1;
+	meter_response(m, 200, ctype, coding);
+	if (ncuts) {
+		for (size_t i = 0; i <= ncuts; i++) {
+			size_t cut = i < ncuts ? cuts[i] : len;
+
+			meter_chunk(m, body + prev, cut - prev);
+			prev = cut;
+		}
+	} else {
+		if (!chunk)
+			chunk = len ? len : 1;
+		for (size_t off = 0; off < len; off += chunk)
+			meter_chunk(m, body + off,
+			            len - off < chunk ? len - off : chunk);
+	}
+	rc = meter_finish(m, true, out);
+	meter_free(m);
+	return rc;
+}
+
+static int64_t
+want_int(struct json_object *w, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(w, key, &v) ?
+	    json_object_get_int64(v) : -1;
+}
+
+static bool
+want_bool(struct json_object *w, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(w, key, &v) &&
+	    json_object_get_boolean(v);
+}
+
+static const char *
+want_str(struct json_object *w, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(w, key, &v) ?
+	    json_object_get_string(v) : "";
+}
+
+/* True when r matches the expectation; else describes the first miss. */
+static bool
+matches(const struct usage_record *r, struct json_object *w, char *why,
+        size_t n)
+{
+	const struct {
+		const char *key;
+		int64_t got;
+	} f[] = {
+		{ "input_tokens", r->input_tokens },
+		{ "output_tokens", r->output_tokens },
+		{ "thinking_tokens", r->thinking_tokens },
+		{ "cached_tokens", r->cached_tokens },
+		{ "cache_creation_tokens", r->cache_creation_tokens },
+		{ "total_tokens", r->total_tokens },
+		{ "complete", r->complete },
+		{ "has_usage", r->has_usage },
+	};
+
+	if (strcmp(r->model, want_str(w, "model")) != 0) {
+		snprintf(why, n, "model %.100s", r->model);
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		int64_t want = !strcmp(f[i].key, "has_usage") ? 1 :
+		    !strcmp(f[i].key, "complete") ? want_bool(w, "complete") :
+		    want_int(w, f[i].key);
+
+		if (f[i].got != want) {
+			snprintf(why, n, "%s %lld, want %lld", f[i].key,
+			         (long long)f[i].got, (long long)want);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+check_whole(const struct fixture *fx)
+{
+	struct usage_record r;
+	struct json_object *raw;
+	int rc = meter_run(fx->ctype, NULL, fx->buf, fx->len, NULL, 0, 0, &r);
+
+	is_int(rc, 1, "%s: carries usage", fx->name);
+	is_str(r.model, want_str(fx->want, "model"), "%s: model", fx->name);
+	is_int(r.input_tokens, want_int(fx->want, "input_tokens"),
+	       "%s: input", fx->name);
+	is_int(r.output_tokens, want_int(fx->want, "output_tokens"),
+	       "%s: output", fx->name);
+	is_int(r.thinking_tokens, want_int(fx->want, "thinking_tokens"),
+	       "%s: thinking", fx->name);
+	is_int(r.cached_tokens, want_int(fx->want, "cached_tokens"),
+	       "%s: cached", fx->name);
+	is_int(r.cache_creation_tokens,
+	       want_int(fx->want, "cache_creation_tokens"),
+	       "%s: cache_creation", fx->name);
+	is_int(r.total_tokens, want_int(fx->want, "total_tokens"),
+	       "%s: total", fx->name);
+	is_int(r.complete, want_bool(fx->want, "complete"), "%s: complete",
+	       fx->name);
+	is_str(r.error, strcmp(fx->name, "anthropic_stream_error.sse") ? "" :
+	       "overloaded_error", "%s: error", fx->name);
+	raw = json_tokener_parse(r.raw);
+	ok(json_object_is_type(raw, json_type_object),
+	   "%s: raw usage is a JSON object", fx->name);
+	json_object_put(raw);
+}
+
+static void
+check_splits(const struct fixture *fx, struct json_object *splits)
+{
+	struct usage_record r;
+	char why[256] = "";
+	bool good = true;
+	struct json_object *s, *offs;
+	size_t cut, cuts[64], n = 0;
+
+	good = meter_run(fx->ctype, NULL, fx->buf, fx->len, NULL, 0, 1, &r)
+	    >= 0 && matches(&r, fx->want, why, sizeof(why));
+	ok(good, "%s: byte by byte %s", fx->name, good ? "" : why);
+	good = true;
+	for (cut = 0; cut <= fx->len && good; cut++) {
+		good = meter_run(fx->ctype, NULL, fx->buf, fx->len, &cut, 1,
+		                 0, &r) >= 0 &&
+		    matches(&r, fx->want, why, sizeof(why));
+		if (!good)
+			diag("split at %zu: %s", cut, why);
+	}
+	ok(good, "%s: two chunks, every split of %zu bytes", fx->name,
+	   fx->len);
+	if (!json_object_object_get_ex(splits, fx->name, &s) ||
+	    !json_object_object_get_ex(s, "offsets", &offs))
+		return;
+	for (size_t i = 0; i < json_object_array_length(offs) && n < 64; i++)
+		cuts[n++] = (size_t)json_object_get_int64(
+		    json_object_array_get_idx(offs, i));
+	good = meter_run(fx->ctype, NULL, fx->buf, fx->len, cuts, n, 0, &r)
+	    >= 0 && matches(&r, fx->want, why, sizeof(why));
+	ok(good, "%s: splits.json offsets %s", fx->name, good ? "" : why);
+}
+
+/* Compresses with zlib: bits 31 gzip, 15 zlib, -15 raw deflate. */
+static char *
+zlib_pack(const char *in, size_t len, int bits, size_t *outlen)
+{
+	z_stream z = { 0 };
+	char *out = NULL;
+	size_t cap;
+
+	if (deflateInit2(&z, 6, Z_DEFLATED, bits, 8,
+	                 Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	cap = deflateBound(&z, len) + 64;
+	if ((out = malloc(cap))) {
+		z.next_in = (unsigned char *)(uintptr_t)in;
+		z.avail_in = (uInt)len;
+		z.next_out = (unsigned char *)out;
+		z.avail_out = (uInt)cap;
+		if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+			free(out);
+			out = NULL;
+		}
+		*outlen = z.total_out;
+	}
+	deflateEnd(&z);
+	return out;
+}
+
+static char *
+pack(const char *coding, const char *in, size_t len, size_t *outlen)
+{
+	char *out;
+	size_t cap;
+
+	if (!strcmp(coding, "gzip"))
+		return zlib_pack(in, len, 31, outlen);
+	if (!strcmp(coding, "deflate"))
+		return zlib_pack(in, len, 15, outlen);
+	if (!strcmp(coding, "deflate-raw"))
+		return zlib_pack(in, len, -15, outlen);
+	if (!strcmp(coding, "zstd")) {
+		cap = ZSTD_compressBound(len);
+		if (!(out = malloc(cap)))
+			return NULL;
+		*outlen = ZSTD_compress(out, cap, in, len, 3);
+		if (ZSTD_isError(*outlen)) {
+			free(out);
+			return NULL;
+		}
+		return out;
+	}
+	cap = BrotliEncoderMaxCompressedSize(len);
+	if (!(out = malloc(cap)))
+		return NULL;
+	*outlen = cap;
+	if (!BrotliEncoderCompress(5, 22, BROTLI_MODE_GENERIC, len,
+	                           (const uint8_t *)in, outlen,
+	                           (uint8_t *)out)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static void
+check_compressed(const struct fixture *fx)
+{
+	static const char *const codings[] = { "gzip", "deflate",
+		"deflate-raw", "br", "zstd" };
+	static const size_t chunks[] = { 1, 7, 100, 0 };
+	struct usage_record r;
+	char why[256] = "";
+
+	for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
+		const char *hdr = strncmp(codings[i], "deflate", 7) ?
+		    codings[i] : "deflate";
+		size_t zlen = 0;
+		char *z = pack(codings[i], fx->buf, fx->len, &zlen);
+		bool good = z != NULL;
+
+		for (size_t c = 0; good && c < 4; c++) {
+			good = meter_run(fx->ctype, hdr, z, zlen, NULL, 0,
+			                 chunks[c], &r) >= 0 &&
+			    matches(&r, fx->want, why, sizeof(why));
+			if (!good)
+				diag("chunks of %zu: %s", chunks[c], why);
+		}
+		ok(good, "%s: %s, in chunks of 1, 7, 100 and whole",
+		   fx->name, codings[i]);
+		free(z);
+	}
+}
+
+static void
+test_endpoints(void)
+{
+	static const char *const cases[][2] = {
+		{ "/v1internal:streamGenerateContent?alt=sse",
+		  "streamGenerateContent" },
+		{ "/v1internal:fetchUserInfo", "fetchUserInfo" },
+		{ "/v1internal:loadCodeAssist", "loadCodeAssist" },
+		{ "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+		  "?alt=sse", "streamGenerateContent" },
+		{ "/v1/messages", "messages" },
+		{ "/v1/messages?beta=true", "messages" },
+		{ "/v1/chat/completions", "chat/completions" },
+		{ "/v1/responses", "responses" },
+		{ "/v1/responses/", "responses" },
+		{ "/api/generate", "api/generate" },
+		{ "/", "" },
+		{ "", "" },
+	};
+	char ep[USAGE_ENDPOINT_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		meter_endpoint(cases[i][0], ep, sizeof(ep));
+		is_str(ep, cases[i][1], "endpoint of \"%s\"", cases[i][0]);
+	}
+	meter_endpoint(NULL, ep, sizeof(ep));
+	is_str(ep, "", "endpoint of NULL");
+	meter_url_model("/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+	                "?alt=sse", ep, sizeof(ep));
+	is_str(ep, "gemini-2.5-flash", "URL model before :method");
+	meter_url_model("/v1/models/text-embedding-3/embed", ep, sizeof(ep));
+	is_str(ep, "text-embedding-3", "URL model before /");
+	meter_url_model("/v1/messages?x=/models/nope", ep, sizeof(ep));
+	is_str(ep, "", "no URL model in the query string");
+}
+
+/* One exchange with a request and a whole response body. */
+static int
+exchange(const char *path, const char *req_body, int status,
+         const char *ctype, const char *coding, const char *body,
+         size_t len, bool ended, struct usage_record *out)
+{
+	struct meter_request req = { "POST", "h.example", path,
+	                             "application/json", req_body,
+	                             req_body ? strlen(req_body) : 0 };
+	struct meter *m = meter_new(&req);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return -1;
+	meter_response(m, status, ctype, coding);
+	meter_chunk(m, body, len);
+	rc = meter_finish(m, ended, out);
+	meter_free(m);
+	return rc;
+}
+
+static void
+test_model_fallbacks(void)
+{
+	static const char nomodel[] =
+	    "data: {\"candidates\":[{\"finishReason\":\"STOP\"}],"
+	    "\"usageMetadata\":{\"promptTokenCount\":5,"
+	    "\"candidatesTokenCount\":2,\"totalTokenCount\":7}}\n\n";
+	static const char resp[] = "data: {\"modelVersion\":\"resp\","
+	    "\"usageMetadata\":{\"promptTokenCount\":1}}\n\n";
+	struct usage_record r;
+	size_t len = 0;
+	char *req = slurp("cloudcode_request.json", &len);
+
+	exchange("/v1internal:streamGenerateContent?alt=sse", req, 200,
+	         "text/event-stream", NULL, nomodel, strlen(nomodel), true,
+	         &r);
+	is_str(r.model, "gemini-2.5-pro", "model from the request body");
+	is_str(r.endpoint, "streamGenerateContent", "its endpoint");
+	is_int(r.total_tokens, 7, "its total");
+	ok(r.complete, "finishReason and a normal end: complete");
+	exchange("/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
+	         NULL, 200, "text/event-stream", NULL, nomodel,
+	         strlen(nomodel), true, &r);
+	is_str(r.model, "gemini-x", "model from the URL");
+	exchange("/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
+	         "{\"model\":\"from-body\"}", 200, "text/event-stream", NULL,
+	         nomodel, strlen(nomodel), false, &r);
+	is_str(r.model, "from-body", "request body beats the URL");
+	ok(!r.complete, "cut short: incomplete");
+	exchange("/v1/x", "{\"model\":\"from-body\"}", 200,
+	         "text/event-stream", NULL, resp, strlen(resp), true, &r);
+	is_str(r.model, "resp", "the response's model beats the request's");
+	ok(!r.complete, "no finishReason: incomplete");
+	free(req);
+}
+
+static void
+test_no_usage(void)
+{
+	static const char proto[] = "\x0a\x05hello\x12\x03" "abc";
+	static const char gerr[] = "{\"error\":{\"code\":429,\"message\":"
+	    "\"Resource exhausted\",\"status\":\"RESOURCE_EXHAUSTED\"}}";
+	static const char oerr[] = "{\"error\":{\"message\":\"bad\","
+	    "\"type\":\"invalid_request_error\",\"code\":null}}";
+	static const char junk[] = "\x1f\x8b\x08\x00garbage-not-gzip....";
+	struct usage_record r;
+	size_t len = 0;
+	char *body = slurp("openai_chat.json", &len);
+
+	is_int(exchange("/v1internal:fetchUserInfo", NULL, 200,
+	                "application/x-protobuf", NULL, proto,
+	                sizeof(proto) - 1, true, &r), 0,
+	       "protobuf: no usage");
+	is_str(r.endpoint, "fetchUserInfo", "protobuf: endpoint set");
+	is_int(r.status, 200, "protobuf: status set");
+	ok(!r.has_usage && r.complete, "protobuf: has_usage 0, complete");
+	is_int(exchange("/v1internal:loadCodeAssist", NULL, 200, NULL, NULL,
+	                "", 0, true, &r), 0, "empty body: no usage");
+	is_str(r.endpoint, "loadCodeAssist", "empty body: endpoint set");
+	is_int(exchange("/v1beta/models/g:generateContent", NULL, 429,
+	                "application/json", NULL, gerr, sizeof(gerr) - 1,
+	                true, &r), 0, "Google 429: no usage");
+	is_int(r.status, 429, "Google 429: status");
+	is_str(r.error, "RESOURCE_EXHAUSTED", "Google 429: error status");
+	is_str(r.model, "g", "Google 429: URL model");
+	exchange("/v1/chat/completions", NULL, 400, "application/json", NULL,
+	         oerr, sizeof(oerr) - 1, true, &r);
+	is_str(r.error, "invalid_request_error", "OpenAI 400: error type");
+	is_int(exchange("/v1/chat/completions", NULL, 200, "application/json",
+	                "gzip", junk, sizeof(junk) - 1, true, &r), 0,
+	       "corrupt gzip: no usage, no crash");
+	ok(!r.complete, "corrupt gzip: incomplete");
+	is_int(exchange("/v1/chat/completions", NULL, 200, "application/json",
+	                "compress", body, len, true, &r), 0,
+	       "unsupported coding: not metered");
+	exchange("/v1/chat/completions", NULL, 200, "application/json",
+	         NULL, body, len / 2, true, &r);
+	ok(!r.complete, "truncated JSON body: incomplete");
+	exchange("/v1/chat/completions", NULL, 200, "text/html", NULL,
+	         "<html>no</html>", 15, true, &r);
+	ok(!r.has_usage, "HTML body: no usage");
+	free(body);
+}
+
+/* A gzip bomb is cut off at DECODE_CALL_MAX, not inflated whole. */
+static void
+test_bomb(void)
+{
+	size_t n = 64u << 20, zlen = 0;
+	char *zeros = calloc(1, n), *z;
+	struct usage_record r;
+
+	if (!zeros)
+		return;
+	z = zlib_pack(zeros, n, 31, &zlen);
+	free(zeros);
+	is_int(exchange("/v1/x", NULL, 200, "application/json", "gzip", z,
+	                zlen, true, &r), 0, "gzip bomb: stopped, no crash");
+	free(z);
+}
+
+static void
+test_unnamed(void)
+{
+	/* Anthropic events with the event: lines stripped by a gateway */
+	static const char body[] =
+	    "data: {\"type\":\"message_start\",\"message\":{\"model\":\"c\","
+	    "\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
+	    "data: {\"type\":\"message_delta\",\"usage\":"
+	    "{\"output_tokens\":20}}\n\n"
+	    "data: {\"type\":\"message_stop\"}\n\n";
+	struct usage_record r;
+
+	exchange("/v1/messages", NULL, 200, NULL, NULL, body,
+	         sizeof(body) - 1, true, &r);
+	ok(r.input_tokens == 10 && r.output_tokens == 20 &&
+	   r.total_tokens == 30 && r.complete,
+	   "Anthropic without event names, sniffed");
+}
+
+int
+main(void)
+{
+	size_t elen = 0, slen = 0;
+	char *ejs = slurp("expected.json", &elen);
+	char *sjs = slurp("splits.json", &slen);
+	struct json_object *exp = ejs ? json_tokener_parse(ejs) : NULL;
+	struct json_object *splits = sjs ? json_tokener_parse(sjs) : NULL;
+	struct usage_record r;
+	char why[256];
+
+	if (!ok(exp && splits, "expected.json and splits.json parse"))
+		return tap_done();
+	json_object_object_foreach(exp, name, want) {
+		struct fixture fx = { name, NULL, 0, NULL, want };
+		bool sse = strstr(name, ".sse") != NULL;
+
+		fx.ctype = sse ? "text/event-stream" : "application/json";
+		if (!ok((fx.buf = slurp(name, &fx.len)) != NULL, "%s: read",
+		        name))
+			continue;
+		check_whole(&fx);
+		check_splits(&fx, splits);
+		check_compressed(&fx);
+		ok(meter_run(NULL, NULL, fx.buf, fx.len, NULL, 0, 3, &r) >= 0
+		   && matches(&r, want, why, sizeof(why)),
+		   "%s: no Content-Type, sniffed", name);
+		free(fx.buf);
+	}
+	is_int(exchange("/v1/messages", NULL, 200, "text/event-stream", NULL,
+	                "", 0, true, &r), 0, "empty stream: no usage");
+	ok(!r.complete, "empty stream: incomplete");
+	test_endpoints();
+	test_model_fallbacks();
+	test_no_usage();
+	test_bomb();
+	test_unnamed();
+	json_object_put(exp);
+	json_object_put(splits);
+	free(ejs);
+	free(sjs);
+	return tap_done();
+}

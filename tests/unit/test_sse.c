@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * test_sse.c - the SSE splitter against the WHATWG event-stream rules,
+ * one rule at a time, whole and at every chunk boundary.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meter/sse.h"
+#include "tap.h"
+
+/* Events rendered as "name=data|" so a whole run compares as a string. */
+struct got {
+	char s[8192];
+	size_t n;
+};
+
+static void
+on_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct got *g = arg;
+	int w = snprintf(g->s + g->n, sizeof(g->s) - g->n, "%s=%.*s|", event,
+	                 (int)len, data);
+
+	if (w > 0 && (size_t)w < sizeof(g->s) - g->n)
+		g->n += (size_t)w;
+	if (data[len] != '\0')
+		ok(0, "data is NUL-terminated");
+}
+
+/* Feeds in chunks of `chunk` bytes (0: whole); returns the rendering. */
+static const char *
+run(const char *in, size_t len, size_t chunk, size_t max, size_t *dropped)
+{
+	static struct got g;
+	struct sse *s = sse_new(max, on_event, &g);
+
+	memset(&g, 0, sizeof(g));
+	if (!s)
+		return "(oom)";
+	if (!chunk)
+		chunk = len ? len : 1;
+	for (size_t off = 0; off < len; off += chunk)
+		sse_feed(s, in + off, len - off < chunk ? len - off : chunk);
+	if (dropped)
+		*dropped = sse_dropped(s);
+	sse_free(s);
+	return g.s;
+}
+
+/* Checks the whole feed, byte by byte, and every two-chunk split. */
+static void
+check(const char *name, const char *in, const char *want)
+{
+	size_t len = strlen(in);
+	struct got split;
+	bool same = true;
+
+	is_str(run(in, len, 0, 0, NULL), want, "%s: whole", name);
+	is_str(run(in, len, 1, 0, NULL), want, "%s: byte by byte", name);
+	for (size_t cut = 0; cut <= len && same; cut++) {
+		struct sse *s;
+
+		memset(&split, 0, sizeof(split));
+		if (!(s = sse_new(0, on_event, &split)))
+			break;
+		sse_feed(s, in, cut);
+		sse_feed(s, in + cut, len - cut);
+		sse_free(s);
+		if (strcmp(split.s, want) != 0) {
+			diag("split at %zu: got \"%s\"", cut, split.s);
+			same = false;
+		}
+	}
+	ok(same, "%s: every split position", name);
+}
+
+static void
+test_oversize(void)
+{
+	char big[300];
+	char in[512];
+	size_t dropped = 0;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(in, sizeof(in), "data: %s\n\ndata: ok\n\n", big);
+	is_str(run(in, strlen(in), 0, 64, &dropped), "message=ok|",
+	       "oversize event dropped, the next one kept");
+	is_int(dropped, 1, "oversize event counted");
+	is_str(run(in, strlen(in), 5, 64, &dropped), "message=ok|",
+	       "oversize line across chunks dropped");
+	is_int(dropped, 1, "oversize line counted once");
+	/* many small lines that add up past the bound */
+	snprintf(in, sizeof(in), "%s",
+	         "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n"
+	         "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n"
+	         "data: ok\n\n");
+	is_str(run(in, strlen(in), 3, 64, &dropped), "message=ok|",
+	       "event growing past the bound line by line dropped");
+	is_int(dropped, 1, "and counted");
+	is_str(run(in, strlen(in), 0, 0, &dropped),
+	       "message=0123456789\n0123456789\n0123456789\n0123456789\n"
+	       "0123456789\n0123456789|message=ok|",
+	       "the same event within the default bound is kept");
+}
+
+int
+main(void)
+{
+	check("LF", "data: a\n\ndata: b\n\n", "message=a|message=b|");
+	check("CRLF", "data: a\r\n\r\ndata: b\r\n\r\n", "message=a|message=b|");
+	check("lone CR", "data: a\r\rdata: b\r\r", "message=a|message=b|");
+	check("mixed line ends", "data: a\r\ndata: b\rdata: c\n\r\n",
+	      "message=a\nb\nc|");
+	check("CR then LF is one line end", "data: a\r\n\r\n",
+	      "message=a|");
+	check("BOM stripped", "\xef\xbb\xbf" "data: a\n\n", "message=a|");
+	check("only the first BOM is stripped",
+	      "\xef\xbb\xbf\xef\xbb\xbf" "data: a\n\ndata: b\n\n",
+	      "message=b|");
+	check("no BOM, first byte like one", "\xef" "data: a\n\ndata: b\n\n",
+	      "message=b|");
+	check("comments ignored", ": hello\ndata: a\n: mid\ndata: b\n\n",
+	      "message=a\nb|");
+	check("comment then blank line does not dispatch",
+	      ": keep-alive\n\ndata: a\n\n", "message=a|");
+	check("blank lines alone do not dispatch", "\n\n\r\n\r\r\n",
+	      "");
+	check("data: without space", "data:a\n\n", "message=a|");
+	check("only one space stripped", "data:  a\n\n", "message= a|");
+	check("multi-line data joined with LF",
+	      "data: {\ndata: \"k\": 1\ndata: }\n\n",
+	      "message={\n\"k\": 1\n}|");
+	check("event name", "event: foo\ndata: 1\n\ndata: 2\n\n",
+	      "foo=1|message=2|");
+	check("event name without data is reset",
+	      "event: foo\n\ndata: 2\n\n", "message=2|");
+	check("id, retry and unknown fields ignored",
+	      "id: 7\nretry: 100\nx-unknown: y\ndata: a\nid\n\n",
+	      "message=a|");
+	check("field without colon: empty data dispatches \"\"",
+	      "data\n\n", "message=|");
+	check("empty data line joins as an empty line",
+	      "data: a\ndata:\ndata: b\n\n", "message=a\n\nb|");
+	check("unterminated last event discarded",
+	      "data: a\n\ndata: b\n", "message=a|");
+	check("UTF-8 kept intact", "data: \xc3\xa7\xf0\x9f\x98\x80\n\n",
+	      "message=\xc3\xa7\xf0\x9f\x98\x80|");
+	check("colon in value", "data: a:b: c\n\n", "message=a:b: c|");
+	test_oversize();
+	return tap_done();
+}
