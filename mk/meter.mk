@@ -48,5 +48,3 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/chat_deflate fuzz/corpus/meter/cloudcode_sniff \
 	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \
 	fuzz/corpus/meter/responses_gzip
-# meter.h includes usage.h; listed here until core.mk ships usage.c/.h
-EXTRA_DIST += src/usage.h
