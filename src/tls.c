@@ -44,6 +44,8 @@ struct tls {
 	int sndtimeo_ms;		/* what SO_SNDTIMEO is now; -1 unset */
 	int alert;			/* fatal alert received, or -1 */
 	int last_rc;			/* GnuTLS code of the last failure */
+	unsigned char tail[8];		/* the last bytes received */
+	size_t tail_len;
 	char sni[TLS_NAME_MAX];		/* empty without SNI */
 	char fallback[TLS_NAME_MAX];
 };
@@ -74,6 +76,72 @@ tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn,
 	*pcert = certcache_entry_chain(e, pcert_length);
 	*privkey = certcache_entry_key(e);
 	return 0;
+}
+
+/* Keeps the last bytes read from the client: see tls_plain_alert(). */
+static void
+tls_keep_tail(struct tls *s, const unsigned char *p, size_t n)
+{
+	size_t keep;
+
+	if (n >= sizeof(s->tail)) {
+		memcpy(s->tail, p + n - sizeof(s->tail), sizeof(s->tail));
+		s->tail_len = sizeof(s->tail);
+		return;
+	}
+	keep = s->tail_len < sizeof(s->tail) - n ? s->tail_len :
+	       sizeof(s->tail) - n;
+	memmove(s->tail, s->tail + s->tail_len - keep, keep);
+	memcpy(s->tail + keep, p, n);
+	s->tail_len = keep + n;
+}
+
+/* Our own transport functions, so that we see the raw bytes; errno is
+ * left as recv/send/poll set it, which is where GnuTLS looks. */
+static ssize_t
+tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct tls *s = ptr;
+	ssize_t n = recv(s->fd, buf, len, 0);
+
+	if (n > 0)
+		tls_keep_tail(s, buf, (size_t)n);
+	return n;
+}
+
+static int
+tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct tls *s = ptr;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 :
+	            ms > INT32_MAX ? INT32_MAX : (int)ms);
+}
+
+static ssize_t
+tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct tls *s = ptr;
+
+	return send(s->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* OpenSSL clients (Python, curl-openssl) send a TLS 1.3 alert about our
+ * certificate in plaintext, before they switch to handshake keys; GnuTLS
+ * 3.7 then fails to decrypt it instead of reporting the alert. When a
+ * handshake failed that way and the client's last bytes were a plaintext
+ * fatal alert record, return its description, else -1. */
+static int
+tls_plain_alert(const struct tls *s)
+{
+	const unsigned char *r = s->tail + s->tail_len - 7;
+
+	if (s->tail_len < 7 || r[0] != 0x15 || r[1] != 0x03 ||
+	    r[2] < 0x01 || r[2] > 0x04 || r[3] != 0 || r[4] != 2 ||
+	    r[5] != GNUTLS_AL_FATAL)
+		return -1;
+	return r[6];
 }
 
 struct tls *
@@ -113,7 +181,11 @@ tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
 	gnutls_handshake_set_timeout(s->session,
 	                             (unsigned int)s->handshake_timeout_ms);
 	gnutls_session_set_ptr(s->session, s);
-	gnutls_transport_set_int(s->session, fd);
+	gnutls_transport_set_ptr(s->session, s);
+	gnutls_transport_set_pull_function(s->session, tls_pull);
+	gnutls_transport_set_pull_timeout_function(s->session,
+	                                           tls_pull_timeout);
+	gnutls_transport_set_push_function(s->session, tls_push);
 	return s;
 }
 
@@ -194,8 +266,12 @@ tls_fail(struct tls *s, int rc)
 	s->last_rc = rc;
 	if (rc == GNUTLS_E_TIMEDOUT)
 		return TLS_E_TIMEOUT;
-	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 		s->alert = (int)gnutls_alert_get(s->session);
+	else if (rc == GNUTLS_E_DECRYPTION_FAILED ||
+	         rc == GNUTLS_E_UNEXPECTED_PACKET)
+		s->alert = tls_plain_alert(s);
+	if (s->alert >= 0) {
 		if (s->alert == GNUTLS_A_UNKNOWN_CA ||
 		    s->alert == GNUTLS_A_BAD_CERTIFICATE ||
 		    s->alert == GNUTLS_A_CERTIFICATE_UNKNOWN)
@@ -223,7 +299,8 @@ tls_handshake(struct tls *s)
 	rc = tls_fail(s, rc);
 	/* Tell a client that broke the protocol why; not one that was
 	 * silent or has already given up on us. */
-	if (rc == TLS_E_FAILED && s->last_rc != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+	if (rc == TLS_E_FAILED && s->alert < 0 &&
+	    s->last_rc != GNUTLS_E_FATAL_ALERT_RECEIVED &&
 	    s->last_rc != GNUTLS_E_PREMATURE_TERMINATION &&
 	    s->last_rc != GNUTLS_E_PUSH_ERROR)
 		gnutls_alert_send_appropriate(s->session, s->last_rc);
