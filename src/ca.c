@@ -50,7 +50,7 @@
 struct ca {
 	pthread_mutex_t lock;		/* held around signing only */
 	gnutls_x509_privkey_t key;	/* CA key; read-only after open */
-	gnutls_x509_crt_t crt;		/* CA cert, re-imported from der */
+	gnutls_x509_crt_t crt;		/* CA cert, re-imported */
 	gnutls_datum_t der;		/* gnutls_malloc'd */
 	char *pem;			/* malloc'd, NUL-terminated */
 	unsigned char ski[64];		/* the CA's subject key id */
@@ -231,11 +231,11 @@ ca_fill_root(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
 	    (rc = gnutls_x509_crt_set_activation_time(crt, now - CA_DAY)) < 0 ||
 	    (rc = gnutls_x509_crt_set_expiration_time(crt,
 	                                     now - CA_DAY + CA_LIFETIME)) < 0 ||
-	    (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
-	                                        0, cn, strlen(cn))) < 0 ||
 	    (rc = gnutls_x509_crt_set_dn_by_oid(crt,
-	                                        GNUTLS_OID_X520_ORGANIZATION_NAME,
-	                                        0, CA_ORG, strlen(CA_ORG))) < 0 ||
+	                GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn))) < 0 ||
+	    (rc = gnutls_x509_crt_set_dn_by_oid(crt,
+	                GNUTLS_OID_X520_ORGANIZATION_NAME, 0, CA_ORG,
+	                strlen(CA_ORG))) < 0 ||
 	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 1, -1)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN |
@@ -288,7 +288,8 @@ ca_reimport(gnutls_x509_crt_t crt, gnutls_x509_crt_t *fresh,
 	gnutls_x509_crt_t n = NULL;
 	int rc;
 
-	if ((rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der)) < 0 ||
+	if ((rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER,
+	                                  &der)) < 0 ||
 	    (rc = gnutls_x509_crt_init(&n)) < 0 ||
 	    (rc = gnutls_x509_crt_import(n, &der, GNUTLS_X509_FMT_DER)) < 0)
 		goto out;
@@ -518,7 +519,7 @@ ca_fill_leaf(struct ca *ca, gnutls_x509_crt_t crt, const char *host)
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_usage(crt, usage)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_purpose_oid(crt,
-	                                      GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+	                GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
 	    (rc = gnutls_x509_crt_set_subject_key_id(crt, ca->leaf_ski,
 	                                             ca->leaf_ski_len)) < 0 ||
 	    (rc = gnutls_x509_crt_set_authority_key_id(crt, ca->ski,

@@ -51,7 +51,7 @@ struct certcache_entry {
 
 struct certcache {
 	pthread_mutex_t lock;
-	pthread_cond_t forged;		/* an entry left PENDING; with lock */
+	pthread_cond_t forged;		/* a forge ended; with lock */
 	struct ca *ca;			/* borrowed; thread-safe itself */
 	struct certcache_entry **buckets;	/* lock */
 	size_t nbuckets;		/* power of two, fixed */

@@ -23,7 +23,7 @@ struct certcache_entry;
 struct certcache_stats {
 	unsigned long forges;		/* successful and failed */
 	unsigned long forge_failures;
-	unsigned long hits;		/* includes waits for a pending forge */
+	unsigned long hits;		/* including waits for a forge */
 	unsigned long evictions;
 	size_t entries;
 };

@@ -43,7 +43,7 @@ struct tls {
 	int handshake_timeout_ms;
 	int sndtimeo_ms;		/* what SO_SNDTIMEO is now; -1 unset */
 	int alert;			/* fatal alert received, or -1 */
-	int last_rc;			/* GnuTLS code of the last failure */
+	int last_rc;			/* GnuTLS code of the last error */
 	unsigned char tail[8];		/* the last bytes received */
 	size_t tail_len;
 	char sni[TLS_NAME_MAX];		/* empty without SNI */
@@ -167,7 +167,8 @@ tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
 	if (sni_or_ip)
 		snprintf(s->fallback, sizeof(s->fallback), "%s", sni_or_ip);
 	cred = certcache_credentials(cache, tls_retrieve);
-	if ((rc = gnutls_init(&s->session, GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0 ||
+	if ((rc = gnutls_init(&s->session,
+	                      GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0 ||
 	    (rc = gnutls_priority_set_direct(s->session, TLS_PRIORITIES,
 	                                     &err)) < 0 ||
 	    (rc = gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
@@ -259,6 +260,26 @@ tls_wait(struct tls *s, int rc, int64_t deadline)
 	return 0;
 }
 
+/* A client that rejects our certificate may close while we are still
+ * sending the rest of our flight (TLS 1.2 sends the certificate before
+ * ServerKeyExchange), so the send fails before GnuTLS reads the alert;
+ * read what the client sent without waiting and look for it there. */
+static int
+tls_drain_for_alert(struct tls *s)
+{
+	unsigned char buf[512];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		tls_keep_tail(s, buf, (size_t)n);
+	}
+	return tls_plain_alert(s);
+}
+
 /* Maps a final GnuTLS failure to our codes, remembering an alert. */
 static int
 tls_fail(struct tls *s, int rc)
@@ -296,6 +317,8 @@ tls_handshake(struct tls *s)
 		if ((rc = tls_wait(s, rc, deadline)) < 0)
 			return rc;
 	}
+	if (rc == GNUTLS_E_PUSH_ERROR)
+		s->alert = tls_drain_for_alert(s);
 	rc = tls_fail(s, rc);
 	/* Tell a client that broke the protocol why; not one that was
 	 * silent or has already given up on us. */
@@ -314,8 +337,8 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 	ssize_t n;
 	int rc;
 
-	gnutls_record_set_timeout(s->session,
-	                          timeout_ms > 0 ? (unsigned int)timeout_ms : 0);
+	gnutls_record_set_timeout(s->session, timeout_ms > 0 ?
+	                          (unsigned int)timeout_ms : 0);
 	for (;;) {
 		n = gnutls_record_recv(s->session, buf, len);
 		if (n >= 0)
@@ -356,11 +379,12 @@ tls_write_all(struct tls *s, const void *buf, size_t len, int timeout_ms)
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			deadline = tls_deadline(timeout_ms);	/* progress */
+			deadline = tls_deadline(timeout_ms);
 			continue;
 		}
 		if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
-			return tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR : (int)n);
+			return tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR :
+			                (int)n);
 		/* GnuTLS wants the same arguments again after AGAIN. */
 		if ((rc = tls_wait(s, (int)n, deadline)) < 0)
 			return rc;
@@ -408,7 +432,8 @@ const char *
 tls_error(const struct tls *s)
 {
 	if (s->alert >= 0)
-		return gnutls_alert_get_name((gnutls_alert_description_t)s->alert);
+		return gnutls_alert_get_name(
+		        (gnutls_alert_description_t)s->alert);
 	return s->last_rc ? gnutls_strerror(s->last_rc) : "no error";
 }
 

@@ -17,8 +17,8 @@ struct certcache;
 struct tls;
 
 #define TLS_E_FAILED	(-1)	/* any other failure; see tls_error() */
-#define TLS_E_TIMEOUT	(-2)	/* the peer was silent (or not reading) */
-#define TLS_E_REJECTED	(-3)	/* the client refused our certificate */
+#define TLS_E_TIMEOUT	(-2)	/* the peer was silent or stuck */
+#define TLS_E_REJECTED	(-3)	/* the client refused our cert */
 
 /* A server session on the connected socket fd. sni_or_ip names the
  * certificate when the client sends no SNI (typically the original
