@@ -47,6 +47,8 @@ struct srv {
 	long read_ms;
 	ssize_t read_rc;
 	ssize_t eof_rc;
+	int write_rc;
+	long write_ms;
 	char got[64];
 	char cert_name[256];
 	char sni[256];
@@ -63,6 +65,20 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes far more than the socket buffers hold to a client that is not
+ * reading: the write must give up after its timeout. */
+static void
+srv_flood(struct srv *sv, struct tls *t)
+{
+	size_t len = 64 << 20;
+	char *big = calloc(1, len);
+	long t0 = now_ms();
+
+	sv->write_rc = big ? tls_write_all(t, big, len, 300) : 99;
+	sv->write_ms = now_ms() - t0;
+	free(big);
 }
 
 static void
@@ -86,6 +102,8 @@ srv_session(struct srv *sv, struct tls *t)
 	             sv->mode == SRV_IDLE ? 300 : 5000);
 	sv->read_ms = now_ms() - t0;
 	sv->read_rc = n;
+	if (sv->mode == SRV_IDLE)
+		srv_flood(sv, t);
 	if (n <= 0 || sv->mode != SRV_ECHO)
 		return;
 	sv->got[n] = '\0';
@@ -291,6 +309,11 @@ test_idle(int lfd, int port, struct certcache *cache)
 	is_int(sv.read_rc, TLS_E_TIMEOUT, "idle read times out");
 	ok(sv.read_ms >= 250 && sv.read_ms < 1400,
 	   "within the 300 ms read timeout (%ld ms)", sv.read_ms);
+	is_int(sv.write_rc, TLS_E_TIMEOUT, "write to a non-reader times out");
+	/* The timeout counts from the last progress, and the kernel keeps
+	 * taking data for a while as loopback buffers grow. */
+	ok(sv.write_ms >= 250 && sv.write_ms < 2500,
+	   "write gives up soon after progress stops (%ld ms)", sv.write_ms);
 }
 
 int

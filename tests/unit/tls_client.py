@@ -57,7 +57,7 @@ def main():
     if alpn != "http/1.1":
         return 1
     if args.mode == "idle":
-        time.sleep(1.5)
+        time.sleep(3)
         tls.close()
         return 0
     tls.sendall(b"ping\n")
