@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * tls.c - the GnuTLS server side of the MITM on an accepted socket.
+ *
+ * Threading: a struct tls is used by the one worker that owns the
+ *   connection. Sessions share the certcache's credentials, installed
+ *   once with our retrieve callback; the callback runs inside
+ *   gnutls_handshake() in the worker's thread and only touches its own
+ *   struct tls and the thread-safe certcache.
+ * Ownership: the session owns the certcache reference that the callback
+ *   took (GnuTLS borrows the chain and key, so they must live as long as
+ *   the session) and drops it in tls_free(). The socket stays the
+ *   caller's; we only set SO_SNDTIMEO on it for write timeouts.
+ */
+#include "config.h"
+
+#include "tls.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+
+#include "certcache.h"
+#include "log.h"
+
+/* NORMAL already lacks SSL 3.0 in GnuTLS 3.7; saying so keeps it out
+ * should a distribution's NORMAL ever differ. */
+#define TLS_PRIORITIES	"NORMAL:-VERS-SSL3.0"
+#define TLS_NAME_MAX	256
+
+struct tls {
+	gnutls_session_t session;
+	struct certcache *cache;
+	struct certcache_entry *entry;	/* set by tls_retrieve() */
+	int fd;
+	int handshake_timeout_ms;
+	int sndtimeo_ms;		/* what SO_SNDTIMEO is now; -1 unset */
+	int alert;			/* fatal alert received, or -1 */
+	int last_rc;			/* GnuTLS code of the last error */
+	unsigned char tail[8];		/* the last bytes received */
+	size_t tail_len;
+	char sni[TLS_NAME_MAX];		/* empty without SNI */
+	char fallback[TLS_NAME_MAX];
+};
+
+static int
+tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn,
+             int nreqs, const gnutls_pk_algorithm_t *pk_algos,
+             int pk_algos_length, gnutls_pcert_st **pcert,
+             unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+	struct tls *s = gnutls_session_get_ptr(session);
+	struct certcache_entry *e = NULL;
+	size_t len = sizeof(s->sni);
+	unsigned int type = 0;
+
+	if (gnutls_server_name_get(session, s->sni, &len, &type, 0) < 0 ||
+	    type != GNUTLS_NAME_DNS)
+		s->sni[0] = '\0';
+	/* An SNI we cannot put in a certificate falls back like no SNI. */
+	if (s->sni[0])
+		e = certcache_get(s->cache, s->sni);
+	if (!e && s->fallback[0])
+		e = certcache_get(s->cache, s->fallback);
+	if (!e)
+		return -1;
+	certcache_put(s->entry);	/* a repeated call replaces it */
+	s->entry = e;
+	*pcert = certcache_entry_chain(e, pcert_length);
+	*privkey = certcache_entry_key(e);
+	return 0;
+}
+
+/* Keeps the last bytes read from the client: see tls_plain_alert(). */
+static void
+tls_keep_tail(struct tls *s, const unsigned char *p, size_t n)
+{
+	size_t keep;
+
+	if (n >= sizeof(s->tail)) {
+		memcpy(s->tail, p + n - sizeof(s->tail), sizeof(s->tail));
+		s->tail_len = sizeof(s->tail);
+		return;
+	}
+	keep = s->tail_len < sizeof(s->tail) - n ? s->tail_len :
+	       sizeof(s->tail) - n;
+	memmove(s->tail, s->tail + s->tail_len - keep, keep);
+	memcpy(s->tail + keep, p, n);
+	s->tail_len = keep + n;
+}
+
+/* Our own transport functions, so that we see the raw bytes; errno is
+ * left as recv/send/poll set it, which is where GnuTLS looks. */
+static ssize_t
+tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct tls *s = ptr;
+	ssize_t n = recv(s->fd, buf, len, 0);
+
+	if (n > 0)
+		tls_keep_tail(s, buf, (size_t)n);
+	return n;
+}
+
+static int
+tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct tls *s = ptr;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 :
+	            ms > INT32_MAX ? INT32_MAX : (int)ms);
+}
+
+static ssize_t
+tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct tls *s = ptr;
+
+	return send(s->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* OpenSSL clients (Python, curl-openssl) send a TLS 1.3 alert about our
+ * certificate in plaintext, before they switch to handshake keys; GnuTLS
+ * 3.7 then fails to decrypt it instead of reporting the alert. When a
+ * handshake failed that way and the client's last bytes were a plaintext
+ * fatal alert record, return its description, else -1. */
+static int
+tls_plain_alert(const struct tls *s)
+{
+	const unsigned char *r = s->tail + s->tail_len - 7;
+
+	if (s->tail_len < 7 || r[0] != 0x15 || r[1] != 0x03 ||
+	    r[2] < 0x01 || r[2] > 0x04 || r[3] != 0 || r[4] != 2 ||
+	    r[5] != GNUTLS_AL_FATAL)
+		return -1;
+	return r[6];
+}
+
+struct tls *
+tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
+               int handshake_timeout_ms)
+{
+	static const gnutls_datum_t http11 = {
+		(unsigned char *)"http/1.1", 8
+	};
+	gnutls_certificate_credentials_t cred;
+	struct tls *s;
+	const char *err = NULL;
+	int rc;
+
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	s->cache = cache;
+	s->fd = fd;
+	s->alert = -1;
+	s->sndtimeo_ms = -1;
+	s->handshake_timeout_ms = handshake_timeout_ms > 0 ?
+	                          handshake_timeout_ms : 0;
+	if (sni_or_ip)
+		snprintf(s->fallback, sizeof(s->fallback), "%s", sni_or_ip);
+	cred = certcache_credentials(cache, tls_retrieve);
+	if ((rc = gnutls_init(&s->session,
+	                      GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0 ||
+	    (rc = gnutls_priority_set_direct(s->session, TLS_PRIORITIES,
+	                                     &err)) < 0 ||
+	    (rc = gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
+	                                 cred)) < 0 ||
+	    (rc = gnutls_alpn_set_protocols(s->session, &http11, 1,
+	                                  GNUTLS_ALPN_SERVER_PRECEDENCE)) < 0) {
+		log_warnx("tls: session setup: %s", gnutls_strerror(rc));
+		tls_free(s);
+		return NULL;
+	}
+	gnutls_handshake_set_timeout(s->session,
+	                             (unsigned int)s->handshake_timeout_ms);
+	gnutls_session_set_ptr(s->session, s);
+	gnutls_transport_set_ptr(s->session, s);
+	gnutls_transport_set_pull_function(s->session, tls_pull);
+	gnutls_transport_set_pull_timeout_function(s->session,
+	                                           tls_pull_timeout);
+	gnutls_transport_set_push_function(s->session, tls_push);
+	return s;
+}
+
+void
+tls_free(struct tls *s)
+{
+	if (!s)
+		return;
+	if (s->session)
+		gnutls_deinit(s->session);
+	certcache_put(s->entry);	/* after the session stops using it */
+	free(s);
+}
+
+static int64_t
+tls_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+tls_deadline(int timeout_ms)
+{
+	return timeout_ms > 0 ? tls_now_ms() + timeout_ms : 0;
+}
+
+/* Write timeouts: a blocking send() gives up after SO_SNDTIMEO with
+ * EAGAIN, which GnuTLS reports as GNUTLS_E_AGAIN. */
+static void
+tls_set_sndtimeo(struct tls *s, int timeout_ms)
+{
+	struct timeval tv;
+
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	if (timeout_ms == s->sndtimeo_ms)
+		return;
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0)
+		s->sndtimeo_ms = timeout_ms;
+}
+
+/* After GNUTLS_E_AGAIN or GNUTLS_E_INTERRUPTED: waits until the socket is
+ * ready in the direction GnuTLS was blocked in. Returns 0 to retry the
+ * call, or TLS_E_TIMEOUT once deadline (0: none) has passed. */
+static int
+tls_wait(struct tls *s, int rc, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = s->fd };
+	int64_t left = deadline ? deadline - tls_now_ms() : -1;
+	int n;
+
+	if (deadline && left <= 0) {
+		s->last_rc = GNUTLS_E_TIMEDOUT;
+		return TLS_E_TIMEOUT;
+	}
+	if (rc == GNUTLS_E_INTERRUPTED)
+		return 0;
+	pfd.events = gnutls_record_get_direction(s->session) ? POLLOUT : POLLIN;
+	do
+		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+	while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		s->last_rc = GNUTLS_E_TIMEDOUT;
+		return TLS_E_TIMEOUT;
+	}
+	return 0;
+}
+
+/* A client that rejects our certificate may close while we are still
+ * sending the rest of our flight (TLS 1.2 sends the certificate before
+ * ServerKeyExchange), so the send fails before GnuTLS reads the alert;
+ * read what the client sent without waiting and look for it there. */
+static int
+tls_drain_for_alert(struct tls *s)
+{
+	unsigned char buf[512];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		tls_keep_tail(s, buf, (size_t)n);
+	}
+	return tls_plain_alert(s);
+}
+
+/* Maps a final GnuTLS failure to our codes, remembering an alert. */
+static int
+tls_fail(struct tls *s, int rc)
+{
+	s->last_rc = rc;
+	if (rc == GNUTLS_E_TIMEDOUT)
+		return TLS_E_TIMEOUT;
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		s->alert = (int)gnutls_alert_get(s->session);
+	else if (rc == GNUTLS_E_DECRYPTION_FAILED ||
+	         rc == GNUTLS_E_UNEXPECTED_PACKET)
+		s->alert = tls_plain_alert(s);
+	if (s->alert >= 0) {
+		if (s->alert == GNUTLS_A_UNKNOWN_CA ||
+		    s->alert == GNUTLS_A_BAD_CERTIFICATE ||
+		    s->alert == GNUTLS_A_CERTIFICATE_UNKNOWN)
+			return TLS_E_REJECTED;
+	}
+	return TLS_E_FAILED;
+}
+
+int
+tls_handshake(struct tls *s)
+{
+	int64_t deadline = tls_deadline(s->handshake_timeout_ms);
+	int rc;
+
+	tls_set_sndtimeo(s, s->handshake_timeout_ms);
+	for (;;) {
+		rc = gnutls_handshake(s->session);
+		if (rc == 0)
+			return 0;
+		if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED)
+			break;
+		if ((rc = tls_wait(s, rc, deadline)) < 0)
+			return rc;
+	}
+	if (rc == GNUTLS_E_PUSH_ERROR)
+		s->alert = tls_drain_for_alert(s);
+	rc = tls_fail(s, rc);
+	/* Tell a client that broke the protocol why; not one that was
+	 * silent or has already given up on us. */
+	if (rc == TLS_E_FAILED && s->alert < 0 &&
+	    s->last_rc != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+	    s->last_rc != GNUTLS_E_PREMATURE_TERMINATION &&
+	    s->last_rc != GNUTLS_E_PUSH_ERROR)
+		gnutls_alert_send_appropriate(s->session, s->last_rc);
+	return rc;
+}
+
+ssize_t
+tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
+{
+	int64_t deadline = tls_deadline(timeout_ms);
+	ssize_t n;
+	int rc;
+
+	gnutls_record_set_timeout(s->session, timeout_ms > 0 ?
+	                          (unsigned int)timeout_ms : 0);
+	for (;;) {
+		n = gnutls_record_recv(s->session, buf, len);
+		if (n >= 0)
+			return n;
+		switch (n) {
+		case GNUTLS_E_AGAIN:
+		case GNUTLS_E_INTERRUPTED:
+			if ((rc = tls_wait(s, (int)n, deadline)) < 0)
+				return rc;
+			continue;
+		case GNUTLS_E_REHANDSHAKE:
+			/* We never renegotiate; say so and carry on. */
+			gnutls_alert_send(s->session, GNUTLS_AL_WARNING,
+			                  GNUTLS_A_NO_RENEGOTIATION);
+			continue;
+		case GNUTLS_E_WARNING_ALERT_RECEIVED:
+			continue;
+		case GNUTLS_E_PREMATURE_TERMINATION:
+			/* Many clients just close: that ends HTTP/1.1 too. */
+			return 0;
+		default:
+			return tls_fail(s, (int)n);
+		}
+	}
+}
+
+int
+tls_write_all(struct tls *s, const void *buf, size_t len, int timeout_ms)
+{
+	const unsigned char *p = buf;
+	int64_t deadline = tls_deadline(timeout_ms);
+	ssize_t n;
+	int rc;
+
+	tls_set_sndtimeo(s, timeout_ms);
+	while (len > 0) {
+		n = gnutls_record_send(s->session, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			deadline = tls_deadline(timeout_ms);
+			continue;
+		}
+		if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
+			return tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR :
+			                (int)n);
+		/* GnuTLS wants the same arguments again after AGAIN. */
+		if ((rc = tls_wait(s, (int)n, deadline)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+tls_bye(struct tls *s, int timeout_ms)
+{
+	int64_t deadline = tls_deadline(timeout_ms);
+	int rc;
+
+	tls_set_sndtimeo(s, timeout_ms);
+	for (;;) {
+		rc = gnutls_bye(s->session, GNUTLS_SHUT_WR);
+		if (rc == 0)
+			return 0;
+		if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED)
+			return tls_fail(s, rc);
+		if ((rc = tls_wait(s, rc, deadline)) < 0)
+			return rc;
+	}
+}
+
+const char *
+tls_cert_name(const struct tls *s)
+{
+	return s->entry ? certcache_entry_host(s->entry) : NULL;
+}
+
+const char *
+tls_sni(const struct tls *s)
+{
+	return s->sni[0] ? s->sni : NULL;
+}
+
+int
+tls_alert(const struct tls *s)
+{
+	return s->alert;
+}
+
+const char *
+tls_error(const struct tls *s)
+{
+	if (s->alert >= 0)
+		return gnutls_alert_get_name(
+		        (gnutls_alert_description_t)s->alert);
+	return s->last_rc ? gnutls_strerror(s->last_rc) : "no error";
+}
+
+int
+tls_alpn_http11(const struct tls *s)
+{
+	gnutls_datum_t d;
+
+	return gnutls_alpn_get_selected_protocol(s->session, &d) == 0 &&
+	       d.size == 8 && memcmp(d.data, "http/1.1", 8) == 0;
+}
