@@ -6,7 +6,10 @@ src_libagp_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_clienthello tests/unit/test_http1 \
 	fuzz/replay-clienthello fuzz/replay-http1
+tests_unit_test_clienthello_SOURCES = tests/unit/test_clienthello.c \
+	tests/unit/tap.h
 tests_unit_test_clienthello_LDADD = $(AGP_LIBS)
+tests_unit_test_http1_SOURCES = tests/unit/test_http1.c tests/unit/tap.h
 tests_unit_test_http1_LDADD = $(AGP_LIBS)
 fuzz_replay_clienthello_SOURCES = fuzz/replay.c fuzz/fuzz_clienthello.c
 fuzz_replay_clienthello_LDADD = $(AGP_LIBS)

@@ -65,6 +65,21 @@ need_more(size_t want, size_t *need)
 	return CLIENTHELLO_NEED_MORE;
 }
 
+/* The least total a peek needs when the record at pos, holding reclen
+ * payload bytes after `have` bytes of the message, is incomplete: up to
+ * the message's end if that falls inside this record, else the whole
+ * record, the next header and the rest. While the message length is not
+ * known yet, its 4-byte header stands in for the message. */
+static size_t
+want_bytes(size_t pos, size_t reclen, size_t have, size_t mlen)
+{
+	size_t left = (mlen ? mlen : 4) - have;
+
+	if (left <= reclen)
+		return pos + TLS_RECORD_HEADER + left;
+	return pos + 2 * TLS_RECORD_HEADER + left;
+}
+
 /* First pass: walks the records until they hold the whole handshake
  * message, whose length (header included) goes to *msglen. */
 static int
@@ -75,13 +90,13 @@ frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
 	int rc;
 
 	for (;;) {
-		size_t reclen, avail, full;
+		size_t reclen, avail;
 
 		if ((rc = record_check(buf + pos, len - pos, pos == 0)) < 0)
 			return rc;
 		if (len - pos < TLS_RECORD_HEADER)
-			return need_more(pos + TLS_RECORD_HEADER +
-			                 (mlen ? mlen - have : 4 - have), need);
+			return need_more(want_bytes(pos, TLS_RECORD_MAX, have,
+			                            mlen), need);
 		reclen = load16(buf + pos + 3);
 		avail = len - pos - TLS_RECORD_HEADER;
 		if (avail > reclen)
@@ -95,7 +110,6 @@ frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
 			if (mlen > CLIENTHELLO_MAX_MSG)
 				return CLIENTHELLO_TOO_BIG;
 		}
-		full = have + reclen;
 		if (mlen && have + avail >= mlen) {
 			/* A peek of CLIENTHELLO_MAX bytes must always do, so
 			 * tiny records cannot stretch a hello past it. */
@@ -105,19 +119,11 @@ frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
 			*msglen = mlen;
 			return CLIENTHELLO_DONE;
 		}
+		if (avail < reclen)
+			return need_more(want_bytes(pos, reclen, have, mlen),
+			                 need);
 		have += avail;
 		pos += TLS_RECORD_HEADER + reclen;
-		if (avail < reclen) {
-			size_t want = pos;
-
-			/* If the message goes on past this record, at least
-			 * one more record header and the rest are due. */
-			if (mlen && full < mlen)
-				want += TLS_RECORD_HEADER + mlen - full;
-			else if (!mlen && full < 4)
-				want += TLS_RECORD_HEADER + 4 - full;
-			return need_more(want, need);
-		}
 	}
 }
 

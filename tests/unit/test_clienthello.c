@@ -375,6 +375,13 @@ test_variants(void)
 	       CLIENTHELLO_DONE, "trailing dot, extra bytes: DONE");
 	is_str(ch.sni, "trailing.example.test", "... dot dropped");
 
+	/* The record announces more than the hello: DONE at its end. */
+	len = build(&s, NULL);
+	recbuf[3] = 0x20;
+	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_DONE,
+	       "record longer than the hello: DONE");
+	is_int(check_prefixes(recbuf, len), 0, "... every prefix wants more");
+
 	s.alpn = "\x0a\x0a,toolongtoolongtoolongtoolongtoolong,x,h2";
 	len = build(&s, NULL);
 	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_DONE,
