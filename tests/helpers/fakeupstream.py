@@ -197,6 +197,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(piece)
         if mode == "chunked":
             self.end_chunks()
+        elif mode == "close":
+            # The end of the body is the end of the TLS stream: say so with
+            # close_notify, or the client rightly reports a truncation.
+            self.request.settimeout(2)
+            try:
+                self.request.unwrap()
+            except (OSError, ssl.SSLError):
+                pass
 
     def do_sse(self, q):
         n = int(q.get("n", "5"))
