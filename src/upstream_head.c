@@ -129,6 +129,24 @@ fold_line(struct upstream_head *h, const char *line, const char *end)
 	return 0;
 }
 
+/* RFC 9110 5.6.2 token characters: a field name is nothing else. */
+static bool
+is_token(const char *p, size_t len)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || (c && strchr(extra, c))))
+			return false;
+	}
+	return true;
+}
+
 static int
 add_line(struct upstream_head *h, const char *line, size_t len)
 {
@@ -138,7 +156,8 @@ add_line(struct upstream_head *h, const char *line, size_t len)
 
 	if (line[0] == ' ' || line[0] == '\t')
 		return fold_line(h, line, end);
-	if (!(colon = memchr(line, ':', len)) || colon == line ||
+	if (!(colon = memchr(line, ':', len)) ||
+	    !is_token(line, colon - line) ||
 	    h->nhdrs >= UPSTREAM_HEAD_MAX_HEADERS)
 		return -1;
 	if (h->nhdrs % 16 == 0) {
@@ -170,6 +189,8 @@ upstream_head_feed(struct upstream_head *h, const char *line, size_t len)
 {
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
+	if (memchr(line, '\0', len))
+		return -1;	/* the strings handed on are NUL-terminated */
 	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		upstream_head_clear(h);	/* the final head after a 1xx */
 		h->bytes = len;

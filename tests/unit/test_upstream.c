@@ -505,12 +505,40 @@ check_fail(struct upstream *u, const char *target, int want, bool want_head,
 	ok(dt < max_s, "%s: took %.2f s (< %.1f)", what, dt, max_s);
 }
 
+/* Points the next requests at name:p on 127.0.0.1. */
 static void
-test_failures(struct upstream *u)
+point_at(const char *name, int p)
+{
+	snprintf(host_url, sizeof(host_url), "https://%s:%d", name, p);
+	snprintf(resolve, sizeof(resolve), "%s:%d:127.0.0.1", name, p);
+}
+
+/* A loopback TCP port: listening (the kernel completes handshakes that
+ * nobody answers) or, with listening false, closed. */
+static int
+loopback_port(bool listening, int *fd_out)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
-	char saved_url[64], saved_res[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
+	    (listening && listen(fd, 4) < 0))
+		diag("loopback socket setup failed");
+	if (listening) {
+		*fd_out = fd;
+	} else {
+		close(fd);
+		*fd_out = -1;
+	}
+	return ntohs(sa.sin_port);
+}
+
+static void
+test_failures(struct upstream *u)
+{
 	int fd;
 
 	check_fail(u, "/silent?ms=3000", UPSTREAM_E_TIMEOUT, false, 0, 2.5,
@@ -523,27 +551,17 @@ test_failures(struct upstream *u)
 	           true, 1, 1.0, "body() returning -1");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "a clean exchange afterwards");
 
-	/* A closed port: bind one, note it, close it. */
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	close(fd);
-	snprintf(saved_url, sizeof(saved_url), "%s", host_url);
-	snprintf(saved_res, sizeof(saved_res), "%s", resolve);
-	snprintf(host_url, sizeof(host_url), "https://name.test:%d",
-	         ntohs(sa.sin_port));
-	snprintf(resolve, sizeof(resolve), "name.test:%d:127.0.0.1",
-	         ntohs(sa.sin_port));
+	point_at("name.test", loopback_port(false, &fd));
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 	           "upstream down");
-	/* A name the certificate does not carry. */
-	snprintf(host_url, sizeof(host_url), "https://wrong.test:%d", port);
-	snprintf(resolve, sizeof(resolve), "wrong.test:%d:127.0.0.1", port);
+	point_at("name.test", loopback_port(true, &fd));
+	check_fail(u, "/echo", UPSTREAM_E_TIMEOUT, false, 0, 2.5,
+	           "TLS handshake never answered");
+	close(fd);
+	point_at("wrong.test", port);
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 	           "certificate for another name");
-	snprintf(host_url, sizeof(host_url), "%s", saved_url);
-	snprintf(resolve, sizeof(resolve), "%s", saved_res);
+	point_at("name.test", port);
 }
 
 static void

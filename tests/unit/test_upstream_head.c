@@ -86,6 +86,8 @@ test_bad(void)
 	is_int(feed(&h, "  fold without a header\r\n"), -1, "orphan fold");
 	is_int(feed(&h, "no colon here\r\n"), -1, "no colon");
 	is_int(feed(&h, ": empty name\r\n"), -1, "empty name");
+	is_int(feed(&h, "Bad Name: x\r\n"), -1, "space in a name");
+	is_int(upstream_head_feed(&h, "X-A: a\0b\r\n", 10), -1, "NUL byte");
 	memset(big, 'a', sizeof(big) - 3);
 	memcpy(big, "X:", 2);
 	big[sizeof(big) - 1] = '\0';
