@@ -3,10 +3,13 @@
  * libcurl and stream the response back, untouched, through callbacks.
  *
  * Threading: struct upstream is shared by all workers. Its CURLSH share
- *   handle (DNS cache, TLS sessions) is guarded by one mutex per
- *   curl_lock_data, taken by curl itself through share_lock(). Warm
- *   connections are shared through a pool of idle easy handles guarded by
- *   pool_lock: curl's own shared connection cache (CURL_LOCK_DATA_CONNECT)
+ *   handle (TLS sessions) is guarded by one mutex per curl_lock_data, taken
+ *   by curl itself through share_lock(). The DNS cache is not shared:
+ *   addresses come from resolve.c through CURLOPT_RESOLVE on every
+ *   request, and in a shared cache one request's entry (say, its original
+ *   destination IP) would be seen by other threads' transfers to the same
+ *   host:port. Warm connections are shared through a pool of idle easy
+ *   handles guarded by pool_lock: curl's own shared connection cache (CURL_LOCK_DATA_CONNECT)
  *   is documented as unsafe between concurrent threads up to at least
  *   8.x (KNOWN_BUGS "A shared connection cache is not thread-safe",
  *   curl/curl#4915), so instead a worker borrows a whole easy handle, whose
@@ -35,6 +38,7 @@
 
 #define UPSTREAM_POOL_MAX	32	/* idle easy handles kept */
 #define UPSTREAM_POOL_IDLE_MS	(110 * 1000L)	/* curl's MAXAGE_CONN is 118 s */
+
 struct pool_entry {
 	CURL *easy;
 	char *key;		/* scheme_host_port it last talked to */
@@ -44,7 +48,8 @@ struct pool_entry {
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	char *ca_bundle;	/* temp file (system + extra CA) or NULL */
+	char *ca_bundle;	/* our temp file (system + extra CA) or NULL */
+	const char *cainfo;	/* ca_bundle, the system bundle, or NULL */
 	long connect_timeout_ms;
 	long idle_timeout_ms;
 	pthread_mutex_t pool_lock;
@@ -62,6 +67,7 @@ struct upstream_xfer {
 	const struct upstream_callbacks *cb;
 	struct upstream_head head;
 	bool head_sent, aborted, idle_expired, bad_head;
+	bool connected;			/* the idle clock runs */
 	long long last_rx_ms;
 	curl_off_t last_ul;
 	unsigned long long rx_bytes;
@@ -144,23 +150,33 @@ out:
 	return rc;
 }
 
-/* curl takes a single CAINFO file and the GnuTLS backend of 7.88 has no
- * CAINFO_BLOB, so the extra CA is appended to a private copy of the
- * system bundle. The file gets a random name (mkstemp) in work_dir. */
-static char *
-build_ca_bundle(const char *work_dir, const char *extra_ca)
+static const char *
+system_bundle(void)
 {
-	static const char *const system_bundles[] = {
+	static const char *const paths[] = {
 		"/etc/ssl/certs/ca-certificates.crt",	/* Debian */
 		"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora */
 		"/etc/ssl/ca-bundle.pem",		/* openSUSE */
 		"/etc/ssl/cert.pem",			/* Alpine */
 		NULL
 	};
+
+	for (size_t i = 0; paths[i]; i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/* curl takes a single CAINFO file and the GnuTLS backend of 7.88 has no
+ * CAINFO_BLOB, so the extra CA is appended to a private copy of the
+ * system bundle. The file gets a random name (mkstemp) in work_dir. */
+static char *
+build_ca_bundle(const char *work_dir, const char *extra_ca)
+{
 	const char *dir = work_dir ? work_dir : getenv("TMPDIR");
+	const char *sys = system_bundle();
 	char *path = NULL;
 	int fd = -1, rc = -1;
-	bool have_system = false;
 
 	if (!dir || !*dir)
 		dir = "/tmp";
@@ -172,9 +188,7 @@ build_ca_bundle(const char *work_dir, const char *extra_ca)
 		log_warn("upstream: creating CA bundle in %s", dir);
 		goto out;
 	}
-	for (size_t i = 0; system_bundles[i] && !have_system; i++)
-		have_system = append_file(fd, system_bundles[i]) == 0;
-	if (!have_system)
+	if (!sys || append_file(fd, sys) < 0)
 		log_warnx("upstream: no system CA bundle found; trusting only %s",
 		          extra_ca);
 	if (append_file(fd, extra_ca) < 0) {
@@ -209,14 +223,16 @@ upstream_new(const struct upstream_config *cfg)
 	                        cfg->connect_timeout_ms : 10000;
 	u->idle_timeout_ms = cfg->idle_timeout_ms > 0 ?
 	                     cfg->idle_timeout_ms : 300000;
+	/* One bundle file, loaded per new connection: cheaper than the
+	 * default CApath directory of hundreds of files. */
 	if (cfg->upstream_ca &&
 	    !(u->ca_bundle = build_ca_bundle(cfg->work_dir, cfg->upstream_ca)))
 		goto out;
+	u->cainfo = u->ca_bundle ? u->ca_bundle : system_bundle();
 	if (!(u->share = curl_share_init()) ||
 	    curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, share_lock) ||
 	    curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
 	    curl_share_setopt(u->share, CURLSHOPT_USERDATA, u) ||
-	    curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
 	    curl_share_setopt(u->share, CURLSHOPT_SHARE,
 	                      CURL_LOCK_DATA_SSL_SESSION)) {
 		log_warnx("upstream: cannot set up the curl share handle");
@@ -422,6 +438,23 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/* Connected (or reused) and about to send: the connect timeout, which
+ * covers TCP and TLS, is done with and the idle clock starts. */
+static int
+on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+          int local_port)
+{
+	struct upstream_xfer *x = arg;
+
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	x->connected = true;
+	x->last_rx_ms = now_ms();
+	return CURL_PREREQFUNC_OK;
+}
+
 /* The idle timeout: curl has no per-read timeout, and LOW_SPEED_TIME only
  * counts whole seconds, so silence is measured from the last byte seen by
  * the header/write callbacks (or sent). curl calls this at least once a
@@ -440,7 +473,7 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 		x->last_ul = ulnow;
 		x->last_rx_ms = now;
 	}
-	if (now - x->last_rx_ms >= x->u->idle_timeout_ms) {
+	if (x->connected && now - x->last_rx_ms >= x->u->idle_timeout_ms) {
 		x->idle_expired = true;
 		return 1;
 	}
@@ -563,8 +596,9 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    (u->ca_bundle &&
-	     curl_easy_setopt(e, CURLOPT_CAINFO, u->ca_bundle)) ||
+	    (u->cainfo &&
+	     (curl_easy_setopt(e, CURLOPT_CAINFO, u->cainfo) ||
+	      curl_easy_setopt(e, CURLOPT_CAPATH, NULL))) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                     u->connect_timeout_ms) ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
@@ -574,6 +608,8 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L))
@@ -635,6 +671,7 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	upstream_head_clear(&x->head);
 	x->cb = cb;
 	x->head_sent = x->aborted = x->idle_expired = x->bad_head = false;
+	x->connected = false;
 	x->last_rx_ms = t0;
 	x->last_ul = 0;
 	x->rx_bytes = 0;

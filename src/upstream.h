@@ -31,8 +31,10 @@ struct upstream_config {
 	const char *upstream_ca;	/* extra CA file (PEM) or NULL */
 	const char *work_dir;		/* where the CA bundle temp file goes;
 					 * NULL: $TMPDIR, else /tmp */
-	int connect_timeout_ms;		/* 0: 10 s */
-	int idle_timeout_ms;		/* upstream silence; 0: 300 s */
+	int connect_timeout_ms;		/* TCP + TLS; 0: 10 s */
+	int idle_timeout_ms;		/* upstream silence once the request
+					 * is sent, ms (checked about once a
+					 * second); 0: 300 s */
 };
 
 struct upstream_request {
@@ -63,7 +65,11 @@ struct upstream_callbacks {
 struct upstream *upstream_new(const struct upstream_config *cfg);
 void upstream_free(struct upstream *u);
 
-/* One per client connection; freed with upstream_xfer_free(). */
+/* One per client connection; freed with upstream_xfer_free(). For each
+ * exchange it borrows an idle easy handle (and so its warm connection)
+ * from the process-wide pool, the most recently used one for the same
+ * origin first, so a client's consecutive requests normally reuse one
+ * upstream connection and a new client connection reuses a warm one. */
 struct upstream_xfer *upstream_xfer_new(struct upstream *u);
 void upstream_xfer_free(struct upstream_xfer *x);
 

@@ -9,6 +9,7 @@
 #include <gnutls/gnutls.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,6 +506,69 @@ check_fail(struct upstream *u, const char *target, int want, bool want_head,
 	ok(dt < max_s, "%s: took %.2f s (< %.1f)", what, dt, max_s);
 }
 
+#define CONC_THREADS 8
+#define CONC_ROUNDS 4
+
+struct conc {
+	struct upstream *u;
+	int failures;
+};
+
+/* One worker: its own xfer, several exchanges, shared upstream. */
+static void *
+conc_worker(void *arg)
+{
+	struct conc *c = arg;
+	struct upstream_xfer *x = upstream_xfer_new(c->u);
+	struct upstream_request req = {
+		.method = "GET", .scheme_host_port = host_url,
+		.target = "/bytes?n=200000&mode=chunked", .resolve = resolve,
+	};
+	char hex[65], want[128];
+
+	for (int i = 0; i < CONC_ROUNDS; i++) {
+		struct sink *s = malloc(sizeof(*s));
+		struct upstream_callbacks cb = { on_head, on_body, s };
+
+		sink_init(s);
+		if (upstream_perform(x, &req, &cb, NULL) != 0)
+			c->failures++;
+		sink_sha(s, hex);
+		if (!head_value(s, "X-Body-Sha256", want, sizeof(want)) ||
+		    strcmp(hex, want) != 0)
+			c->failures++;
+		free(s);
+	}
+	upstream_xfer_free(x);
+	return NULL;
+}
+
+static void
+test_concurrent(struct upstream *u)
+{
+	pthread_t t[CONC_THREADS];
+	struct conc c[CONC_THREADS];
+	unsigned long ex0, conns0, ex1, conns1;
+	int failures = 0;
+
+	upstream_stats(u, &ex0, &conns0);
+	for (int i = 0; i < CONC_THREADS; i++) {
+		c[i].u = u;
+		c[i].failures = 0;
+		pthread_create(&t[i], NULL, conc_worker, &c[i]);
+	}
+	for (int i = 0; i < CONC_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		failures += c[i].failures;
+	}
+	upstream_stats(u, &ex1, &conns1);
+	is_int(failures, 0, "%d threads x %d exchanges, all complete and "
+	       "intact", CONC_THREADS, CONC_ROUNDS);
+	is_int(ex1 - ex0, CONC_THREADS * CONC_ROUNDS, "all exchanges counted");
+	ok(conns1 - conns0 <= CONC_THREADS, "at most one connection per "
+	   "thread (%lu)", conns1 - conns0);
+}
+
 /* Points the next requests at name:p on 127.0.0.1. */
 static void
 point_at(const char *name, int p)
@@ -555,7 +619,7 @@ test_failures(struct upstream *u)
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 	           "upstream down");
 	point_at("name.test", loopback_port(true, &fd));
-	check_fail(u, "/echo", UPSTREAM_E_TIMEOUT, false, 0, 2.5,
+	check_fail(u, "/echo", UPSTREAM_E_TIMEOUT, false, 0, 3.0,
 	           "TLS handshake never answered");
 	close(fd);
 	point_at("wrong.test", port);
@@ -608,6 +672,7 @@ main(void)
 	test_special_responses(u);
 	test_sse(u);
 	test_reuse(u);
+	test_concurrent(u);
 	test_failures(u);
 	test_untrusted(&cfg);
 out:
