@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * upstream.c - forward one decrypted request to the real server with
+ * libcurl and stream the response back, untouched, through callbacks.
+ *
+ * Threading: struct upstream is shared by all workers. Its CURLSH share
+ *   handle (TLS sessions) is guarded by one mutex per curl_lock_data, taken
+ *   by curl itself through share_lock(). The DNS cache is not shared:
+ *   addresses come from resolve.c through CURLOPT_RESOLVE on every
+ *   request, and in a shared cache one request's entry (say, its original
+ *   destination IP) would be seen by other threads' transfers to the same
+ *   host:port. Warm connections are shared through a pool of idle easy
+ *   handles guarded by pool_lock: curl's own shared connection cache (CURL_LOCK_DATA_CONNECT)
+ *   is documented as unsafe between concurrent threads up to at least
+ *   8.x (KNOWN_BUGS "A shared connection cache is not thread-safe",
+ *   curl/curl#4915), so instead a worker borrows a whole easy handle, whose
+ *   private connection cache holds the warm connection, for the length of
+ *   one exchange. No lock is held across a curl call.
+ * Ownership: an xfer owns nothing shared; the easy handle it borrows goes
+ *   back to the pool after a clean exchange and is destroyed otherwise.
+ *   Response header strings are owned by the xfer until head() returns.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "upstream.h"
+#include "upstream_head.h"
+
+#define UPSTREAM_POOL_MAX	32	/* idle easy handles kept */
+#define UPSTREAM_POOL_IDLE_MS	(110 * 1000L)	/* curl's MAXAGE_CONN is 118 s */
+
+struct pool_entry {
+	CURL *easy;
+	char *key;		/* scheme_host_port it last talked to */
+	long long idle_since_ms;
+};
+
+struct upstream {
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	char *ca_bundle;	/* our temp file (system + extra CA) or NULL */
+	const char *cainfo;	/* ca_bundle, the system bundle, or NULL */
+	long connect_timeout_ms;
+	long idle_timeout_ms;
+	pthread_mutex_t pool_lock;
+	struct pool_entry pool[UPSTREAM_POOL_MAX];	/* pool_lock */
+	size_t npool;					/* pool_lock */
+	unsigned long exchanges;			/* pool_lock */
+	unsigned long connections;			/* pool_lock */
+};
+
+struct upstream_xfer {
+	struct upstream *u;
+	long new_conns;
+	/* State of the exchange in progress. */
+	CURL *easy;
+	const struct upstream_callbacks *cb;
+	struct upstream_head head;
+	bool head_sent, aborted, idle_expired, bad_head;
+	bool connected;			/* the idle clock runs */
+	long long last_rx_ms;
+	curl_off_t last_ul;
+	unsigned long long rx_bytes;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+upstream_strerror(int rc)
+{
+	switch (rc) {
+	case 0: return "ok";
+	case UPSTREAM_E_CONNECT: return "connect failed";
+	case UPSTREAM_E_TIMEOUT: return "timeout";
+	case UPSTREAM_E_ABORTED: return "aborted";
+	case UPSTREAM_E_BROKEN: return "broken mid-response";
+	case UPSTREAM_E_NOMEM: return "out of memory";
+	default: return "unknown error";
+	}
+}
+
+/* ---- shared state ------------------------------------------------------ */
+
+static void
+share_lock(CURL *easy, curl_lock_data data, curl_lock_access access,
+           void *arg)
+{
+	struct upstream *u = arg;
+
+	(void)easy;
+	(void)access;
+	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&u->share_locks[data]);
+}
+
+static void
+share_unlock(CURL *easy, curl_lock_data data, void *arg)
+{
+	struct upstream *u = arg;
+
+	(void)easy;
+	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&u->share_locks[data]);
+}
+
+/* Appends the whole of file path to fd; -1 if unreadable. */
+static int
+append_file(int fd, const char *path)
+{
+	char buf[16384];
+	ssize_t n = 0;
+	int in, rc = -1;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	for (;;) {
+		n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t off = 0, w; off < n; off += w)
+			if ((w = write(fd, buf + off, n - off)) < 0) {
+				if (errno != EINTR)
+					goto out;
+				w = 0;
+			}
+	}
+	if (n == 0 && write(fd, "\n", 1) == 1)	/* in case it lacks one */
+		rc = 0;
+out:
+	close(in);
+	return rc;
+}
+
+static const char *
+system_bundle(void)
+{
+	static const char *const paths[] = {
+		"/etc/ssl/certs/ca-certificates.crt",	/* Debian */
+		"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora */
+		"/etc/ssl/ca-bundle.pem",		/* openSUSE */
+		"/etc/ssl/cert.pem",			/* Alpine */
+		NULL
+	};
+
+	for (size_t i = 0; paths[i]; i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/* curl takes a single CAINFO file and the GnuTLS backend of 7.88 has no
+ * CAINFO_BLOB, so the extra CA is appended to a private copy of the
+ * system bundle. The file gets a random name (mkstemp) in work_dir. */
+static char *
+build_ca_bundle(const char *work_dir, const char *extra_ca)
+{
+	const char *dir = work_dir ? work_dir : getenv("TMPDIR");
+	const char *sys = system_bundle();
+	char *path = NULL;
+	int fd = -1, rc = -1;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (asprintf(&path, "%s/upstream-ca-XXXXXX", dir) < 0) {
+		path = NULL;
+		goto out;
+	}
+	if ((fd = mkstemp(path)) < 0) {
+		log_warn("upstream: creating CA bundle in %s", dir);
+		goto out;
+	}
+	if (!sys || append_file(fd, sys) < 0)
+		log_warnx("upstream: no system CA bundle found; trusting only %s",
+		          extra_ca);
+	if (append_file(fd, extra_ca) < 0) {
+		log_warn("upstream: reading %s", extra_ca);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && path) {
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+		path = NULL;
+	}
+	return path;
+}
+
+struct upstream *
+upstream_new(const struct upstream_config *cfg)
+{
+	struct upstream *u;
+	int rc = -1;
+
+	if (!(u = calloc(1, sizeof(*u))))
+		return NULL;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&u->share_locks[i], NULL);
+	pthread_mutex_init(&u->pool_lock, NULL);
+	u->connect_timeout_ms = cfg->connect_timeout_ms > 0 ?
+	                        cfg->connect_timeout_ms : 10000;
+	u->idle_timeout_ms = cfg->idle_timeout_ms > 0 ?
+	                     cfg->idle_timeout_ms : 300000;
+	/* One bundle file, loaded per new connection: cheaper than the
+	 * default CApath directory of hundreds of files. */
+	if (cfg->upstream_ca &&
+	    !(u->ca_bundle = build_ca_bundle(cfg->work_dir, cfg->upstream_ca)))
+		goto out;
+	u->cainfo = u->ca_bundle ? u->ca_bundle : system_bundle();
+	if (!(u->share = curl_share_init()) ||
+	    curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+	    curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+	    curl_share_setopt(u->share, CURLSHOPT_USERDATA, u) ||
+	    curl_share_setopt(u->share, CURLSHOPT_SHARE,
+	                      CURL_LOCK_DATA_SSL_SESSION)) {
+		log_warnx("upstream: cannot set up the curl share handle");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		upstream_free(u);
+		u = NULL;
+	}
+	return u;
+}
+
+void
+upstream_free(struct upstream *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->npool; i++) {
+		curl_easy_cleanup(u->pool[i].easy);
+		free(u->pool[i].key);
+	}
+	if (u->share)
+		curl_share_cleanup(u->share);
+	if (u->ca_bundle) {
+		unlink(u->ca_bundle);
+		free(u->ca_bundle);
+	}
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&u->share_locks[i]);
+	pthread_mutex_destroy(&u->pool_lock);
+	free(u);
+}
+
+void
+upstream_stats(struct upstream *u, unsigned long *exchanges,
+               unsigned long *connections)
+{
+	pthread_mutex_lock(&u->pool_lock);
+	*exchanges = u->exchanges;
+	*connections = u->connections;
+	pthread_mutex_unlock(&u->pool_lock);
+}
+
+/* Takes the most recently used idle handle that last talked to key, or
+ * makes a new one. Handles idle too long are destroyed on the way. */
+static CURL *
+pool_take(struct upstream *u, const char *key)
+{
+	CURL *stale[UPSTREAM_POOL_MAX], *easy = NULL;
+	size_t nstale = 0, j = 0;
+	long long now = now_ms();
+
+	pthread_mutex_lock(&u->pool_lock);
+	for (size_t i = 0; i < u->npool; i++) {
+		struct pool_entry *e = &u->pool[i];
+
+		if (now - e->idle_since_ms > UPSTREAM_POOL_IDLE_MS) {
+			stale[nstale++] = e->easy;
+			free(e->key);
+		} else {
+			u->pool[j++] = *e;
+		}
+	}
+	u->npool = j;
+	for (size_t i = u->npool; i-- > 0;) {
+		if (strcmp(u->pool[i].key, key) != 0)
+			continue;
+		easy = u->pool[i].easy;
+		free(u->pool[i].key);
+		memmove(&u->pool[i], &u->pool[i + 1],
+		        (u->npool - i - 1) * sizeof(u->pool[0]));
+		u->npool--;
+		break;
+	}
+	pthread_mutex_unlock(&u->pool_lock);
+	while (nstale > 0)
+		curl_easy_cleanup(stale[--nstale]);
+	return easy ? easy : curl_easy_init();
+}
+
+/* Returns a handle whose last exchange ended cleanly; the oldest idle one
+ * makes room when the pool is full. */
+static void
+pool_put(struct upstream *u, CURL *easy, const char *key, long new_conns)
+{
+	struct pool_entry evicted = { NULL, NULL, 0 };
+	char *k = strdup(key);
+
+	pthread_mutex_lock(&u->pool_lock);
+	u->exchanges++;
+	u->connections += new_conns > 0 ? (unsigned long)new_conns : 0;
+	if (easy && k) {
+		if (u->npool == UPSTREAM_POOL_MAX) {
+			evicted = u->pool[0];
+			memmove(&u->pool[0], &u->pool[1],
+			        (u->npool - 1) * sizeof(u->pool[0]));
+			u->npool--;
+		}
+		u->pool[u->npool].easy = easy;
+		u->pool[u->npool].key = k;
+		u->pool[u->npool].idle_since_ms = now_ms();
+		u->npool++;
+		easy = NULL;
+		k = NULL;
+	}
+	pthread_mutex_unlock(&u->pool_lock);
+	if (evicted.easy) {
+		curl_easy_cleanup(evicted.easy);
+		free(evicted.key);
+	}
+	if (easy)
+		curl_easy_cleanup(easy);
+	free(k);
+}
+
+struct upstream_xfer *
+upstream_xfer_new(struct upstream *u)
+{
+	struct upstream_xfer *x = calloc(1, sizeof(*x));
+
+	if (x)
+		x->u = u;
+	return x;
+}
+
+void
+upstream_xfer_free(struct upstream_xfer *x)
+{
+	if (!x)
+		return;
+	upstream_head_clear(&x->head);
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	free(x);
+}
+
+long
+upstream_xfer_new_connections(const struct upstream_xfer *x)
+{
+	return x->new_conns;
+}
+
+
+/* ---- response side ----------------------------------------------------- */
+
+/* Passes the final head on, minus hop-by-hop headers and pseudo-headers.
+ * Content-Length stays: it still describes the (undecoded) body. */
+static int
+deliver_head(struct upstream_xfer *x)
+{
+	struct http_header *out = NULL;
+	size_t n;
+	int rc;
+
+	x->head_sent = true;
+	if (x->head.nhdrs && !(out = calloc(x->head.nhdrs, sizeof(*out))))
+		return -1;
+	n = upstream_head_e2e(&x->head, out);
+	rc = x->cb->head(x->cb->arg, x->head.status,
+	                 x->head.reason ? x->head.reason : "", out, n);
+	free(out);
+	return rc;
+}
+
+static size_t
+on_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upstream_xfer *x = arg;
+	size_t len = size * nitems;
+	int r;
+
+	x->last_rx_ms = now_ms();
+	if (x->head_sent)
+		return len;	/* trailers: the caller re-frames without them */
+	if ((r = upstream_head_feed(&x->head, buf, len)) < 0) {
+		x->bad_head = true;
+		return 0;
+	}
+	if (r == 1 && deliver_head(x) < 0) {
+		x->aborted = true;
+		return 0;
+	}
+	return len;
+}
+
+static size_t
+on_body(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct upstream_xfer *x = arg;
+	size_t len = size * nmemb;
+
+	x->last_rx_ms = now_ms();
+	if (len == 0)
+		return 0;
+	if ((!x->head_sent && (x->head.status == 0 || deliver_head(x) < 0)) ||
+	    x->cb->body(x->cb->arg, buf, len) < 0) {
+		x->aborted = true;
+		return 0;	/* curl fails with CURLE_WRITE_ERROR at once */
+	}
+	x->rx_bytes += len;
+	return len;
+}
+
+/* Connected (or reused) and about to send: the connect timeout, which
+ * covers TCP and TLS, is done with and the idle clock starts. */
+static int
+on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+          int local_port)
+{
+	struct upstream_xfer *x = arg;
+
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	x->connected = true;
+	x->last_rx_ms = now_ms();
+	return CURL_PREREQFUNC_OK;
+}
+
+/* The idle timeout: curl has no per-read timeout, and LOW_SPEED_TIME only
+ * counts whole seconds, so silence is measured from the last byte seen by
+ * the header/write callbacks (or sent). curl calls this at least once a
+ * second while it waits, which bounds the overshoot. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+            curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct upstream_xfer *x = arg;
+	long long now = now_ms();
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	if (ulnow != x->last_ul) {
+		x->last_ul = ulnow;
+		x->last_rx_ms = now;
+	}
+	if (x->connected && now - x->last_rx_ms >= x->u->idle_timeout_ms) {
+		x->idle_expired = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- request side ------------------------------------------------------ */
+
+static int
+slist_add(struct curl_slist **list, const char *name, const char *value)
+{
+	struct curl_slist *n;
+	char *line;
+
+	/* "Name:" alone tells curl to drop its own header; "Name;" sends an
+	 * empty value. */
+	if (asprintf(&line, "%s%s%s", name, value ? (*value ? ": " : ";") : ":",
+	             value ? value : "") < 0)
+		return -1;
+	n = curl_slist_append(*list, line);
+	free(line);
+	if (!n)
+		return -1;
+	*list = n;
+	return 0;
+}
+
+/* The client's end-to-end headers in order (Host first: curl puts it
+ * there), then blanks for what curl would add on its own. */
+static int
+build_headers(const struct upstream_request *req, bool with_body,
+              struct curl_slist **out)
+{
+	struct curl_slist *list = NULL;
+	bool accept = false, ctype = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < req->nheaders; i++) {
+		const char *name = req->headers[i].name;
+
+		/* Expect too: the body is read already, curl must not
+		 * wait for a 100. */
+		if (strcasecmp(name, "Expect") == 0 ||
+		    upstream_head_is_hop(name, req->headers, req->nheaders))
+			continue;
+		accept |= strcasecmp(name, "Accept") == 0;
+		ctype |= strcasecmp(name, "Content-Type") == 0;
+		if (slist_add(&list, name, req->headers[i].value) < 0)
+			goto out;
+	}
+	if ((!accept && slist_add(&list, "Accept", NULL) < 0) ||
+	    (with_body && !ctype && slist_add(&list, "Content-Type", NULL) < 0) ||
+	    slist_add(&list, "Expect", NULL) < 0)
+		goto out;
+	*out = list;
+	list = NULL;
+	rc = 0;
+out:
+	curl_slist_free_all(list);
+	return rc;
+}
+
+static bool
+has_header(const struct upstream_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Method and body. POSTFIELDS is binary safe with an explicit size and
+ * makes curl send Content-Length, so it is used only when the client sent
+ * a body or a Content-Length of its own. */
+static int
+set_method(CURL *easy, const struct upstream_request *req, bool with_body)
+{
+	const char *m = req->method;
+	CURLcode c;
+
+	if (strcmp(m, "HEAD") == 0)
+		return curl_easy_setopt(easy, CURLOPT_NOBODY, 1L) ? -1 : 0;
+	if (with_body) {
+		c = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		                     (curl_off_t)req->body_len);
+		if (!c)
+			c = curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
+			                     req->body ? req->body : "");
+		if (!c && strcmp(m, "POST") != 0)
+			c = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
+		return c ? -1 : 0;
+	}
+	c = curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	if (!c && strcmp(m, "GET") != 0)
+		c = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
+	return c ? -1 : 0;
+}
+
+static int
+set_options(struct upstream_xfer *x, const struct upstream_request *req,
+            struct curl_slist *hdrs, struct curl_slist *resolve, char *url,
+            char *errbuf)
+{
+	struct upstream *u = x->u;
+	CURL *e = x->easy;
+
+	/* The request target goes out byte for byte (REQUEST_TARGET); the
+	 * URL only names the origin. No proxy from the environment, no
+	 * decoding of Content-Encoding, https only, peer always verified. */
+	if (curl_easy_setopt(e, CURLOPT_URL, url) ||
+	    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req->target) ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
+	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+	    curl_easy_setopt(e, CURLOPT_SHARE, u->share) ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+	                     (long)CURL_HTTP_VERSION_2TLS) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
+	    (u->cainfo &&
+	     (curl_easy_setopt(e, CURLOPT_CAINFO, u->cainfo) ||
+	      curl_easy_setopt(e, CURLOPT_CAPATH, NULL))) ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                     u->connect_timeout_ms) ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) ||
+	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
+	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
+	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
+	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress) ||
+	    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x) ||
+	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L))
+		return -1;
+	return 0;
+}
+
+/* ---- one exchange ------------------------------------------------------ */
+
+static int
+map_result(const struct upstream_xfer *x, CURLcode c)
+{
+	if (x->aborted)
+		return UPSTREAM_E_ABORTED;
+	if (c == CURLE_OK)
+		return x->head_sent ? 0 : UPSTREAM_E_CONNECT;
+	if (x->head_sent)
+		return UPSTREAM_E_BROKEN;
+	if (x->idle_expired || c == CURLE_OPERATION_TIMEDOUT)
+		return UPSTREAM_E_TIMEOUT;
+	/* Refused, unresolvable, TLS or verification failures, and anything
+	 * else before the head (an empty reply, a garbled head): nothing
+	 * reached the client, so it gets a 502. */
+	return UPSTREAM_E_CONNECT;
+}
+
+static void
+log_exchange(const struct upstream_request *req, const struct upstream_xfer *x,
+             int rc, CURLcode c, const char *errbuf, long long ms)
+{
+	/* The query string may carry an API key: log the path only. */
+	int plen = (int)strcspn(req->target, "?");
+
+	if (rc < 0 && rc != UPSTREAM_E_ABORTED)
+		log_warnx("upstream: %s %s%.*s: %s (%s)", req->method,
+		          req->scheme_host_port, plen, req->target,
+		          upstream_strerror(rc),
+		          x->idle_expired ? "idle timeout" :
+		          x->bad_head ? "malformed response head" :
+		          *errbuf ? errbuf : curl_easy_strerror(c));
+	log_debug("upstream: %s %s%.*s -> %d, %llu body bytes, %ld new "
+	          "connection(s), %lld ms, %s", req->method,
+	          req->scheme_host_port, plen, req->target, x->head.status,
+	          x->rx_bytes, x->new_conns, ms, upstream_strerror(rc));
+}
+
+int
+upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
+                 const struct upstream_callbacks *cb, bool *head_sent)
+{
+	struct curl_slist *hdrs = NULL, *resolve = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", *url = NULL;
+	bool with_body = req->body_len > 0 ||
+	                 has_header(req, "Content-Length");
+	long long t0 = now_ms();
+	CURLcode c = CURLE_OK;
+	int rc = UPSTREAM_E_NOMEM;
+
+	upstream_head_clear(&x->head);
+	x->cb = cb;
+	x->head_sent = x->aborted = x->idle_expired = x->bad_head = false;
+	x->connected = false;
+	x->last_rx_ms = t0;
+	x->last_ul = 0;
+	x->rx_bytes = 0;
+	x->new_conns = 0;
+	if (!(x->easy = pool_take(x->u, req->scheme_host_port)))
+		goto out;
+	curl_easy_reset(x->easy);	/* options only: caches stay warm */
+	if (asprintf(&url, "%s/", req->scheme_host_port) < 0) {
+		url = NULL;
+		goto out;
+	}
+	if (build_headers(req, with_body, &hdrs) < 0 ||
+	    (req->resolve &&
+	     !(resolve = curl_slist_append(NULL, req->resolve))) ||
+	    set_options(x, req, hdrs, resolve, url, errbuf) < 0 ||
+	    set_method(x->easy, req, with_body) < 0)
+		goto out;
+	c = curl_easy_perform(x->easy);
+	/* A 204/304 or HEAD answer whose blank line curl swallowed. */
+	if (c == CURLE_OK && !x->head_sent && x->head.status >= 200 &&
+	    deliver_head(x) < 0)
+		x->aborted = true;
+	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &x->new_conns);
+	rc = map_result(x, c);
+out:
+	if (x->easy) {
+		/* A failed exchange may leave a half-read connection behind. */
+		pool_put(x->u, rc == 0 ? x->easy : NULL, req->scheme_host_port,
+		         x->new_conns);
+		if (rc != 0)
+			curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	if (head_sent)
+		*head_sent = x->head_sent;
+	log_exchange(req, x, rc, c, errbuf, now_ms() - t0);
+	upstream_head_clear(&x->head);
+	curl_slist_free_all(hdrs);
+	curl_slist_free_all(resolve);
+	free(url);
+	return rc;
+}

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * test_upstream.c - upstream_perform() against the fake TLS upstream
+ * (tests/helpers/fakeupstream.py) on 127.0.0.1 with a throw-away CA.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "upstream.h"
+
+#define MIB (1024 * 1024)
+#define MAX_CHUNKS 64
+
+struct sink {
+	int status, nhead_calls;
+	char reason[64];
+	char heads[8192];	/* "\nName: value" ... */
+	gnutls_hash_hd_t sha;
+	size_t len;
+	char text[65536];	/* the first bytes, NUL-terminated */
+	int abort_after;	/* body() calls before returning -1; 0: never */
+	int ncalls;
+	double call_t[MAX_CHUNKS];	/* wall clock at each body() call */
+	size_t call_end[MAX_CHUNKS];	/* body length after that call */
+};
+
+static bool made_tmpdir;
+static char tmpdir[256], ca_path[300], host_url[64], resolve[64];
+static int port;
+static pid_t server_pid = -1;
+
+static double
+wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+on_head(void *arg, int status, const char *reason,
+        const struct http_header *h, size_t n)
+{
+	struct sink *s = arg;
+	size_t off = 0;
+
+	s->status = status;
+	s->nhead_calls++;
+	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+	for (size_t i = 0; i < n && off < sizeof(s->heads); i++)
+		off += snprintf(s->heads + off, sizeof(s->heads) - off,
+		                "\n%s: %s", h[i].name, h[i].value);
+	return 0;
+}
+
+static int
+on_body(void *arg, const char *buf, size_t len)
+{
+	struct sink *s = arg;
+
+	if (s->len < sizeof(s->text) - 1) {
+		size_t n = sizeof(s->text) - 1 - s->len;
+
+		memcpy(s->text + s->len, buf, len < n ? len : n);
+	}
+	gnutls_hash(s->sha, buf, len);
+	s->len += len;
+	if (s->ncalls < MAX_CHUNKS) {
+		s->call_t[s->ncalls] = wall();
+		s->call_end[s->ncalls] = s->len;
+	}
+	s->ncalls++;
+	if (s->abort_after && s->ncalls >= s->abort_after)
+		return -1;
+	return 0;
+}
+
+static void
+sink_init(struct sink *s)
+{
+	memset(s, 0, sizeof(*s));
+	gnutls_hash_init(&s->sha, GNUTLS_DIG_SHA256);
+}
+
+/* Finishes the hash into hex. */
+static void
+sink_sha(struct sink *s, char hex[65])
+{
+	unsigned char d[32];
+
+	gnutls_hash_deinit(s->sha, d);
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", d[i]);
+}
+
+/* The value of response header name, or NULL. */
+static const char *
+head_value(struct sink *s, const char *name, char *buf, size_t size)
+{
+	char pat[128];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\n%s: ", name);
+	if (!(p = strstr(s->heads, pat)))
+		return NULL;
+	p += strlen(pat);
+	e = p + strcspn(p, "\n");
+	snprintf(buf, size, "%.*s", (int)(e - p), p);
+	return buf;
+}
+
+static int
+run(struct upstream *u, const char *method, const char *target,
+    const struct http_header *h, size_t nh, const char *body, size_t blen,
+    struct sink *s, bool *head_sent)
+{
+	struct upstream_xfer *x = upstream_xfer_new(u);
+	struct upstream_request req = {
+		.method = method, .scheme_host_port = host_url,
+		.target = target, .headers = h, .nheaders = nh,
+		.body = body, .body_len = blen, .resolve = resolve,
+	};
+	struct upstream_callbacks cb = { on_head, on_body, s };
+	int rc = upstream_perform(x, &req, &cb, head_sent);
+
+	upstream_xfer_free(x);
+	return rc;
+}
+
+static int
+start_server(void)
+{
+	char cert[300], key[300], log[300], script[512], fixtures[512];
+	const char *src = getenv("top_srcdir"), *py = getenv("PYTHON");
+	int fds[2];
+	FILE *f;
+
+	if (!src)
+		src = ".";
+	if (!py || !*py)
+		py = "python3";
+	snprintf(script, sizeof(script), "sh %s/tests/helpers/mkcerts.sh "
+	         "%s localhost name.test 127.0.0.1", src, tmpdir);
+	if (system(script) != 0)
+		return -1;
+	snprintf(cert, sizeof(cert), "%s/server.pem", tmpdir);
+	snprintf(key, sizeof(key), "%s/server.key", tmpdir);
+	snprintf(log, sizeof(log), "%s/requests.log", tmpdir);
+	snprintf(script, sizeof(script), "%s/tests/helpers/fakeupstream.py", src);
+	snprintf(fixtures, sizeof(fixtures), "%s/tests/helpers", src);
+	if (pipe(fds) < 0 || (server_pid = fork()) < 0)
+		return -1;
+	if (server_pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execlp(py, py, script, "--listen", "127.0.0.1:0", "--cert", cert,
+		       "--key", key, "--log", log, "--fixtures", fixtures,
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (!(f = fdopen(fds[0], "r")) || fscanf(f, "ready %d", &port) != 1)
+		return -1;
+	fclose(f);
+	snprintf(host_url, sizeof(host_url), "https://name.test:%d", port);
+	snprintf(resolve, sizeof(resolve), "name.test:%d:127.0.0.1", port);
+	return 0;
+}
+
+/* The connection ids of the requests the server logged, last first. */
+static int
+logged_conn(int from_end)
+{
+	char path[300], line[65536];
+	int ids[256], n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/requests.log", tmpdir);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		struct json_object *o = json_tokener_parse(line), *c;
+
+		if (o && json_object_object_get_ex(o, "conn", &c))
+			ids[n++ % 256] = json_object_get_int(c);
+		json_object_put(o);
+	}
+	fclose(f);
+	return n > from_end ? ids[(n - 1 - from_end) % 256] : -1;
+}
+
+/* The /echo JSON of s, or NULL. */
+static struct json_object *
+echo_json(struct sink *s)
+{
+	return json_tokener_parse(s->text);
+}
+
+/* Names and values of the forwarded headers as "Name=value;..." */
+static void
+echo_headers(struct json_object *o, char *out, size_t size)
+{
+	struct json_object *hs;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(o, "headers", &hs))
+		return;
+	for (size_t i = 0; i < json_object_array_length(hs) && off < size; i++) {
+		struct json_object *p = json_object_array_get_idx(hs, i);
+
+		off += snprintf(out + off, size - off, "%s=%s;",
+		                json_object_get_string(
+		                    json_object_array_get_idx(p, 0)),
+		                json_object_get_string(
+		                    json_object_array_get_idx(p, 1)));
+	}
+}
+
+static void
+test_request_headers(struct upstream *u)
+{
+	char host[64], got[4096], want[4096], hex[65];
+	struct http_header h[] = {
+		{ "Host", host }, { "X-Zeta", "1" },
+		{ "Connection", "keep-alive, X-Hop" }, { "X-Alpha", "2" },
+		{ "X-Hop", "dropped" }, { "Keep-Alive", "timeout=5" },
+		{ "TE", "trailers" }, { "Proxy-Authorization", "Basic eA==" },
+		{ "X-Empty", "" }, { "Accept-Encoding", "gzip, br" },
+		{ "Upgrade", "h2c" }, { "Expect", "100-continue" },
+		{ "x-alpha", "dup" },
+	};
+	struct json_object *o;
+	struct sink s;
+	bool hs = false;
+	int rc;
+
+	snprintf(host, sizeof(host), "name.test:%d", port);
+	sink_init(&s);
+	rc = run(u, "GET", "/echo?q=1&r=%2F", h, sizeof(h) / sizeof(h[0]),
+	         NULL, 0, &s, &hs);
+	sink_sha(&s, hex);
+	is_int(rc, 0, "GET /echo succeeds");
+	ok(hs, "head_sent set");
+	is_int(s.status, 200, "status 200");
+	is_str(s.reason, "OK", "reason from upstream");
+	is_int(s.nhead_calls, 1, "head() called once");
+	o = echo_json(&s);
+	ok(o != NULL, "echo JSON parses");
+	echo_headers(o, got, sizeof(got));
+	snprintf(want, sizeof(want), "Host=%s;X-Zeta=1;X-Alpha=2;X-Empty=;"
+	         "Accept-Encoding=gzip, br;x-alpha=dup;", host);
+	is_str(got, want, "headers verbatim, in order, hop-by-hop removed, "
+	       "nothing added");
+	is_str(json_object_get_string(json_object_object_get(o, "path")),
+	       "/echo?q=1&r=%2F", "target sent byte for byte");
+	json_object_put(o);
+
+	/* A client User-Agent and a custom method. */
+	struct http_header h2[] = { { "Host", host }, { "User-Agent", "ua/1" } };
+	sink_init(&s);
+	rc = run(u, "DELETE", "/echo", h2, 2, NULL, 0, &s, &hs);
+	sink_sha(&s, hex);
+	o = echo_json(&s);
+	echo_headers(o, got, sizeof(got));
+	snprintf(want, sizeof(want), "Host=%s;User-Agent=ua/1;", host);
+	is_int(rc, 0, "DELETE succeeds");
+	is_str(got, want, "client User-Agent kept, nothing else added");
+	is_str(json_object_get_string(json_object_object_get(o, "method")),
+	       "DELETE", "method DELETE");
+	json_object_put(o);
+}
+
+static void
+test_request_body(struct upstream *u)
+{
+	char host[64], got[4096], want[4096], hex[65], bhex[65], len[32];
+	unsigned char d[32];
+	struct http_header h[] = {
+		{ "Host", host }, { "Content-Length", len },
+		{ "X-After", "body" },
+	};
+	struct json_object *o;
+	char *body = malloc(MIB);
+	struct sink s;
+	int rc;
+
+	for (size_t i = 0; i < MIB; i++)
+		body[i] = (char)(i * 7 + (i >> 11));	/* NULs included */
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, body, MIB, d);
+	for (int i = 0; i < 32; i++)
+		sprintf(bhex + 2 * i, "%02x", d[i]);
+	snprintf(host, sizeof(host), "name.test:%d", port);
+	snprintf(len, sizeof(len), "%d", MIB);
+	sink_init(&s);
+	rc = run(u, "POST", "/echo", h, 3, body, MIB, &s, NULL);
+	sink_sha(&s, hex);
+	is_int(rc, 0, "POST 1 MiB succeeds");
+	o = echo_json(&s);
+	is_int(json_object_get_int(json_object_object_get(o, "body_len")), MIB,
+	       "1 MiB arrived");
+	is_str(json_object_get_string(json_object_object_get(o, "body_sha256")),
+	       bhex, "request body sha256 equal");
+	echo_headers(o, got, sizeof(got));
+	snprintf(want, sizeof(want), "Host=%s;Content-Length=%d;X-After=body;",
+	         host, MIB);
+	is_str(got, want, "no Expect, Content-Type or Accept added to a POST");
+	json_object_put(o);
+
+	/* A PUT whose client sent no Content-Length (it was chunked). */
+	struct http_header h2[] = { { "Host", host },
+	                            { "Transfer-Encoding", "chunked" } };
+	sink_init(&s);
+	rc = run(u, "PUT", "/echo", h2, 2, "abc\0def", 7, &s, NULL);
+	sink_sha(&s, hex);
+	o = echo_json(&s);
+	echo_headers(o, got, sizeof(got));
+	snprintf(want, sizeof(want), "Host=%s;Content-Length=7;", host);
+	is_int(rc, 0, "PUT succeeds");
+	is_str(got, want, "de-chunked body gets a Content-Length");
+	is_int(json_object_get_int(json_object_object_get(o, "body_len")), 7,
+	       "binary body with a NUL intact");
+	is_str(json_object_get_string(json_object_object_get(o, "method")),
+	       "PUT", "method PUT");
+	json_object_put(o);
+	free(body);
+}
+
+static void
+check_bytes(struct upstream *u, const char *target, const char *what,
+            bool want_cl)
+{
+	char hex[65], want[128], buf[128];
+	struct sink s;
+	int rc;
+
+	sink_init(&s);
+	rc = run(u, "GET", target, NULL, 0, NULL, 0, &s, NULL);
+	sink_sha(&s, hex);
+	is_int(rc, 0, "%s: complete", what);
+	is_str(hex, head_value(&s, "X-Body-Sha256", want, sizeof(want)),
+	       "%s: sha256 of the bytes sent", what);
+	ok(!head_value(&s, "Transfer-Encoding", buf, sizeof(buf)) &&
+	   !head_value(&s, "Connection", buf, sizeof(buf)),
+	   "%s: no hop-by-hop response headers", what);
+	ok(want_cl == (head_value(&s, "Content-Length", buf, sizeof(buf)) !=
+	               NULL), "%s: Content-Length %s", what,
+	   want_cl ? "kept" : "absent");
+	ok(s.ncalls > 1, "%s: streamed in %d body() calls", what, s.ncalls);
+}
+
+static void
+test_big_responses(struct upstream *u)
+{
+	char buf[65];
+	struct sink s;
+
+	check_bytes(u, "/bytes?n=16777216&mode=length&seed=1",
+	            "16 MiB length-delimited", true);
+	check_bytes(u, "/bytes?n=16777216&mode=chunked&seed=2",
+	            "16 MiB chunked", false);
+	check_bytes(u, "/bytes?n=300000&mode=close&seed=3",
+	            "close-delimited", false);
+	check_bytes(u, "/bytes?n=300000&mode=chunked&gzip=1&seed=4",
+	            "gzip stays compressed", false);
+	sink_init(&s);
+	run(u, "GET", "/bytes?n=1000&gzip=1", NULL, 0, NULL, 0, &s, NULL);
+	sink_sha(&s, buf);
+	is_str(head_value(&s, "Content-Encoding", buf, sizeof(buf)), "gzip",
+	       "Content-Encoding passed on");
+	ok(s.len > 2 && (unsigned char)s.text[0] == 0x1f &&
+	   (unsigned char)s.text[1] == 0x8b, "gzip magic in the body");
+}
+
+static void
+test_special_responses(struct upstream *u)
+{
+	char buf[64], hex[65];
+	struct sink s;
+	int rc;
+
+	sink_init(&s);
+	rc = run(u, "HEAD", "/bytes?n=1000", NULL, 0, NULL, 0, &s, NULL);
+	sink_sha(&s, hex);
+	is_int(rc, 0, "HEAD succeeds");
+	is_str(head_value(&s, "Content-Length", buf, sizeof(buf)), "1000",
+	       "HEAD keeps Content-Length");
+	is_int(s.len, 0, "HEAD has no body");
+	sink_init(&s);
+	rc = run(u, "GET", "/status/204", NULL, 0, NULL, 0, &s, NULL);
+	sink_sha(&s, hex);
+	ok(rc == 0 && s.status == 204 && s.nhead_calls == 1,
+	   "204: head delivered once, rc %d", rc);
+	is_str(s.reason, "No Content", "204 reason");
+	sink_init(&s);
+	rc = run(u, "GET", "/status/429", NULL, 0, NULL, 0, &s, NULL);
+	sink_sha(&s, hex);
+	ok(rc == 0 && s.status == 429 && !strcmp(s.text, "status 429\n"),
+	   "429 passed on with its body");
+}
+
+/* Event k must reach body() before the server sends event k+1. */
+static void
+test_sse(struct upstream *u)
+{
+	char hex[65];
+	double sent[8];
+	int nev = 0, late = 0;
+	struct sink s;
+	int rc;
+
+	sink_init(&s);
+	rc = run(u, "GET", "/sse?n=5&interval_ms=250", NULL, 0, NULL, 0, &s,
+	         NULL);
+	sink_sha(&s, hex);
+	is_int(rc, 0, "SSE stream complete");
+	for (const char *p = s.text; (p = strstr(p, "\"t\": ")) && nev < 8;
+	     p++)
+		sent[nev++] = strtod(p + 5, NULL);
+	is_int(nev, 5, "five events");
+	for (int k = 0; k + 1 < nev; k++) {
+		/* The body() call that completed event k. */
+		const char *ev = s.text;
+		size_t end;
+		int c = 0;
+
+		for (int j = 0; j <= k; j++)
+			ev = strstr(ev, "\n\n") + 2;
+		end = ev - s.text;
+		while (c < s.ncalls && c < MAX_CHUNKS && s.call_end[c] < end)
+			c++;
+		if (c >= MAX_CHUNKS || s.call_t[c] >= sent[k + 1]) {
+			late++;
+			diag("event %d seen at %.3f, event %d sent at %.3f", k,
+			     s.call_t[c], k + 1, sent[k + 1]);
+		}
+	}
+	is_int(late, 0, "each event delivered before the next is sent");
+}
+
+static void
+test_reuse(struct upstream *u)
+{
+	struct upstream_xfer *a = upstream_xfer_new(u), *b;
+	struct upstream_request req = {
+		.method = "GET", .scheme_host_port = host_url,
+		.target = "/echo", .resolve = resolve,
+	};
+	struct sink s;
+	struct upstream_callbacks cb = { on_head, on_body, &s };
+	unsigned long ex, conns, ex2, conns2;
+	char hex[65];
+
+	sink_init(&s);
+	is_int(upstream_perform(a, &req, &cb, NULL), 0, "reuse: first xfer");
+	sink_sha(&s, hex);
+	upstream_xfer_free(a);
+	upstream_stats(u, &ex, &conns);
+	b = upstream_xfer_new(u);
+	sink_init(&s);
+	is_int(upstream_perform(b, &req, &cb, NULL), 0, "reuse: second xfer");
+	sink_sha(&s, hex);
+	is_int(upstream_xfer_new_connections(b), 0,
+	       "a new xfer reuses the warm connection (0 new connects)");
+	upstream_xfer_free(b);
+	upstream_stats(u, &ex2, &conns2);
+	ok(ex2 == ex + 1 && conns2 == conns, "stats: +1 exchange, +0 connections");
+	is_int(logged_conn(0), logged_conn(1),
+	       "the server saw both requests on one TCP connection");
+}
+
+static void
+check_fail(struct upstream *u, const char *target, int want, bool want_head,
+           int abort_after, double max_s, const char *what)
+{
+	struct sink s;
+	bool hs = !want_head;
+	double t0 = wall(), dt;
+	char hex[65];
+	int rc;
+
+	sink_init(&s);
+	s.abort_after = abort_after;
+	rc = run(u, "GET", target, NULL, 0, NULL, 0, &s, &hs);
+	dt = wall() - t0;
+	sink_sha(&s, hex);
+	is_int(rc, want, "%s: %s", what, upstream_strerror(want));
+	is_int(hs, want_head, "%s: head_sent %s", what,
+	       want_head ? "true" : "false");
+	ok(dt < max_s, "%s: took %.2f s (< %.1f)", what, dt, max_s);
+}
+
+#define CONC_THREADS 8
+#define CONC_ROUNDS 4
+
+struct conc {
+	struct upstream *u;
+	int failures;
+};
+
+/* One worker: its own xfer, several exchanges, shared upstream. */
+static void *
+conc_worker(void *arg)
+{
+	struct conc *c = arg;
+	struct upstream_xfer *x = upstream_xfer_new(c->u);
+	struct upstream_request req = {
+		.method = "GET", .scheme_host_port = host_url,
+		.target = "/bytes?n=200000&mode=chunked", .resolve = resolve,
+	};
+	char hex[65], want[128];
+
+	for (int i = 0; i < CONC_ROUNDS; i++) {
+		struct sink *s = malloc(sizeof(*s));
+		struct upstream_callbacks cb = { on_head, on_body, s };
+
+		sink_init(s);
+		if (upstream_perform(x, &req, &cb, NULL) != 0)
+			c->failures++;
+		sink_sha(s, hex);
+		if (!head_value(s, "X-Body-Sha256", want, sizeof(want)) ||
+		    strcmp(hex, want) != 0)
+			c->failures++;
+		free(s);
+	}
+	upstream_xfer_free(x);
+	return NULL;
+}
+
+static void
+test_concurrent(struct upstream *u)
+{
+	pthread_t t[CONC_THREADS];
+	struct conc c[CONC_THREADS];
+	unsigned long ex0, conns0, ex1, conns1;
+	int failures = 0;
+
+	upstream_stats(u, &ex0, &conns0);
+	for (int i = 0; i < CONC_THREADS; i++) {
+		c[i].u = u;
+		c[i].failures = 0;
+		pthread_create(&t[i], NULL, conc_worker, &c[i]);
+	}
+	for (int i = 0; i < CONC_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		failures += c[i].failures;
+	}
+	upstream_stats(u, &ex1, &conns1);
+	is_int(failures, 0, "%d threads x %d exchanges, all complete and "
+	       "intact", CONC_THREADS, CONC_ROUNDS);
+	is_int(ex1 - ex0, CONC_THREADS * CONC_ROUNDS, "all exchanges counted");
+	ok(conns1 - conns0 <= CONC_THREADS, "at most one connection per "
+	   "thread (%lu)", conns1 - conns0);
+}
+
+/* Points the next requests at name:p on 127.0.0.1. */
+static void
+point_at(const char *name, int p)
+{
+	snprintf(host_url, sizeof(host_url), "https://%s:%d", name, p);
+	snprintf(resolve, sizeof(resolve), "%s:%d:127.0.0.1", name, p);
+}
+
+/* A loopback TCP port: listening (the kernel completes handshakes that
+ * nobody answers) or, with listening false, closed. */
+static int
+loopback_port(bool listening, int *fd_out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
+	    (listening && listen(fd, 4) < 0))
+		diag("loopback socket setup failed");
+	if (listening) {
+		*fd_out = fd;
+	} else {
+		close(fd);
+		*fd_out = -1;
+	}
+	return ntohs(sa.sin_port);
+}
+
+static void
+test_failures(struct upstream *u)
+{
+	int fd;
+
+	check_fail(u, "/silent?ms=3000", UPSTREAM_E_TIMEOUT, false, 0, 2.5,
+	           "silence before the head");
+	check_fail(u, "/silent-mid?ms=3000", UPSTREAM_E_BROKEN, true, 0, 2.5,
+	           "silence mid-body");
+	check_fail(u, "/reset-mid", UPSTREAM_E_BROKEN, true, 0, 2.0,
+	           "reset mid-body");
+	check_fail(u, "/bytes?n=16777216&mode=chunked", UPSTREAM_E_ABORTED,
+	           true, 1, 1.0, "body() returning -1");
+	check_fail(u, "/echo", 0, true, 0, 2.0, "a clean exchange afterwards");
+
+	point_at("name.test", loopback_port(false, &fd));
+	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
+	           "upstream down");
+	point_at("name.test", loopback_port(true, &fd));
+	check_fail(u, "/echo", UPSTREAM_E_TIMEOUT, false, 0, 3.0,
+	           "TLS handshake never answered");
+	close(fd);
+	point_at("wrong.test", port);
+	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
+	           "certificate for another name");
+	point_at("name.test", port);
+}
+
+static void
+test_untrusted(const struct upstream_config *base)
+{
+	struct upstream_config cfg = *base;
+	struct upstream *u;
+
+	cfg.upstream_ca = NULL;
+	u = upstream_new(&cfg);
+	ok(u != NULL, "upstream_new without --upstream-ca");
+	if (u)
+		check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
+		           "untrusted upstream certificate");
+	upstream_free(u);
+}
+
+int
+main(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct upstream_config cfg = { 0 };
+	struct upstream *u = NULL;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_upstream.XXXXXX",
+	         t && *t ? t : "/tmp");
+	made_tmpdir = mkdtemp(tmpdir) != NULL;
+	if (!made_tmpdir || start_server() < 0) {
+		ok(0, "fake upstream started");
+		goto out;
+	}
+	ok(1, "fake upstream on port %d", port);
+	curl_global_init(CURL_GLOBAL_ALL);
+	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", tmpdir);
+	cfg.upstream_ca = ca_path;
+	cfg.work_dir = tmpdir;
+	cfg.connect_timeout_ms = 2000;
+	cfg.idle_timeout_ms = 500;
+	if (!ok((u = upstream_new(&cfg)) != NULL, "upstream_new"))
+		goto out;
+	test_request_headers(u);
+	test_request_body(u);
+	test_big_responses(u);
+	test_special_responses(u);
+	test_sse(u);
+	test_reuse(u);
+	test_concurrent(u);
+	test_failures(u);
+	test_untrusted(&cfg);
+out:
+	upstream_free(u);
+	curl_global_cleanup();
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+	}
+	if (made_tmpdir) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			diag("could not remove %s", tmpdir);
+	}
+	return tap_done();
+}
