@@ -1,1 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# The MITM path: listeners, workers, tunnel, original destination, ledger.
+src_libagp_a_SOURCES += src/proxy.c src/proxy.h \
+	src/intercept.c src/intercept.h src/origdst.c src/origdst.h \
+	src/tunnel.c src/tunnel.h src/conn.c src/conn.h \
+	src/listener.c src/listener.h src/ledger.c src/ledger.h
+
+check_PROGRAMS += tests/unit/test_ledger tests/unit/test_intercept
+tests_unit_test_intercept_LDADD = $(AGP_LIBS)
+tests_unit_test_ledger_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/test_ledger tests/unit/test_intercept tests/e2e/mitm.sh \
+	tests/e2e/metering.sh
+EXTRA_DIST += tests/e2e/mitm.sh tests/e2e/netns.sh tests/helpers/client.py \
+	tests/helpers/goclient.go tests/e2e/metering.sh \
+	tests/helpers/mixed_load.py
+
+# The namespace tests load two cores fully: run them one after another.
+tests/e2e/metering.sh.log: tests/e2e/mitm.sh.log

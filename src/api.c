@@ -82,7 +82,8 @@ api_listen_socket(const char *listen_spec)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (ss.ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;

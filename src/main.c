@@ -16,14 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <gnutls/gnutls.h>
 
 #include "api.h"
+#include "ca.h"
+#include "certcache.h"
+#include "intercept.h"
+#include "ledger.h"
+#include "listener.h"
 #include "log.h"
 #include "options.h"
+#include "proxy.h"
+#include "resolve.h"
+#include "upstream.h"
 #include "usage.h"
 
 #define EXIT_START 1
@@ -101,9 +110,9 @@ daemonize(void)
 	return 0;
 }
 
-/* Waits for TERM or INT; HUP reopens the log. */
+/* Waits for TERM or INT; HUP reopens the log and the ledger. */
 static void
-wait_for_stop(const sigset_t *set, bool use_syslog)
+wait_for_stop(const sigset_t *set, bool use_syslog, struct ledger *ledger)
 {
 	int sig;
 
@@ -111,11 +120,12 @@ wait_for_stop(const sigset_t *set, bool use_syslog)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: reopening the log");
+			log_info("SIGHUP: reopening the log and the ledger");
 			if (use_syslog) {
 				log_use_syslog(false);
 				log_use_syslog(true);
 			}
+			ledger_reopen(ledger);
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -123,10 +133,73 @@ wait_for_stop(const sigset_t *set, bool use_syslog)
 	}
 }
 
+/* The MITM side: CA, certificate cache, upstream, resolver, intercept
+ * list and listeners. Returns 0 or -1 (logged). */
+static int
+mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
+{
+	const struct options *opt = px->opt;
+	struct upstream_config uc = {
+		.upstream_ca = opt->upstream_ca,
+		.connect_timeout_ms = (int)opt->connect_timeout,
+		.idle_timeout_ms = (int)opt->upstream_idle_timeout,
+		.work_dir = opt->state_dir,
+	};
+	enum resolve_mode mode = strcmp(opt->resolve, "original") == 0 ?
+		RESOLVE_ORIGINAL : strcmp(opt->resolve, "system") == 0 ?
+		RESOLVE_SYSTEM : RESOLVE_DNS;
+
+	if (!(*ca = ca_open(opt->state_dir)) ||
+	    !(px->certs = certcache_new(*ca, 0)) ||
+	    !(px->upstream = upstream_new(&uc)) ||
+	    !(px->resolver = resolver_new(mode,
+		(const char *const *)opt->dns_servers.v, opt->dns_servers.n,
+		2000)) ||
+	    !(px->intercept = intercept_new(opt->intercept.v,
+					    opt->intercept.n,
+					    opt->fail_open_time)) ||
+	    !(*l = listener_new(px)))
+		return -1;
+	return listener_start(*l);
+}
+
+static void
+mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
+{
+	listener_free(l, 5000);
+	intercept_free(px->intercept);
+	resolver_free(px->resolver);
+	upstream_free(px->upstream);
+	certcache_free(px->certs);
+	ca_free(ca);
+}
+
+/* Replays the ledger into the table, saying how long it took. */
+static struct ledger *
+ledger_start(const struct options *opt, struct usage_table *usage)
+{
+	struct timespec a, b;
+	struct ledger *l;
+	unsigned long n = 0;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/usage.jsonl", opt->state_dir);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (!(l = ledger_open(path, usage, &n)))
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	log_info("ledger: replayed %lu records from %s in %.0f ms", n, path,
+		 (double)(b.tv_sec - a.tv_sec) * 1e3 +
+		 (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+	return l;
+}
+
 static int
 run_daemon(struct options *opt)
 {
-	struct usage_table *usage = NULL;
+	struct proxy px = { .opt = opt };
+	struct listener *listener = NULL;
+	struct ca *ca = NULL;
 	struct api *api = NULL;
 	sigset_t set;
 	int api_fd = -1, rc = EXIT_START;
@@ -154,29 +227,50 @@ run_daemon(struct options *opt)
 	}
 	if (opt->pidfile && pidfile_write(opt->pidfile) < 0)
 		goto out;
-	if (!(usage = usage_table_new()))
+	if (!(px.usage = usage_table_new()))
 		goto out;
 	for (size_t i = 0; i < opt->model_labels.n; i++) {
 		char *id = opt->model_labels.v[i], *eq = strchr(id, '=');
 
 		*eq = '\0';	/* options_parse() checked the '=' */
-		usage_label_add(usage, id, eq + 1);
+		usage_label_add(px.usage, id, eq + 1);
+		*eq = '=';
 	}
-	if (!(api = api_new(api_fd, usage, NULL, NULL)))
+	if (!(px.ledger = ledger_start(opt, px.usage)))
+		goto out;
+	if (mitm_start(&px, &ca, &listener) < 0)
+		goto out;
+	if (!(api = api_new(api_fd, px.usage, proxy_metrics, &px)))
 		goto out;
 	api_fd = -1;	/* the API owns it now */
 	log_info("%s started; usage API on http://%s/v1/usage",
 		 PACKAGE_STRING, opt->api_listen);
-	wait_for_stop(&set, opt->daemon);
+	wait_for_stop(&set, opt->daemon, px.ledger);
 	rc = 0;
 out:
 	api_free(api);
-	usage_table_free(usage);
+	mitm_stop(&px, ca, listener);
+	ledger_free(px.ledger);
+	usage_table_free(px.usage);
 	if (api_fd >= 0)
 		close(api_fd);
 	if (opt->pidfile && rc == 0)
 		unlink(opt->pidfile);
 	return rc;
+}
+
+/* Prints the MITM CA certificate (creating the CA on first use). */
+static int
+run_ca_cert(const struct options *opt)
+{
+	struct ca *ca;
+
+	if (state_dir_prepare(opt->state_dir) < 0 ||
+	    !(ca = ca_open(opt->state_dir)))
+		return EXIT_START;
+	fputs(ca_cert_pem(ca), stdout);
+	ca_free(ca);
+	return 0;
 }
 
 int
@@ -201,6 +295,9 @@ main(int argc, char **argv)
 	switch (opt.command) {
 	case OPTIONS_CMD_DAEMON:
 		rc = run_daemon(&opt);
+		break;
+	case OPTIONS_CMD_CA_CERT:
+		rc = run_ca_cert(&opt);
 		break;
 	default:
 		log_errx("this command is not available yet");

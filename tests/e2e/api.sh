@@ -51,8 +51,16 @@ is "$(curl -s --max-time 10 -X DELETE -o /dev/null -w '%{http_code}' "$api/healt
 is "$(curl -s --max-time 10 "$api/v1/requests?limit=5")" "[]" "/v1/requests empty list"
 is "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$api/v1/requests?limit=0")" 400 \
 	"/v1/requests?limit=0 is 400"
-curl -s --max-time 10 "$api/metrics" | grep -q '^antigravity_proxy_uptime_seconds '
+curl -s --max-time 10 "$api/metrics" >"$work/metrics"
+grep -q '^antigravity_proxy_uptime_seconds ' "$work/metrics"
 ok $? "/metrics serves Prometheus text"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$work/metrics" >"$work/promtool.out" 2>&1
+	ok $? "promtool check metrics accepts /metrics"
+	cat "$work/promtool.out" | sed 's/^/# /'
+else
+	ok 1 "promtool is installed (Debian package prometheus)"
+fi
 
 is "$(stat -c %a "$work/state")" 700 "state dir created 0700"
 
@@ -73,7 +81,7 @@ kill -HUP $pid
 sleep 0.2
 kill -0 $pid
 ok $? "SIGHUP keeps the daemon running"
-grep -q "SIGHUP: reopening the log" "$work/log"
+grep -q "SIGHUP: reopening the log and the ledger" "$work/log"
 ok $? "SIGHUP reopens the log"
 
 kill -TERM $pid

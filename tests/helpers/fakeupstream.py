@@ -43,7 +43,7 @@ CHUNK = 64 * 1024
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    request_queue_size = 1024	# 200 clients connect at once
 
     def __init__(self, addr, ctx, fixtures, log):
         self.ctx = ctx
@@ -111,7 +111,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.server.write_log(self.req_info)
         route = url.path
         try:
-            if route == "/echo":
+            if "fixture" in q:
+                # Any path: serve the named fixture as that API would.
+                name = q["fixture"]
+                q.setdefault("ct", "text/event-stream" if name.endswith(".sse")
+                             else "application/json")
+                self.do_fixture(name, q)
+            elif route == "/echo":
                 self.do_echo()
             elif route == "/bytes":
                 self.do_bytes(q)

@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * conn.c - one redirected connection's life, on its worker thread.
+ *
+ * Threading: a worker alone owns its struct conn: the client socket, the
+ *   TLS session, the curl easy handle and the meter. It shares only what
+ *   struct proxy points to, each piece behind its own lock.
+ * Ownership: conn_serve() frees everything it made, the socket included.
+ *
+ *   peek ClientHello ─┬─ not TLS / not listed / h2 only / failed open ─► tunnel
+ *                     └─ TLS handshake (forged leaf)
+ *                        loop: head ─► body ─► upstream ─► each chunk to the
+ *                              client at once, and to the meter ─► record
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "clienthello.h"
+#include "conn.h"
+#include "http1.h"
+#include "intercept.h"
+#include "ledger.h"
+#include "log.h"
+#include "meter/meter.h"
+#include "options.h"
+#include "origdst.h"
+#include "proxy.h"
+#include "resolve.h"
+#include "tls.h"
+#include "tunnel.h"
+#include "upstream.h"
+#include "usage.h"
+
+#define CONN_READ 16384
+#define CONN_OUT (64 * 1024)
+
+struct conn {
+	struct proxy *px;
+	const struct options *opt;
+	unsigned long id;
+	int fd;
+	char peer[ORIGDST_STRLEN + 8];	/* "addr:port" */
+	struct sockaddr_storage dst;
+	char dst_addr[ORIGDST_STRLEN];
+	unsigned dst_port;
+	char host[256];			/* SNI, else the destination address */
+	struct tls *tls;
+	struct upstream_xfer *xfer;
+	char *in;			/* bytes read from the client */
+	size_t in_len, in_cap;
+	char *body;			/* the current request's body */
+	size_t body_len, body_cap;
+	char *out;			/* response framing scratch */
+	/* The exchange in flight. */
+	struct http_request req;
+	struct meter *meter;
+	bool chunked_out;		/* we chunk the response to the client */
+	bool close_after;
+	bool client_gone;
+	int status;
+	struct timespec start, first_byte;
+	bool got_first_byte;
+};
+
+static double
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static double
+remaining_ms(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ms_between(&now, deadline);
+}
+
+/*
+ * Peeks until the ClientHello is complete, the bytes are not TLS, or the
+ * handshake timeout passes. SO_RCVLOWAT makes poll() wait for more bytes
+ * than are already queued, so a hello in many small segments costs no
+ * busy loop. Returns a CLIENTHELLO_* result, or -100 on timeout/EOF.
+ */
+static int
+peek_hello(struct conn *c, struct clienthello *ch)
+{
+	static const int one = 1;
+	uint8_t *buf = malloc(CLIENTHELLO_MAX);
+	struct timespec deadline;
+	size_t need = 1;
+	ssize_t n = 0;
+	int rc = -100, lowat;
+
+	if (!buf)
+		return -100;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += c->opt->handshake_timeout / 1000;
+	deadline.tv_nsec += (c->opt->handshake_timeout % 1000) * 1000000L;
+	for (;;) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		double left = remaining_ms(&deadline);
+
+		lowat = need > CLIENTHELLO_MAX ? CLIENTHELLO_MAX : (int)need;
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat,
+			   sizeof(lowat));
+		if (left <= 0 || poll(&p, 1, (int)left + 1) <= 0)
+			break;
+		n = recv(c->fd, buf, CLIENTHELLO_MAX, MSG_PEEK);
+		if (n <= 0)
+			break;
+		rc = clienthello_parse(buf, (size_t)n, ch, &need);
+		if (rc != CLIENTHELLO_NEED_MORE)
+			break;
+		if (need <= (size_t)n)
+			need = (size_t)n + 1;
+		rc = -100;
+		if ((size_t)n >= CLIENTHELLO_MAX)
+			break;
+	}
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	free(buf);
+	return rc;
+}
+
+static void
+serve_tunnel(struct conn *c, const char *why)
+{
+	int up = tunnel_connect(&c->dst, c->opt->connect_timeout);
+	ssize_t moved;
+
+	atomic_fetch_add(&c->px->stats.tunnelled, 1);
+	if (up < 0) {
+		log_warn("conn#%lu %s -> %s:%u tunnel (%s): connect", c->id,
+			 c->peer, c->dst_addr, c->dst_port, why);
+		return;
+	}
+	log_info("conn#%lu %s -> %s:%u tunnel (%s) host=%s", c->id, c->peer,
+		 c->dst_addr, c->dst_port, why, c->host[0] ? c->host : "-");
+	moved = tunnel_relay(c->fd, up, c->opt->idle_timeout);
+	log_debug("conn#%lu tunnel closed after %zd bytes", c->id, moved);
+	close(up);
+}
+
+/* Writes all of buf to the client; a failure marks the client gone. */
+static int
+client_write(struct conn *c, const char *buf, size_t len)
+{
+	if (c->client_gone)
+		return -1;
+	if (tls_write_all(c->tls, buf, len, (int)c->opt->write_timeout) < 0) {
+		c->client_gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* A short JSON error response; the connection closes after it. */
+static void
+send_error(struct conn *c, int status, const char *reason, const char *msg)
+{
+	char buf[512];
+	int n, body;
+	char json[256];
+
+	body = snprintf(json, sizeof(json),
+			"{\"error\":\"%s\",\"status\":%d}\n", msg, status);
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		     status, reason, body, json);
+	client_write(c, buf, (size_t)n);
+	c->close_after = true;
+}
+
+static void
+send_http1_error(struct conn *c, int rc)
+{
+	switch (rc) {
+	case -431:
+		send_error(c, 431, "Request Header Fields Too Large",
+			   "request head too large");
+		break;
+	case -501:
+		send_error(c, 501, "Not Implemented",
+			   "unsupported transfer coding or method");
+		break;
+	case -505:
+		send_error(c, 505, "HTTP Version Not Supported",
+			   "only HTTP/1.x is supported");
+		break;
+	default:
+		send_error(c, 400, "Bad Request", "malformed request");
+		break;
+	}
+}
+
+/* Reads more client bytes into c->in; >0 bytes, 0 on EOF, <0 on error
+ * or timeout. */
+static ssize_t
+read_more(struct conn *c, int timeout_ms)
+{
+	ssize_t n;
+
+	if (c->in_cap - c->in_len < CONN_READ) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : 2 * CONN_READ;
+		char *p;
+
+		if (cap > HTTP1_MAX_HEAD + 2 * CONN_READ &&
+		    c->in_cap >= c->in_len + 1)
+			cap = c->in_len + CONN_READ;
+		if (!(p = realloc(c->in, cap)))
+			return -1;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	n = tls_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len,
+		     timeout_ms);
+	if (n > 0)
+		c->in_len += (size_t)n;
+	return n;
+}
+
+/* Appends body bytes, enforcing --max-request-body; 0, or -413. */
+static int
+body_add(struct conn *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (c->body_len + n > c->opt->max_request_body)
+		return -413;
+	if (c->body_len + n > c->body_cap) {
+		size_t cap = c->body_cap ? c->body_cap : 4096;
+		char *b;
+
+		while (cap < c->body_len + n)
+			cap *= 2;
+		if (!(b = realloc(c->body, cap)))
+			return -413;
+		c->body = b;
+		c->body_cap = cap;
+	}
+	memcpy(c->body + c->body_len, p, n);
+	c->body_len += n;
+	return 0;
+}
+
+/* Reads the request body after a head of head_len bytes; returns the
+ * bytes of c->in the request used, or a negative status. */
+static ssize_t
+read_body(struct conn *c, size_t head_len)
+{
+	struct http1_chunked ch;
+	size_t pos = head_len, used, outn;
+	int rc;
+
+	c->body_len = 0;
+	if (c->req.framing == HTTP1_NO_BODY)
+		return (ssize_t)pos;
+	if (c->req.framing == HTTP1_LENGTH &&
+	    c->req.content_length > c->opt->max_request_body)
+		return -413;
+	if (c->req.expect_continue && c->in_len == head_len) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		if (client_write(c, cont, sizeof(cont) - 1) < 0)
+			return -1;
+	}
+	if (c->req.framing == HTTP1_CHUNKED)
+		http1_chunked_init(&ch);
+	for (;;) {
+		if (c->req.framing == HTTP1_LENGTH) {
+			size_t want = (size_t)c->req.content_length -
+				      c->body_len;
+			size_t have = c->in_len - pos;
+
+			used = have < want ? have : want;
+			if ((rc = body_add(c, c->in + pos, used)) < 0)
+				return rc;
+			pos += used;
+			if (c->body_len == c->req.content_length)
+				return (ssize_t)pos;
+		} else {
+			char tmp[CONN_READ];
+
+			do {
+				rc = http1_chunked_decode(&ch, c->in + pos,
+					c->in_len - pos, &used, tmp,
+					sizeof(tmp), &outn);
+				if (rc < 0)
+					return rc;
+				pos += used;
+				if ((rc = body_add(c, tmp, outn)) < 0)
+					return rc;
+			} while (!ch.done && outn == sizeof(tmp));
+			if (ch.done)
+				return (ssize_t)pos;
+		}
+		/* Keep c->in small: the body has been copied out. */
+		memmove(c->in + head_len, c->in + pos, c->in_len - pos);
+		c->in_len -= pos - head_len;
+		pos = head_len;
+		if (read_more(c, (int)c->opt->idle_timeout) <= 0)
+			return -1;
+	}
+}
+
+/* --- the upstream callbacks: the response goes out as it arrives --- */
+
+static bool
+response_has_body(const struct conn *c, int status)
+{
+	return strcmp(c->req.method, "HEAD") != 0 && status >= 200 &&
+	       status != 204 && status != 304;
+}
+
+static int
+on_head(void *arg, int status, const char *reason,
+	const struct http_header *h, size_t n)
+{
+	struct conn *c = arg;
+	const char *ct = NULL, *ce = NULL;
+	bool has_length = false;
+	size_t len = 0;
+	int w;
+
+	c->status = status;
+	w = snprintf(c->out, CONN_OUT, "HTTP/1.1 %d %s\r\n", status,
+		     reason ? reason : "");
+	len = (size_t)w;
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(h[i].name, "Content-Length") == 0)
+			has_length = true;
+		else if (strcasecmp(h[i].name, "Content-Type") == 0)
+			ct = h[i].value;
+		else if (strcasecmp(h[i].name, "Content-Encoding") == 0)
+			ce = h[i].value;
+		w = snprintf(c->out + len, CONN_OUT - len, "%s: %s\r\n",
+			     h[i].name, h[i].value);
+		if (w < 0 || (size_t)w >= CONN_OUT - len)
+			return -1;	/* a head over 64 KiB: give up */
+		len += (size_t)w;
+	}
+	c->chunked_out = response_has_body(c, status) && !has_length &&
+			 c->req.minor >= 1;
+	if (response_has_body(c, status) && !has_length && c->req.minor == 0)
+		c->close_after = true;	/* HTTP/1.0: the close ends it */
+	w = snprintf(c->out + len, CONN_OUT - len, "%s%s\r\n",
+		     c->chunked_out ? "Transfer-Encoding: chunked\r\n" : "",
+		     c->close_after ? "Connection: close\r\n" : "");
+	if (w < 0 || (size_t)w >= CONN_OUT - len)
+		return -1;
+	len += (size_t)w;
+	if (c->meter)
+		meter_response(c->meter, status, ct, ce);
+	return client_write(c, c->out, len);
+}
+
+static int
+on_body(void *arg, const char *buf, size_t len)
+{
+	struct conn *c = arg;
+	int rc;
+
+	if (!c->got_first_byte) {
+		clock_gettime(CLOCK_MONOTONIC, &c->first_byte);
+		c->got_first_byte = true;
+	}
+	if (c->chunked_out) {
+		/* Frame and data in one TLS record when they fit. */
+		int w = snprintf(c->out, CONN_OUT, "%zx\r\n", len);
+
+		if (len + (size_t)w + 2 <= CONN_OUT) {
+			memcpy(c->out + w, buf, len);
+			memcpy(c->out + w + len, "\r\n", 2);
+			rc = client_write(c, c->out, (size_t)w + len + 2);
+		} else {
+			rc = client_write(c, c->out, (size_t)w);
+			if (rc == 0)
+				rc = client_write(c, buf, len);
+			if (rc == 0)
+				rc = client_write(c, "\r\n", 2);
+		}
+	} else {
+		rc = client_write(c, buf, len);
+	}
+	if (c->meter)
+		meter_chunk(c->meter, buf, len);
+	return rc;
+}
+
+/* Hands the finished exchange's record to the ledger, then the table:
+ * a record counts only once it is durable. */
+static void
+record_exchange(struct conn *c, bool ended)
+{
+	struct usage_record r;
+	struct timespec end, wall;
+
+	if (!c->meter)
+		return;
+	meter_finish(c->meter, ended, &r);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	r.time = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+	snprintf(r.host, sizeof(r.host), "%s", c->host);
+	r.status = c->status;
+	r.duration_ms = ms_between(&c->start, &end);
+	r.ttfb_ms = c->got_first_byte ?
+		ms_between(&c->start, &c->first_byte) : 0;
+	if (c->px->ledger && ledger_append(c->px->ledger, &r) < 0)
+		atomic_fetch_add(&c->px->stats.ledger_errors, 1);
+	usage_record(c->px->usage, &r);
+	log_info("conn#%lu %s %s%s -> %d model=%s in=%" PRId64 " out=%"
+		 PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
+		 c->id, c->req.method, c->host, c->req.target, c->status,
+		 r.model[0] ? r.model : "-", r.input_tokens, r.output_tokens,
+		 r.thinking_tokens, r.cached_tokens,
+		 r.complete ? "" : " (incomplete)");
+}
+
+/* Forwards the parsed request; false when the connection must close. */
+static bool
+forward(struct conn *c)
+{
+	struct meter_request mr = {
+		.method = c->req.method, .host = c->host,
+		.path = c->req.target,
+		.content_type = http1_header(&c->req, "Content-Type"),
+		.body = c->body, .body_len = c->body_len,
+	};
+	struct upstream_callbacks cb = { on_head, on_body, c };
+	char origin[300], resolve[400], addr[64];
+	struct upstream_request ur = {
+		.method = c->req.method, .scheme_host_port = origin,
+		.target = c->req.target, .headers = c->req.headers,
+		.nheaders = c->req.nheaders, .body = c->body,
+		.body_len = c->body_len, .resolve = NULL,
+	};
+	bool head_sent = false, fell_back = false;
+	int rc;
+
+	snprintf(origin, sizeof(origin),
+		 strchr(c->host, ':') ? "https://[%s]:%u" : "https://%s:%u",
+		 c->host, c->dst_port);
+	if (resolver_lookup(c->px->resolver, c->host, c->dst_addr, addr,
+			    sizeof(addr), &fell_back) == 0 &&
+	    resolve_curl_entry(c->host, c->dst_port, addr, resolve,
+			       sizeof(resolve)) == 0)
+		ur.resolve = resolve;
+	c->meter = meter_new(&mr);
+	c->status = 0;
+	c->got_first_byte = false;
+	c->chunked_out = false;
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	atomic_fetch_add(&c->px->stats.requests, 1);
+
+	rc = upstream_perform(c->xfer, &ur, &cb, &head_sent);
+	if (rc == 0 && c->chunked_out)
+		client_write(c, "0\r\n\r\n", 5);
+	if (rc < 0 && rc != UPSTREAM_E_ABORTED)
+		atomic_fetch_add(&c->px->stats.upstream_errors, 1);
+	if (rc < 0 && !head_sent) {
+		if (rc == UPSTREAM_E_TIMEOUT) {
+			c->status = 504;
+			send_error(c, 504, "Gateway Timeout",
+				   "upstream timed out");
+		} else if (rc != UPSTREAM_E_ABORTED) {
+			c->status = 502;
+			send_error(c, 502, "Bad Gateway",
+				   "upstream unreachable");
+		}
+	}
+	record_exchange(c, rc == 0);
+	meter_free(c->meter);
+	c->meter = NULL;
+	/* After a broken or aborted body the client must see a close, never
+	 * a body that looks complete. */
+	return rc == 0 && !c->client_gone && !c->close_after;
+}
+
+/* The request loop over one TLS session. */
+static void
+serve_requests(struct conn *c)
+{
+	for (;;) {
+		ssize_t n, used;
+		int head;
+
+		while ((head = http1_parse_head(c->in, c->in_len,
+						&c->req)) == 0) {
+			if (c->in_len > HTTP1_MAX_HEAD) {
+				head = -431;
+				break;
+			}
+			n = read_more(c, (int)c->opt->idle_timeout);
+			if (n <= 0) {
+				if (c->in_len > 0 && n == 0)
+					log_debug("conn#%lu closed mid-head",
+						  c->id);
+				return;
+			}
+		}
+		if (head < 0) {
+			send_http1_error(c, head);
+			return;
+		}
+		c->close_after = !c->req.keep_alive;
+		used = read_body(c, (size_t)head);
+		if (used == -413) {
+			send_error(c, 413, "Content Too Large",
+				   "request body too large");
+			return;
+		}
+		if (used < 0) {
+			if (used != -1)
+				send_error(c, 400, "Bad Request",
+					   "malformed request body");
+			return;
+		}
+		if (!forward(c))
+			return;
+		/* Pipelined bytes move to the front for the next head. */
+		memmove(c->in, c->in + used, c->in_len - (size_t)used);
+		c->in_len -= (size_t)used;
+	}
+}
+
+static void
+serve_tls(struct conn *c)
+{
+	int rc;
+
+	if (!(c->tls = tls_server_new(c->px->certs, c->fd, c->host,
+				      (int)c->opt->handshake_timeout)) ||
+	    !(c->xfer = upstream_xfer_new(c->px->upstream)) ||
+	    !(c->out = malloc(CONN_OUT)) ||
+	    !(c->in = malloc(c->in_cap = 2 * CONN_READ)))
+		return;
+	rc = tls_handshake(c->tls);
+	if (rc == TLS_E_REJECTED) {
+		atomic_fetch_add(&c->px->stats.fail_open, 1);
+		intercept_fail_open(c->px->intercept, c->host);
+		log_warnx("conn#%lu %s -> %s:%u client rejected our "
+			  "certificate for %s (%s): tunnelling that host for "
+			  "%lds", c->id, c->peer, c->dst_addr, c->dst_port,
+			  c->host, tls_error(c->tls),
+			  c->opt->fail_open_time / 1000);
+		return;
+	}
+	if (rc < 0) {
+		atomic_fetch_add(&c->px->stats.handshake_failures, 1);
+		log_info("conn#%lu %s -> %s:%u handshake failed: %s", c->id,
+			 c->peer, c->dst_addr, c->dst_port, tls_error(c->tls));
+		return;
+	}
+	atomic_fetch_add(&c->px->stats.intercepted, 1);
+	log_info("conn#%lu %s -> %s:%u sni=%s intercepted", c->id, c->peer,
+		 c->dst_addr, c->dst_port, c->host);
+	serve_requests(c);
+	if (!c->client_gone)
+		tls_bye(c->tls, 1000);
+}
+
+/* Decides between decrypting and tunnelling, from the ClientHello. */
+static void
+serve(struct conn *c)
+{
+	struct clienthello ch;
+	int rc = peek_hello(c, &ch);
+
+	if (rc == -100) {
+		atomic_fetch_add(&c->px->stats.handshake_failures, 1);
+		log_info("conn#%lu %s -> %s:%u no ClientHello before the "
+			 "handshake timeout", c->id, c->peer, c->dst_addr,
+			 c->dst_port);
+		return;
+	}
+	if (rc != CLIENTHELLO_DONE) {
+		serve_tunnel(c, rc == CLIENTHELLO_NOT_TLS ? "not TLS"
+							  : "odd ClientHello");
+		return;
+	}
+	snprintf(c->host, sizeof(c->host), "%s",
+		 ch.has_sni ? ch.sni : c->dst_addr);
+	if (!intercept_wanted(c->px->intercept, c->host))
+		serve_tunnel(c, "not intercepted");
+	else if (ch.nalpn > 0 && !ch.alpn_h1)
+		serve_tunnel(c, "h2 only");
+	else
+		serve_tls(c);
+}
+
+void
+conn_serve(struct proxy *px, int fd, unsigned long id)
+{
+	struct conn c = { .px = px, .opt = px->opt, .id = id, .fd = fd };
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	unsigned port;
+	char addr[ORIGDST_STRLEN];
+
+	/* Each response chunk goes out at once: no Nagle delay behind the
+	 * client's delayed ACK. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
+		origdst_format(&peer, addr, sizeof(addr), &port);
+		snprintf(c.peer, sizeof(c.peer), "%s:%u", addr, port);
+	}
+	if (origdst_get(fd, &c.dst) < 0) {
+		log_warn("conn#%lu %s: no original destination (not "
+			 "redirected?)", id, c.peer);
+	} else if (origdst_is_self(fd, &c.dst)) {
+		atomic_fetch_add(&px->stats.loops_refused, 1);
+		log_warnx("conn#%lu %s: original destination is the proxy "
+			  "itself; refused", id, c.peer);
+	} else {
+		origdst_format(&c.dst, c.dst_addr, sizeof(c.dst_addr),
+			      &c.dst_port);
+		serve(&c);
+	}
+	tls_free(c.tls);
+	upstream_xfer_free(c.xfer);
+	free(c.in);
+	free(c.body);
+	free(c.out);
+	close(fd);
+}

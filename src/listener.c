@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * listener.c - the MITM listeners, the accept thread and the workers.
+ *
+ * Threading: one accept thread polls every listening socket and a wake
+ *   pipe; each accepted connection gets a detached worker thread with a
+ *   small stack. l->lock guards the registry of open client sockets,
+ *   which lets a stop shut them down so no worker outlives the daemon.
+ * Ownership: the accept thread hands each socket to its worker, which
+ *   closes it (conn_serve()); the registry only borrows the number.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "options.h"
+#include "proxy.h"
+
+#define LISTENER_MAX 8
+#ifdef __SANITIZE_ADDRESS__
+#define LISTENER_STACK (4 * 1024 * 1024)	/* sanitizers need room */
+#else
+#define LISTENER_STACK (512 * 1024)
+#endif
+
+struct listener {
+	struct proxy *px;
+	int fds[LISTENER_MAX];
+	size_t nfds;
+	int wake[2];			/* a byte here stops the accept loop */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;		/* guards what follows */
+	pthread_cond_t idle;		/* signalled when nconns drops to 0 */
+	int *conns;			/* open client sockets, -1 = free */
+	size_t nconns, capconns;
+	unsigned long next_id;
+};
+
+struct worker_arg {
+	struct listener *l;
+	int fd;
+	unsigned long id;
+};
+
+struct listener *
+listener_new(struct proxy *px)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	const struct options *opt = px->opt;
+
+	if (!l)
+		return NULL;
+	l->px = px;
+	l->wake[0] = l->wake[1] = -1;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->idle, NULL);
+	l->capconns = (size_t)opt->max_connections;
+	if (!(l->conns = malloc(l->capconns * sizeof(*l->conns))))
+		goto fail;
+	for (size_t i = 0; i < l->capconns; i++)
+		l->conns[i] = -1;
+	for (size_t i = 0; i < opt->mitm_listen.n && i < LISTENER_MAX; i++) {
+		int fd = api_listen_socket(opt->mitm_listen.v[i]);
+
+		if (fd < 0) {
+			log_err("cannot listen on %s", opt->mitm_listen.v[i]);
+			goto fail;
+		}
+		l->fds[l->nfds++] = fd;
+		log_info("mitm: listening on %s", opt->mitm_listen.v[i]);
+	}
+	if (pipe2(l->wake, O_CLOEXEC) < 0)
+		goto fail;
+	return l;
+fail:
+	listener_free(l, 0);
+	return NULL;
+}
+
+/* Registers fd; false when --max-connections are open already. */
+static bool
+conn_register(struct listener *l, int fd, unsigned long *id)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->capconns; i++)
+		if (l->conns[i] < 0) {
+			l->conns[i] = fd;
+			l->nconns++;
+			*id = ++l->next_id;
+			ok = true;
+			break;
+		}
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
+static void
+conn_unregister(struct listener *l, int fd)
+{
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->capconns; i++)
+		if (l->conns[i] == fd) {
+			l->conns[i] = -1;
+			if (--l->nconns == 0)
+				pthread_cond_broadcast(&l->idle);
+			break;
+		}
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void *
+worker_main(void *p)
+{
+	struct worker_arg a = *(struct worker_arg *)p;
+
+	free(p);
+	atomic_fetch_add(&a.l->px->stats.in_flight, 1);
+	/* The registry entry goes before the close, so a stop never shuts
+	 * down a number that was reused by another socket. */
+	conn_serve(a.l->px, dup(a.fd), a.id);
+	conn_unregister(a.l, a.fd);
+	close(a.fd);
+	atomic_fetch_sub(&a.l->px->stats.in_flight, 1);
+	return NULL;
+}
+
+static void
+start_worker(struct listener *l, int fd)
+{
+	struct worker_arg *a = malloc(sizeof(*a));
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = -1;
+
+	atomic_fetch_add(&l->px->stats.connections, 1);
+	if (!a || !conn_register(l, fd, &a->id)) {
+		atomic_fetch_add(&l->px->stats.rejected, 1);
+		log_warnx("mitm: --max-connections (%ld) reached; connection "
+			  "closed", l->px->opt->max_connections);
+		free(a);
+		close(fd);
+		return;
+	}
+	a->l = l;
+	a->fd = fd;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, LISTENER_STACK);
+	rc = pthread_create(&t, &attr, worker_main, a);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("mitm: cannot start a worker");
+		conn_unregister(l, fd);
+		close(fd);
+		free(a);
+	}
+}
+
+static void *
+accept_main(void *p)
+{
+	struct listener *l = p;
+	struct pollfd pf[LISTENER_MAX + 1];
+
+	for (size_t i = 0; i < l->nfds; i++)
+		pf[i] = (struct pollfd){ .fd = l->fds[i], .events = POLLIN };
+	pf[l->nfds] = (struct pollfd){ .fd = l->wake[0], .events = POLLIN };
+	for (;;) {
+		if (poll(pf, l->nfds + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("mitm: poll");
+			return NULL;
+		}
+		if (pf[l->nfds].revents)
+			return NULL;
+		for (size_t i = 0; i < l->nfds; i++) {
+			int fd;
+
+			if (!pf[i].revents)
+				continue;
+			fd = accept4(l->fds[i], NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				start_worker(l, fd);
+			else if (errno == EMFILE || errno == ENFILE)
+				usleep(10000);	/* let workers close some */
+		}
+	}
+}
+
+int
+listener_start(struct listener *l)
+{
+	int rc = pthread_create(&l->thread, NULL, accept_main, l);
+
+	if (rc != 0) {
+		errno = rc;
+		log_err("mitm: cannot start the accept thread");
+		return -1;
+	}
+	l->started = true;
+	return 0;
+}
+
+void
+listener_free(struct listener *l, long grace_ms)
+{
+	struct timespec deadline;
+
+	if (!l)
+		return;
+	if (l->started) {
+		if (write(l->wake[1], "x", 1) < 0)
+			log_warn("mitm: waking the accept thread");
+		pthread_join(l->thread, NULL);
+	}
+	for (size_t i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += grace_ms / 1000 + 1;
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->capconns && l->conns; i++)
+		if (l->conns[i] >= 0)
+			shutdown(l->conns[i], SHUT_RDWR);
+	while (l->nconns > 0 &&
+	       pthread_cond_timedwait(&l->idle, &l->lock, &deadline) == 0)
+		;
+	if (l->nconns > 0)
+		log_warnx("mitm: %zu connections still open at exit",
+			  l->nconns);
+	pthread_mutex_unlock(&l->lock);
+	if (l->nconns == 0) {
+		/* Workers still running would use what we free. */
+		pthread_mutex_destroy(&l->lock);
+		pthread_cond_destroy(&l->idle);
+		free(l->conns);
+		if (l->wake[0] >= 0)
+			close(l->wake[0]);
+		if (l->wake[1] >= 0)
+			close(l->wake[1]);
+		free(l);
+	}
+}

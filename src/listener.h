@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * listener.h - the MITM listeners, the accept thread and the workers.
+ */
+#ifndef AGP_LISTENER_H
+#define AGP_LISTENER_H
+
+struct proxy;
+struct listener;
+
+/* Binds every address of px->opt->mitm_listen. NULL with errno set and
+ * the failing address logged. */
+struct listener *listener_new(struct proxy *px);
+
+/* Starts the accept thread; 0 or -1. */
+int listener_start(struct listener *l);
+
+/* Stops accepting, shuts down the connections still open (so their
+ * workers record what they saw and end) and waits for every worker, at
+ * most grace_ms. Then frees l. NULL is a no-op. */
+void listener_free(struct listener *l, long grace_ms);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * proxy.c - the /metrics text for the shared counters.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "proxy.h"
+#include "usage.h"
+
+size_t
+proxy_metrics(void *arg, char *buf, size_t len)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t offset;
+	} m[] = {
+#define M(f, type, help) { "antigravity_proxy_" #f, type, help, \
+	offsetof(struct proxy_stats, f) }
+		M(connections, "counter", "Redirected connections accepted."),
+		M(rejected, "counter", "Connections over --max-connections."),
+		M(loops_refused, "counter", "Connections to the proxy itself."),
+		M(tunnelled, "counter", "Connections relayed raw."),
+		M(intercepted, "counter", "Connections decrypted."),
+		M(handshake_failures, "counter", "Failed client handshakes."),
+		M(fail_open, "counter", "Clients that rejected our CA."),
+		M(upstream_errors, "counter", "Upstream failures."),
+		M(ledger_errors, "counter", "Records not written to the ledger."),
+#undef M
+	};
+	struct proxy *px = arg;
+	size_t off = 0;
+	int n;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]) && off < len; i++) {
+		const atomic_ulong *v = (const atomic_ulong *)
+			((const char *)&px->stats + m[i].offset);
+
+		n = snprintf(buf + off, len - off, "# HELP %s_total %s\n"
+			     "# TYPE %s_total %s\n%s_total %lu\n", m[i].name,
+			     m[i].help, m[i].name, m[i].type, m[i].name,
+			     atomic_load(v));
+		if (n > 0)
+			off += (size_t)n;
+	}
+	if (off < len) {
+		n = snprintf(buf + off, len - off,
+			     "# HELP antigravity_proxy_in_flight Connections "
+			     "being served.\n# TYPE antigravity_proxy_in_flight "
+			     "gauge\nantigravity_proxy_in_flight %ld\n",
+			     atomic_load(&px->stats.in_flight));
+		if (n > 0)
+			off += (size_t)n;
+	}
+	if (off < len)
+		off += usage_table_metrics(px->usage, buf + off, len - off);
+	return off < len ? off : len - 1;
+}

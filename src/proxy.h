@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * proxy.h - what every connection worker shares, and the counters.
+ *
+ * Threading: struct proxy is filled by main before the accept thread
+ *   starts and never changed afterwards; each pointed-to module locks its
+ *   own state. The counters are atomics, read by /metrics.
+ */
+#ifndef AGP_PROXY_H
+#define AGP_PROXY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct options;
+struct intercept;
+struct certcache;
+struct upstream;
+struct resolver;
+struct usage_table;
+struct ledger;
+
+struct proxy_stats {
+	atomic_ulong connections;	/* accepted */
+	atomic_long in_flight;		/* workers running */
+	atomic_ulong rejected;		/* over --max-connections */
+	atomic_ulong loops_refused;	/* original destination was us */
+	atomic_ulong tunnelled;		/* relayed raw */
+	atomic_ulong intercepted;	/* TLS terminated */
+	atomic_ulong handshake_failures;
+	atomic_ulong fail_open;		/* client rejected our CA */
+	atomic_ulong requests;		/* HTTP requests forwarded */
+	atomic_ulong upstream_errors;	/* 502/504/broken */
+	atomic_ulong ledger_errors;
+};
+
+struct proxy {
+	const struct options *opt;
+	struct intercept *intercept;
+	struct certcache *certs;
+	struct upstream *upstream;
+	struct resolver *resolver;
+	struct usage_table *usage;
+	struct ledger *ledger;
+	struct proxy_stats stats;
+};
+
+/* Writes the counters in Prometheus text format; the API's hook. */
+size_t proxy_metrics(void *proxy, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,200 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# mitm.sh - the transparent MITM path end to end, as root, in a network
+# namespace of its own: a UID-scoped REDIRECT, a fake DNS server, a fake
+# TLS upstream with its own CA, the proxy, and real clients (curl,
+# Python's http.client, Go) run as the intercepted user.
+. "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/netns.sh"
+
+ns_up --handshake-timeout 3s --upstream-idle-timeout 1500ms \
+	--fail-open-time 60s
+ok $? "namespace, redirect, DNS, upstream and proxy are up"
+
+client() {
+	as_client "$CLIENT_PYTHON" "$work/helpers/client.py" "$@"
+}
+ccurl() {	# curl as the intercepted user, trusting the bundle
+	as_client curl -sS --max-time 20 --cacert "$work/bundle.pem" "$@"
+}
+
+# --- bytes arrive exactly as the upstream sent them -----------------------
+for mode in length chunked; do
+	hdr=$(ccurl -o "$work/body.$mode" -D - \
+		"https://api.example.test/bytes?n=3000000&mode=$mode&seed=7")
+	want=$(echo "$hdr" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-body-sha256"{print $2}')
+	got=$(sha256sum <"$work/body.$mode" | cut -d' ' -f1)
+	is "$got" "$want" "curl: $mode body byte-identical through the proxy"
+done
+echo "$hdr" | grep -qi '^transfer-encoding: chunked'
+ok $? "an upstream body without length reaches the client chunked"
+
+hdr=$(ccurl -o "$work/body.gz" -D - \
+	"https://api.example.test/bytes?n=200000&mode=chunked&gzip=1&seed=3")
+echo "$hdr" | grep -qi '^content-encoding: gzip'
+ok $? "gzip: Content-Encoding passed through"
+is "$(sha256sum <"$work/body.gz" | cut -d' ' -f1)" \
+	"$(echo "$hdr" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-body-sha256"{print $2}')" \
+	"gzip: compressed bytes delivered untouched"
+gzip -t <"$work/body.gz"
+ok $? "gzip: the body is still valid gzip"
+
+hdr=$(ccurl -o "$work/body.big" -D - \
+	"https://api.example.test/bytes?n=16777216&mode=length&seed=9")
+is "$(sha256sum <"$work/body.big" | cut -d' ' -f1)" \
+	"$(echo "$hdr" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-body-sha256"{print $2}')" \
+	"16 MiB response byte-identical"
+
+head -c 1048576 /dev/urandom >"$work/up.bin"
+chmod 644 "$work/up.bin"
+sum=$(sha256sum <"$work/up.bin" | cut -d' ' -f1)
+ccurl -H 'Content-Type: application/octet-stream' --data-binary "@$work/up.bin" \
+	"https://api.example.test/echo" >"$work/echo.json"
+is "$(json_get body_sha256 <"$work/echo.json")" "$sum" \
+	"1 MiB request body arrives intact"
+ccurl -H 'Transfer-Encoding: chunked' --data-binary "@$work/up.bin" \
+	"https://api.example.test/echo" >"$work/echo2.json"
+is "$(json_get body_sha256 <"$work/echo2.json")" "$sum" \
+	"chunked request body arrives intact"
+
+ccurl -H 'X-Custom-B: 2' -H 'X-Custom-A: 1' -A 'agent/1.0' \
+	"https://api.example.test/echo" >"$work/echo3.json"
+"$PYTHON" - "$work/echo3.json" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["headers"]
+names = [k.lower() for k, v in h]
+assert names.index("x-custom-b") < names.index("x-custom-a"), names
+assert ["user-agent", "agent/1.0"] in [[k.lower(), v] for k, v in h], h
+assert "expect" not in names and "connection" not in names, names
+assert names.count("accept") == 1, names   # curl's own, passed through once
+PY
+ok $? "request headers forwarded in order, nothing added"
+
+# --- the other clients -----------------------------------------------------
+client --host api.example.test get /echo >"$work/py.json"
+ok $? "Python http.client through the redirect"
+is "$(json_get issuer <"$work/py.json")" \
+	"$(openssl x509 -noout -subject -nameopt multiline -in "$work/state/ca-cert.pem" | awk -F'= ' '/commonName/{print $2}')" \
+	"the certificate the client saw was forged by our CA"
+client --strict --host api.example.test get /echo >/dev/null
+ok $? "Python with VERIFY_X509_STRICT accepts the forged certificate"
+
+if command -v go >/dev/null; then
+	(cd "$top_srcdir/tests/helpers" &&
+	 GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off \
+		go build -o "$work/goclient" goclient.go) >"$work/go.out" 2>&1
+	ok $? "Go client builds"
+	as_client "$work/goclient" "https://api.example.test/bytes?n=100000&mode=chunked&seed=5" >"$work/go.json"
+	ok $? "Go client through the redirect"
+	is "$(json_get sha256 <"$work/go.json")" "$(json_get x_body_sha256 <"$work/go.json")" \
+		"Go client: body byte-identical"
+else
+	ok 1 "Go is installed (golang-go)"
+fi
+
+# --- streaming and connection reuse ---------------------------------------
+client --host api.example.test sse -n 6 --interval 200 >"$work/sse.json"
+ok $? "SSE: every event arrives before the next is sent"
+diag "SSE delays: $(json_get delays_ms <"$work/sse.json")"
+
+client --host api.example.test keepalive -n 5 >/dev/null
+ok $? "keep-alive: five requests on one client connection"
+
+upstream_conns() {	# distinct upstream TCP connections so far
+	"$PYTHON" -c 'import json,sys; print(len({json.loads(l)["conn"] for l in open(sys.argv[1])}))' "$work/upstream.log"
+}
+before=$(upstream_conns)
+client --host api.example.test get /echo >/dev/null
+client --host api.example.test get /echo >/dev/null
+after=$(upstream_conns)
+is "$after" "$before" \
+	"new client connections reuse the warm upstream connection"
+
+# --- what is tunnelled ------------------------------------------------------
+t0=$(metric antigravity_proxy_tunnelled_total)
+as_client curl -sS --max-time 10 --cacert "$work/up/ca.pem" \
+	-o /dev/null -w '%{http_code}' "https://$PLAIN_HOST/echo" >"$work/plain"
+is "$(cat "$work/plain")" 200 \
+	"a host not on the list works without trusting our CA (tunnelled)"
+client --cafile "$work/up/ca.pem" --host api.example.test handshake \
+	--alpn h2 >"$work/h2.json"
+ok $? "an h2-only client is tunnelled and trusts only the real CA"
+is "$(metric antigravity_proxy_tunnelled_total)" $((t0 + 2)) \
+	"both counted as tunnelled"
+
+# --- large ClientHello in small segments ----------------------------------
+client --host api.example.test bighello >"$work/big.json"
+ok $? "a ClientHello past 2 KiB in 256-byte segments yields the SNI and cert"
+diag "$(cat "$work/big.json" | cut -c1-200)"
+
+# --- errors and timeouts ----------------------------------------------------
+ccurl -o "$work/e502" -w '%{http_code}' "https://down.example.test/echo" >"$work/c502"
+is "$(cat "$work/c502")" 502 "upstream down: 502"
+json_get error <"$work/e502" | grep -q unreachable
+ok $? "502 carries a JSON body"
+ccurl -o "$work/e504" -w '%{http_code}' "https://api.example.test/silent?ms=4000" >"$work/c504"
+is "$(cat "$work/c504")" 504 "upstream silent past --upstream-idle-timeout: 504"
+ccurl -o /dev/null "https://api.example.test/reset-mid" 2>"$work/reset.err"
+is "$?" 18 "upstream reset mid-body: the client sees a truncated body (curl 18)"
+
+t0=$(date +%s%N)
+client --timeout 8 --host api.example.test silent >"$work/silent.json"
+ok $? "a client silent in the handshake is dropped"
+diag "dropped after $(json_get closed_after_s <"$work/silent.json") s (--handshake-timeout 3s)"
+
+client --host api.example.test hangup >/dev/null
+ok $? "a client hangs up mid-stream"
+for _ in $(seq 50); do
+	[ "$(metric antigravity_proxy_in_flight)" = 0 ] && break
+	sleep 0.1
+done
+is "$(metric antigravity_proxy_in_flight)" 0 \
+	"its worker is freed at once (no connection in flight)"
+
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >"$work/plain.req"
+# Bytes that are not TLS are relayed raw to the original destination.
+as_client "$CLIENT_PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("api.example.test", 443), timeout=5)
+s.sendall(b"NOT TLS\r\n\r\n")
+d = s.recv(100)
+sys.exit(0 if d[:1] in (b"\x15", b"") else 1)' 
+ok $? "non-TLS bytes are tunnelled to the original destination"
+
+# --- fail-open --------------------------------------------------------------
+f0=$(metric antigravity_proxy_fail_open_total)
+as_client curl -sS --max-time 10 --cacert "$work/up/ca.pem" -o /dev/null \
+	"https://pinned.example.test/echo" 2>/dev/null
+ok $(( $? == 0 )) "a client that trusts only the real CA rejects our certificate"
+for _ in $(seq 20); do
+	[ "$(metric antigravity_proxy_fail_open_total)" = $((f0 + 1)) ] && break
+	sleep 0.1
+done
+is "$(metric antigravity_proxy_fail_open_total)" $((f0 + 1)) "the rejection is counted"
+as_client curl -sS --max-time 10 --cacert "$work/up/ca.pem" -o /dev/null \
+	-w '%{http_code}' "https://pinned.example.test/echo" >"$work/fo"
+is "$(cat "$work/fo")" 200 "fail-open: its next connection is tunnelled and works"
+grep -q "client rejected our certificate for pinned.example.test" "$work/proxy.log"
+ok $? "fail-open is logged"
+
+# --- load and the loop guard ------------------------------------------------
+# With the default timeouts: the short ones above are for the timeout
+# tests, not for 200 handshakes at once on two cores under ASan.
+proxy_stop
+proxy_start --connect-timeout 30s
+client --host api.example.test concurrent -n 200 >"$work/conc.json"
+ok $? "200 concurrent connections all succeed"
+diag "$(cat "$work/conc.json")"
+
+in_ns curl -s --max-time 5 -o /dev/null -w '%{http_code}' -k \
+	"https://127.0.0.1:8742/" >"$work/loop"
+is "$(cat "$work/loop")" 000 "a connection straight to the MITM port is refused"
+[ "$(metric antigravity_proxy_loops_refused_total)" -ge 1 ]
+ok $? "the loop guard counts it"
+
+proxy_stop
+ok $? "the proxy stops on SIGTERM"
+grep -q 'AddressSanitizer\|runtime error' "$work/proxy.log"
+ok $(( $? == 0 )) "no sanitizer report in the proxy log"
+
+tap_done

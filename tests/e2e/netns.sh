@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# netns.sh - a private network namespace with the UID-scoped redirect, a
+# fake DNS server, a fake TLS upstream and the proxy, for the end-to-end
+# tests. Nothing leaves the namespace: every address is on its loopback.
+#
+# Source after lib.sh, then call ns_up; ns_down runs on exit.
+
+NS="agp-test-$$"
+TEST_USER=agp-client
+UPSTREAM_IP=127.0.0.2	# the fake upstream's port 443
+DNS_IP=127.0.0.53	# the fake DNS server
+DOWN_IP=127.0.0.3	# nothing listens here
+API="http://127.0.0.1:8741"
+HOSTS="api.example.test other.example.test pinned.example.test"
+PLAIN_HOST=plain.other.test	# not on the intercept list
+ns_pids=""
+
+# The clients run as another user, who cannot reach a Python under
+# /root (pyenv): they use the system's.
+CLIENT_PYTHON=python3
+[ -x /usr/bin/python3 ] && CLIENT_PYTHON=/usr/bin/python3
+
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+
+# Runs a command in the namespace as the intercepted user, trusting the
+# combined bundle (system CAs + the proxy's CA).
+as_client() {
+	ip netns exec "$NS" runuser -u "$TEST_USER" -- \
+		env SSL_CERT_FILE="$work/bundle.pem" HOME=/ "$@"
+}
+
+ns_bg() {	# ns_bg CMD...: starts a background process in the namespace
+	ip netns exec "$NS" "$@" &
+	ns_pids="$ns_pids $!"
+}
+
+ns_down() {
+	if [ "$tap_failed" -gt 0 ] && [ -f "$work/proxy.log" ]; then
+		echo "# --- last lines of the proxy log"
+		grep -v ' debug: ' "$work/proxy.log" | tail -40 | sed 's/^/# /'
+	fi
+	for p in $ns_pids; do kill "$p" 2>/dev/null; done
+	for p in $ns_pids; do wait "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "/etc/netns/$NS"
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+}
+
+# Waits for a line matching $2 in file $1 (10 s).
+wait_line() {
+	for _ in $(seq 100); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ns_up [PROXY-OPTION]...: the namespace, redirect, DNS, upstream, proxy.
+ns_up() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, iptables, a user)"
+	command -v iptables >/dev/null || skip_all "needs iptables"
+	work=$(mktemp -d /tmp/agp-e2e.XXXXXX)
+	chmod 1777 "$work"	# the clients write their outputs here
+	trap ns_down EXIT
+	# The clients run as another user, who may not be able to read the
+	# source tree (CI may check it out under /root): give them copies.
+	mkdir -p "$work/helpers/fixtures"
+	cp "$top_srcdir"/tests/helpers/*.py "$work/helpers/"
+	cp "$top_srcdir"/tests/fixtures/expected.json "$work/helpers/fixtures/"
+	chmod -R a+rX "$work/helpers"
+	# Two tests may create the user at once: check again after a failure.
+	id -u "$TEST_USER" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin \
+			"$TEST_USER" 2>/dev/null || id -u "$TEST_USER" >/dev/null ||
+		return 1
+	ip netns add "$NS" || return 1
+	in_ns ip link set lo up
+	for ipt in iptables ip6tables; do
+		in_ns $ipt -t nat -A OUTPUT -p tcp --dport 443 \
+			-m owner --uid-owner "$TEST_USER" \
+			-j REDIRECT --to-ports 8742 || return 1
+	done
+	# `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts.
+	mkdir -p "/etc/netns/$NS"
+	{
+		for h in $HOSTS $PLAIN_HOST; do echo "$UPSTREAM_IP $h"; done
+		echo "$DOWN_IP down.example.test"
+	} >"/etc/netns/$NS/hosts"
+
+	sh "$top_srcdir/tests/helpers/mkcerts.sh" "$work/up" \
+		$HOSTS $PLAIN_HOST "$UPSTREAM_IP" >/dev/null 2>&1 || return 1
+	dns_args=""
+	for h in $HOSTS $PLAIN_HOST; do
+		dns_args="$dns_args --record $h=$UPSTREAM_IP"
+	done
+	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakedns.py" \
+		--listen "$DNS_IP:53" $dns_args \
+		--record "down.example.test=$DOWN_IP" \
+		--log "$work/dns.log" >"$work/dns.out"
+	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakeupstream.py" \
+		--listen "$UPSTREAM_IP:443" --cert "$work/up/server.pem" \
+		--key "$work/up/server.key" \
+		--fixtures "$top_srcdir/tests/fixtures" \
+		--log "$work/upstream.log" >"$work/upstream.out"
+	wait_line "$work/dns.out" ready && wait_line "$work/upstream.out" ready ||
+		return 1
+	proxy_start "$@"
+}
+
+proxy_start() {
+	ns_bg "$PROXY" --config /dev/null --state-dir "$work/state" \
+		--api-listen 127.0.0.1:8741 --mitm-listen 0.0.0.0:8742 \
+		--mitm-listen '[::]:8742' --dns-server "$DNS_IP" \
+		--upstream-ca "$work/up/ca.pem" --intercept '*.example.test' \
+		--log-level debug "$@" 2>>"$work/proxy.log"
+	proxy_pid=$(echo "$ns_pids" | awk '{print $NF}')
+	for _ in $(seq 100); do
+		in_ns curl -s -o /dev/null --max-time 1 "$API/health" && break
+		sleep 0.1
+	done
+	cat /etc/ssl/certs/ca-certificates.crt "$work/state/ca-cert.pem" \
+		>"$work/bundle.pem" 2>/dev/null ||
+		cp "$work/state/ca-cert.pem" "$work/bundle.pem"
+	chmod 644 "$work/bundle.pem" "$work/up/ca.pem"
+	in_ns curl -s -o /dev/null --max-time 1 "$API/health"
+}
+
+proxy_stop() {
+	kill -TERM "$proxy_pid"
+	wait_gone "$proxy_pid"
+}
+
+# A counter from /metrics.
+metric() {
+	in_ns curl -s --max-time 5 "$API/metrics" |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
