@@ -13,6 +13,3 @@ TESTS += tests/unit/test_ledger tests/unit/test_intercept tests/e2e/mitm.sh \
 EXTRA_DIST += tests/e2e/mitm.sh tests/e2e/netns.sh tests/helpers/client.py \
 	tests/helpers/goclient.go tests/e2e/metering.sh \
 	tests/helpers/mixed_load.py
-
-# The namespace tests load two cores fully: run them one after another.
-tests/e2e/metering.sh.log: tests/e2e/mitm.sh.log

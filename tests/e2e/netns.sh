@@ -61,6 +61,10 @@ wait_line() {
 ns_up() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, iptables, a user)"
 	command -v iptables >/dev/null || skip_all "needs iptables"
+	# The namespace tests each load two cores fully, and timing is part
+	# of what they check: one at a time, whatever make -j says.
+	exec 9>/tmp/antigravity-proxy-e2e.lock
+	flock 9
 	work=$(mktemp -d /tmp/agp-e2e.XXXXXX)
 	chmod 1777 "$work"	# the clients write their outputs here
 	trap ns_down EXIT
