@@ -63,6 +63,10 @@ else
 fi
 
 is "$(stat -c %a "$work/state")" 700 "state dir created 0700"
+"$PROXY" --config /dev/null --state-dir "$work/state" ca-cert >"$work/ca.pem"
+cmp -s "$work/ca.pem" "$work/state/ca-cert.pem"
+ok $? "ca-cert prints the CA certificate of the state dir"
+is "$(stat -c %a "$work/state/ca-key.pem")" 600 "the CA key is 0600"
 
 # A second daemon on the same API port fails with status 1 and one line.
 "$PROXY" $args 2>"$work/err2"

@@ -137,7 +137,16 @@ is "$(cat "$work/c504")" 504 "upstream silent past --upstream-idle-timeout: 504"
 ccurl -o /dev/null "https://api.example.test/reset-mid" 2>"$work/reset.err"
 is "$?" 18 "upstream reset mid-body: the client sees a truncated body (curl 18)"
 
-t0=$(date +%s%N)
+client --host api.example.test raw 'BROKEN REQUEST\r\n\r\n' --expect 400 >"$work/r400"
+ok $? "a malformed request: 400"
+is "$(json_get body <"$work/r400")" '{"error":"malformed request","status":400}' \
+	"400 carries a JSON body"
+client --host api.example.test raw 'POST /echo HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 100000000\r\n\r\n' \
+	--expect 413 >/dev/null
+ok $? "a body over --max-request-body: 413 before it is sent"
+client --host api.example.test raw 'GET /echo HTTP/1.1\r\nHost: api.example.test\r\n' \
+	--pad 70000 --expect 431 >/dev/null
+ok $? "a head over 64 KiB: 431"
 client --timeout 8 --host api.example.test silent >"$work/silent.json"
 ok $? "a client silent in the handshake is dropped"
 diag "dropped after $(json_get closed_after_s <"$work/silent.json") s (--handshake-timeout 3s)"
@@ -181,10 +190,23 @@ ok $? "fail-open is logged"
 # With the default timeouts: the short ones above are for the timeout
 # tests, not for 200 handshakes at once on two cores under ASan.
 proxy_stop
-proxy_start --connect-timeout 30s
+proxy_start --connect-timeout 30s --max-connections 200
 client --host api.example.test concurrent -n 200 >"$work/conc.json"
 ok $? "200 concurrent connections all succeed"
 diag "$(cat "$work/conc.json")"
+
+# --max-connections: with 200 silent connections open, one more is closed.
+r0=$(metric antigravity_proxy_rejected_total)
+as_client "$CLIENT_PYTHON" -c '
+import socket, time
+socks = [socket.create_connection(("api.example.test", 443)) for _ in range(201)]
+time.sleep(0.5)
+extra = socks[-1]
+extra.settimeout(3)
+print(extra.recv(1) == b"")' >"$work/maxconn"
+is "$(cat "$work/maxconn")" True "over --max-connections: closed at once"
+is "$(metric antigravity_proxy_rejected_total)" $((r0 + 1)) \
+	"the refused connection is counted"
 
 in_ns curl -s --max-time 5 -o /dev/null -w '%{http_code}' -k \
 	"https://127.0.0.1:8742/" >"$work/loop"

@@ -179,6 +179,28 @@ def cmd_hangup(args):
     out({"first_bytes": len(got)}, len(got) > 0)
 
 
+def cmd_raw(args):
+    """Sends raw request bytes over TLS; reports the status and body."""
+    raw = socket.create_connection((args.host, 443), timeout=args.timeout)
+    s = context(args).wrap_socket(raw, server_hostname=args.host)
+    req = args.data.encode().decode("unicode_escape").encode("latin-1")
+    req += b"X-Pad: " + b"a" * args.pad + b"\r\n\r\n" if args.pad else b""
+    s.sendall(req)
+    data = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except (ConnectionResetError, ssl.SSLError):
+            break
+        if not d:
+            break
+        data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.1 ") else 0
+    out({"status": status, "body": body.decode("utf-8", "replace")},
+        status == args.expect)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--host", required=True)
@@ -201,6 +223,10 @@ def main():
     h = sub.add_parser("handshake")
     h.add_argument("--alpn")
     h.add_argument("--expect-fail", action="store_true")
+    w = sub.add_parser("raw")
+    w.add_argument("data")
+    w.add_argument("--pad", type=int, default=0)
+    w.add_argument("--expect", type=int, required=True)
     sub.add_parser("bighello")
     sub.add_parser("silent")
     sub.add_parser("hangup")
