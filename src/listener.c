@@ -217,13 +217,14 @@ listener_start(struct listener *l)
 	return 0;
 }
 
-void
+int
 listener_free(struct listener *l, long grace_ms)
 {
 	struct timespec deadline;
+	size_t left;
 
 	if (!l)
-		return;
+		return 0;
 	if (l->started) {
 		if (write(l->wake[1], "x", 1) < 0)
 			log_warn("mitm: waking the accept thread");
@@ -240,19 +241,20 @@ listener_free(struct listener *l, long grace_ms)
 	while (l->nconns > 0 &&
 	       pthread_cond_timedwait(&l->idle, &l->lock, &deadline) == 0)
 		;
-	if (l->nconns > 0)
-		log_warnx("mitm: %zu connections still open at exit",
-			  l->nconns);
+	left = l->nconns;
 	pthread_mutex_unlock(&l->lock);
-	if (l->nconns == 0) {
+	if (left > 0) {
 		/* Workers still running would use what we free. */
-		pthread_mutex_destroy(&l->lock);
-		pthread_cond_destroy(&l->idle);
-		free(l->conns);
-		if (l->wake[0] >= 0)
-			close(l->wake[0]);
-		if (l->wake[1] >= 0)
-			close(l->wake[1]);
-		free(l);
+		log_warnx("mitm: %zu connections still open at exit", left);
+		return -1;
 	}
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->idle);
+	free(l->conns);
+	if (l->wake[0] >= 0)
+		close(l->wake[0]);
+	if (l->wake[1] >= 0)
+		close(l->wake[1]);
+	free(l);
+	return 0;
 }

@@ -16,7 +16,9 @@ int listener_start(struct listener *l);
 
 /* Stops accepting, shuts down the connections still open (so their
  * workers record what they saw and end) and waits for every worker, at
- * most grace_ms. Then frees l. NULL is a no-op. */
-void listener_free(struct listener *l, long grace_ms);
+ * most grace_ms. Then frees l and returns 0; returns -1, freeing
+ * nothing, when workers are still running: the shared state they use
+ * must then outlive them. NULL is a no-op. */
+int listener_free(struct listener *l, long grace_ms);
 
 #endif

@@ -163,15 +163,21 @@ mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 	return listener_start(*l);
 }
 
-static void
+/* Returns -1 when workers outlived the grace period: then nothing they
+ * share may be freed, and the caller must leave by _exit(). */
+static int
 mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 {
-	listener_free(l, 5000);
+	if (px->upstream)
+		upstream_stop(px->upstream);
+	if (listener_free(l, 5000) < 0)
+		return -1;
 	intercept_free(px->intercept);
 	resolver_free(px->resolver);
 	upstream_free(px->upstream);
 	certcache_free(px->certs);
 	ca_free(ca);
+	return 0;
 }
 
 /* Replays the ledger into the table, saying how long it took. */
@@ -249,7 +255,13 @@ run_daemon(struct options *opt)
 	rc = 0;
 out:
 	api_free(api);
-	mitm_stop(&px, ca, listener);
+	if (mitm_stop(&px, ca, listener) < 0) {
+		/* The ledger is written with a whole line per record, so
+		 * leaving now loses nothing that was counted. */
+		if (opt->pidfile)
+			unlink(opt->pidfile);
+		_exit(rc);
+	}
 	ledger_free(px.ledger);
 	usage_table_free(px.usage);
 	if (api_fd >= 0)

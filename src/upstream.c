@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -57,6 +58,7 @@ struct upstream {
 	size_t npool;					/* pool_lock */
 	unsigned long exchanges;			/* pool_lock */
 	unsigned long connections;			/* pool_lock */
+	atomic_bool stopping;		/* upstream_stop(): abort transfers */
 };
 
 struct upstream_xfer {
@@ -469,6 +471,8 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
+	if (atomic_load(&x->u->stopping))
+		return 1;	/* the daemon is stopping */
 	if (ulnow != x->last_ul) {
 		x->last_ul = ulnow;
 		x->last_rx_ms = now;
@@ -713,4 +717,10 @@ out:
 	curl_slist_free_all(resolve);
 	free(url);
 	return rc;
+}
+
+void
+upstream_stop(struct upstream *u)
+{
+	atomic_store(&u->stopping, true);
 }

@@ -65,6 +65,10 @@ struct upstream_callbacks {
 struct upstream *upstream_new(const struct upstream_config *cfg);
 void upstream_free(struct upstream *u);
 
+/* Makes every transfer in progress, and every later one, end within
+ * about a second with UPSTREAM_E_ABORTED: used when the daemon stops. */
+void upstream_stop(struct upstream *u);
+
 /* One per client connection; freed with upstream_xfer_free(). For each
  * exchange it borrows an idle easy handle (and so its warm connection)
  * from the process-wide pool, the most recently used one for the same
