@@ -9,3 +9,10 @@ TESTS += tests/unit/test_resolve
 
 # The fake DNS server, also used by the end-to-end tests.
 EXTRA_DIST += tests/helpers/fakedns.py
+
+# Fuzz target for the resolver's string parsers, replayed over its seeds.
+check_PROGRAMS += fuzz/replay-resolve
+fuzz_replay_resolve_SOURCES = fuzz/replay.c fuzz/fuzz_resolve.c
+fuzz_replay_resolve_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/fuzz_resolve.sh
+EXTRA_DIST += tests/unit/fuzz_resolve.sh fuzz/corpus/resolve

@@ -333,7 +333,8 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 	struct timeval maxtv, tv, *tvp;
 	int64_t left;
-	int bits, i, n, rc, wait_ms;
+	unsigned bits;
+	int i, n, rc, wait_ms;
 
 	while (!a->done) {
 		if ((left = deadline - resolve_now_ms()) <= 0) {
@@ -341,16 +342,18 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 			a->status = ARES_ETIMEOUT;
 			return;
 		}
-		bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
 		for (i = n = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) &&
-			    !ARES_GETSOCK_WRITABLE(bits, i))
+			/* Not ARES_GETSOCK_WRITABLE(): it shifts a signed 1
+			 * into the sign bit for the last socket. */
+			short ev = (short)((bits & (1u << i) ? POLLIN : 0) |
+			    (bits & (1u << (i + ARES_GETSOCK_MAXNUM)) ?
+			     POLLOUT : 0));
+
+			if (ev == 0)
 				continue;
 			pfd[n].fd = socks[i];
-			pfd[n].events = (ARES_GETSOCK_READABLE(bits, i) ?
-			                 POLLIN : 0) |
-			                (ARES_GETSOCK_WRITABLE(bits, i) ?
-			                 POLLOUT : 0);
+			pfd[n].events = ev;
 			pfd[n++].revents = 0;
 		}
 		maxtv.tv_sec = left / 1000;
