@@ -235,7 +235,8 @@ resolver_new(enum resolve_mode mode, const char *const *servers,
 		nservers = 1;
 	}
 	if (nservers > RESOLVE_SERVERS_MAX) {
-		log_errx("resolve: at most %d DNS servers", RESOLVE_SERVERS_MAX);
+		log_errx("resolve: at most %d DNS servers",
+		         RESOLVE_SERVERS_MAX);
 		goto out;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -360,7 +361,8 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 		maxtv.tv_usec = (left % 1000) * 1000;
 		tvp = ares_timeout(ch, &maxtv, &tv);
 		/* Round up so a sub-millisecond timer does not spin. */
-		wait_ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
+		wait_ms = (int)(tvp->tv_sec * 1000 +
+		                (tvp->tv_usec + 999) / 1000);
 		rc = poll(pfd, (nfds_t)n, wait_ms);
 		if (rc < 0 && errno != EINTR) {
 			log_warn("resolve: poll");

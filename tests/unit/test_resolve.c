@@ -401,7 +401,8 @@ main(void)
 	static const char *const main_args[] = {
 		"--record", "a.test=10.1.2.3", "--record", "six.test=::1",
 		"--record", "both.test=10.0.0.2", "--record", "both.test=::2",
-		"--record", "orig.test=10.3.3.3", "--record", "fo.test=10.4.4.4",
+		"--record", "orig.test=10.3.3.3",
+		"--record", "fo.test=10.4.4.4",
 		"--ttl", "60", NULL,
 	};
 	static const char *const ttl_args[] = {
