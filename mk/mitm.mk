@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The MITM path: listeners, workers, tunnel, original destination, ledger.
-src_libagp_a_SOURCES += src/proxy.c src/proxy.h \
+src_libagp_a_SOURCES += src/proxy.c src/proxy.h src/clock.h \
 	src/intercept.c src/intercept.h src/origdst.c src/origdst.h \
 	src/tunnel.c src/tunnel.h src/conn.c src/conn.h \
 	src/listener.c src/listener.h src/ledger.c src/ledger.h

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "log.h"
 #include "options.h"
 #include "usage.h"
@@ -39,14 +40,6 @@ struct api {
 	double started;
 };
 
-static double
-now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
 
 int
 api_listen_socket(const char *listen_spec)
@@ -228,7 +221,7 @@ handle_health(struct api *a, struct MHD_Connection *conn)
 	json_object_object_add(doc, "version",
 			       json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(doc, "uptime_seconds",
-			       json_object_new_int64((int64_t)(now() -
+			       json_object_new_int64((int64_t)(clock_wall() -
 							       a->started)));
 	return reply_json(conn, MHD_HTTP_OK, doc);
 }
@@ -240,7 +233,7 @@ handle_usage(struct api *a, struct MHD_Connection *conn)
 		MHD_GET_ARGUMENT_KIND, "since");
 	double since = 0;
 
-	if (s && api_parse_since(s, now(), &since) < 0)
+	if (s && api_parse_since(s, clock_wall(), &since) < 0)
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST,
 			"since: expected RFC 3339 time, 'today' or a duration "
 			"like 1h");
@@ -276,7 +269,7 @@ handle_metrics(struct api *a, struct MHD_Connection *conn)
 	n += (size_t)snprintf(buf, API_METRICS_MAX,
 		"# HELP antigravity_proxy_uptime_seconds Seconds since start.\n"
 		"# TYPE antigravity_proxy_uptime_seconds gauge\n"
-		"antigravity_proxy_uptime_seconds %.0f\n", now() - a->started);
+		"antigravity_proxy_uptime_seconds %.0f\n", clock_wall() - a->started);
 	if (a->metrics)
 		n += a->metrics(a->metrics_arg, buf + n, API_METRICS_MAX - n);
 	return reply(conn, MHD_HTTP_OK,
@@ -345,7 +338,7 @@ api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
 	a->usage = usage;
 	a->metrics = metrics;
 	a->metrics_arg = metrics_arg;
-	a->started = now();
+	a->started = clock_wall();
 	a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 				  MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				  api_handler, a,

@@ -29,6 +29,7 @@
 #include <gnutls/gnutls.h>
 
 #include "clienthello.h"
+#include "clock.h"
 #include "conn.h"
 #include "http1.h"
 #include "intercept.h"
@@ -71,25 +72,9 @@ struct conn {
 	bool close_after;
 	bool client_gone;
 	int status;
-	struct timespec start, first_byte;
+	double start_ms, first_byte_ms;	/* monotonic */
 	bool got_first_byte;
 };
-
-static double
-ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
-	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
-
-static double
-remaining_ms(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return ms_between(&now, deadline);
-}
 
 /*
  * Peeks until the ClientHello is complete, the bytes are not TLS, or the
@@ -102,19 +87,16 @@ peek_hello(struct conn *c, struct clienthello *ch)
 {
 	static const int one = 1;
 	uint8_t *buf = malloc(CLIENTHELLO_MAX);
-	struct timespec deadline;
+	int64_t deadline = clock_mono_ms() + c->opt->handshake_timeout;
 	size_t need = 1;
 	ssize_t n = 0;
 	int rc = -100, lowat;
 
 	if (!buf)
 		return -100;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += c->opt->handshake_timeout / 1000;
-	deadline.tv_nsec += (c->opt->handshake_timeout % 1000) * 1000000L;
 	for (;;) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		double left = remaining_ms(&deadline);
+		int64_t left = deadline - clock_mono_ms();
 
 		lowat = need > CLIENTHELLO_MAX ? CLIENTHELLO_MAX : (int)need;
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat,
@@ -378,7 +360,7 @@ on_body(void *arg, const char *buf, size_t len)
 	int rc;
 
 	if (!c->got_first_byte) {
-		clock_gettime(CLOCK_MONOTONIC, &c->first_byte);
+		c->first_byte_ms = clock_mono_msf();
 		c->got_first_byte = true;
 	}
 	if (c->chunked_out) {
@@ -410,19 +392,15 @@ static void
 record_exchange(struct conn *c, bool ended)
 {
 	struct usage_record r;
-	struct timespec end, wall;
 
 	if (!c->meter)
 		return;
 	meter_finish(c->meter, ended, &r);
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	clock_gettime(CLOCK_REALTIME, &wall);
-	r.time = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+	r.time = clock_wall();
 	snprintf(r.host, sizeof(r.host), "%s", c->host);
 	r.status = c->status;
-	r.duration_ms = ms_between(&c->start, &end);
-	r.ttfb_ms = c->got_first_byte ?
-		ms_between(&c->start, &c->first_byte) : 0;
+	r.duration_ms = clock_mono_msf() - c->start_ms;
+	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
 	if (c->px->ledger && ledger_append(c->px->ledger, &r) < 0)
 		atomic_fetch_add(&c->px->stats.ledger_errors, 1);
 	usage_record(c->px->usage, &r);
@@ -467,7 +445,7 @@ forward(struct conn *c)
 	c->status = 0;
 	c->got_first_byte = false;
 	c->chunked_out = false;
-	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	c->start_ms = clock_mono_msf();
 	atomic_fetch_add(&c->px->stats.requests, 1);
 
 	rc = upstream_perform(c->xfer, &ur, &cb, &head_sent);

@@ -16,13 +16,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "intercept.h"
 
 #define INTERCEPT_FAILED_MAX 256
 
 struct failed_host {
 	char host[256];
-	struct timespec until;
+	int64_t until_ms;		/* monotonic */
 };
 
 struct intercept {
@@ -109,26 +110,18 @@ intercept_match(const struct intercept *ic, const char *host)
 	return false;
 }
 
-static bool
-before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 bool
 intercept_wanted(struct intercept *ic, const char *host)
 {
-	struct timespec now;
+	int64_t now = clock_mono_ms();
 	bool failed = false;
 
 	if (!intercept_match(ic, host))
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&ic->lock);
 	for (size_t i = 0; i < ic->nfailed; i++)
 		if (strcasecmp(ic->failed[i].host, host) == 0) {
-			failed = before(&now, &ic->failed[i].until);
+			failed = now < ic->failed[i].until_ms;
 			break;
 		}
 	pthread_mutex_unlock(&ic->lock);
@@ -138,16 +131,9 @@ intercept_wanted(struct intercept *ic, const char *host)
 void
 intercept_fail_open(struct intercept *ic, const char *host)
 {
-	struct timespec now, until;
+	int64_t until = clock_mono_ms() + ic->fail_open_ms;
 	size_t i, slot;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	until.tv_sec = now.tv_sec + ic->fail_open_ms / 1000;
-	until.tv_nsec = now.tv_nsec + (ic->fail_open_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&ic->lock);
 	/* Reuse the host's slot, else a free or expired one, else the one
 	 * that expires first: the table never grows past its bound. */
@@ -155,7 +141,7 @@ intercept_fail_open(struct intercept *ic, const char *host)
 	for (i = 0; i < ic->nfailed; i++) {
 		if (strcasecmp(ic->failed[i].host, host) == 0)
 			break;
-		if (before(&ic->failed[i].until, &ic->failed[slot].until))
+		if (ic->failed[i].until_ms < ic->failed[slot].until_ms)
 			slot = i;
 	}
 	if (i < ic->nfailed)
@@ -164,6 +150,6 @@ intercept_fail_open(struct intercept *ic, const char *host)
 		slot = ic->nfailed++;
 	snprintf(ic->failed[slot].host, sizeof(ic->failed[slot].host), "%s",
 		 host);
-	ic->failed[slot].until = until;
+	ic->failed[slot].until_ms = until;
 	pthread_mutex_unlock(&ic->lock);
 }

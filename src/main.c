@@ -25,6 +25,7 @@
 #include "api.h"
 #include "ca.h"
 #include "certcache.h"
+#include "clock.h"
 #include "intercept.h"
 #include "ledger.h"
 #include "listener.h"
@@ -184,19 +185,17 @@ mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 static struct ledger *
 ledger_start(const struct options *opt, struct usage_table *usage)
 {
-	struct timespec a, b;
 	struct ledger *l;
 	unsigned long n = 0;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/usage.jsonl", opt->state_dir);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	double t0 = clock_mono_msf();
+
 	if (!(l = ledger_open(path, usage, &n)))
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &b);
 	log_info("ledger: replayed %lu records from %s in %.0f ms", n, path,
-		 (double)(b.tv_sec - a.tv_sec) * 1e3 +
-		 (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+		 clock_mono_msf() - t0);
 	return l;
 }
 

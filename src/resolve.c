@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define RESOLVE_BUCKETS	256
@@ -77,15 +78,6 @@ static void
 resolve_ares_init(void)
 {
 	resolve_ares_rc = ares_library_init(ARES_LIB_INIT_ALL);
-}
-
-static int64_t
-resolve_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -338,7 +330,7 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 	int i, n, rc, wait_ms;
 
 	while (!a->done) {
-		if ((left = deadline - resolve_now_ms()) <= 0) {
+		if ((left = deadline - clock_mono_ms()) <= 0) {
 			ares_cancel(ch);	/* runs the callback */
 			a->status = ARES_ETIMEOUT;
 			return;
@@ -448,7 +440,7 @@ resolve_dns_query(struct resolver *r, const char *host, char *addr,
 {
 	struct resolve_answer a;
 	ares_channel ch = NULL;
-	int64_t deadline = resolve_now_ms() + r->timeout_ms;
+	int64_t deadline = clock_mono_ms() + r->timeout_ms;
 	int rc = -1;
 
 	if (resolve_channel_new(r, &ch) < 0)
@@ -555,7 +547,7 @@ resolve_dns(struct resolver *r, const char *host, char *addr,
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		now = resolve_now_ms();
+		now = clock_mono_ms();
 		e = resolve_find(r, host);
 		if (e == NULL || (e->state == RESOLVE_READY &&
 		                  e->expires_ms <= now))
@@ -587,7 +579,7 @@ resolve_dns(struct resolver *r, const char *host, char *addr,
 	if (e != NULL) {
 		e->negative = rc < 0;
 		strcpy(e->addr, rc < 0 ? "" : found);
-		e->expires_ms = resolve_now_ms() + (int64_t)ttl * 1000;
+		e->expires_ms = clock_mono_ms() + (int64_t)ttl * 1000;
 		e->state = RESOLVE_READY;
 		pthread_cond_broadcast(&r->cond);
 	}

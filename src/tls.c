@@ -28,6 +28,7 @@
 #include <gnutls/gnutls.h>
 
 #include "certcache.h"
+#include "clock.h"
 #include "log.h"
 
 /* NORMAL already lacks SSL 3.0 in GnuTLS 3.7; saying so keeps it out
@@ -202,18 +203,9 @@ tls_free(struct tls *s)
 }
 
 static int64_t
-tls_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 tls_deadline(int timeout_ms)
 {
-	return timeout_ms > 0 ? tls_now_ms() + timeout_ms : 0;
+	return timeout_ms > 0 ? clock_mono_ms() + timeout_ms : 0;
 }
 
 /* Write timeouts: a blocking send() gives up after SO_SNDTIMEO with
@@ -240,7 +232,7 @@ static int
 tls_wait(struct tls *s, int rc, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = s->fd };
-	int64_t left = deadline ? deadline - tls_now_ms() : -1;
+	int64_t left = deadline ? deadline - clock_mono_ms() : -1;
 	int n;
 
 	if (deadline && left <= 0) {

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "upstream.h"
 #include "upstream_head.h"
@@ -74,15 +75,6 @@ struct upstream_xfer {
 	curl_off_t last_ul;
 	unsigned long long rx_bytes;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 upstream_strerror(int rc)
@@ -287,7 +279,7 @@ pool_take(struct upstream *u, const char *key)
 {
 	CURL *stale[UPSTREAM_POOL_MAX], *easy = NULL;
 	size_t nstale = 0, j = 0;
-	long long now = now_ms();
+	long long now = clock_mono_ms();
 
 	pthread_mutex_lock(&u->pool_lock);
 	for (size_t i = 0; i < u->npool; i++) {
@@ -337,7 +329,7 @@ pool_put(struct upstream *u, CURL *easy, const char *key, long new_conns)
 		}
 		u->pool[u->npool].easy = easy;
 		u->pool[u->npool].key = k;
-		u->pool[u->npool].idle_since_ms = now_ms();
+		u->pool[u->npool].idle_since_ms = clock_mono_ms();
 		u->npool++;
 		easy = NULL;
 		k = NULL;
@@ -408,7 +400,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 	size_t len = size * nitems;
 	int r;
 
-	x->last_rx_ms = now_ms();
+	x->last_rx_ms = clock_mono_ms();
 	if (x->head_sent)
 		return len;	/* trailers: the caller re-frames without them */
 	if ((r = upstream_head_feed(&x->head, buf, len)) < 0) {
@@ -428,7 +420,7 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	struct upstream_xfer *x = arg;
 	size_t len = size * nmemb;
 
-	x->last_rx_ms = now_ms();
+	x->last_rx_ms = clock_mono_ms();
 	if (len == 0)
 		return 0;
 	if ((!x->head_sent && (x->head.status == 0 || deliver_head(x) < 0)) ||
@@ -453,7 +445,7 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 	(void)primary_port;
 	(void)local_port;
 	x->connected = true;
-	x->last_rx_ms = now_ms();
+	x->last_rx_ms = clock_mono_ms();
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -466,7 +458,7 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
             curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct upstream_xfer *x = arg;
-	long long now = now_ms();
+	long long now = clock_mono_ms();
 
 	(void)dltotal;
 	(void)dlnow;
@@ -668,7 +660,7 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	char errbuf[CURL_ERROR_SIZE] = "", *url = NULL;
 	bool with_body = req->body_len > 0 ||
 	                 has_header(req, "Content-Length");
-	long long t0 = now_ms();
+	long long t0 = clock_mono_ms();
 	CURLcode c = CURLE_OK;
 	int rc = UPSTREAM_E_NOMEM;
 
@@ -711,7 +703,7 @@ out:
 	}
 	if (head_sent)
 		*head_sent = x->head_sent;
-	log_exchange(req, x, rc, c, errbuf, now_ms() - t0);
+	log_exchange(req, x, rc, c, errbuf, clock_mono_ms() - t0);
 	upstream_head_clear(&x->head);
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "clock.h"
 #include "usage.h"
 
 #define USAGE_RING 1000
@@ -93,14 +94,6 @@ static const char *const builtin_labels[][2] = {
 	{ "MODEL_PLACEHOLDER_M12", "Claude Opus 4.5" },
 };
 
-static double
-now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
 
 /* Grows *arr to hold at least n + 1 elements of size sz; 0 or -1. */
 static int
@@ -130,7 +123,7 @@ usage_table_new(void)
 		return NULL;
 	}
 	pthread_mutex_init(&t->lock, NULL);
-	t->since = now();
+	t->since = clock_wall();
 	for (i = 0; i < sizeof(builtin_labels) / sizeof(builtin_labels[0]);
 	     i++)
 		if (usage_label_add(t, builtin_labels[i][0],
