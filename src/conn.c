@@ -199,13 +199,12 @@ read_more(struct conn *c, int timeout_ms)
 {
 	ssize_t n;
 
+	/* c->in holds at most a head (64 KiB, checked by the caller) and
+	 * one read of body, which read_body() moves out at once. */
 	if (c->in_cap - c->in_len < CONN_READ) {
-		size_t cap = c->in_cap ? c->in_cap * 2 : 2 * CONN_READ;
+		size_t cap = c->in_cap * 2;
 		char *p;
 
-		if (cap > HTTP1_MAX_HEAD + 2 * CONN_READ &&
-		    c->in_cap >= c->in_len + 1)
-			cap = c->in_len + CONN_READ;
 		if (!(p = realloc(c->in, cap)))
 			return -1;
 		c->in = p;
