@@ -47,6 +47,7 @@
 
 #define CONN_READ 16384
 #define CONN_OUT (64 * 1024)
+#define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
 
 struct conn {
 	struct proxy *px;
@@ -382,6 +383,9 @@ on_body(void *arg, const char *buf, size_t len)
 	}
 	if (c->meter)
 		meter_chunk(c->meter, buf, len);
+	if (c->opt->log_bodies)
+		log_debug("conn#%lu body <- %.*s", c->id,
+			  len > CONN_LOG_BODY ? CONN_LOG_BODY : (int)len, buf);
 	return rc;
 }
 
@@ -440,6 +444,10 @@ forward(struct conn *c)
 	    resolve_curl_entry(c->host, c->dst_port, addr, resolve,
 			       sizeof(resolve)) == 0)
 		ur.resolve = resolve;
+	if (c->opt->log_bodies && c->body_len)
+		log_debug("conn#%lu body -> %.*s", c->id,
+			  c->body_len > CONN_LOG_BODY ? CONN_LOG_BODY
+						       : (int)c->body_len, c->body);
 	c->meter = meter_new(&mr);
 	c->status = 0;
 	c->got_first_byte = false;

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/netns.sh"
 
-ns_up
+ns_up --log-bodies
 ok $? "namespace, redirect, DNS, upstream and proxy are up"
 
 load() {	# load SEED N: the mix, as the intercepted user
@@ -44,6 +44,8 @@ PY
 
 load 1 100 >"$work/load1.json"
 ok $? "100 mixed requests from 8 clients all succeed"
+grep -q 'body -> {"stream": ' "$work/proxy.log"
+ok $? "--log-bodies logs decrypted request bodies at debug level"
 in_ns curl -s --max-time 5 "$API/v1/usage" >"$work/usage1.json"
 compare "$work/load1.json" "$work/usage1.json"
 ok $? "/v1/usage equals what the upstream sent, per model and field"

@@ -216,6 +216,8 @@ ok $? "the loop guard counts it"
 
 proxy_stop
 ok $? "the proxy stops on SIGTERM"
+grep -q ' body [<-]' "$work/proxy.log"
+ok $(( $? == 0 )) "no decrypted body is logged without --log-bodies"
 grep -q 'AddressSanitizer\|runtime error' "$work/proxy.log"
 ok $(( $? == 0 )) "no sanitizer report in the proxy log"
 
