@@ -70,6 +70,29 @@ assert names.count("accept") == 1, names   # curl's own, passed through once
 PY
 ok $? "request headers forwarded in order, nothing added"
 
+# An upstream that speaks only HTTP/2: the client still gets HTTP/1.1.
+if command -v nghttpd >/dev/null; then
+	mkdir -p "$work/h2doc"
+	head -c 100000 /dev/urandom >"$work/h2doc/blob"
+	ns_bg nghttpd -a "$H2_IP" -d "$work/h2doc" 443 \
+		"$work/up/server.key" "$work/up/server.pem"
+	for _ in $(seq 50); do
+		in_ns curl -s -o /dev/null --max-time 1 --cacert "$work/up/ca.pem" \
+			"https://h2.example.test/blob" && break
+		sleep 0.1
+	done
+	ccurl --http1.1 -D "$work/h2.hdr" -o "$work/h2.body" \
+		"https://h2.example.test/blob"
+	head -1 "$work/h2.hdr" | grep -q '^HTTP/1.1 200 OK'
+	ok $? "an HTTP/2 upstream answer reaches the client as HTTP/1.1 200 OK"
+	cmp -s "$work/h2.body" "$work/h2doc/blob"
+	ok $? "... with the body intact"
+	grep -qi '^:status' "$work/h2.hdr"
+	ok $(( $? == 0 )) "... and no HTTP/2 pseudo-header"
+else
+	ok 1 "nghttpd is installed (nghttp2-server)"
+fi
+
 # --- the other clients -----------------------------------------------------
 client --host api.example.test get /echo >"$work/py.json"
 ok $? "Python http.client through the redirect"

@@ -10,6 +10,7 @@ TEST_USER=agp-client
 UPSTREAM_IP=127.0.0.2	# the fake upstream's port 443
 DNS_IP=127.0.0.53	# the fake DNS server
 DOWN_IP=127.0.0.3	# nothing listens here
+H2_IP=127.0.0.4		# an HTTP/2-only upstream (nghttpd), when installed
 API="http://127.0.0.1:8741"
 HOSTS="api.example.test other.example.test pinned.example.test"
 PLAIN_HOST=plain.other.test	# not on the intercept list
@@ -91,10 +92,12 @@ ns_up() {
 	{
 		for h in $HOSTS $PLAIN_HOST; do echo "$UPSTREAM_IP $h"; done
 		echo "$DOWN_IP down.example.test"
+		echo "$H2_IP h2.example.test"
 	} >"/etc/netns/$NS/hosts"
 
 	sh "$top_srcdir/tests/helpers/mkcerts.sh" "$work/up" \
-		$HOSTS $PLAIN_HOST "$UPSTREAM_IP" >/dev/null 2>&1 || return 1
+		$HOSTS $PLAIN_HOST h2.example.test "$UPSTREAM_IP" \
+		>/dev/null 2>&1 || return 1
 	dns_args=""
 	for h in $HOSTS $PLAIN_HOST; do
 		dns_args="$dns_args --record $h=$UPSTREAM_IP"
@@ -102,6 +105,7 @@ ns_up() {
 	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakedns.py" \
 		--listen "$DNS_IP:53" $dns_args \
 		--record "down.example.test=$DOWN_IP" \
+		--record "h2.example.test=$H2_IP" \
 		--log "$work/dns.log" >"$work/dns.out"
 	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakeupstream.py" \
 		--listen "$UPSTREAM_IP:443" --cert "$work/up/server.pem" \
