@@ -20,7 +20,7 @@ fuzz_replay_sse_SOURCES = fuzz/replay.c fuzz/fuzz_sse.c
 fuzz_replay_sse_LDADD = $(AGP_LIBS)
 fuzz_replay_meter_SOURCES = fuzz/replay.c fuzz/fuzz_meter.c
 fuzz_replay_meter_LDADD = $(AGP_LIBS)
-TESTS += fuzz/check-sse.sh fuzz/check-meter.sh
+TESTS += fuzz/replay-sse fuzz/replay-meter
 
 METER_FIXTURES = \
 	tests/fixtures/README.txt tests/fixtures/expected.json \
@@ -41,7 +41,6 @@ METER_FIXTURES = \
 	tests/fixtures/openai_responses_stream.sse \
 	tests/fixtures/sse_comments_multiline.sse
 EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
-	fuzz/check-sse.sh fuzz/check-meter.sh \
 	fuzz/corpus/sse/bom_cr fuzz/corpus/sse/comments_multiline \
 	fuzz/corpus/sse/crlf_small_bound fuzz/corpus/sse/mixed_eol \
 	fuzz/corpus/meter/anthropic_json_sniff fuzz/corpus/meter/anthropic_sse \

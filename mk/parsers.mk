@@ -17,10 +17,9 @@ fuzz_replay_http1_SOURCES = fuzz/replay.c fuzz/fuzz_http1.c
 fuzz_replay_http1_LDADD = $(AGP_LIBS)
 
 TESTS += tests/unit/test_clienthello tests/unit/test_http1 \
-	tests/unit/replay_clienthello.sh tests/unit/replay_http1.sh
+	fuzz/replay-clienthello fuzz/replay-http1
 
 EXTRA_DIST += \
-	tests/unit/replay_clienthello.sh tests/unit/replay_http1.sh \
 	tests/fixtures/capture_clienthello.py \
 	tests/fixtures/clienthello/curl.bin \
 	tests/fixtures/clienthello/curl-http1.1.bin \

@@ -14,5 +14,5 @@ EXTRA_DIST += tests/helpers/fakedns.py
 check_PROGRAMS += fuzz/replay-resolve
 fuzz_replay_resolve_SOURCES = fuzz/replay.c fuzz/fuzz_resolve.c
 fuzz_replay_resolve_LDADD = $(AGP_LIBS)
-TESTS += tests/unit/fuzz_resolve.sh
-EXTRA_DIST += tests/unit/fuzz_resolve.sh fuzz/corpus/resolve
+TESTS += fuzz/replay-resolve
+EXTRA_DIST += fuzz/corpus/resolve

@@ -16,10 +16,9 @@ fuzz_replay_upstream_head_SOURCES = fuzz/replay.c fuzz/fuzz_upstream_head.c
 fuzz_replay_upstream_head_LDADD = $(AGP_LIBS)
 
 TESTS += tests/unit/test_upstream tests/unit/test_upstream_head \
-	tests/unit/replay_upstream_head.sh
+	fuzz/replay-upstream_head
 
 EXTRA_DIST += tests/helpers/fakeupstream.py tests/helpers/mkcerts.sh \
-	tests/unit/replay_upstream_head.sh \
 	fuzz/corpus/upstream_head/h1.txt \
 	fuzz/corpus/upstream_head/continue.txt \
 	fuzz/corpus/upstream_head/h2.txt \
