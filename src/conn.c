@@ -389,8 +389,8 @@ on_body(void *arg, const char *buf, size_t len)
 	return rc;
 }
 
-/* Hands the finished exchange's record to the ledger, then the table:
- * a record counts only once it is durable. */
+/* Hands the finished exchange's record to the ledger, which counts it
+ * once it is durable; the worker does not wait for the disk. */
 static void
 record_exchange(struct conn *c, bool ended)
 {
@@ -404,9 +404,8 @@ record_exchange(struct conn *c, bool ended)
 	r.status = c->status;
 	r.duration_ms = clock_mono_msf() - c->start_ms;
 	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
-	if (c->px->ledger && ledger_append(c->px->ledger, &r) < 0)
-		atomic_fetch_add(&c->px->stats.ledger_errors, 1);
-	usage_record(c->px->usage, &r);
+	/* The ledger counts it in the table once it is on disk. */
+	ledger_append(c->px->ledger, &r);
 	log_info("conn#%lu %s %s%s -> %d model=%s in=%" PRId64 " out=%"
 		 PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
 		 c->id, c->req.method, c->host, c->req.target, c->status,

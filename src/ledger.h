@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * ledger.h - usage.jsonl: every record, appended and made durable.
+ * ledger.h - usage.jsonl: every record, appended and made durable, then
+ * counted.
  *
- * Threading: ledger_append() is thread-safe (one mutex serialises the
- *   write and the fdatasync; it is the only lock held across I/O, and
- *   nothing else is taken under it).
+ * Threading: ledger_append() is thread-safe and never waits for the disk:
+ *   a writer thread of the ledger's own writes what is queued, makes it
+ *   durable with one fdatasync per batch (group commit), and only then
+ *   adds the records to the usage table.
  */
 #ifndef AGP_LEDGER_H
 #define AGP_LEDGER_H
@@ -13,17 +15,24 @@
 struct ledger;
 
 /* Opens (creating, 0600) path for appending, after replaying every line
- * into t. A torn or malformed line is skipped with a warning; a torn last
- * line is cut off so the next record starts on a line of its own.
- * *replayed gets the number of records replayed. NULL on error (logged). */
+ * into t, and starts the writer thread, which feeds t from then on. A
+ * torn or malformed line is skipped with a warning; a torn last line is
+ * cut off so the next record starts on a line of its own. *replayed gets
+ * the number of records replayed. NULL on error (logged). */
 struct ledger *ledger_open(const char *path, struct usage_table *t,
 			   unsigned long *replayed);
+
+/* Writes and counts everything queued, stops the writer, frees l. */
 void ledger_free(struct ledger *l);
 
-/* Appends r as one line and waits until it is on disk; 0 or -1. */
+/* Queues a copy of r: it is written, made durable and then counted in
+ * the table by the writer thread. 0, or -1 when out of memory. */
 int ledger_append(struct ledger *l, const struct usage_record *r);
 
 /* Reopens the file (after a rotation, on SIGHUP); 0 or -1. */
 int ledger_reopen(struct ledger *l);
+
+/* Records that could not be made durable (they were counted anyway). */
+unsigned long ledger_errors(struct ledger *l);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "ledger.h"
 #include "proxy.h"
 #include "usage.h"
 
@@ -26,7 +27,6 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		M(handshake_failures, "counter", "Failed client handshakes."),
 		M(fail_open, "counter", "Clients that rejected our CA."),
 		M(upstream_errors, "counter", "Upstream failures."),
-		M(ledger_errors, "counter", "Records not written to the ledger."),
 #undef M
 	};
 	struct proxy *px = arg;
@@ -48,8 +48,13 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		n = snprintf(buf + off, len - off,
 			     "# HELP antigravity_proxy_in_flight Connections "
 			     "being served.\n# TYPE antigravity_proxy_in_flight "
-			     "gauge\nantigravity_proxy_in_flight %ld\n",
-			     atomic_load(&px->stats.in_flight));
+			     "gauge\nantigravity_proxy_in_flight %ld\n"
+			     "# HELP antigravity_proxy_ledger_errors_total "
+			     "Records not made durable.\n"
+			     "# TYPE antigravity_proxy_ledger_errors_total "
+			     "counter\nantigravity_proxy_ledger_errors_total "
+			     "%lu\n", atomic_load(&px->stats.in_flight),
+			     ledger_errors(px->ledger));
 		if (n > 0)
 			off += (size_t)n;
 	}

@@ -30,7 +30,6 @@ struct proxy_stats {
 	atomic_ulong fail_open;		/* client rejected our CA */
 	atomic_ulong requests;		/* HTTP requests forwarded */
 	atomic_ulong upstream_errors;	/* 502/504/broken */
-	atomic_ulong ledger_errors;
 };
 
 struct proxy {

@@ -94,9 +94,11 @@ main(void)
 	for (int i = 0; i < 10; i++) {
 		rec(&r, i);
 		ok(ledger_append(l, &r) == 0, "append %d", i);
-		usage_record(t, &r);
 	}
-	ledger_free(l);
+	ledger_free(l);		/* drains: written, synced, counted */
+	is_int(total(t, "requests"), 10, "appended records are counted");
+	is_int(total(t, "input_tokens"), 10 * 100 + 45,
+	       "... with their numbers");
 
 	t2 = usage_table_new();
 	l = ledger_open(path, t2, &n);
