@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * loadgen.c - the benchmarks' TLS client: time to first byte, SSE event
+ * delay and jitter over many streams (one poll loop), throughput up and
+ * down, and new TLS connections per second. Prints one JSON object.
+ *
+ * Usage: bench-loadgen --connect IP:PORT --host SNI --ca PEM MODE ARGS
+ *   ttfb-warm N SECS        N requests on one connection (first excluded)
+ *   ttfb-new N SECS         N new connections, connect() to first byte
+ *   sse STREAMS N MS CT     STREAMS streams of N events every MS ms
+ *   down BYTES REPEAT CT    GET /bytes, MB/s over all repeats
+ *   up BYTES COUNT          POST bodies of BYTES, MB/s
+ *   hs SECS THREADS         connect+handshake+GET /small+close, per second
+ * Each mode stops at N samples or SECS seconds, whichever comes first.
+ * The first connection to the host is made and excluded before timing,
+ * so an interceptor's one-off certificate forging is not counted.
+ *
+ * Threading: single-threaded but for "hs", whose threads share only
+ *   the credentials and atomic counters.
+ * Ownership: every connection is owned by the loop that opened it.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { R_HEAD, R_CL, R_CSIZE, R_CDATA, R_CCRLF, R_TRAIL, R_EOF, R_DONE };
+
+/* An incremental HTTP/1.1 response reader; the SSE scan finds each
+ * "t": value in the de-chunked body, across read boundaries. */
+struct lg_resp {
+	int state;
+	char head[8192];
+	size_t hlen;
+	long long left;
+	long long body;
+	int status;
+	int mpos;		/* bytes of "\"t\":" matched so far */
+	int in_num;
+	long long tval;
+	int line_len;
+};
+
+struct lg_conn {
+	int fd;
+	gnutls_session_t s;
+};
+
+struct lg_samples {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static struct sockaddr_in lg_addr;
+static const char *lg_host;
+static gnutls_certificate_credentials_t lg_cred;
+
+static int64_t
+lg_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+lg_add(struct lg_samples *s, int64_t v)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 4096;
+		s->v = realloc(s->v, s->cap * sizeof(*s->v));
+		if (!s->v)
+			abort();
+	}
+	s->v[s->n++] = v;
+}
+
+static int
+lg_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Percentile P (0..100) in microseconds; -1 without samples. */
+static double
+lg_pct(struct lg_samples *s, double p)
+{
+	size_t i;
+
+	if (s->n == 0)
+		return -1;
+	qsort(s->v, s->n, sizeof(*s->v), lg_cmp);
+	i = (size_t)(p / 100.0 * (double)(s->n - 1) + 0.5);
+	return (double)s->v[i] / 1000.0;
+}
+
+static void
+lg_close(struct lg_conn *c)
+{
+	if (c->s)
+		gnutls_deinit(c->s);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->s = NULL;
+	c->fd = -1;
+}
+
+static int
+lg_open(struct lg_conn *c)
+{
+	int one = 1, rc;
+
+	c->s = NULL;
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&lg_addr,
+	                         sizeof(lg_addr)) < 0)
+		goto fail;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (gnutls_init(&c->s, GNUTLS_CLIENT) < 0)
+		goto fail;
+	gnutls_set_default_priority(c->s);
+	gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, lg_cred);
+	gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, lg_host,
+	                       strlen(lg_host));
+	gnutls_session_set_verify_cert(c->s, lg_host, 0);
+	gnutls_alpn_set_protocols(c->s, &(gnutls_datum_t){
+		(unsigned char *)"http/1.1", 8 }, 1, 0);
+	gnutls_transport_set_int(c->s, c->fd);
+	gnutls_handshake_set_timeout(c->s, 20000);
+	do
+		rc = gnutls_handshake(c->s);
+	while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (rc < 0) {
+		fprintf(stderr, "loadgen: handshake: %s\n", gnutls_strerror(rc));
+		goto fail;
+	}
+	return 0;
+fail:
+	lg_close(c);
+	return -1;
+}
+
+static int
+lg_send(struct lg_conn *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = gnutls_record_send(c->s, p, len);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+lg_head_done(struct lg_resp *r)
+{
+	char *cl, *te;
+
+	r->head[r->hlen] = '\0';
+	r->status = atoi(r->head + 9);
+	cl = strcasestr(r->head, "\r\ncontent-length:");
+	te = strcasestr(r->head, "\r\ntransfer-encoding:");
+	if (te && strstr(te, "chunked")) {
+		r->state = R_CSIZE;
+		r->left = 0;
+	} else if (cl) {
+		r->left = atoll(cl + 17);
+		r->state = r->left ? R_CL : R_DONE;
+	} else {
+		r->state = R_EOF;
+	}
+}
+
+/* Scans body bytes for "t":NNN; calls back with each value. */
+static void
+lg_scan(struct lg_resp *r, const char *p, size_t n, int64_t at,
+        void (*ev)(void *, int64_t, int64_t), void *arg)
+{
+	static const char pat[] = "\"t\":";
+
+	r->body += (long long)n;
+	if (!ev)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+
+		if (r->in_num) {
+			if (ch >= '0' && ch <= '9') {
+				r->tval = r->tval * 10 + (ch - '0');
+				continue;
+			}
+			r->in_num = 0;
+			ev(arg, r->tval, at);
+		}
+		if (ch == pat[r->mpos]) {
+			if (++r->mpos == 4) {
+				r->mpos = 0;
+				r->in_num = 1;
+				r->tval = 0;
+			}
+		} else {
+			r->mpos = ch == pat[0];
+		}
+	}
+}
+
+/* Feeds received bytes; returns 1 once the response is complete. */
+static int
+lg_feed(struct lg_resp *r, const char *p, size_t n, int64_t at,
+        void (*ev)(void *, int64_t, int64_t), void *arg)
+{
+	size_t k;
+
+	while (n > 0 && r->state != R_DONE) {
+		switch (r->state) {
+		case R_HEAD:
+			if (r->hlen < sizeof(r->head) - 1)
+				r->head[r->hlen++] = *p;
+			p++, n--;
+			if (r->hlen >= 4 &&
+			    memcmp(r->head + r->hlen - 4, "\r\n\r\n", 4) == 0)
+				lg_head_done(r);
+			break;
+		case R_CL:
+		case R_CDATA:
+			k = n < (size_t)r->left ? n : (size_t)r->left;
+			lg_scan(r, p, k, at, ev, arg);
+			p += k, n -= k;
+			r->left -= (long long)k;
+			if (r->left == 0)
+				r->state = r->state == R_CL ? R_DONE : R_CCRLF;
+			break;
+		case R_CCRLF:
+			if (*p == '\n')
+				r->state = R_CSIZE;
+			p++, n--;
+			break;
+		case R_CSIZE:
+			/* line_len flags a chunk extension, ignored. */
+			if (*p == '\n') {
+				r->state = r->left ? R_CDATA : R_TRAIL;
+				r->line_len = 0;
+			} else if (*p == ';') {
+				r->line_len = 1;
+			} else if (!r->line_len && *p &&
+			           strchr("0123456789abcdefABCDEF", *p)) {
+				r->left = r->left * 16 +
+				    (*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
+			}
+			p++, n--;
+			break;
+		case R_TRAIL:
+			if (*p == '\n') {
+				if (r->line_len == 0)
+					r->state = R_DONE;
+				r->line_len = 0;
+			} else if (*p != '\r') {
+				r->line_len++;
+			}
+			p++, n--;
+			break;
+		case R_EOF:
+			lg_scan(r, p, n, at, ev, arg);
+			n = 0;
+			break;
+		}
+	}
+	return r->state == R_DONE;
+}
+
+/* Reads one whole response on a blocking connection; *first gets the
+ * time of the first byte when not NULL. 0, or -1 on error. */
+static int
+lg_read_resp(struct lg_conn *c, int64_t *first, long long *body)
+{
+	static char buf[65536];
+	struct lg_resp r = { 0 };
+	ssize_t n;
+
+	for (;;) {
+		n = gnutls_record_recv(c->s, buf, sizeof(buf));
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n <= 0)
+			return r.state == R_EOF ? 0 : -1;
+		if (first && !*first)
+			*first = lg_now();
+		if (lg_feed(&r, buf, (size_t)n, 0, NULL, NULL))
+			break;
+	}
+	if (body)
+		*body = r.body;
+	return r.status == 200 ? 0 : -1;
+}
+
+static int
+lg_get(struct lg_conn *c, const char *path, int64_t *first, long long *body)
+{
+	char req[512];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	                 "Accept: */*\r\n\r\n", path, lg_host);
+
+	if (lg_send(c, req, (size_t)n) < 0)
+		return -1;
+	return lg_read_resp(c, first, body);
+}
+
+static void
+lg_print_pcts(const char *name, struct lg_samples *s)
+{
+	printf("\"%s_p50_us\": %.1f, \"%s_p99_us\": %.1f, ", name,
+	       lg_pct(s, 50), name, lg_pct(s, 99));
+}
+
+static int
+lg_warmup(void)
+{
+	struct lg_conn c;
+	int rc;
+
+	if (lg_open(&c) < 0)
+		return -1;
+	rc = lg_get(&c, "/small", NULL, NULL);
+	gnutls_bye(c.s, GNUTLS_SHUT_WR);
+	lg_close(&c);
+	return rc;
+}
+
+static int
+lg_ttfb(int fresh, long n, double secs)
+{
+	struct lg_samples s = { 0 };
+	struct lg_conn c = { .fd = -1 };
+	int64_t end = lg_now() + (int64_t)(secs * 1e9), t0, first;
+	long errors = 0;
+
+	if (!fresh && (lg_open(&c) < 0 || lg_get(&c, "/small", NULL,
+	                                         NULL) < 0))
+		return -1;
+	for (long i = 0; i < n && lg_now() < end; i++) {
+		t0 = lg_now();
+		first = 0;
+		if (fresh && lg_open(&c) < 0) {
+			errors++;
+			continue;
+		}
+		if (lg_get(&c, "/small", &first, NULL) < 0) {
+			errors++;
+			lg_close(&c);
+			if (!fresh && lg_open(&c) < 0)
+				return -1;
+			continue;
+		}
+		lg_add(&s, first - t0);
+		if (fresh) {
+			gnutls_bye(c.s, GNUTLS_SHUT_WR);
+			lg_close(&c);
+		}
+	}
+	lg_close(&c);
+	printf("{");
+	lg_print_pcts("ttfb", &s);
+	printf("\"samples\": %zu, \"errors\": %ld}\n", s.n, errors);
+	return 0;
+}
+
+struct lg_stream {
+	struct lg_conn c;
+	struct lg_resp r;
+	int64_t last;
+	long events;
+	int done;
+};
+
+static struct lg_samples lg_delay, lg_jitter;
+static long lg_ms;
+
+static void
+lg_event(void *arg, int64_t t, int64_t at)
+{
+	struct lg_stream *st = arg;
+	int64_t d;
+
+	lg_add(&lg_delay, at - t);
+	if (st->last) {
+		d = (at - st->last) - lg_ms * 1000000LL;
+		lg_add(&lg_jitter, d < 0 ? -d : d);
+	}
+	st->last = at;
+	st->events++;
+}
+
+/* Drains whatever one stream has; marks it done at its end or error. */
+static void
+lg_stream_read(struct lg_stream *st, long n, long *errors)
+{
+	static char buf[65536];
+	ssize_t k;
+
+	for (;;) {
+		k = gnutls_record_recv(st->c.s, buf, sizeof(buf));
+		if (k == GNUTLS_E_AGAIN)
+			return;
+		if (k == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (k <= 0) {
+			st->done = 1;
+			break;
+		}
+		if (lg_feed(&st->r, buf, (size_t)k, lg_now(), lg_event, st)) {
+			st->done = 1;
+			break;
+		}
+	}
+	if (st->events != n || st->r.status != 200)
+		(*errors)++;
+	lg_close(&st->c);
+}
+
+static int
+lg_sse(long nstreams, long n, long ms, const char *ct)
+{
+	struct lg_stream *st = calloc((size_t)nstreams, sizeof(*st));
+	struct pollfd *pf = calloc((size_t)nstreams, sizeof(*pf));
+	char req[512];
+	long errors = 0, live = 0, events = 0;
+	int64_t end, t0;
+	int len;
+
+	lg_ms = ms;
+	len = snprintf(req, sizeof(req), "GET /sse?n=%ld&ms=%ld&ct=%s "
+	               "HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream"
+	               "\r\n\r\n", n, ms, ct, lg_host);
+	t0 = lg_now();
+	for (long i = 0; i < nstreams; i++) {
+		if (lg_open(&st[i].c) < 0) {
+			st[i].done = 1;
+			errors++;
+		}
+	}
+	fprintf(stderr, "loadgen: %ld streams open in %.1f s\n", nstreams,
+	        (double)(lg_now() - t0) / 1e9);
+	for (long i = 0; i < nstreams; i++) {
+		if (st[i].done)
+			continue;
+		if (lg_send(&st[i].c, req, (size_t)len) < 0) {
+			st[i].done = 1;
+			errors++;
+			lg_close(&st[i].c);
+			continue;
+		}
+		fcntl(st[i].c.fd, F_SETFL, O_NONBLOCK);
+		live++;
+	}
+	end = lg_now() + (n * ms + 60000) * 1000000LL;
+	while (live > 0 && lg_now() < end) {
+		long m = 0;
+
+		for (long i = 0; i < nstreams; i++) {
+			if (st[i].done)
+				continue;
+			pf[m].fd = st[i].c.fd;
+			pf[m].events = POLLIN;
+			pf[m++].revents = 0;
+		}
+		if (poll(pf, (nfds_t)m, 1000) <= 0)
+			continue;
+		m = 0;
+		for (long i = 0; i < nstreams; i++) {
+			if (st[i].done)
+				continue;
+			if (pf[m++].revents) {
+				lg_stream_read(&st[i], n, &errors);
+				if (st[i].done)
+					live--;
+			}
+		}
+	}
+	errors += live;	/* still open at the deadline */
+	for (long i = 0; i < nstreams; i++)
+		events += st[i].events;
+	printf("{");
+	lg_print_pcts("delay", &lg_delay);
+	lg_print_pcts("jitter", &lg_jitter);
+	printf("\"delay_max_us\": %.1f, \"events\": %ld, \"expected\": %ld, "
+	       "\"streams\": %ld, \"errors\": %ld}\n", lg_pct(&lg_delay, 100),
+	       events, n * nstreams, nstreams, errors);
+	return 0;
+}
+
+static int
+lg_down(long long bytes, long repeat, const char *ct)
+{
+	struct lg_conn c;
+	char path[128];
+	long long got, total = 0;
+	int64_t t0;
+
+	snprintf(path, sizeof(path), "/bytes?n=%lld&ct=%s", bytes, ct);
+	if (lg_open(&c) < 0)
+		return -1;
+	t0 = lg_now();
+	for (long i = 0; i < repeat; i++) {
+		if (lg_get(&c, path, NULL, &got) < 0 || got != bytes)
+			return -1;
+		total += got;
+	}
+	printf("{\"mbps\": %.1f, \"bytes\": %lld}\n",
+	       (double)total / ((double)(lg_now() - t0) / 1e9) / 1e6, total);
+	lg_close(&c);
+	return 0;
+}
+
+static int
+lg_up(long long bytes, long count)
+{
+	struct lg_conn c;
+	char head[256], *body = malloc((size_t)bytes);
+	int64_t t0;
+	int hl;
+
+	memset(body, 'u', (size_t)bytes);
+	hl = snprintf(head, sizeof(head), "POST /up HTTP/1.1\r\nHost: %s\r\n"
+	              "Content-Type: application/octet-stream\r\n"
+	              "Content-Length: %lld\r\n\r\n", lg_host, bytes);
+	if (lg_open(&c) < 0)
+		return -1;
+	t0 = lg_now();
+	for (long i = 0; i < count; i++)
+		if (lg_send(&c, head, (size_t)hl) < 0 ||
+		    lg_send(&c, body, (size_t)bytes) < 0 ||
+		    lg_read_resp(&c, NULL, NULL) < 0)
+			return -1;
+	printf("{\"mbps\": %.1f, \"bytes\": %lld}\n", (double)bytes *
+	       (double)count / ((double)(lg_now() - t0) / 1e9) / 1e6,
+	       bytes * count);
+	lg_close(&c);
+	free(body);
+	return 0;
+}
+
+static int64_t lg_hs_end;
+static long lg_hs_ok, lg_hs_err;
+
+static void *
+lg_hs_thread(void *arg)
+{
+	struct lg_conn c;
+	char buf[65536];
+
+	(void)arg;
+	(void)buf;
+	while (lg_now() < lg_hs_end) {
+		if (lg_open(&c) < 0 || lg_get(&c, "/small", NULL, NULL) < 0) {
+			__atomic_add_fetch(&lg_hs_err, 1, __ATOMIC_RELAXED);
+			lg_close(&c);
+			continue;
+		}
+		gnutls_bye(c.s, GNUTLS_SHUT_WR);
+		lg_close(&c);
+		__atomic_add_fetch(&lg_hs_ok, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int
+lg_hs(double secs, int threads)
+{
+	pthread_t t[64];
+	int64_t t0 = lg_now();
+
+	if (threads > 64)
+		threads = 64;
+	lg_hs_end = t0 + (int64_t)(secs * 1e9);
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, lg_hs_thread, NULL);
+	for (int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	printf("{\"per_s\": %.1f, \"connections\": %ld, \"errors\": %ld}\n",
+	       (double)lg_hs_ok / ((double)(lg_now() - t0) / 1e9), lg_hs_ok,
+	       lg_hs_err);
+	return 0;
+}
+
+static int
+lg_run(int argc, char **argv)
+{
+	const char *m = argv[0];
+
+	if (strcmp(m, "ttfb-warm") == 0 && argc >= 3)
+		return lg_ttfb(0, atol(argv[1]), atof(argv[2]));
+	if (strcmp(m, "ttfb-new") == 0 && argc >= 3)
+		return lg_ttfb(1, atol(argv[1]), atof(argv[2]));
+	if (strcmp(m, "sse") == 0 && argc >= 5)
+		return lg_sse(atol(argv[1]), atol(argv[2]), atol(argv[3]),
+		              argv[4]);
+	if (strcmp(m, "down") == 0 && argc >= 4)
+		return lg_down(atoll(argv[1]), atol(argv[2]), argv[3]);
+	if (strcmp(m, "up") == 0 && argc >= 3)
+		return lg_up(atoll(argv[1]), atol(argv[2]));
+	if (strcmp(m, "hs") == 0 && argc >= 3)
+		return lg_hs(atof(argv[1]), atoi(argv[2]));
+	fprintf(stderr, "loadgen: bad mode %s\n", m);
+	return -2;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *connect_to = NULL, *ca = NULL;
+	char ip[64];
+	int port, i, rc;
+
+	for (i = 1; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+		if (strcmp(argv[i], "--connect") == 0)
+			connect_to = argv[i + 1];
+		else if (strcmp(argv[i], "--host") == 0)
+			lg_host = argv[i + 1];
+		else if (strcmp(argv[i], "--ca") == 0)
+			ca = argv[i + 1];
+	}
+	if (!connect_to || !lg_host || !ca || i >= argc ||
+	    sscanf(connect_to, "%63[^:]:%d", ip, &port) != 2) {
+		fprintf(stderr, "usage: %s --connect IP:PORT --host SNI --ca PEM "
+		        "MODE ARGS\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lg_addr.sin_family = AF_INET;
+	lg_addr.sin_port = htons((unsigned short)port);
+	inet_pton(AF_INET, ip, &lg_addr.sin_addr);
+	gnutls_global_init();
+	gnutls_certificate_allocate_credentials(&lg_cred);
+	if (gnutls_certificate_set_x509_trust_file(lg_cred, ca,
+	                                           GNUTLS_X509_FMT_PEM) <= 0) {
+		fprintf(stderr, "loadgen: no CA in %s\n", ca);
+		return 1;
+	}
+	if (lg_warmup() < 0) {
+		fprintf(stderr, "loadgen: warm-up request failed\n");
+		return 1;
+	}
+	rc = lg_run(argc - i, argv + i);
+	return rc < 0 ? 1 : 0;
+}

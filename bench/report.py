@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# report.py - turns bench/run's results.jsonl into the one table it prints
+# and the JSON summary it keeps: each figure per target, its ratio to
+# direct and to the best peer (mitmproxy or sslsplit), and the targets of
+# issue 6 with where we stand. Python 3 stdlib only.
+import argparse
+import json
+import sys
+
+TARGETS = ["direct", "antigravity-proxy", "mitmproxy", "sslsplit"]
+PEERS = ["mitmproxy", "sslsplit"]
+OURS = "antigravity-proxy"
+
+# (label, test, key, unit, lower_is_better)
+ROWS = [
+    ("TTFB warm p50", "ttfb_warm", "ttfb_p50_us", "us", True),
+    ("TTFB warm p99", "ttfb_warm", "ttfb_p99_us", "us", True),
+    ("TTFB new conn p50", "ttfb_new", "ttfb_p50_us", "us", True),
+    ("TTFB new conn p99", "ttfb_new", "ttfb_p99_us", "us", True),
+    ("SSE 5ms delay p50", "sse", "delay_p50_us", "us", True),
+    ("SSE 5ms delay p99", "sse", "delay_p99_us", "us", True),
+    ("SSE 5ms delay max", "sse", "delay_max_us", "us", True),
+    ("SSE 5ms jitter p50", "sse", "jitter_p50_us", "us", True),
+    ("SSE 5ms jitter p99", "sse", "jitter_p99_us", "us", True),
+    ("down 64 MiB", "down", "mbps", "MB/s", False),
+    ("up 1 MiB bodies", "up", "mbps", "MB/s", False),
+    ("N streams peak RSS", "streams_rss", "peak_rss_mb", "MB", True),
+    ("N streams errors", "streams", "errors", "", True),
+    ("N streams delay p50", "streams", "delay_p50_us", "us", True),
+    ("N streams delay p99", "streams", "delay_p99_us", "us", True),
+    ("N streams jitter p99", "streams", "jitter_p99_us", "us", True),
+    ("new TLS conn/s", "hs", "per_s", "/s", False),
+]
+# Figures where the added part (target minus direct) is what counts.
+ADDED = [
+    ("added TTFB warm p50", "ttfb_warm", "ttfb_p50_us"),
+    ("added TTFB warm p99", "ttfb_warm", "ttfb_p99_us"),
+    ("added TTFB new p50", "ttfb_new", "ttfb_p50_us"),
+    ("added SSE delay p50", "sse", "delay_p50_us"),
+    ("added SSE delay p99", "sse", "delay_p99_us"),
+    ("added N-stream delay p99", "streams", "delay_p99_us"),
+]
+
+
+def load(path):
+    data = {}
+    for line in open(path):
+        line = line.strip()
+        if not line:
+            continue
+        rec = json.loads(line)
+        data.setdefault((rec.pop("target"), rec.pop("test")), {}).update(rec)
+    return data
+
+
+def get(data, target, test, key):
+    v = data.get((target, test), {}).get(key)
+    return None if v is None or v == -1 else v
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def best(vals, lower):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None
+    return min(vals) if lower else max(vals)
+
+
+def fmt(v, width=10):
+    if v is None:
+        s = "-"
+    elif isinstance(v, float) and abs(v) < 10 and v != int(v):
+        s = "%.2f" % v
+    else:
+        s = "%.0f" % v
+    return s.rjust(width)
+
+
+def fmt_ratio(v):
+    return ("-" if v is None else "%.2fx" % v).rjust(9)
+
+
+def build_rows(data, streams):
+    rows = []
+    for label, test, key, unit, lower in ROWS:
+        vals = {t: get(data, t, test, key) for t in TARGETS}
+        ours = vals[OURS]
+        rows.append({
+            "figure": label.replace("N streams", "%d streams" % streams),
+            "unit": unit, "lower_is_better": lower, "values": vals,
+            "ratio_to_direct": {t: ratio(vals[t], vals["direct"])
+                                for t in TARGETS[1:]},
+            "ratio_to_best_peer": ratio(ours, best(
+                [vals[p] for p in PEERS], lower)),
+        })
+    for label, test, key in ADDED:
+        d = get(data, "direct", test, key)
+        vals = {t: (None if get(data, t, test, key) is None or d is None
+                    else get(data, t, test, key) - d) for t in TARGETS[1:]}
+        vals["direct"] = 0.0 if d is not None else None
+        rows.append({
+            "figure": label.replace("N-stream", "%d-stream" % streams),
+            "unit": "us", "lower_is_better": True, "values": vals,
+            "ratio_to_direct": {}, "ratio_to_best_peer": ratio(
+                vals[OURS], best([vals[p] for p in PEERS], True)),
+        })
+    return rows
+
+
+def metering(data):
+    m = {}
+    for ct in ("sse", "opaque"):
+        m[ct] = {
+            "delay_p50_us": get(data, OURS, "meter_sse_" + ct,
+                                "delay_p50_us"),
+            "delay_p99_us": get(data, OURS, "meter_sse_" + ct,
+                                "delay_p99_us"),
+            "down_mbps": get(data, OURS, "meter_down_" + ct, "mbps"),
+            "cpu_s_256mib": get(data, OURS, "meter_cpu_" + ct, "cpu_s"),
+        }
+    on, off = m["sse"]["down_mbps"], m["opaque"]["down_mbps"]
+    m["throughput_cost_pct"] = (None if not on or not off
+                                else 100.0 * (1 - on / off))
+    con, coff = m["sse"]["cpu_s_256mib"], m["opaque"]["cpu_s_256mib"]
+    m["cpu_cost_pct"] = (None if not con or not coff
+                         else 100.0 * (con / coff - 1))
+    m["metered_requests"] = get(data, OURS, "meter_check",
+                                "metered_requests")
+    return m
+
+
+def targets_check(rows, data, m):
+    byfig = {r["figure"]: r for r in rows}
+    out = []
+
+    def add(name, value, ok):
+        out.append({"target": name, "value": value,
+                    "met": None if ok is None else bool(ok)})
+
+    a = byfig["added TTFB warm p50"]["values"]
+    ok = None
+    if None not in (a[OURS], a["mitmproxy"], a["sslsplit"]):
+        ok = a[OURS] < a["mitmproxy"] / 10 and a[OURS] <= a["sslsplit"]
+    add("added warm TTFB < 1/10 mitmproxy's and <= sslsplit's",
+        "%s / %s / %s us" % tuple(fmt(a[t], 0) for t in
+                                  (OURS, "mitmproxy", "sslsplit")), ok)
+    a = byfig["added SSE delay p99"]["values"][OURS]
+    add("added per-event delay p99 < 1 ms", "%s us" % fmt(a, 0),
+        None if a is None else a < 1000)
+    for key in ("down 64 MiB", "up 1 MiB bodies"):
+        r = byfig[key]["ratio_to_direct"][OURS]
+        add("throughput (%s) >= half of direct" % key,
+            fmt_ratio(r).strip(), None if r is None else r >= 0.5)
+    errs = get(data, OURS, "streams", "errors")
+    rss = get(data, OURS, "streams_rss", "peak_rss_mb")
+    add("many streams: zero errors, peak RSS < 150 MB",
+        "%s errors, %s MB" % (fmt(errs, 0), fmt(rss, 0)),
+        None if errs is None or rss is None else errs == 0 and rss < 150)
+    hs = byfig["new TLS conn/s"]["values"]
+    add("handshakes/s >= sslsplit's", "%s vs %s" % (
+        fmt(hs[OURS], 0), fmt(hs["sslsplit"], 0)),
+        None if None in (hs[OURS], hs["sslsplit"])
+        else hs[OURS] >= hs["sslsplit"])
+    c = m["throughput_cost_pct"]
+    add("metering costs < 5% of throughput", "%s %%" % fmt(c, 0),
+        None if c is None else c < 5)
+    return out
+
+
+def print_table(rows, m, checks, args):
+    w = 24
+    print("antigravity-proxy benchmark: %d streams x %d s; run took %d s"
+          % (args.streams, args.hold, args.elapsed))
+    print("%-*s %5s" % (w, "figure", "unit") +
+          "".join(t[:10].rjust(11) for t in
+                  ["direct", "agp", "mitmproxy", "sslsplit"]) +
+          "  agp/direct agp/bestpeer")
+    for r in rows:
+        v = r["values"]
+        print("%-*s %5s" % (w, r["figure"], r["unit"]) +
+              "".join(" " + fmt(v.get(t)) for t in TARGETS) + "  " +
+              fmt_ratio(r["ratio_to_direct"].get(OURS)) + "   " +
+              fmt_ratio(r["ratio_to_best_peer"]))
+    print()
+    print("metering (antigravity-proxy; SSE metered vs opaque type "
+          "skipped):")
+    for ct, name in (("sse", "on "), ("opaque", "off")):
+        x = m[ct]
+        print("  %s  SSE delay p50 %s us p99 %s us | 64 MiB down %s MB/s"
+              " | proxy CPU %s s per 256 MiB" % (
+                  name, fmt(x["delay_p50_us"], 0), fmt(x["delay_p99_us"], 0),
+                  fmt(x["down_mbps"], 0), fmt(x["cpu_s_256mib"], 0)))
+    print("  throughput cost %s %%, CPU cost %s %%, metered requests %s" % (
+        fmt(m["throughput_cost_pct"], 0), fmt(m["cpu_cost_pct"], 0),
+        fmt(m["metered_requests"], 0)))
+    if args.ledger:
+        print(args.ledger)
+    print()
+    print("issue 6 targets:")
+    for c in checks:
+        mark = {True: "met ", False: "MISS", None: "n/a "}[c["met"]]
+        print("  [%s] %s: %s" % (mark, c["target"], c["value"]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("summary")
+    ap.add_argument("--streams", type=int, default=1000)
+    ap.add_argument("--hold", type=int, default=30)
+    ap.add_argument("--elapsed", type=int, default=0)
+    ap.add_argument("--ledger", default="")
+    args = ap.parse_args()
+    data = load(args.results)
+    rows = build_rows(data, args.streams)
+    m = metering(data)
+    checks = targets_check(rows, data, m)
+    print_table(rows, m, checks, args)
+    raw = [{"target": k[0], "test": k[1], **v} for k, v in data.items()]
+    with open(args.summary, "w") as f:
+        json.dump({"streams": args.streams, "hold_s": args.hold,
+                   "elapsed_s": args.elapsed, "rows": rows, "metering": m,
+                   "targets": checks, "ledger": args.ledger, "raw": raw},
+                  f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
