@@ -268,12 +268,9 @@ sup_events(struct sup *s, struct pollfd *pfd)
 static void
 sup_loop(struct sup *s)
 {
+	struct pollfd pfd[3];
+
 	for (;;) {
-		struct pollfd pfd[3] = {
-			{ s->stopping ? -1 : s->ctl, POLLIN, 0 },
-			{ s->sfd, POLLIN, 0 },
-			{ s->out, POLLIN, 0 },
-		};
 		long long now = sa_now_ms();
 
 		if (s->stopping && s->pid < 0)
@@ -288,6 +285,9 @@ sup_loop(struct sup *s)
 			kill(s->pid, SIGKILL);
 			s->killed = true;
 		}
+		pfd[0] = (struct pollfd){ s->stopping ? -1 : s->ctl, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
+		pfd[2] = (struct pollfd){ s->out, POLLIN, 0 };
 		if (poll(pfd, 3, sup_timeout(s, sa_now_ms())) < 0) {
 			if (errno != EINTR)
 				log_warn("standalone: poll");
