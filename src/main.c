@@ -39,16 +39,15 @@
 #define EXIT_START 1
 #define EXIT_USAGE 2
 
-/* Creates the state dir (0711) if missing and sets an existing one to
- * 0711: other users may reach combined-ca.pem by name (the language
- * server must), but neither list nor write; the key and the ledger are
- * 0600 files of their own. */
+/* Creates the state dir (0700) if missing and tightens an existing one;
+ * search permission alone (0711) is kept: standalone mode sets it so the
+ * language server's user reaches combined-ca.pem by name. */
 static int
 state_dir_prepare(const char *dir)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_err("state dir %s", dir);
 		return -1;
 	}
@@ -56,8 +55,9 @@ state_dir_prepare(const char *dir)
 		log_errx("state dir %s is not a directory", dir);
 		return -1;
 	}
-	if ((st.st_mode & 0777) != 0711 && chmod(dir, 0711) < 0) {
-		log_err("state dir %s: chmod 0711", dir);
+	if ((st.st_mode & 07066) &&
+	    chmod(dir, st.st_mode & 0711) < 0) {
+		log_err("state dir %s: chmod 0700", dir);
 		return -1;
 	}
 	return 0;

@@ -73,7 +73,7 @@ privsep_own_state(const char *state_dir, const struct privsep_user *u)
 	int fd, rc = -1;
 
 	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fchown(fd, u->uid, u->gid) < 0 || fchmod(fd, 0711) < 0) {
+	if (fd < 0 || fchown(fd, u->uid, u->gid) < 0) {
 		log_err("privsep: state dir %s", state_dir);
 		goto out;
 	}
@@ -113,7 +113,8 @@ privsep_no_caps(void)
 int
 privsep_drop(const struct privsep_user *u)
 {
-	if (setgroups(1, &u->gid) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	if (setgroups(1, &u->gid) < 0 ||
+	    setresgid(u->gid, u->gid, u->gid) < 0 ||
 	    setresuid(u->uid, u->uid, u->uid) < 0) {
 		log_err("privsep: becoming uid %lu", (unsigned long)u->uid);
 		return -1;

@@ -20,8 +20,8 @@ struct privsep_user {
 int privsep_lookup(const char *user, struct privsep_user *out);
 
 /*
- * Gives the state dir to u: the directory itself (mode 0711, so other
- * users reach the bundle by name but cannot list or write) and every
+ * Gives the state dir to u: the directory itself (its mode unchanged) and
+ * every
  * regular file in it (CA key and certificate, ledger, upstream bundle),
  * except combined-ca.pem, which stays root's, 0644. Symlinks are left
  * alone and never followed. 0 or -1 (logged).

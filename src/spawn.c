@@ -287,16 +287,14 @@ spawn_cmd_free(struct spawn_cmd *c)
 static void
 spawn_child(const struct spawn_cmd *c, const struct spawn_io *io, int errfd)
 {
-	static const int sigs[] = { SIGPIPE, SIGINT, SIGQUIT, SIGTERM,
-				    SIGHUP, SIGCHLD };
 	struct sigaction sa;
 	sigset_t none;
 	int e;
 
 	memset(&sa, 0, sizeof(sa));	/* async-signal-safe since POSIX 2016 */
 	sa.sa_handler = SIG_DFL;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (int sig = 1; sig < NSIG; sig++)	/* KILL, STOP: EINVAL */
+		sigaction(sig, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((io->new_pgrp && setpgid(0, 0) < 0) ||

@@ -285,7 +285,8 @@ sup_loop(struct sup *s)
 			kill(s->pid, SIGKILL);
 			s->killed = true;
 		}
-		pfd[0] = (struct pollfd){ s->stopping ? -1 : s->ctl, POLLIN, 0 };
+		pfd[0] = (struct pollfd){ s->stopping ? -1 : s->ctl,
+					  POLLIN, 0 };
 		pfd[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ s->out, POLLIN, 0 };
 		if (poll(pfd, 3, sup_timeout(s, sa_now_ms())) < 0) {
@@ -390,6 +391,27 @@ sa_drop(const struct options *opt)
 	return 0;
 }
 
+/* Search permission for all on the state dir (0711): the language
+ * server's user must reach combined-ca.pem by name; nobody else may list
+ * or write it, and the key and the ledger are 0600 files. */
+static int
+sa_state_searchable(const char *state_dir)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    ((st.st_mode & 011) != 011 &&
+	     fchmod(fd, (st.st_mode & 0700) | 0711) < 0)) {
+		log_err("standalone: state dir %s: chmod 0711", state_dir);
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 struct standalone *
 standalone_new(const struct options *opt)
 {
@@ -409,7 +431,8 @@ standalone_new(const struct options *opt)
 	if (bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
 			  bundle, sizeof(bundle)) < 0)
 		goto fail;
-	if (opt->standalone && sa_fork_supervisor(sa, opt, bundle) < 0)
+	if (opt->standalone && (sa_state_searchable(opt->state_dir) < 0 ||
+				sa_fork_supervisor(sa, opt, bundle) < 0))
 		goto fail;
 	if (sa_drop(opt) < 0)
 		goto fail;
@@ -502,7 +525,8 @@ standalone_run(const struct options *opt)
 
 	while (opt->command_argv[n])
 		n++;
-	if (sa_ensure_ca(opt->state_dir) < 0 ||
+	if (sa_state_searchable(opt->state_dir) < 0 ||
+	    sa_ensure_ca(opt->state_dir) < 0 ||
 	    bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
 			  bundle, sizeof(bundle)) < 0 ||
 	    !(cmd = spawn_cmd_new(opt->command_argv[0], opt->command_argv + 1,

@@ -8,6 +8,7 @@
 # stopping the proxy leaves no process and no zombie; the daemon runs as
 # a test proxy user while its supervisor stays root, and the LS user can
 # read the bundle but not the CA key or the ledger.
+# AGP_FAKE_LS_PYTHON=1 tries the Python stand-in even where Go is installed.
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/netns.sh"
 
@@ -67,7 +68,7 @@ proxy_stop
 ok $? "the plain proxy stopped"
 
 # --- the stand-in language server ------------------------------------------
-if command -v go >/dev/null; then
+if [ -z "${AGP_FAKE_LS_PYTHON:-}" ] && command -v go >/dev/null; then
 	(cd "$top_srcdir/tests/helpers" &&
 	 GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off \
 		go build -o "$work/fake_ls" fake_ls.go) >"$work/go.out" 2>&1
@@ -119,6 +120,8 @@ is "$(stat -c '%U %a' "$work/state/usage.jsonl")" "$PROXY_USER 600" \
 	"the ledger is the proxy user's, 0600"
 is "$(stat -c '%U %a' "$work/state/combined-ca.pem")" "root 644" \
 	"the bundle is root's, 0644"
+is "$(stat -c '%U %a' "$work/state")" "$PROXY_USER 711" \
+	"the state dir is the proxy user's, 0711 (search only for others)"
 as_ls() {
 	runuser -u "$TEST_USER" -- "$@"
 }

@@ -61,8 +61,9 @@ test_env(const char *me)
 	setenv("SSL_CERT_FILE", "/inherited/wrong.pem", 1);
 	setenv("AGP_KEEP", "kept", 1);
 	is_int(run_sh(me, "echo $SSL_CERT_FILE $SSL_CERT_DIR "
-		      "$NODE_EXTRA_CA_CERTS $REQUESTS_CA_BUNDLE $CURL_CA_BUNDLE "
-		      "$AGP_KEEP; env | grep -c ^SSL_CERT_FILE=", out,
+		      "$NODE_EXTRA_CA_CERTS $REQUESTS_CA_BUNDLE "
+		      "$CURL_CA_BUNDLE $AGP_KEEP; "
+		      "env | grep -c ^SSL_CERT_FILE=", out,
 		      sizeof(out)), 0, "the child ran");
 	is_str(out, BUNDLE " /dev/null " BUNDLE " " BUNDLE " " BUNDLE
 	       " kept\n1\n",
@@ -90,9 +91,12 @@ test_status(const char *me)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	run_sh(me, "grep -E '^Sig(Blk|Ign)' /proc/self/status", out,
-	       sizeof(out));
-	is_str(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+	/* Only the classic signals: glibc reserves 32 and 33, and a test
+	 * harness may have them ignored. */
+	run_sh(me, "grep -E '^Sig(Blk|Ign)' /proc/self/status | "
+	       "while read k v; do echo $k $((0x$v & 0x7fffffff)); done",
+	       out, sizeof(out));
+	is_str(out, "SigBlk: 0\nSigIgn: 0\n",
 	       "the child starts with no blocked or ignored signal");
 	is_int(run_sh(me, "kill -TERM $$; exit 0", out, sizeof(out)), 143,
 	       "so SIGTERM kills it");
