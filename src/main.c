@@ -33,13 +33,16 @@
 #include "options.h"
 #include "proxy.h"
 #include "resolve.h"
+#include "standalone.h"
 #include "upstream.h"
 #include "usage.h"
 
 #define EXIT_START 1
 #define EXIT_USAGE 2
 
-/* Creates the state dir (0700) if missing and tightens an existing one. */
+/* Creates the state dir (0700) if missing and tightens an existing one;
+ * search permission alone (0711) is kept: standalone mode sets it so the
+ * language server's user reaches combined-ca.pem by name. */
 static int
 state_dir_prepare(const char *dir)
 {
@@ -53,7 +56,8 @@ state_dir_prepare(const char *dir)
 		log_errx("state dir %s is not a directory", dir);
 		return -1;
 	}
-	if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
+	if ((st.st_mode & 07066) &&
+	    chmod(dir, st.st_mode & 0711) < 0) {
 		log_err("state dir %s: chmod 0700", dir);
 		return -1;
 	}
@@ -135,7 +139,8 @@ wait_for_stop(const sigset_t *set, bool use_syslog, struct ledger *ledger)
 }
 
 /* The MITM side: CA, certificate cache, upstream, resolver, intercept
- * list and listeners. Returns 0 or -1 (logged). */
+ * list and listeners, bound but not accepting (no thread yet: the
+ * privileges are dropped first). Returns 0 or -1 (logged). */
 static int
 mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 {
@@ -161,7 +166,7 @@ mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 					    opt->fail_open_time)) ||
 	    !(*l = listener_new(px)))
 		return -1;
-	return listener_start(*l);
+	return 0;
 }
 
 /* Returns -1 when workers outlived the grace period: then nothing they
@@ -185,13 +190,12 @@ mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 static struct ledger *
 ledger_start(const struct options *opt, struct usage_table *usage)
 {
+	double t0 = clock_mono_msf();
 	struct ledger *l;
 	unsigned long n = 0;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/usage.jsonl", opt->state_dir);
-	double t0 = clock_mono_msf();
-
 	if (!(l = ledger_open(path, usage, &n)))
 		return NULL;
 	log_info("ledger: replayed %lu records from %s in %.0f ms", n, path,
@@ -199,10 +203,27 @@ ledger_start(const struct options *opt, struct usage_table *usage)
 	return l;
 }
 
+/* /metrics: the proxy's counters, then the LS supervisor's. */
+struct main_metrics {
+	struct proxy *px;
+	struct standalone *sa;
+};
+
+static size_t
+main_metrics(void *arg, char *buf, size_t len)
+{
+	struct main_metrics *m = arg;
+	size_t n = proxy_metrics(m->px, buf, len);
+
+	return n + 1 < len ? n + standalone_metrics(m->sa, buf + n, len - n)
+			   : n;
+}
+
 static int
 run_daemon(struct options *opt)
 {
 	struct proxy px = { .opt = opt };
+	struct main_metrics metrics = { &px, NULL };
 	struct listener *listener = NULL;
 	struct ca *ca = NULL;
 	struct api *api = NULL;
@@ -243,9 +264,13 @@ run_daemon(struct options *opt)
 	}
 	if (!(px.ledger = ledger_start(opt, px.usage)))
 		goto out;
-	if (mitm_start(&px, &ca, &listener) < 0)
+	/* Bundle, LS supervisor, then the drop to --user: before any
+	 * thread starts, since standalone_new() forks and setuid()s. */
+	if (mitm_start(&px, &ca, &listener) < 0 ||
+	    !(metrics.sa = standalone_new(opt)) ||
+	    listener_start(listener) < 0)
 		goto out;
-	if (!(api = api_new(api_fd, px.usage, proxy_metrics, &px)))
+	if (!(api = api_new(api_fd, px.usage, main_metrics, &metrics)))
 		goto out;
 	api_fd = -1;	/* the API owns it now */
 	log_info("%s started; usage API on http://%s/v1/usage",
@@ -254,9 +279,10 @@ run_daemon(struct options *opt)
 	rc = 0;
 out:
 	api_free(api);
+	standalone_free(metrics.sa);
 	if (mitm_stop(&px, ca, listener) < 0) {
-		/* The ledger is written with a whole line per record, so
-		 * leaving now loses nothing that was counted. */
+		/* Counted records are on disk already (the ledger counts
+		 * only what it synced), so leaving now loses none of them. */
 		if (opt->pidfile)
 			unlink(opt->pidfile);
 		_exit(rc);
@@ -310,9 +336,9 @@ main(int argc, char **argv)
 	case OPTIONS_CMD_CA_CERT:
 		rc = run_ca_cert(&opt);
 		break;
-	default:
-		log_errx("this command is not available yet");
-		rc = EXIT_USAGE;
+	case OPTIONS_CMD_RUN:
+		rc = state_dir_prepare(opt.state_dir) < 0 ? EXIT_START :
+		     standalone_run(&opt);
 		break;
 	}
 

@@ -57,7 +57,8 @@ struct options {
 	char *ls_binary;
 	struct options_list ls_args;
 	char *ls_user;
-	char *user;
+	char *user;			/* run: whom to run as */
+	char *system_ca;		/* NULL: found at run time */
 };
 
 /* Outcome of options_parse(). */

@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Standalone mode: the combined CA bundle, spawning as another user, the
+# language-server supervisor, the privilege drop and the `run` command.
+src_libagp_a_SOURCES += src/bundle.c src/bundle.h src/spawn.c src/spawn.h \
+	src/privsep.c src/privsep.h src/standalone.c src/standalone.h
+
+check_PROGRAMS += tests/unit/test_bundle tests/unit/test_spawn
+tests_unit_test_bundle_LDADD = $(AGP_LIBS)
+tests_unit_test_spawn_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/test_bundle tests/unit/test_spawn tests/e2e/standalone.sh
+EXTRA_DIST += tests/e2e/standalone.sh tests/helpers/fake_ls.go \
+	tests/helpers/fake_ls.py

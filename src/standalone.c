@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * standalone.c - the language-server supervisor, the privilege drop and
+ * the `run` command.
+ *
+ * Process model (--standalone, started as root):
+ *
+ *   daemon (pid from the pidfile)          supervisor (root)
+ *     binds, loads the CA, opens the   --fork-->  poll loop: LS output,
+ *     ledger, writes the bundle                   SIGCHLD, control pipe
+ *     drops to --user                                 |
+ *     starts accept + API threads                   fork+exec as --ls-user
+ *     on TERM: closes the control pipe,               v
+ *       waits for the supervisor               language server
+ *
+ *   The supervisor is forked while the daemon still has one thread, so it
+ *   is single-threaded and keeps root only to start the LS as another
+ *   user. It reads nothing from the network: its only input is the
+ *   control pipe, whose end of file (the daemon stopped, cleanly or not)
+ *   makes it TERM the LS, KILL it after a grace period, reap it and exit.
+ *   The unprivileged daemon could not signal a root process; a pipe needs
+ *   no privilege and also fires when the daemon is killed outright.
+ *   The LS runs in a process group of its own, with stdout and stderr on
+ *   one pipe whose lines go to the log as "ls: ...". When it dies it is
+ *   restarted after 1 s, doubling to 60 s; a run of 60 s resets the delay.
+ *   Without --standalone there is no supervisor; the drop happens anyway.
+ *
+ * Threading: the daemon side runs in main; the supervisor is a process.
+ * Ownership: struct standalone owns the control pipe and the counters
+ *   page shared with the supervisor (MAP_SHARED, written only by it).
+ */
+#include "config.h"
+
+#include "standalone.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "ca.h"
+#include "log.h"
+#include "options.h"
+#include "privsep.h"
+#include "spawn.h"
+
+#define SA_BACKOFF_MIN	1000L		/* ms */
+#define SA_BACKOFF_MAX	60000L
+#define SA_HEALTHY_RUN	60000L		/* resets the backoff */
+#define SA_KILL_GRACE	5000L
+#define SA_LINE_MAX	4096
+
+/* Shared with the supervisor; it writes, the daemon's /metrics reads. */
+struct sa_counters {
+	atomic_ulong starts;
+	atomic_ulong restarts;
+	atomic_ulong exits;
+	atomic_long pid;
+};
+
+struct standalone {
+	pid_t sup_pid;			/* -1 without --standalone */
+	int ctl;			/* write end of the control pipe */
+	struct sa_counters *ctr;	/* MAP_SHARED page or NULL */
+};
+
+/* The supervisor's state; it lives on the supervisor's stack. */
+struct sup {
+	const struct spawn_cmd *cmd;
+	struct sa_counters *ctr;
+	int ctl, sfd, out, devnull;
+	pid_t pid;			/* the LS, or -1 */
+	long backoff;
+	long long started, next_start, kill_at;
+	bool stopping, killed;
+	size_t linelen;
+	char line[SA_LINE_MAX];
+};
+
+static long long
+sa_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sup_spawn(struct sup *s)
+{
+	struct spawn_io io = { s->devnull, -1, -1, true };
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_warn("standalone: pipe");
+		s->next_start = sa_now_ms() + s->backoff;
+		return;
+	}
+	io.out = io.err = p[1];
+	if (spawn_start(s->cmd, &io, &s->pid) < 0) {
+		log_warn("standalone: starting %s", s->cmd->argv[0]);
+		close(p[0]);
+		close(p[1]);
+		s->pid = -1;
+		s->next_start = sa_now_ms() + s->backoff;
+		s->backoff = s->backoff * 2 > SA_BACKOFF_MAX ?
+			     SA_BACKOFF_MAX : s->backoff * 2;
+		return;
+	}
+	close(p[1]);
+	if (s->out >= 0)	/* an orphan of the last LS may hold it */
+		close(s->out);
+	s->out = p[0];
+	s->linelen = 0;
+	s->started = sa_now_ms();
+	if (atomic_fetch_add(&s->ctr->starts, 1) > 0)
+		atomic_fetch_add(&s->ctr->restarts, 1);
+	atomic_store(&s->ctr->pid, (long)s->pid);
+	log_info("standalone: language server %s started as %s, pid %ld "
+		 "(start #%lu)", s->cmd->argv[0], s->cmd->user, (long)s->pid,
+		 atomic_load(&s->ctr->starts));
+}
+
+/* Logs whatever complete lines the buffer holds (all of it if flush). */
+static void
+sup_lines(struct sup *s, bool flush)
+{
+	char *start = s->line, *nl;
+	size_t left = s->linelen;
+
+	while ((nl = memchr(start, '\n', left))) {
+		size_t n = (size_t)(nl - start);
+
+		if (n > 0 && start[n - 1] == '\r')
+			n--;
+		log_msg(LOG_INFO, "ls: %.*s", (int)n, start);
+		left -= (size_t)(nl - start) + 1;
+		start = nl + 1;
+	}
+	if (left > 0 && (flush || left == sizeof(s->line))) {
+		log_msg(LOG_INFO, "ls: %.*s", (int)left, start);
+		left = 0;
+	}
+	memmove(s->line, start, left);
+	s->linelen = left;
+}
+
+static void
+sup_read(struct sup *s)
+{
+	ssize_t n = read(s->out, s->line + s->linelen,
+			 sizeof(s->line) - s->linelen);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		sup_lines(s, true);
+		close(s->out);
+		s->out = -1;
+		return;
+	}
+	s->linelen += (size_t)n;
+	sup_lines(s, false);
+}
+
+/* Reaps every child; schedules the next start when the LS was one. */
+static void
+sup_reap(struct sup *s)
+{
+	long long now = sa_now_ms();
+	pid_t pid;
+	long delay;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid != s->pid)
+			continue;
+		while (s->out >= 0 && !s->stopping) {
+			struct pollfd pfd = { s->out, POLLIN, 0 };
+
+			if (poll(&pfd, 1, 0) <= 0)	/* its last words */
+				break;
+			sup_read(s);
+		}
+		s->pid = -1;
+		atomic_store(&s->ctr->pid, 0L);
+		atomic_fetch_add(&s->ctr->exits, 1);
+		if (s->stopping)
+			continue;
+		delay = now - s->started >= SA_HEALTHY_RUN ?
+			SA_BACKOFF_MIN : s->backoff;
+		s->backoff = delay * 2 > SA_BACKOFF_MAX ? SA_BACKOFF_MAX
+							: delay * 2;
+		s->next_start = now + delay;
+		log_warnx("standalone: language server pid %ld %s %d; "
+			  "restarting in %ld ms", (long)pid,
+			  WIFSIGNALED(st) ? "killed by signal" : "exited with",
+			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			  delay);
+	}
+}
+
+static void
+sup_stop(struct sup *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->kill_at = sa_now_ms() + SA_KILL_GRACE;
+	if (s->pid > 0) {
+		log_info("standalone: stopping the language server, pid %ld",
+			 (long)s->pid);
+		kill(-s->pid, SIGTERM);
+		kill(s->pid, SIGTERM);
+	}
+}
+
+/* How long poll() may sleep, in ms; -1 for ever. */
+static int
+sup_timeout(const struct sup *s, long long now)
+{
+	long long t;
+
+	if (!s->stopping && s->pid < 0)
+		t = s->next_start - now;
+	else if (s->stopping && s->pid > 0 && !s->killed)
+		t = s->kill_at - now;
+	else
+		return -1;
+	return t < 0 ? 0 : t > 60000 ? 60000 : (int)t;
+}
+
+static void
+sup_events(struct sup *s, struct pollfd *pfd)
+{
+	struct signalfd_siginfo si;
+
+	if (pfd[0].revents) {
+		char c;
+
+		if (read(s->ctl, &c, 1) <= 0)
+			sup_stop(s);	/* the daemon is gone or stopping */
+	}
+	if (pfd[1].revents &&
+	    read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			sup_reap(s);
+		else
+			sup_stop(s);
+	}
+	if (s->out >= 0 && pfd[2].revents)
+		sup_read(s);
+	sup_reap(s);	/* signals merge: never trust one SIGCHLD per child */
+}
+
+static void
+sup_loop(struct sup *s)
+{
+	struct pollfd pfd[3];
+
+	for (;;) {
+		long long now = sa_now_ms();
+
+		if (s->stopping && s->pid < 0)
+			return;
+		if (!s->stopping && s->pid < 0 && now >= s->next_start)
+			sup_spawn(s);
+		if (s->stopping && s->pid > 0 && !s->killed &&
+		    now >= s->kill_at) {
+			log_warnx("standalone: language server pid %ld ignored "
+				  "SIGTERM; killing it", (long)s->pid);
+			kill(-s->pid, SIGKILL);
+			kill(s->pid, SIGKILL);
+			s->killed = true;
+		}
+		pfd[0] = (struct pollfd){ s->stopping ? -1 : s->ctl,
+					  POLLIN, 0 };
+		pfd[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
+		pfd[2] = (struct pollfd){ s->out, POLLIN, 0 };
+		if (poll(pfd, 3, sup_timeout(s, sa_now_ms())) < 0) {
+			if (errno != EINTR)
+				log_warn("standalone: poll");
+			continue;
+		}
+		sup_events(s, pfd);
+	}
+}
+
+/* The supervisor process: never returns. Only the control pipe and the
+ * standard streams survive from the daemon. */
+static void
+sup_main(const struct options *opt, const struct spawn_cmd *cmd, int ctl,
+	 struct sa_counters *ctr)
+{
+	struct sup s = { .cmd = cmd, .ctr = ctr, .ctl = 3, .out = -1,
+			 .pid = -1, .backoff = SA_BACKOFF_MIN };
+	sigset_t set;
+
+	if (ctl != 3 && (dup2(ctl, 3) < 0 || close(ctl) < 0))
+		_exit(1);
+	close_range(4, ~0U, 0);	/* listeners, ledger, API: not ours */
+	if (opt->daemon) {	/* its socket went with the rest */
+		log_use_syslog(false);
+		log_use_syslog(true);
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((s.sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0 ||
+	    (s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		log_err("standalone: supervisor setup");
+		_exit(1);
+	}
+	sup_loop(&s);
+	log_info("standalone: supervisor done");
+	_exit(0);
+}
+
+/* Forks the supervisor; 0 or -1 (logged). */
+static int
+sa_fork_supervisor(struct standalone *sa, const struct options *opt,
+		   const char *bundle)
+{
+	struct spawn_cmd *cmd;
+	int p[2] = { -1, -1 }, rc = -1;
+
+	cmd = spawn_cmd_new(opt->ls_binary, opt->ls_args.v, opt->ls_args.n,
+			    opt->ls_user, bundle);
+	if (!cmd)
+		return -1;
+	if (cmd->user_missing)
+		log_warnx("standalone: WARNING: user %s does not exist; the "
+			  "language server runs as uid %lu and the UID-scoped "
+			  "redirect does NOT apply to it: its traffic is not "
+			  "metered (create the user with mitm-redirect.sh)",
+			  opt->ls_user, (unsigned long)geteuid());
+	if (pipe2(p, O_CLOEXEC) < 0 || (sa->sup_pid = fork()) < 0) {
+		log_err("standalone: starting the supervisor");
+		goto out;
+	}
+	if (sa->sup_pid == 0) {
+		close(p[1]);
+		sup_main(opt, cmd, p[0], sa->ctr);
+	}
+	sa->ctl = p[1];
+	p[1] = -1;
+	rc = 0;
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	spawn_cmd_free(cmd);
+	return rc;
+}
+
+/* As root: give the state dir to --user and become it. */
+static int
+sa_drop(const struct options *opt)
+{
+	struct privsep_user u;
+	int found;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((found = privsep_lookup(opt->user, &u)) < 0)
+		return -1;
+	if (found == 0) {
+		log_warnx("privsep: user %s does not exist; the daemon stays "
+			  "root (create it with mitm-redirect.sh)", opt->user);
+		return 0;
+	}
+	if (privsep_own_state(opt->state_dir, &u) < 0 || privsep_drop(&u) < 0)
+		return -1;
+	log_info("privsep: running as %s (uid %lu)", opt->user,
+		 (unsigned long)u.uid);
+	return 0;
+}
+
+/* Search permission for all on the state dir (0711): the language
+ * server's user must reach combined-ca.pem by name; nobody else may list
+ * or write it, and the key and the ledger are 0600 files. */
+static int
+sa_state_searchable(const char *state_dir)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    ((st.st_mode & 011) != 011 &&
+	     fchmod(fd, (st.st_mode & 0700) | 0711) < 0)) {
+		log_err("standalone: state dir %s: chmod 0711", state_dir);
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+struct standalone *
+standalone_new(const struct options *opt)
+{
+	struct standalone *sa = calloc(1, sizeof(*sa));
+	char bundle[4096];
+
+	if (!sa)
+		return NULL;
+	sa->sup_pid = -1;
+	sa->ctl = -1;
+	sa->ctr = mmap(NULL, sizeof(*sa->ctr), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sa->ctr == MAP_FAILED) {
+		sa->ctr = NULL;
+		goto fail;
+	}
+	if (bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
+			  bundle, sizeof(bundle)) < 0)
+		goto fail;
+	if (opt->standalone && (sa_state_searchable(opt->state_dir) < 0 ||
+				sa_fork_supervisor(sa, opt, bundle) < 0))
+		goto fail;
+	if (sa_drop(opt) < 0)
+		goto fail;
+	return sa;
+fail:
+	standalone_free(sa);
+	return NULL;
+}
+
+void
+standalone_free(struct standalone *sa)
+{
+	int st;
+
+	if (!sa)
+		return;
+	if (sa->ctl >= 0)
+		close(sa->ctl);	/* end of file: the supervisor stops */
+	if (sa->sup_pid > 0)
+		while (waitpid(sa->sup_pid, &st, 0) < 0 && errno == EINTR)
+			;
+	if (sa->ctr)
+		munmap(sa->ctr, sizeof(*sa->ctr));
+	free(sa);
+}
+
+size_t
+standalone_metrics(const struct standalone *sa, char *buf, size_t len)
+{
+	int n;
+
+	if (!sa || !sa->ctr || sa->sup_pid < 0)
+		return 0;
+	n = snprintf(buf, len,
+		     "# TYPE antigravity_proxy_ls_starts_total counter\n"
+		     "antigravity_proxy_ls_starts_total %lu\n"
+		     "# TYPE antigravity_proxy_ls_restarts_total counter\n"
+		     "antigravity_proxy_ls_restarts_total %lu\n"
+		     "# TYPE antigravity_proxy_ls_pid gauge\n"
+		     "antigravity_proxy_ls_pid %ld\n",
+		     atomic_load(&sa->ctr->starts),
+		     atomic_load(&sa->ctr->restarts),
+		     atomic_load(&sa->ctr->pid));
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+/* The MITM CA must exist before the bundle can hold it. */
+static int
+sa_ensure_ca(const char *state_dir)
+{
+	char path[4096];
+	struct stat st;
+	struct ca *ca;
+
+	snprintf(path, sizeof(path), "%s/ca-cert.pem", state_dir);
+	if (lstat(path, &st) == 0)
+		return 0;
+	if (!(ca = ca_open(state_dir)))
+		return -1;
+	ca_free(ca);
+	return 0;
+}
+
+/* Waits for pid with INT and QUIT ignored, as system(3) does: the
+ * terminal sends them to the command, which decides. */
+static int
+sa_wait_child(pid_t pid)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	int st = 0;
+
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	return spawn_exit_code(st);
+}
+
+int
+standalone_run(const struct options *opt)
+{
+	struct spawn_io io = { -1, -1, -1, false };
+	struct spawn_cmd *cmd = NULL;
+	char bundle[4096];
+	size_t n = 0;
+	pid_t pid;
+	int rc = 1;
+
+	while (opt->command_argv[n])
+		n++;
+	if (sa_state_searchable(opt->state_dir) < 0 ||
+	    sa_ensure_ca(opt->state_dir) < 0 ||
+	    bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
+			  bundle, sizeof(bundle)) < 0 ||
+	    !(cmd = spawn_cmd_new(opt->command_argv[0], opt->command_argv + 1,
+				  n - 1, opt->user, bundle)))
+		goto out;
+	if (cmd->user_missing)
+		log_warnx("run: WARNING: user %s does not exist; running as "
+			  "uid %lu, which the redirect does NOT apply to: this "
+			  "command's traffic is not metered", opt->user,
+			  (unsigned long)geteuid());
+	if (spawn_start(cmd, &io, &pid) < 0) {
+		log_warn("run: %s", opt->command_argv[0]);
+		rc = errno == ENOENT ? 127 : 126;
+		goto out;
+	}
+	rc = sa_wait_child(pid);
+out:
+	spawn_cmd_free(cmd);
+	return rc;
+}

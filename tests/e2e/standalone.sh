@@ -1,0 +1,170 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# standalone.sh - standalone mode end to end, as root, in a network
+# namespace of its own: `run` as the intercepted user (metered, exit
+# status passed through), then --standalone with a stand-in language
+# server (Go, else Python) that trusts only SSL_CERT_FILE: its calls are
+# intercepted and metered, its output is logged, kill -9 restarts it,
+# stopping the proxy leaves no process and no zombie; the daemon runs as
+# a test proxy user while its supervisor stays root, and the LS user can
+# read the bundle but not the CA key or the ledger.
+# AGP_FAKE_LS_PYTHON=1 tries the Python stand-in even where Go is installed.
+. "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/netns.sh"
+
+PROXY_USER=agp-proxy-test
+SGC="https://api.example.test/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&fixture=gemini_public_stream.sse"
+GC="https://api.example.test/v1beta/models/gemini-2.5-pro:generateContent?fixture=gemini_public.json"
+
+ns_up
+ok $? "namespace, redirect, DNS, upstream and proxy are up"
+
+cleanup() {
+	ns_down
+	userdel "$PROXY_USER" 2>/dev/null
+}
+trap cleanup EXIT
+
+prun() {	# prun ARGS...: antigravity-proxy run in the namespace
+	in_ns "$PROXY" --config /dev/null --state-dir "$work/state" \
+		--log-level warn run "$@"
+}
+usage_of() {	# usage_of MODEL FIELD (model names hold dots)
+	in_ns curl -s --max-time 5 "$API/v1/usage" | "$PYTHON" -c '
+import json, sys
+print(json.load(sys.stdin)["models"].get(sys.argv[1], {}).get(sys.argv[2], ""))' "$1" "$2"
+}
+uid_of() {	# uid_of PID: the four Uid fields of /proc/PID/status
+	awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status"
+}
+client_uid=$(id -u "$TEST_USER")
+
+# --- run -------------------------------------------------------------------
+code=$(prun --user "$TEST_USER" -- curl -sS --max-time 10 -o /dev/null \
+	-w '%{http_code}' -X POST -d '{}' "$GC")
+ok $? "run -- curl as $TEST_USER: exit status 0"
+is "$code" 200 "curl trusted the proxy through CURL_CA_BUNDLE"
+is "$(usage_of gemini-2.5-pro input_tokens)" 2342 \
+	"the command's traffic was intercepted and metered"
+prun --user "$TEST_USER" -- curl -sSf --max-time 10 -o /dev/null \
+	"https://api.example.test/status/404" 2>/dev/null
+is $? 22 "curl's own exit status (22, HTTP 404) comes back"
+prun --user "$TEST_USER" -- false
+is $? 1 "run -- false: 1"
+prun --user "$TEST_USER" -- sh -c 'kill -TERM $$'
+is $? 143 "a command killed by SIGTERM: 143"
+is "$(prun --user "$TEST_USER" -- id -u)" "$client_uid" \
+	"the command runs as the given user"
+is "$(prun --user "$TEST_USER" -- sh -c 'echo $SSL_CERT_FILE $SSL_CERT_DIR')" \
+	"$work/state/combined-ca.pem /dev/null" "with the trust variables"
+prun --user agp-no-such-user -- true 2>"$work/missing.err"
+ok $? "a missing user: the command still runs"
+grep -q 'does NOT apply' "$work/missing.err"
+ok $? "with a loud warning that the redirect does not apply"
+prun --user "$TEST_USER" -- /nonexistent/cmd 2>/dev/null
+is $? 127 "a command that does not exist: 127"
+
+proxy_stop
+ok $? "the plain proxy stopped"
+
+# --- the stand-in language server ------------------------------------------
+if [ -z "${AGP_FAKE_LS_PYTHON:-}" ] && command -v go >/dev/null; then
+	(cd "$top_srcdir/tests/helpers" &&
+	 GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off \
+		go build -o "$work/fake_ls" fake_ls.go) >"$work/go.out" 2>&1
+	ok $? "the Go stand-in LS builds"
+	set -- --ls-binary "$work/fake_ls"
+else
+	diag "no Go: the Python stand-in LS"
+	set -- --ls-binary "$CLIENT_PYTHON" --ls-arg "$work/helpers/fake_ls.py"
+fi
+chmod 755 "$work/fake_ls" 2>/dev/null
+id -u "$PROXY_USER" >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin \
+		"$PROXY_USER"
+proxy_uid=$(id -u "$PROXY_USER")
+proxy_start --standalone "$@" --ls-arg "$SGC" --ls-arg 300 \
+	--ls-user "$TEST_USER" --user "$PROXY_USER"
+ok $? "proxy up with --standalone --user $PROXY_USER"
+
+wait_line "$work/proxy.log" 'ls: fake-ls: call 3 status 200'
+ok $? "the LS's output reaches the proxy log, prefixed 'ls: '"
+ls1=$(sed -n 's/.*ls: fake-ls: pid \([0-9]*\) .*/\1/p' "$work/proxy.log" | tail -1)
+is "$(uid_of "$ls1")" "$client_uid $client_uid $client_uid $client_uid" \
+	"the LS runs as $TEST_USER"
+grep -q "ls: fake-ls: pid $ls1 uid $client_uid started, SSL_CERT_FILE=$work/state/combined-ca.pem" \
+	"$work/proxy.log"
+ok $? "the LS was given the combined bundle"
+n=$(usage_of gemini-2.5-flash requests)
+in_tok=$(usage_of gemini-2.5-flash input_tokens)
+ok "$([ "${n:-0}" -ge 2 ] && [ "$in_tok" -eq $((n * 5234)) ]; echo $?)" \
+	"its calls are intercepted and metered ($n requests, $in_tok input tokens)"
+
+# --- privilege separation ----------------------------------------------------
+bad=0
+for t in /proc/"$proxy_pid"/task/*/status; do
+	awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$t" |
+		grep -qx "$proxy_uid $proxy_uid $proxy_uid $proxy_uid" ||
+		bad=$((bad + 1))
+done
+is "$bad" 0 "every daemon thread runs as $PROXY_USER ($(ls /proc/"$proxy_pid"/task | wc -l) threads)"
+is "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$proxy_pid/status")" \
+	0000000000000000 "the daemon keeps no capability"
+sup=$(awk '$1 == "PPid:" { print $2 }' "/proc/$ls1/status")
+is "$(awk '$1 == "PPid:" { print $2 }' "/proc/$sup/status")" "$proxy_pid" \
+	"the LS's parent is the daemon's child: the supervisor"
+is "$(uid_of "$sup")" "0 0 0 0" "the supervisor stays root"
+is "$(stat -c '%U %a' "$work/state/ca-key.pem")" "$PROXY_USER 600" \
+	"the CA key is the proxy user's, 0600"
+is "$(stat -c '%U %a' "$work/state/usage.jsonl")" "$PROXY_USER 600" \
+	"the ledger is the proxy user's, 0600"
+is "$(stat -c '%U %a' "$work/state/combined-ca.pem")" "root 644" \
+	"the bundle is root's, 0644"
+is "$(stat -c '%U %a' "$work/state")" "$PROXY_USER 711" \
+	"the state dir is the proxy user's, 0711 (search only for others)"
+as_ls() {
+	runuser -u "$TEST_USER" -- "$@"
+}
+as_ls cat "$work/state/ca-key.pem" >/dev/null 2>&1
+ok $((! $?)) "the LS user cannot read the CA key"
+as_ls cat "$work/state/usage.jsonl" >/dev/null 2>&1
+ok $((! $?)) "the LS user cannot read the ledger"
+as_ls sh -c "echo x >>'$work/state/combined-ca.pem'" 2>/dev/null
+ok $((! $?)) "the LS user cannot write the bundle"
+as_ls sh -c "echo x >'$work/state/x'" 2>/dev/null
+ok $((! $?)) "nor create files in the state dir"
+as_ls cat "$work/state/combined-ca.pem" >"$work/read.pem" &&
+	cmp -s "$work/read.pem" "$work/state/combined-ca.pem"
+ok $? "the LS user can read the bundle"
+
+# --- restart and stop ---------------------------------------------------------
+kill -9 "$ls1"
+for _ in $(seq 100); do
+	ls2=$(sed -n 's/.*ls: fake-ls: pid \([0-9]*\) .*/\1/p' "$work/proxy.log" | tail -1)
+	[ "$ls2" != "$ls1" ] && break
+	sleep 0.1
+done
+ok "$([ -n "$ls2" ] && [ "$ls2" != "$ls1" ]; echo $?)" \
+	"kill -9: the LS is restarted (pid $ls1 -> $ls2)"
+is "$(metric antigravity_proxy_ls_restarts_total)" 1 \
+	"the restart is counted in /metrics"
+is "$(metric antigravity_proxy_ls_starts_total)" 2 "two starts counted"
+grep -q "language server pid $ls1 killed by signal 9; restarting in 1000 ms" \
+	"$work/proxy.log"
+ok $? "the death is logged with the backoff delay"
+
+proxy_stop
+ok $? "SIGTERM stops the daemon"
+gone=0
+for p in "$ls2" "$sup" "$ls1"; do
+	[ -d "/proc/$p" ] && gone=1
+done
+is "$gone" 0 "the LS and the supervisor are gone"
+zombies=$(for s in /proc/[0-9]*/stat; do
+	cat "$s" 2>/dev/null
+done | awk '$3 == "Z" && ($2 ~ /fake_ls|python|antigravity/) { print $1 }')
+is "$zombies" "" "no zombie left"
+grep -q 'standalone: supervisor done' "$work/proxy.log"
+ok $? "the supervisor logged a clean end"
+
+tap_done
