@@ -118,7 +118,6 @@ ledger_open(const char *path, struct usage_table *t, unsigned long *replayed)
 	struct ledger *l = calloc(1, sizeof(*l));
 	struct stat st;
 	off_t good;
-	int rc;
 
 	if (!l || !(l->path = strdup(path)))
 		goto fail;
@@ -136,16 +135,24 @@ ledger_open(const char *path, struct usage_table *t, unsigned long *replayed)
 		good = -1;
 	if ((l->fd = ledger_open_fd(path, good)) < 0)
 		goto fail;
-	if ((rc = pthread_create(&l->writer, NULL, writer_main, l)) != 0) {
-		errno = rc;
-		log_err("ledger: cannot start the writer");
-		goto fail;
-	}
-	l->started = true;
 	return l;
 fail:
 	ledger_free(l);
 	return NULL;
+}
+
+int
+ledger_start(struct ledger *l)
+{
+	int rc = pthread_create(&l->writer, NULL, writer_main, l);
+
+	if (rc != 0) {
+		errno = rc;
+		log_err("ledger: cannot start the writer");
+		return -1;
+	}
+	l->started = true;
+	return 0;
 }
 
 void
@@ -153,6 +160,8 @@ ledger_free(struct ledger *l)
 {
 	if (!l)
 		return;
+	if (!l->started && l->n > 0 && l->fd >= 0)
+		ledger_start(l);	/* so that what was queued is written */
 	if (l->started) {
 		pthread_mutex_lock(&l->lock);
 		l->stop = true;

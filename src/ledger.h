@@ -15,12 +15,16 @@
 struct ledger;
 
 /* Opens (creating, 0600) path for appending, after replaying every line
- * into t, and starts the writer thread, which feeds t from then on. A
- * torn or malformed line is skipped with a warning; a torn last line is
- * cut off so the next record starts on a line of its own. *replayed gets
- * the number of records replayed. NULL on error (logged). */
+ * into t. A torn or malformed line is skipped with a warning; a torn
+ * last line is cut off so the next record starts on a line of its own.
+ * *replayed gets the number of records replayed. NULL on error (logged).
+ * Starts no thread: the daemon forks its supervisor after this. */
 struct ledger *ledger_open(const char *path, struct usage_table *t,
 			   unsigned long *replayed);
+
+/* Starts the writer thread, which writes, syncs and then counts in t
+ * what ledger_append() queues (records queued before wait for it). */
+int ledger_start(struct ledger *l);
 
 /* Writes and counts everything queued, stops the writer, frees l. */
 void ledger_free(struct ledger *l);

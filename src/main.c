@@ -188,7 +188,7 @@ mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 
 /* Replays the ledger into the table, saying how long it took. */
 static struct ledger *
-ledger_start(const struct options *opt, struct usage_table *usage)
+ledger_load(const struct options *opt, struct usage_table *usage)
 {
 	double t0 = clock_mono_msf();
 	struct ledger *l;
@@ -262,13 +262,13 @@ run_daemon(struct options *opt)
 		usage_label_add(px.usage, id, eq + 1);
 		*eq = '=';
 	}
-	if (!(px.ledger = ledger_start(opt, px.usage)))
+	if (!(px.ledger = ledger_load(opt, px.usage)))
 		goto out;
 	/* Bundle, LS supervisor, then the drop to --user: before any
 	 * thread starts, since standalone_new() forks and setuid()s. */
 	if (mitm_start(&px, &ca, &listener) < 0 ||
 	    !(metrics.sa = standalone_new(opt)) ||
-	    listener_start(listener) < 0)
+	    ledger_start(px.ledger) < 0 || listener_start(listener) < 0)
 		goto out;
 	if (!(api = api_new(api_fd, px.usage, main_metrics, &metrics)))
 		goto out;

@@ -83,6 +83,7 @@ main(void)
 
 	l = ledger_open(path, t, &n);
 	ok(l && n == 0, "a missing ledger is created empty");
+	ok(ledger_start(l) == 0, "the writer starts");
 	is_int(file_size(), 0, "nothing written yet");
 	ok(access(path, F_OK) == 0, "file exists");
 	{
@@ -137,6 +138,7 @@ main(void)
 	l = ledger_open(path, t2, &n);
 	is_int(n, 11, "a malformed line is skipped");
 	shared = l;
+	ledger_start(l);
 	for (long i = 0; i < 8; i++)
 		pthread_create(&th[i], NULL, appender, (void *)(i * 1000));
 	for (int i = 0; i < 8; i++)
