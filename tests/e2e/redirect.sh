@@ -20,7 +20,7 @@ CLIENT_PYTHON=python3
 
 # The users have fixed names: one run at a time.
 exec 8>/tmp/agp-redirect-test.lock
-flock 8
+flock -w 300 8 || { echo "Bail out! lock busy"; exit 1; }
 
 cleanup() {
 	[ -n "${lpid:-}" ] && kill "$lpid" 2>/dev/null
@@ -81,7 +81,9 @@ rules iptables >"$work/before4"
 rules ip6tables >"$work/before6"
 
 # Two servers in the namespace: one on 443 (not redirected), one on PORT.
-in_ns "$PYTHON" -c '
+# Started directly (not through a function) so that $! is the server;
+# it must not hold the lock.
+ip netns exec "$NS" "$PYTHON" -c '
 import socket, sys, threading
 def serve(family, addr, port, name):
     s = socket.socket(family)
@@ -94,7 +96,7 @@ for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
         threading.Thread(target=serve, args=(fam, addr, port, name),
                          daemon=True).start()
 print("ready", flush=True)
-threading.Event().wait()' "$PORT" >"$work/listen.out" 2>&1 &
+threading.Event().wait()' "$PORT" >"$work/listen.out" 2>&1 8>&- &
 lpid=$!
 for _ in $(seq 50); do
 	grep -q ready "$work/listen.out" && break
