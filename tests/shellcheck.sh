@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/shellcheck.sh: the shell scripts pass shellcheck, warnings and style
+# notes included. CLEAN lists the files held to it; every other script in
+# scripts/ and tests/e2e/ is checked too and its findings are reported as
+# diagnostics, so adding it to CLEAN is one line once it is clean.
+# shellcheck source=tests/e2e/lib.sh
+. "$top_srcdir/tests/e2e/lib.sh"
+
+CLEAN="scripts/mitm-redirect.sh scripts/antigravity-proxy.init.in tests/e2e/redirect.sh tests/e2e/install.sh tests/shellcheck.sh"
+
+command -v shellcheck >/dev/null || skip_all "needs shellcheck"
+cd "$top_srcdir" || exit 1
+for f in $CLEAN; do
+	shellcheck -s sh -x -P SCRIPTDIR -P . "$f" >"${TMPDIR:-/tmp}/sc.$$" 2>&1
+	ok $? "shellcheck $f"
+	sed 's/^/# /' "${TMPDIR:-/tmp}/sc.$$"
+done
+rm -f "${TMPDIR:-/tmp}/sc.$$"
+for f in scripts/*.sh scripts/*.in tests/e2e/*.sh; do
+	case " $CLEAN " in *" $f "*) continue ;; esac
+	case $f in
+	*.sh) ;;
+	*) [ "$(head -n 1 "$f")" = "#!/bin/sh" ] || continue ;;
+	esac
+	n=$(shellcheck -s sh -f gcc "$f" 2>&1 | grep -c .)
+	[ "$n" -eq 0 ] || diag "$f: $n shellcheck finding(s), not yet held to it"
+done
+tap_done
