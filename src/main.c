@@ -46,8 +46,21 @@
 static int
 state_dir_prepare(const char *dir)
 {
+	char parent[4096];
 	struct stat st;
+	char *slash;
 
+	/* Missing parents (a fresh --localstatedir) are made 0755. */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	for (slash = strchr(parent + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+			log_err("state dir %s: creating %s", dir, parent);
+			return -1;
+		}
+		*slash = '/';
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_err("state dir %s", dir);
 		return -1;
