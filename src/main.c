@@ -97,35 +97,48 @@ pidfile_write(const char *path)
 	return close(fd);
 }
 
-/* Detaches from the terminal; the parent exits only once the child is
- * set up, so an init script sees a running daemon when it returns. */
+/* Detaches from the terminal. The first process waits until the daemon
+ * says it is ready (or dies), so an init script that sees it return 0
+ * finds a running daemon with its pidfile and its ports. Returns the
+ * descriptor to announce readiness on (daemon_ready()), or -1. */
 static int
 daemonize(void)
 {
+	int ready[2], fd;
+	char c;
 	pid_t pid;
-	int fd;
 
-	if ((pid = fork()) < 0)
+	if (pipe2(ready, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid > 0) {
+		close(ready[1]);
+		/* One byte: ready. End of file: it died first. */
+		_exit(read(ready[0], &c, 1) == 1 ? 0 : EXIT_START);
+	}
+	close(ready[0]);
+	if (setsid() < 0 || (pid = fork()) < 0)
 		return -1;
 	if (pid > 0)
 		_exit(0);
-	if (setsid() < 0)
-		return -1;
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") < 0)
+	if (chdir("/") < 0 || (fd = open("/dev/null", O_RDWR)) < 0)
 		return -1;
 	umask(077);
-	if ((fd = open("/dev/null", O_RDWR)) < 0)
-		return -1;
 	dup2(fd, STDIN_FILENO);
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
-	return 0;
+	return ready[1];
+}
+
+static void
+daemon_ready(int *fd)
+{
+	if (*fd >= 0 && write(*fd, "1", 1) != 1)
+		log_warn("daemon: telling the parent we are ready");
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* Waits for TERM or INT; HUP reopens the log and the ledger. */
@@ -241,7 +254,7 @@ run_daemon(struct options *opt)
 	struct ca *ca = NULL;
 	struct api *api = NULL;
 	sigset_t set;
-	int api_fd = -1, rc = EXIT_START;
+	int api_fd = -1, ready_fd = -1, rc = EXIT_START;
 
 	/* Block the signals before any thread starts, so all inherit it. */
 	sigemptyset(&set);
@@ -259,7 +272,7 @@ run_daemon(struct options *opt)
 	}
 	if (opt->daemon) {
 		log_use_syslog(true);
-		if (daemonize() < 0) {
+		if ((ready_fd = daemonize()) < 0) {
 			log_err("daemon");
 			goto out;
 		}
@@ -288,6 +301,7 @@ run_daemon(struct options *opt)
 	api_fd = -1;	/* the API owns it now */
 	log_info("%s started; usage API on http://%s/v1/usage",
 		 PACKAGE_STRING, opt->api_listen);
+	daemon_ready(&ready_fd);
 	wait_for_stop(&set, opt->daemon, px.ledger);
 	rc = 0;
 out:

@@ -384,6 +384,11 @@ sa_drop(const struct options *opt)
 			  "root (create it with mitm-redirect.sh)", opt->user);
 		return 0;
 	}
+	if (u.uid == 0) {
+		log_info("privsep: --user %s is root: the daemon stays root",
+			 opt->user);
+		return 0;
+	}
 	if (privsep_own_state(opt->state_dir, &u) < 0 || privsep_drop(&u) < 0)
 		return -1;
 	log_info("privsep: running as %s (uid %lu)", opt->user,

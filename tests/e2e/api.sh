@@ -8,7 +8,9 @@ work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 port=$(free_port)
 api="http://127.0.0.1:$port"
-args="--config /dev/null --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$(free_port)"
+# --user root: the daemon stays root whether or not this machine has the
+# antigravity-proxy user (dropping is tested in standalone.sh).
+args="--config /dev/null --user root --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$(free_port)"
 
 "$PROXY" $args --log-level debug 2>"$work/log" &
 pid=$!

@@ -141,7 +141,7 @@ cat >"$work/defaults" <<EOF
 DAEMON=$daemon
 PIDFILE=$work/run/agp.pid
 CONFIG=/dev/null
-DAEMON_ARGS="--state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
+DAEMON_ARGS="--user root --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
 STOP_TIMEOUT=10
 EOF
 build_make install DESTDIR="$dest" >/dev/null 2>&1

@@ -122,7 +122,7 @@ proxy_start() {
 		--api-listen 127.0.0.1:8741 --mitm-listen 0.0.0.0:8742 \
 		--mitm-listen '[::]:8742' --dns-server "$DNS_IP" \
 		--upstream-ca "$work/up/ca.pem" --intercept '*.example.test' \
-		--log-level debug "$@" 2>>"$work/proxy.log"
+		--log-level debug --user root "$@" 2>>"$work/proxy.log"
 	proxy_pid=$(echo "$ns_pids" | awk '{print $NF}')
 	for _ in $(seq 100); do
 		in_ns curl -s -o /dev/null --max-time 1 "$API/health" && break
