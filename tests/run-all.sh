@@ -18,10 +18,11 @@ deps="build-essential autoconf automake pkg-config libgnutls28-dev
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	echo "== installing packages"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null &&
-	# shellcheck disable=SC2086
-	apt-get install -y -qq $deps >/dev/null || {
-		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+	# shellcheck disable=SC2086 # $deps is a list of words
+	if ! apt-get update -qq >/dev/null ||
+	   ! apt-get install -y -qq $deps >/dev/null; then
+		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1
+	fi
 fi
 
 echo "== autoreconf"
@@ -43,20 +44,17 @@ run_suite() {
 		cat configure.out make.out 2>/dev/null | tail -40
 		failed=$((failed + 1))
 		status=1
-		cd "$top"
+		cd "$top" || exit 1
 		return 1
 	fi
 	before=$failed
 	make -s check -j"$jobs" >check.out 2>&1 || check_failed=1
 	grep -E '^(FAIL|ERROR|XPASS|SKIP)' check.out
-	for f in $(find . -name '*.trs'); do
-		p=$(grep -c '^:test-result: PASS' "$f")
-		x=$(grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$f")
-		s=$(grep -c '^:test-result: SKIP' "$f")
-		passed=$((passed + p))
-		failed=$((failed + x))
-		skipped=$((skipped + s))
-	done
+	# Every test case's result, from the TAP driver's .trs files.
+	find . -name '*.trs' -exec cat {} + >results.txt
+	passed=$((passed + $(grep -c '^:test-result: PASS' results.txt)))
+	failed=$((failed + $(grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' results.txt)))
+	skipped=$((skipped + $(grep -c '^:test-result: SKIP' results.txt)))
 	grep -E '^# (TOTAL|PASS|FAIL|ERROR|SKIP)' check.out | sed "s/^/   $name /"
 	if [ "${check_failed:-0}" -eq 1 ]; then
 		status=1
@@ -65,11 +63,13 @@ run_suite() {
 	fi
 	check_failed=0
 	if grep -q '^\(FAIL\|ERROR\)' check.out; then
-		for log in $(grep -l '^not ok\|^Bail out' $(find . -name '*.log' ! -name test-suite.log) 2>/dev/null); do
+		find . -name '*.log' ! -name test-suite.log \
+			-exec grep -l '^not ok\|^Bail out' {} + 2>/dev/null |
+		while read -r log; do
 			echo "--- $log"; tail -30 "$log"
 		done
 	fi
-	cd "$top"
+	cd "$top" || exit 1
 }
 
 run_suite normal

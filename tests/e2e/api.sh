@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # api.sh - the real daemon on free loopback ports: /health, /v1/usage,
 # errors, exit codes, SIGTERM and SIGHUP.
+# shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
 
 work=$(mktemp -d)
@@ -10,9 +11,15 @@ port=$(free_port)
 api="http://127.0.0.1:$port"
 # --user root: the daemon stays root whether or not this machine has the
 # antigravity-proxy user (dropping is tested in standalone.sh).
-args="--config /dev/null --user root --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$(free_port)"
+mport=$(free_port)
+# The daemon with this test's options. It execs, so call it in a subshell:
+# `(run_proxy ...) &` makes $! the daemon's own pid.
+run_proxy() {
+	exec "$PROXY" --config /dev/null --user root --state-dir "$work/state" \
+		--api-listen "127.0.0.1:$port" --mitm-listen "127.0.0.1:$mport" "$@"
+}
 
-"$PROXY" $args --log-level debug 2>"$work/log" &
+(run_proxy --log-level debug 2>"$work/log") &
 pid=$!
 wait_http "$api/health"
 ok $? "daemon answers on its API port"
@@ -59,7 +66,7 @@ ok $? "/metrics serves Prometheus text"
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$work/metrics" >"$work/promtool.out" 2>&1
 	ok $? "promtool check metrics accepts /metrics"
-	cat "$work/promtool.out" | sed 's/^/# /'
+	sed 's/^/# /' "$work/promtool.out"
 else
 	ok 1 "promtool is installed (Debian package prometheus)"
 fi
@@ -71,7 +78,7 @@ ok $? "ca-cert prints the CA certificate of the state dir"
 is "$(stat -c %a "$work/state/ca-key.pem")" 600 "the CA key is 0600"
 
 # A second daemon on the same API port fails with status 1 and one line.
-"$PROXY" $args 2>"$work/err2"
+(run_proxy 2>"$work/err2")
 is "$?" 1 "port in use exits 1"
 grep -q "cannot listen on 127.0.0.1:$port: Address already in use" "$work/err2"
 ok $? "port in use says so"
@@ -99,7 +106,7 @@ curl -s -o /dev/null --max-time 1 "$api/health"
 ok $(( $? == 0 )) "API port closed after stop"
 
 # --daemon with --pidfile detaches and can be stopped by the pid.
-"$PROXY" $args --daemon --pidfile "$work/pid"
+(run_proxy --daemon --pidfile "$work/pid")
 is "$?" 0 "--daemon returns 0"
 wait_http "$api/health"
 ok $? "daemonized proxy answers"

@@ -1,6 +1,8 @@
+# shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # lib.sh - TAP helpers and process plumbing for the shell tests.
 # Source it; it expects $top_builddir and $top_srcdir (set by make check).
+# shellcheck disable=SC2034 # PROXY is for the scripts that source this
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"

@@ -5,7 +5,9 @@
 # not, some gzip) from 8 concurrent clients through the redirect must give
 # /v1/usage totals equal, per model and field, to what the upstream sent;
 # a restart keeps them; kill -9 during a burst loses nothing counted.
+# shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/netns.sh
 . "$top_srcdir/tests/e2e/netns.sh"
 
 ns_up --log-bodies

@@ -4,7 +4,9 @@
 # namespace of its own: a UID-scoped REDIRECT, a fake DNS server, a fake
 # TLS upstream with its own CA, the proxy, and real clients (curl,
 # Python's http.client, Go) run as the intercepted user.
+# shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/netns.sh
 . "$top_srcdir/tests/e2e/netns.sh"
 
 ns_up --handshake-timeout 3s --upstream-idle-timeout 1500ms \
@@ -148,7 +150,7 @@ is "$(metric antigravity_proxy_tunnelled_total)" $((t0 + 2)) \
 # --- large ClientHello in small segments ----------------------------------
 client --host api.example.test bighello >"$work/big.json"
 ok $? "a ClientHello past 2 KiB in 256-byte segments yields the SNI and cert"
-diag "$(cat "$work/big.json" | cut -c1-200)"
+diag "$(cut -c1-200 "$work/big.json")"
 
 # --- errors and timeouts ----------------------------------------------------
 ccurl -o "$work/e502" -w '%{http_code}' "https://down.example.test/echo" >"$work/c502"

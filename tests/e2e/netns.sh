@@ -1,4 +1,6 @@
+# shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck disable=SC2034,SC2154 # shares variables with lib.sh and the tests
 # netns.sh - a private network namespace with the UID-scoped redirect, a
 # fake DNS server, a fake TLS upstream and the proxy, for the end-to-end
 # tests. Nothing leaves the namespace: every address is on its loopback.
@@ -95,6 +97,7 @@ ns_up() {
 		echo "$H2_IP h2.example.test"
 	} >"/etc/netns/$NS/hosts"
 
+	# shellcheck disable=SC2086 # host lists, split on purpose
 	sh "$top_srcdir/tests/helpers/mkcerts.sh" "$work/up" \
 		$HOSTS $PLAIN_HOST h2.example.test "$UPSTREAM_IP" \
 		>/dev/null 2>&1 || return 1
@@ -102,6 +105,7 @@ ns_up() {
 	for h in $HOSTS $PLAIN_HOST; do
 		dns_args="$dns_args --record $h=$UPSTREAM_IP"
 	done
+	# shellcheck disable=SC2086 # $dns_args, split on purpose
 	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakedns.py" \
 		--listen "$DNS_IP:53" $dns_args \
 		--record "down.example.test=$DOWN_IP" \

@@ -9,7 +9,9 @@
 # a test proxy user while its supervisor stays root, and the LS user can
 # read the bundle but not the CA key or the ledger.
 # AGP_FAKE_LS_PYTHON=1 tries the Python stand-in even where Go is installed.
+# shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/netns.sh
 . "$top_srcdir/tests/e2e/netns.sh"
 
 PROXY_USER=agp-proxy-test
