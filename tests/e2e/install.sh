@@ -176,14 +176,6 @@ mount --rbind "$d" /dev && exec "$@"' sh "$work/dev" \
 		sh "$init" "$1"
 }
 
-wait_line() {		# wait_line FILE PATTERN: 10 s
-	for _ in $(seq 100); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # How many daemons serve our API port.
 ndaemons() {
 	pgrep -f -- "--api-listen 127.0.0.1:$port " | grep -c .

@@ -67,6 +67,15 @@ wait_gone() {
 	return 1
 }
 
+# Waits up to 10 s for a line matching $2 in file $1; 0 when it came.
+wait_line() {
+	for _ in $(seq 100); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # A JSON field by dotted path from stdin, via Python (stdlib only).
 json_get() {
 	"$PYTHON" -c '

@@ -51,15 +51,6 @@ ns_down() {
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 
-# Waits for a line matching $2 in file $1 (10 s).
-wait_line() {
-	for _ in $(seq 100); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # ns_up [PROXY-OPTION]...: the namespace, redirect, DNS, upstream, proxy.
 ns_up() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, iptables, a user)"
