@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
+
+#include "tls_send.h"
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -158,19 +160,7 @@ fail:
 static int
 lg_send(struct lg_conn *c, const void *buf, size_t len)
 {
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = gnutls_record_send(c->s, p, len);
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tls_send_all(c->s, buf, len);
 }
 
 static void

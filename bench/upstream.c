@@ -22,6 +22,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
+
+#include "tls_send.h"
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -83,23 +85,6 @@ up_block_init(void)
 	up_block[UP_BLOCK - 1] = '\n';
 }
 
-static int
-up_send(gnutls_session_t s, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = gnutls_record_send(s, p, len);
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static long
 up_query(const char *path, const char *key, long dflt)
@@ -132,11 +117,11 @@ up_bytes(gnutls_session_t s, const char *path)
 
 	hl = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
 	              "%s\r\nContent-Length: %ld\r\n\r\n", up_ctype(path), n);
-	if (up_send(s, head, (size_t)hl) < 0)
+	if (tls_send_all(s, head, (size_t)hl) < 0)
 		return -1;
 	for (; n > 0; n -= k) {
 		k = n < UP_BLOCK ? n : UP_BLOCK;
-		if (up_send(s, up_block, (size_t)k) < 0)
+		if (tls_send_all(s, up_block, (size_t)k) < 0)
 			return -1;
 	}
 	return 0;
@@ -153,7 +138,7 @@ up_sse(gnutls_session_t s, const char *path)
 	hl = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
 	              "%s\r\nCache-Control: no-cache\r\n"
 	              "Transfer-Encoding: chunked\r\n\r\n", up_ctype(path));
-	if (up_send(s, head, (size_t)hl) < 0)
+	if (tls_send_all(s, head, (size_t)hl) < 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &at);
 	for (int i = 0; i < n; i++) {
@@ -168,10 +153,10 @@ up_sse(gnutls_session_t s, const char *path)
 		el = snprintf(ev, sizeof(ev), up_event_fmt, up_now_ns(), i,
 		              "token", i + 1, 1515 + i);
 		cl = snprintf(chunk, sizeof(chunk), "%x\r\n%s\r\n", el, ev);
-		if (up_send(s, chunk, (size_t)cl) < 0)
+		if (tls_send_all(s, chunk, (size_t)cl) < 0)
 			return -1;
 	}
-	return up_send(s, "0\r\n\r\n", 5);
+	return tls_send_all(s, "0\r\n\r\n", 5);
 }
 
 /* Reads one request head into buf (NUL-terminated) and drains the body;
@@ -233,13 +218,13 @@ up_serve(gnutls_session_t s)
 			return -1;
 		if (strncmp(path, "/small", 6) == 0 ||
 		    strncmp(path, "/up", 3) == 0)
-			rc = up_send(s, ok, sizeof(ok) - 1);
+			rc = tls_send_all(s, ok, sizeof(ok) - 1);
 		else if (strncmp(path, "/bytes", 6) == 0)
 			rc = up_bytes(s, path);
 		else if (strncmp(path, "/sse", 4) == 0)
 			rc = up_sse(s, path);
 		else
-			rc = up_send(s, nf, sizeof(nf) - 1);
+			rc = tls_send_all(s, nf, sizeof(nf) - 1);
 		if (rc < 0)
 			return -1;
 	}
