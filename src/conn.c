@@ -81,8 +81,11 @@ struct conn {
  * Peeks until the ClientHello is complete, the bytes are not TLS, or the
  * handshake timeout passes. SO_RCVLOWAT makes poll() wait for more bytes
  * than are already queued, so a hello in many small segments costs no
- * busy loop. Returns a CLIENTHELLO_* result, or -100 on timeout/EOF.
+ * busy loop. Returns a CLIENTHELLO_* result, or PEEK_TIMEOUT or
+ * PEEK_CLOSED when no complete hello came.
  */
+enum { PEEK_TIMEOUT = -100, PEEK_CLOSED = -101 };
+
 static int
 peek_hello(struct conn *c, struct clienthello *ch)
 {
@@ -91,10 +94,10 @@ peek_hello(struct conn *c, struct clienthello *ch)
 	int64_t deadline = clock_mono_ms() + c->opt->handshake_timeout;
 	size_t need = 1;
 	ssize_t n = 0;
-	int rc = -100, lowat;
+	int rc = PEEK_TIMEOUT, lowat;
 
 	if (!buf)
-		return -100;
+		return PEEK_CLOSED;
 	for (;;) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int64_t left = deadline - clock_mono_ms();
@@ -105,16 +108,18 @@ peek_hello(struct conn *c, struct clienthello *ch)
 		if (left <= 0 || poll(&p, 1, (int)left + 1) <= 0)
 			break;
 		n = recv(c->fd, buf, CLIENTHELLO_MAX, MSG_PEEK);
-		if (n <= 0)
+		if (n <= 0) {
+			rc = PEEK_CLOSED;
 			break;
+		}
 		rc = clienthello_parse(buf, (size_t)n, ch, &need);
 		if (rc != CLIENTHELLO_NEED_MORE)
 			break;
+		if ((size_t)n >= CLIENTHELLO_MAX)
+			break;	/* too big to read: tunnelled as odd */
 		if (need <= (size_t)n)
 			need = (size_t)n + 1;
-		rc = -100;
-		if ((size_t)n >= CLIENTHELLO_MAX)
-			break;
+		rc = PEEK_TIMEOUT;
 	}
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	free(buf);
@@ -568,11 +573,12 @@ serve(struct conn *c)
 	struct clienthello ch;
 	int rc = peek_hello(c, &ch);
 
-	if (rc == -100) {
+	if (rc == PEEK_TIMEOUT || rc == PEEK_CLOSED) {
 		atomic_fetch_add(&c->px->stats.handshake_failures, 1);
-		log_info("conn#%lu %s -> %s:%u no ClientHello before the "
-			 "handshake timeout", c->id, c->peer, c->dst_addr,
-			 c->dst_port);
+		log_info("conn#%lu %s -> %s:%u %s", c->id, c->peer,
+			 c->dst_addr, c->dst_port, rc == PEEK_CLOSED ?
+			 "closed before its ClientHello was complete" :
+			 "no ClientHello before the handshake timeout");
 		return;
 	}
 	if (rc != CLIENTHELLO_DONE) {

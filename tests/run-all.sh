@@ -66,7 +66,12 @@ run_suite() {
 		find . -name '*.log' ! -name test-suite.log \
 			-exec grep -l '^not ok\|^Bail out' {} + 2>/dev/null |
 		while read -r log; do
-			echo "--- $log"; tail -30 "$log"
+			# Each failed case with the diagnostics that follow it,
+			# then the end of the log (the proxy log for e2e tests).
+			echo "--- $log"
+			grep -A12 '^not ok\|^Bail out' "$log" | grep -v '^\(ok\|PASS\|FAIL\):'
+			echo "--- end of $log"
+			tail -20 "$log"
 		done
 	fi
 	cd "$top" || exit 1

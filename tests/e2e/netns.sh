@@ -41,8 +41,11 @@ ns_bg() {	# ns_bg CMD...: starts a background process in the namespace
 
 ns_down() {
 	if [ "$tap_failed" -gt 0 ] && [ -f "$work/proxy.log" ]; then
-		echo "# --- last lines of the proxy log"
-		grep -v ' debug: ' "$work/proxy.log" | tail -40 | sed 's/^/# /'
+		echo "# --- the proxy log's last warnings and errors"
+		grep -E ' (warn|error): ' "$work/proxy.log" | tail -30 |
+			sed 's/^/# /'
+		echo "# --- the proxy log's last lines"
+		grep -v ' debug: ' "$work/proxy.log" | tail -15 | sed 's/^/# /'
 	fi
 	for p in $ns_pids; do kill "$p" 2>/dev/null; done
 	for p in $ns_pids; do wait "$p" 2>/dev/null; done

@@ -31,10 +31,13 @@ prun() {	# prun ARGS...: antigravity-proxy run in the namespace
 	in_ns "$PROXY" --config /dev/null --state-dir "$work/state" \
 		--log-level warn run "$@"
 }
-usage_of() {	# usage_of MODEL FIELD (model names hold dots)
+# usage_of MODEL FIELD...: the fields, from one snapshot of /v1/usage
+# (model names hold dots, so not json_get).
+usage_of() {
 	in_ns curl -s --max-time 5 "$API/v1/usage" | "$PYTHON" -c '
 import json, sys
-print(json.load(sys.stdin)["models"].get(sys.argv[1], {}).get(sys.argv[2], ""))' "$1" "$2"
+m = json.load(sys.stdin)["models"].get(sys.argv[1], {})
+print(" ".join(str(m.get(f, "")) for f in sys.argv[2:]))' "$@"
 }
 uid_of() {	# uid_of PID: the four Uid fields of /proc/PID/status
 	awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status"
@@ -97,8 +100,10 @@ is "$(uid_of "$ls1")" "$client_uid $client_uid $client_uid $client_uid" \
 grep -q "ls: fake-ls: pid $ls1 uid $client_uid started, SSL_CERT_FILE=$work/state/combined-ca.pem" \
 	"$work/proxy.log"
 ok $? "the LS was given the combined bundle"
-n=$(usage_of gemini-2.5-flash requests)
-in_tok=$(usage_of gemini-2.5-flash input_tokens)
+# One snapshot: the LS goes on calling while we read.
+read -r n in_tok <<EOF
+$(usage_of gemini-2.5-flash requests input_tokens)
+EOF
 ok "$([ "${n:-0}" -ge 2 ] && [ "$in_tok" -eq $((n * 5234)) ]; echo $?)" \
 	"its calls are intercepted and metered ($n requests, $in_tok input tokens)"
 
