@@ -4,8 +4,9 @@
  *
  * Threading: ledger_append() is thread-safe and never waits for the disk:
  *   a writer thread of the ledger's own writes what is queued, makes it
- *   durable with one fdatasync per batch (group commit), and only then
- *   adds the records to the usage table.
+ *   durable with one fdatasync per batch (group commit: a batch is what
+ *   came in a few milliseconds), and only then adds the records to the
+ *   usage table.
  */
 #ifndef AGP_LEDGER_H
 #define AGP_LEDGER_H
@@ -38,5 +39,9 @@ int ledger_reopen(struct ledger *l);
 
 /* Records that could not be made durable (they were counted anyway). */
 unsigned long ledger_errors(struct ledger *l);
+
+/* Batches written and synced (or tried): one per gathering window at
+ * most, however many records it held. */
+unsigned long ledger_syncs(struct ledger *l);
 
 #endif

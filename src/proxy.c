@@ -53,8 +53,14 @@ proxy_metrics(void *arg, char *buf, size_t len)
 			     "Records not made durable.\n"
 			     "# TYPE antigravity_proxy_ledger_errors_total "
 			     "counter\nantigravity_proxy_ledger_errors_total "
+			     "%lu\n"
+			     "# HELP antigravity_proxy_ledger_syncs_total "
+			     "Batches of records written and synced.\n"
+			     "# TYPE antigravity_proxy_ledger_syncs_total "
+			     "counter\nantigravity_proxy_ledger_syncs_total "
 			     "%lu\n", atomic_load(&px->stats.in_flight),
-			     ledger_errors(px->ledger));
+			     ledger_errors(px->ledger),
+			     ledger_syncs(px->ledger));
 		if (n > 0)
 			off += (size_t)n;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ledger.h"
@@ -148,6 +149,36 @@ main(void)
 	t2 = usage_table_new();
 	l = ledger_open(path, t2, &n);
 	is_int(n, 11 + 8 * 250, "8 concurrent appenders: every line whole");
+	ledger_free(l);
+	usage_table_free(t2);
+
+	/* Group commit: records that trickle in (one every 200 us, slower
+	 * than a sync) share a sync per gathering window, not one each. */
+	t2 = usage_table_new();
+	l = ledger_open(path, t2, &n);
+	ledger_start(l);
+	{
+		struct timespec a, b;
+		long ms;
+		unsigned long syncs;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (int i = 0; i < 200; i++) {
+			rec(&r, i);
+			ledger_append(l, &r);
+			usleep(200);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (b.tv_sec - a.tv_sec) * 1000 +
+		     (b.tv_nsec - a.tv_nsec) / 1000000;
+		usleep(50 * 1000);
+		syncs = ledger_syncs(l);
+		ok(syncs >= 1 && syncs <= (unsigned long)(ms / 5 + 2),
+		   "200 records over %ld ms took %lu syncs (one per 5 ms "
+		   "window at most)", ms, syncs);
+		is_int(total(t2, "requests"), 11 + 8 * 250 + 200,
+		       "all of them are counted after their sync");
+	}
 	ledger_free(l);
 	usage_table_free(t2);
 
