@@ -11,10 +11,12 @@
 
 work=$(mktemp -d /tmp/agp-install.XXXXXX)
 dest="$work/dest"
+NS=agp-install-$$
 cleanup() {
-	for p in $(cat "$work/run/agp.pid" 2>/dev/null) ${lpid:-} ${spid:-}; do
+	for p in $(cat "$work"/run/*.pid 2>/dev/null) ${lpid:-} ${spid:-}; do
 		kill "$p" 2>/dev/null
 	done
+	ip netns del "$NS" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -143,6 +145,7 @@ PIDFILE=$work/run/agp.pid
 CONFIG=/dev/null
 DAEMON_ARGS="--user root --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
 STOP_TIMEOUT=10
+REDIRECT=no
 EOF
 build_make install DESTDIR="$dest" >/dev/null 2>&1
 
@@ -165,9 +168,9 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-initrc() {		# initrc ACTION [DEFAULTS-FILE]
+initrc() {		# initrc ACTION [DEFAULTS-FILE]; in $initrc_ns if set
 	# shellcheck disable=SC2016 # the inner script expands them
-	unshare -m sh -c '
+	${initrc_ns:+ip netns exec "$initrc_ns"} unshare -m sh -c '
 d=$1
 shift
 for n in null zero random urandom; do mount --bind "/dev/$n" "$d/$n"; done
@@ -264,5 +267,57 @@ ok $? "start over a stale pidfile exits 0"
 is "$(ndaemons)" 1 "and one daemon runs"
 initrc stop >/dev/null 2>&1
 is "$(ndaemons)" 0 "no daemon left"
+
+# --- After a reboot the nat rules are gone: start puts the redirect back.
+# In a network namespace of this test, never in the host's rules.
+ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
+ok $? "a network namespace for the redirect"
+initrc_ns=$NS
+cat >"$work/defaults-ns" <<EOF
+DAEMON=$daemon
+PIDFILE=$work/run/agp-ns.pid
+CONFIG=/dev/null
+DAEMON_ARGS="--user root --state-dir $work/state-ns --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
+REDIRECT_ARGS="--user nobody --port $mport"
+REDIRECT_CMD=$sbin/mitm-redirect.sh
+EOF
+nat() {			# nat CHAIN: that chain of the namespace's nat table
+	ip netns exec "$NS" iptables -w -t nat -S "$1" 2>/dev/null
+}
+redirected() {		# the REDIRECT rule and one jump for nobody's uid
+	nat ANTIGRAVITY_PROXY | grep -q -- "-j REDIRECT --to-ports $mport" &&
+		[ "$(nat OUTPUT | grep -c -- "--uid-owner $(id -u nobody) -j ANTIGRAVITY_PROXY")" -eq 1 ]
+}
+initrc start "$work/defaults-ns" >"$work/start-ns" 2>&1
+ok $? "start with REDIRECT (the default) exits 0"
+redirected
+ok $? "and installed the redirect first"
+initrc stop "$work/defaults-ns" >/dev/null 2>&1
+redirected
+ok $? "stop leaves the redirect in place"
+ip netns exec "$NS" iptables -w -t nat -F OUTPUT &&
+	ip netns exec "$NS" iptables -w -t nat -F ANTIGRAVITY_PROXY &&
+	ip netns exec "$NS" iptables -w -t nat -X ANTIGRAVITY_PROXY
+! redirected
+ok $? "a reboot's empty nat table (simulated) has no redirect"
+initrc start "$work/defaults-ns" >/dev/null 2>&1
+ok $? "start exits 0"
+redirected
+ok $? "and put the redirect back, once"
+initrc stop "$work/defaults-ns" >/dev/null 2>&1
+initrc start "$work/defaults-ns" >/dev/null 2>&1
+redirected
+ok $? "a restart over an installed redirect leaves one rule and one jump"
+initrc stop "$work/defaults-ns" >/dev/null 2>&1
+echo 'REDIRECT_ARGS="--user agp-no-such-user --port 1"' >>"$work/defaults-ns"
+initrc start "$work/defaults-ns" >"$work/start-nouser" 2>&1
+ok $? "a redirect that cannot be restored does not fail the start"
+grep -q "warning: redirect not restored: .*agp-no-such-user does not exist" \
+	"$work/start-nouser"
+ok $? "it is a one-line warning that names the cause"
+kill -0 "$(cat "$work/run/agp-ns.pid" 2>/dev/null)" 2>/dev/null
+ok $? "and the daemon runs"
+initrc stop "$work/defaults-ns" >/dev/null 2>&1
+initrc_ns=
 
 tap_done
