@@ -22,6 +22,8 @@
  *   The LS runs in a process group of its own, with stdout and stderr on
  *   one pipe whose lines go to the log as "ls: ...". When it dies it is
  *   restarted after 1 s, doubling to 60 s; a run of 60 s resets the delay.
+ *   Before each start the supervisor brings the combined bundle up to
+ *   date, so an LS started after a system CA update trusts the new set.
  *   Without --standalone there is no supervisor; the drop happens anyway.
  *
  * Threading: the daemon side runs in main; the supervisor is a process.
@@ -77,6 +79,7 @@ struct standalone {
 
 /* The supervisor's state; it lives on the supervisor's stack. */
 struct sup {
+	const struct options *opt;
 	const struct spawn_cmd *cmd;
 	struct sa_counters *ctr;
 	int ctl, sfd, out, devnull;
@@ -101,7 +104,16 @@ static void
 sup_spawn(struct sup *s)
 {
 	struct spawn_io io = { s->devnull, -1, -1, true };
+	char bundle[4096];
 	int p[2];
+
+	/* Same path, so the LS's environment stays as it is; on failure
+	 * the bundle it has is still there and still valid. */
+	if (bundle_update(s->opt->state_dir,
+			  bundle_system_path(s->opt->system_ca), bundle,
+			  sizeof(bundle)) == 1 && s->ctr->starts > 0)
+		log_info("standalone: the system CAs changed: %s rewritten",
+			 bundle);
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_warn("standalone: pipe");
@@ -304,7 +316,8 @@ static void
 sup_main(const struct options *opt, const struct spawn_cmd *cmd, int ctl,
 	 struct sa_counters *ctr)
 {
-	struct sup s = { .cmd = cmd, .ctr = ctr, .ctl = 3, .out = -1,
+	struct sup s = { .opt = opt, .cmd = cmd, .ctr = ctr, .ctl = 3,
+			 .out = -1,
 			 .pid = -1, .backoff = SA_BACKOFF_MIN };
 	sigset_t set;
 

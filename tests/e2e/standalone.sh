@@ -88,8 +88,11 @@ id -u "$PROXY_USER" >/dev/null 2>&1 ||
 	useradd --system --no-create-home --shell /usr/sbin/nologin \
 		"$PROXY_USER"
 proxy_uid=$(id -u "$PROXY_USER")
+# A system CA file of our own, to change it under the running daemon.
+cp /etc/ssl/certs/ca-certificates.crt "$work/system-ca.pem"
 proxy_start --standalone "$@" --ls-arg "$SGC" --ls-arg 300 \
-	--ls-user "$TEST_USER" --user "$PROXY_USER"
+	--ls-user "$TEST_USER" --user "$PROXY_USER" \
+	--system-ca "$work/system-ca.pem"
 ok $? "proxy up with --standalone --user $PROXY_USER"
 
 wait_line "$work/proxy.log" 'ls: fake-ls: call 3 status 200'
@@ -145,6 +148,8 @@ as_ls cat "$work/state/combined-ca.pem" >"$work/read.pem" &&
 ok $? "the LS user can read the bundle"
 
 # --- restart and stop ---------------------------------------------------------
+# A system CA update while the LS runs: the restarted LS gets it.
+cat "$work/up/ca.pem" >>"$work/system-ca.pem"
 kill -9 "$ls1"
 for _ in $(seq 100); do
 	ls2=$(sed -n 's/.*ls: fake-ls: pid \([0-9]*\) .*/\1/p' "$work/proxy.log" | tail -1)
@@ -159,6 +164,15 @@ is "$(metric antigravity_proxy_ls_starts_total)" 2 "two starts counted"
 grep -q "language server pid $ls1 killed by signal 9; restarting in 1000 ms" \
 	"$work/proxy.log"
 ok $? "the death is logged with the backoff delay"
+grep -q "standalone: the system CAs changed: $work/state/combined-ca.pem rewritten" \
+	"$work/proxy.log"
+ok $? "the bundle was brought up to date before the restart"
+[ "$(tail -c "$(wc -c <"$work/state/ca-cert.pem")" \
+	"$work/state/combined-ca.pem")" = "$(cat "$work/state/ca-cert.pem")" ] &&
+	grep -qFx "$(sed -n 2p "$work/up/ca.pem")" "$work/state/combined-ca.pem"
+ok $? "it holds the new system CA, and still ends with ours"
+is "$(stat -c '%U %a' "$work/state/combined-ca.pem")" "root 644" \
+	"the rewritten bundle is root's, 0644"
 
 proxy_stop
 ok $? "SIGTERM stops the daemon"
