@@ -86,6 +86,8 @@ ns_up() {
 	# `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts.
 	mkdir -p "/etc/netns/$NS"
 	{
+		# sudo looks its host's name up, and warns when it cannot.
+		echo "127.0.0.1 localhost $(hostname)"
 		for h in $HOSTS $PLAIN_HOST; do echo "$UPSTREAM_IP $h"; done
 		echo "$DOWN_IP down.example.test"
 		echo "$H2_IP h2.example.test"

@@ -23,6 +23,7 @@ ok $? "namespace, redirect, DNS, upstream and proxy are up"
 
 cleanup() {
 	ns_down
+	rm -f "${SUDOERS:-/nonexistent}"
 	userdel "$PROXY_USER" 2>/dev/null
 }
 trap cleanup EXIT
@@ -68,6 +69,39 @@ grep -q 'does NOT apply' "$work/missing.err"
 ok $? "with a loud warning that the redirect does not apply"
 prun --user "$TEST_USER" -- /nonexistent/cmd 2>/dev/null
 is $? 127 "a command that does not exist: 127"
+
+# --- run as a user that is not root: through sudo -n ------------------------
+# The daemon's own user may start the LS user's commands, by a sudoers
+# rule of this test's; the copy of the binary is for a user who may not
+# read the build tree.
+SUDOERS=/etc/sudoers.d/agp-standalone-test
+id -u "$PROXY_USER" >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin \
+		"$PROXY_USER"
+cp "$PROXY" "$work/agp-copy" && chmod 755 "$work/agp-copy"
+# The running proxy's CA, so that the command trusts that proxy.
+mkdir -p "$work/state-sudo" &&
+	cp "$work/state/ca-cert.pem" "$work/state/ca-key.pem" "$work/state-sudo/" &&
+	chown -R "$PROXY_USER" "$work/state-sudo"
+srun() {	# srun ARGS...: `run` as $PROXY_USER, in the namespace
+	in_ns runuser -u "$PROXY_USER" -- "$work/agp-copy" --config /dev/null \
+		--state-dir "$work/state-sudo" --log-level warn run "$@"
+}
+echo "$PROXY_USER ALL=($TEST_USER) NOPASSWD: ALL" >"$SUDOERS"
+chmod 440 "$SUDOERS"
+is "$(srun --user "$TEST_USER" -- sh -c 'echo $(id -u) $SSL_CERT_FILE $SSL_CERT_DIR')" \
+	"$client_uid $work/state-sudo/combined-ca.pem /dev/null" \
+	"not root: run goes through sudo -n, as $TEST_USER, with the trust variables"
+code=$(srun --user "$TEST_USER" -- curl -sS --max-time 10 -o /dev/null \
+	-w '%{http_code}' -X POST -d '{}' "$GC" 2>/dev/null)
+is "$code" 200 "and its traffic is redirected to the proxy, which it trusts"
+srun --user "$TEST_USER" -- sh -c 'exit 3'
+is $? 3 "the command's exit status comes back through sudo"
+rm -f "$SUDOERS"
+srun --user "$TEST_USER" -- true 2>"$work/sudo.err"
+ok $(( $? == 0 )) "without a sudoers rule: a non-zero exit"
+grep -q 'sudo: a password is required' "$work/sudo.err"
+ok $? "and sudo's reason on stderr ($(head -c 60 "$work/sudo.err"))"
 
 proxy_stop
 ok $? "the plain proxy stopped"
