@@ -2,7 +2,10 @@
  * fuzz_meter.c - libFuzzer target for the whole meter (decoders, sniffing,
  * SSE, JSON streams, extractors). The first byte picks the Content-Type
  * (bits 0-1), the Content-Encoding (bits 2-4) and the chunk size (bits
- * 5-7); the rest is the raw response body.
+ * 5-7); the rest is the raw response body. An uncompressed event stream
+ * is also metered the plain way, every event's data parsed whole by
+ * json-c (what the meter did before it pruned and held events back), and
+ * the two records must be the same.
  *
  * Build and run (from the top source directory, after ./configure in
  * build/):
@@ -14,12 +17,90 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "meter/extract.h"
 #include "meter/meter.h"
+#include "meter/prune.h"
+#include "meter/sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fuzz_plain {
+	struct json_tokener *tok;
+	struct extract x;
+};
+
+static void
+fuzz_plain_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct fuzz_plain *f = arg;
+	struct json_object *o;
+	size_t sp = strspn(data, " \t"), n = strlen(event);
+
+	if (len - sp >= 6 && strncmp(data + sp, "[DONE]", 6) == 0) {
+		extract_done(&f->x);
+		return;
+	}
+	if (len == 0 || (f->x.kind != EXTRACT_NONE &&
+	                 (strcmp(event, "content_block_delta") == 0 ||
+	                  strcmp(event, "ping") == 0 ||
+	                  (n > 6 && strcmp(event + n - 6, ".delta") == 0))))
+		return;
+	json_tokener_reset(f->tok);
+	if ((o = json_tokener_parse_ex(f->tok, data, (int)len))) {
+		extract_object(&f->x, event, o);
+		json_object_put(o);
+	}
+}
+
+/* A raw usage object may differ only by a string the pruner cut. */
+static bool
+fuzz_long_string(const char *raw)
+{
+	size_t run = 0;
+
+	for (const char *p = raw; *p; p++)
+		if ((run = *p == '"' && (p == raw || p[-1] != '\\') ? 0 :
+		     run + 1) >= PRUNE_KEEP)
+			return true;
+	return false;
+}
+
+static void
+fuzz_plain(const uint8_t *data, size_t size, size_t chunk,
+           const struct usage_record *rec)
+{
+	struct fuzz_plain f = { json_tokener_new_ex(128), { 0 } };
+	struct sse *s = sse_new(0, fuzz_plain_event, &f);
+	struct usage_record r;
+
+	if (!f.tok || !s)
+		abort();
+	for (size_t off = 0; off < size; off += chunk)
+		sse_feed(s, (const char *)data + off,
+		         size - off < chunk ? size - off : chunk);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.model, sizeof(r.model), "fuzz-req");
+	extract_finish(&f.x, true, true, &r);
+	if (r.has_usage != rec->has_usage || r.complete != rec->complete ||
+	    r.input_tokens != rec->input_tokens ||
+	    r.output_tokens != rec->output_tokens ||
+	    r.thinking_tokens != rec->thinking_tokens ||
+	    r.cached_tokens != rec->cached_tokens ||
+	    r.cache_creation_tokens != rec->cache_creation_tokens ||
+	    r.total_tokens != rec->total_tokens ||
+	    strcmp(r.model, rec->model) != 0 ||
+	    strcmp(r.error, rec->error) != 0 ||
+	    (strcmp(r.raw, rec->raw) != 0 && !fuzz_long_string(r.raw)))
+		__builtin_trap();
+	sse_free(s);
+	extract_clear(&f.x);
+	json_tokener_free(f.tok);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,6 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct usage_record rec;
 	struct meter *m;
 	size_t chunk;
+	bool plain;
 
 	if (size < 1)
 		return 0;
@@ -46,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	meter_response(m, 200, types[data[0] & 3], codings[(data[0] >> 2) & 7]);
 	chunk = chunks[data[0] >> 5];
+	plain = (data[0] & 3) == 0 && ((data[0] >> 2) & 7) % 5 == 0;
 	data++;
 	size--;
 	for (size_t off = 0; off < size; off += chunk)
@@ -59,5 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !memchr(rec.error, 0, sizeof(rec.error)))
 		__builtin_trap();
 	meter_free(m);
+	if (plain)
+		fuzz_plain(data, size, chunk, &rec);
 	return 0;
 }

@@ -4,23 +4,29 @@ src_libagp_a_SOURCES += \
 	src/meter/meter.c src/meter/meter.h \
 	src/meter/sse.c src/meter/sse.h \
 	src/meter/jstream.c src/meter/jstream.h \
+	src/meter/prune.c src/meter/prune.h \
 	src/meter/decode.c src/meter/decode.h \
 	src/meter/extract.c src/meter/extract.h \
 	src/meter/google.c src/meter/anthropic.c src/meter/openai.c
 
-check_PROGRAMS += tests/unit/test_sse tests/unit/test_meter
+check_PROGRAMS += tests/unit/test_sse tests/unit/test_meter \
+	tests/unit/test_prune
 tests_unit_test_sse_SOURCES = tests/unit/test_sse.c tests/unit/tap.h
 tests_unit_test_sse_LDADD = $(AGP_LIBS)
 tests_unit_test_meter_SOURCES = tests/unit/test_meter.c tests/unit/tap.h
 tests_unit_test_meter_LDADD = $(AGP_LIBS) $(BROTLIENC_LIBS)
-TESTS += tests/unit/test_sse tests/unit/test_meter
+tests_unit_test_prune_SOURCES = tests/unit/test_prune.c tests/unit/tap.h
+tests_unit_test_prune_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/test_sse tests/unit/test_meter tests/unit/test_prune
 
-check_PROGRAMS += fuzz/replay-sse fuzz/replay-meter
+check_PROGRAMS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune
 fuzz_replay_sse_SOURCES = fuzz/replay.c fuzz/fuzz_sse.c
 fuzz_replay_sse_LDADD = $(AGP_LIBS)
 fuzz_replay_meter_SOURCES = fuzz/replay.c fuzz/fuzz_meter.c
 fuzz_replay_meter_LDADD = $(AGP_LIBS)
-TESTS += fuzz/replay-sse fuzz/replay-meter
+fuzz_replay_prune_SOURCES = fuzz/replay.c fuzz/fuzz_prune.c
+fuzz_replay_prune_LDADD = $(AGP_LIBS)
+TESTS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune
 
 METER_FIXTURES = \
 	tests/fixtures/README.txt tests/fixtures/expected.json \
@@ -46,4 +52,7 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/anthropic_json_sniff fuzz/corpus/meter/anthropic_sse \
 	fuzz/corpus/meter/chat_deflate fuzz/corpus/meter/cloudcode_sniff \
 	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \
-	fuzz/corpus/meter/responses_gzip
+	fuzz/corpus/meter/responses_gzip fuzz/corpus/meter/coalesce_gemini \
+	fuzz/corpus/meter/coalesce_anthropic \
+	fuzz/corpus/prune/escapes_at_cut fuzz/corpus/prune/surrogate_at_cut \
+	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat

@@ -13,6 +13,12 @@
 
 #include "meter/extract.h"
 
+const char *const extract_keys[] = {
+	"code", "finishReason", "model", "modelVersion", "object", "status",
+	"type", NULL,
+};
+
+/* Every key read here must be listed in extract_keys. */
 const char *
 extract_str(struct json_object *o, const char *key)
 {
@@ -150,6 +156,27 @@ extract_get(const struct extract *x, enum extract_slot s)
 	return (x->have & (1u << s)) ? x->v[s] : 0;
 }
 
+/* Counts come from the wire: sums saturate rather than overflow. */
+static int64_t
+extract_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t
+extract_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 static void
 extract_normalise(const struct extract *x, struct usage_record *out)
 {
@@ -163,18 +190,20 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 	out->thinking_tokens = think;
 	if (x->kind == EXTRACT_GOOGLE) {
 		/* Gemini counts thoughts apart from candidates already */
-		in += extract_get(x, EXTRACT_IN_TOOL);
+		in = extract_add(in, extract_get(x, EXTRACT_IN_TOOL));
 		out->output_tokens = raw_out;
-		raw_out += think;
+		raw_out = extract_add(raw_out, think);
 	} else {
 		/* the others count reasoning inside the output */
-		out->output_tokens = raw_out > think ? raw_out - think : 0;
+		out->output_tokens = raw_out > think ?
+		    extract_sub(raw_out, think) : 0;
 	}
 	if (x->kind == EXTRACT_ANTHROPIC)
-		in += out->cached_tokens + out->cache_creation_tokens;
+		in = extract_add(in, extract_add(out->cached_tokens,
+		                                 out->cache_creation_tokens));
 	out->input_tokens = in;
 	out->total_tokens = has_total && x->kind != EXTRACT_ANTHROPIC ?
-	    extract_get(x, EXTRACT_TOTAL) : in + raw_out;
+	    extract_get(x, EXTRACT_TOTAL) : extract_add(in, raw_out);
 }
 
 void

@@ -54,6 +54,15 @@ struct extract {
 	struct json_object *raw;	/* last usage object (a reference) */
 };
 
+/* The object members whose string values the extractors read, all
+ * through extract_str(); NULL-terminated. The meter skips parsing most
+ * stream events on two promises of the extractors: they read no other
+ * string values, and they only ever overwrite state (no sums, counts or
+ * "first wins" but the kind), so an object followed by one that
+ * prune_alike() finds alike under this list and the same event type
+ * leaves nothing behind that the later one does not overwrite. */
+extern const char *const extract_keys[];
+
 /* Takes one parsed event, body or array element. `event` is the SSE
  * event type, or NULL for JSON bodies. */
 void extract_object(struct extract *x, const char *event,

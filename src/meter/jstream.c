@@ -2,15 +2,18 @@
  * jstream.c - incremental JSON body reader over json-c's tokener.
  *
  * Threading: one reader belongs to one exchange; no shared state.
- * Ownership: the reader owns one tokener, reset between values; json-c
- *   keeps only the value being parsed, so an array body of any length is
- *   read in the memory of its largest element.
+ * Ownership: the reader owns one tokener, reset between values, and a
+ *   pruner (prune.h) with its output buffer: json-c reads the body with
+ *   long strings cut and keeps only the value being parsed, so an array
+ *   body of any length is read in the memory of its largest element,
+ *   pruned.
  */
 #include "config.h"
 
 #include <stdlib.h>
 
 #include "meter/jstream.h"
+#include "meter/prune.h"
 
 /* Gemini candidates nest deeper than json-c's default of 32 with tools */
 #define JSTREAM_DEPTH 128
@@ -29,7 +32,9 @@ struct jstream {
 	struct json_tokener *tok;
 	enum jstream_state state;
 	bool array;		/* the body is an array of values */
-	size_t value_len;	/* bytes of the current value so far */
+	size_t value_len;	/* pruned bytes of the current value so far */
+	struct prune prune;
+	char slice[PRUNE_SLICE];	/* pruned bytes of the current chunk */
 };
 
 struct jstream *
@@ -45,6 +50,7 @@ jstream_new(jstream_value_fn *cb, void *arg)
 	}
 	j->cb = cb;
 	j->arg = arg;
+	prune_init(&j->prune, NULL);
 	return j;
 }
 
@@ -99,8 +105,9 @@ jstream_value(struct jstream *j, const char *buf, size_t len)
 	return (ssize_t)used;
 }
 
-int
-jstream_feed(struct jstream *j, const char *buf, size_t len)
+/* Reads pruned text: array framing here, values through json-c. */
+static void
+jstream_text(struct jstream *j, const char *buf, size_t len)
 {
 	size_t i = 0;
 
@@ -133,10 +140,27 @@ jstream_feed(struct jstream *j, const char *buf, size_t len)
 				i += (size_t)n;
 			break;
 		case JSTREAM_DONE:
-			return 0;	/* trailing bytes do not matter */
+			return;		/* trailing bytes do not matter */
 		case JSTREAM_FAILED:
 			break;
 		}
+	}
+}
+
+int
+jstream_feed(struct jstream *j, const char *buf, size_t len)
+{
+	while (len > 0 && j->state != JSTREAM_FAILED &&
+	       j->state != JSTREAM_DONE) {
+		size_t in = len < PRUNE_SLICE ? len : PRUNE_SLICE;
+		ssize_t n = prune_feed(&j->prune, buf, in, j->slice);
+
+		if (n < 0)
+			j->state = JSTREAM_FAILED;
+		else
+			jstream_text(j, j->slice, (size_t)n);
+		buf += in;
+		len -= in;
 	}
 	return j->state == JSTREAM_FAILED ? -1 : 0;
 }

@@ -3,9 +3,19 @@
  * splitter or incremental JSON reader -> extractors -> usage_record.
  *
  * Threading: a meter belongs to one connection worker; no shared state.
- * Ownership: the meter owns its decoder, splitter, JSON reader and
- *   tokener; all are created once per exchange, so meter_chunk() only
- *   grows buffers geometrically and never rescans old bytes.
+ * Ownership: the meter owns its decoder, splitter, JSON reader,
+ *   tokener and two event buffers; all are created once per exchange, so
+ *   meter_chunk() only grows buffers geometrically and never rescans old
+ *   bytes.
+ *
+ * JSON reaches json-c pruned (prune.h): long strings cut to a head longer
+ * than any string the extractors read. json-c still costs microseconds
+ * per event for the objects it builds, so a stream event is held back,
+ * pruned, until the next one: when that one is alike (prune_alike() with
+ * extract_keys, same event type) it overwrites all the held one would
+ * have set (extract.h), and the held one is dropped unparsed. A Gemini
+ * stream, every event a snapshot of the same shape, is parsed at its
+ * first event, where the shape changes, and at its end.
  */
 #include "config.h"
 
@@ -19,10 +29,20 @@
 #include "meter/extract.h"
 #include "meter/jstream.h"
 #include "meter/meter.h"
+#include "meter/prune.h"
 #include "meter/sse.h"
 
-/* Request bodies larger than this are not parsed for their model. */
+/* json-c is given at most this much of a request body, pruned, to find
+ * its model: a conversation is mostly long strings, cut by the pruner. */
 #define METER_REQUEST_MAX (8 * 1024 * 1024)
+
+/* Event types are kept to this many bytes, NUL included (sse.c cuts
+ * them to the same). */
+#define METER_EVENT_MAX 128
+
+/* A pruned string keeps more than any record field takes from it. */
+_Static_assert(PRUNE_KEEP >= USAGE_MODEL_MAX && PRUNE_KEEP >= USAGE_ERROR_MAX,
+               "the pruner must keep every byte a record may hold");
 
 enum meter_body {
 	METER_SNIFF,		/* decide on the first significant byte */
@@ -41,8 +61,14 @@ struct meter {
 	struct decode *dec;
 	struct sse *sse;
 	struct jstream *js;
-	struct json_tokener *tok;	/* for SSE event data */
+	struct json_tokener *tok;
 	struct extract x;
+	/* the held stream event, pruned, and the buffers for the next one */
+	bool holding;
+	char held_event[METER_EVENT_MAX];
+	char *held, *next;
+	size_t held_len, held_cap, next_cap;
+	struct prune_shape *held_shape, *next_shape;
 };
 
 void
@@ -100,21 +126,22 @@ meter_url_model(const char *path, char *out, size_t size)
 static void
 meter_request_model(struct meter *m, const struct meter_request *req)
 {
-	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL;
+	char slice[PRUNE_SLICE];
 	const char *s;
+	size_t i = 0;
 
-	if (!req->body || req->body_len == 0 ||
-	    req->body_len > METER_REQUEST_MAX ||
-	    req->body[strspn(req->body, " \t\r\n")] != '{')
+	if (!req->body)
 		return;
-	if (!(tok = json_tokener_new_ex(128)))
+	while (i < req->body_len && memchr(" \t\r\n", req->body[i], 4))
+		i++;
+	if (i == req->body_len || req->body[i] != '{')
 		return;
-	o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+	o = prune_parse(m->tok, req->body, req->body_len, METER_REQUEST_MAX,
+	                slice);
 	if ((s = extract_str(o, "model")) && *s)
 		snprintf(m->req_model, sizeof(m->req_model), "%s", s);
 	json_object_put(o);
-	json_tokener_free(tok);
 }
 
 struct meter *
@@ -124,10 +151,13 @@ meter_new(const struct meter_request *req)
 
 	if (!m)
 		return NULL;
-	if (!(m->tok = json_tokener_new_ex(128))) {
-		free(m);
+	if (!(m->tok = json_tokener_new_ex(128)) ||
+	    !(m->held_shape = malloc(sizeof(*m->held_shape))) ||
+	    !(m->next_shape = malloc(sizeof(*m->next_shape)))) {
+		meter_free(m);
 		return NULL;
 	}
+	m->held_shape->keys = m->next_shape->keys = extract_keys;
 	snprintf(m->host, sizeof(m->host), "%s", req->host ? req->host : "");
 	meter_endpoint(req->path, m->endpoint, sizeof(m->endpoint));
 	meter_request_model(m, req);
@@ -144,8 +174,13 @@ meter_free(struct meter *m)
 	decode_free(m->dec);
 	sse_free(m->sse);
 	jstream_free(m->js);
-	json_tokener_free(m->tok);
+	if (m->tok)
+		json_tokener_free(m->tok);	/* which takes no NULL */
 	extract_clear(&m->x);
+	free(m->held);
+	free(m->next);
+	free(m->held_shape);
+	free(m->next_shape);
 	free(m);
 }
 
@@ -195,28 +230,106 @@ meter_skip_event(const struct meter *m, const char *event)
 	    (n > 6 && strcmp(event + n - 6, ".delta") == 0);
 }
 
+/* Hands one event's JSON text (pruned or not) to the extractors. */
 static void
-meter_event(void *arg, const char *event, const char *data, size_t len)
+meter_parse(struct meter *m, const char *event, const char *text,
+            size_t len)
 {
-	struct meter *m = arg;
 	struct json_object *o;
-	size_t sp = strspn(data, " \t");
 
-	if (len - sp >= 6 && strncmp(data + sp, "[DONE]", 6) == 0) {
-		extract_done(&m->x);
-		return;
-	}
-	if (len == 0 || len > (size_t)INT32_MAX || meter_skip_event(m, event))
-		return;
 	json_tokener_reset(m->tok);
-	o = json_tokener_parse_ex(m->tok, data, (int)len);
-	if (!o) {
+	if (len > INT32_MAX ||
+	    !(o = json_tokener_parse_ex(m->tok, text, (int)len))) {
 		log_debug("meter: %s/%s: event %s is not JSON", m->host,
 		          m->endpoint, event);
 		return;
 	}
 	extract_object(&m->x, event, o);
 	json_object_put(o);
+}
+
+/* Parses the held event, if any. */
+static void
+meter_release(struct meter *m)
+{
+	if (m->holding) {
+		m->holding = false;
+		meter_parse(m, m->held_event, m->held, m->held_len);
+	}
+}
+
+/* Prunes data into m->next; the pruned length, or -1 when the data is
+ * not standard JSON or the buffer cannot grow. */
+static ssize_t
+meter_prune(struct meter *m, const char *data, size_t len)
+{
+	struct prune p;
+	size_t cap = m->next_cap ? m->next_cap : 1024;
+	char *buf;
+
+	while (cap < len)
+		cap *= 2;
+	if (cap > m->next_cap) {
+		if (!(buf = realloc(m->next, cap)))
+			return -1;
+		m->next = buf;
+		m->next_cap = cap;
+	}
+	prune_init(&p, m->next_shape);
+	return prune_feed(&p, data, len, m->next);
+}
+
+/* Holds the event just pruned into m->next, in place of the held one. */
+static void
+meter_hold(struct meter *m, const char *event, size_t len)
+{
+	char *buf = m->held;
+	size_t cap = m->held_cap;
+	struct prune_shape *shape = m->held_shape;
+	size_t n = strnlen(event, sizeof(m->held_event) - 1);
+
+	m->held = m->next;
+	m->held_cap = m->next_cap;
+	m->held_shape = m->next_shape;
+	m->held_len = len;
+	m->next = buf;
+	m->next_cap = cap;
+	m->next_shape = shape;
+	memcpy(m->held_event, event, n);
+	m->held_event[n] = '\0';
+	m->holding = true;
+}
+
+static void
+meter_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct meter *m = arg;
+	size_t sp = strspn(data, " \t");
+	ssize_t n;
+
+	if (len - sp >= 6 && strncmp(data + sp, "[DONE]", 6) == 0) {
+		meter_release(m);
+		extract_done(&m->x);
+		return;
+	}
+	if (len == 0 || meter_skip_event(m, event))
+		return;
+	if ((n = meter_prune(m, data, len)) < 0) {
+		/* not standard JSON (comments...): json-c reads it as is */
+		meter_release(m);
+		meter_parse(m, event, data, len);
+		return;
+	}
+	if (m->holding && strcmp(event, m->held_event) == 0 &&
+	    prune_alike(m->held, m->held_len, m->held_shape, m->next,
+	                (size_t)n, m->next_shape))
+		m->holding = false;	/* overwritten by the new one */
+	meter_release(m);
+	/* The first events set the kind that meter_skip_event() reads. */
+	if (m->x.kind == EXTRACT_NONE)
+		meter_parse(m, event, m->next, (size_t)n);
+	else
+		meter_hold(m, event, (size_t)n);
 }
 
 static void
@@ -299,6 +412,7 @@ meter_finish(struct meter *m, bool ended, struct usage_record *out)
 	bool sse = m->body == METER_SSE;
 	bool ok = ended && !m->failed;
 
+	meter_release(m);
 	snprintf(out->host, sizeof(out->host), "%s", m->host);
 	snprintf(out->endpoint, sizeof(out->endpoint), "%s", m->endpoint);
 	snprintf(out->model, sizeof(out->model), "%s", m->req_model);

@@ -192,24 +192,33 @@ sse_carry(struct sse *s, const char *l, size_t n)
 	s->line_len += n;
 }
 
+/* The next line end at or after p: the nearer of the next LF and the
+ * next CR. Each is looked up with memchr again only once p has passed
+ * it, so a chunk is scanned once for each even where one of the two
+ * never occurs (CR-only or LF-only streams). */
 static const char *
-sse_eol(const char *p, const char *end)
+sse_eol(const char *p, const char *end, const char **lf, const char **cr)
 {
-	for (; p < end; p++)
-		if (*p == '\n' || *p == '\r')
-			return p;
-	return NULL;
+	if (*lf && *lf < p)
+		*lf = memchr(p, '\n', (size_t)(end - p));
+	if (*cr && *cr < p)
+		*cr = memchr(p, '\r', (size_t)(end - p));
+	if (!*lf || (*cr && *cr < *lf))
+		return *cr;
+	return *lf;
 }
 
 static void
 sse_lines(struct sse *s, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len, *e;
+	const char *p = buf, *end = buf + len, *e, *lf, *cr;
 
 	if (s->pending_cr && p < end && *p == '\n')
 		p++;
 	s->pending_cr = false;
-	while (p < end && (e = sse_eol(p, end))) {
+	lf = memchr(p, '\n', (size_t)(end - p));
+	cr = memchr(p, '\r', (size_t)(end - p));
+	while (p < end && (e = sse_eol(p, end, &lf, &cr))) {
 		if (s->line_len || s->line_over)
 			sse_line_tail(s, p, (size_t)(e - p));
 		else

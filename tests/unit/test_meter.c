@@ -489,6 +489,110 @@ test_unnamed(void)
 	   "Anthropic without event names, sniffed");
 }
 
+/* Stream events are held back and dropped when the next is alike: what
+ * a dropped one set and the next does not overwrite must still count. */
+static void
+test_held_events(void)
+{
+	static const char body[] =
+	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+	    "[{\"text\":\"one\"}]}}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":10,"
+	    "\"candidatesTokenCount\":1,\"thoughtsTokenCount\":5},"
+	    "\"modelVersion\":\"m1\"}}\n\n"
+	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+	    "[{\"text\":\"two\"}]}}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":10,"
+	    "\"candidatesTokenCount\":2},\"modelVersion\":\"m1\"}}\n\n"
+	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+	    "[{\"text\":\"three\"}]}}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":10,"
+	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}}\n\n"
+	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+	    "[{\"text\":\"\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":10,\"candidatesTokenCount\":4},"
+	    "\"modelVersion\":\"m1\"}}\n\n"
+	    ": a comment, then an event json-c reads with its comment\n"
+	    "data: {\"response\":{\"usageMetadata\":{\"promptTokenCount\":11}}}"
+	    " /* c */\n\n"
+	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+	    "[{\"text\":\"six\"}]}}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":11,"
+	    "\"candidatesTokenCount\":6},\"modelVersion\":\"m1\"}}\n\n"
+	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+	    "[{\"text\":\"seven\"}]}}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":11,"
+	    "\"candidatesTokenCount\":7},\"modelVersion\":\"m1\"}}\n\n";
+	static const char chat[] =
+	    "data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
+	    "\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n"
+	    "data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
+	    "\"choices\":[],\"usage\":{\"prompt_tokens\":3,"
+	    "\"completion_tokens\":4,\"total_tokens\":7}}\n\n"
+	    "data: [DONE]\n\n"
+	    "data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
+	    "\"choices\":[{\"delta\":{\"content\":\"late\"}}],"
+	    "\"usage\":null}\n\n";
+	struct usage_record r;
+	bool good = true;
+
+	for (size_t cut = 0; cut <= sizeof(body) - 1 && good; cut++) {
+		meter_run("text/event-stream", NULL, body, sizeof(body) - 1,
+		          &cut, 1, 0, &r);
+		good = r.input_tokens == 11 && r.output_tokens == 7 &&
+		    r.thinking_tokens == 5 && r.total_tokens == 23 &&
+		    r.complete && strcmp(r.model, "m1") == 0;
+		if (!good)
+			diag("split at %zu: in %lld out %lld think %lld", cut,
+			     (long long)r.input_tokens,
+			     (long long)r.output_tokens,
+			     (long long)r.thinking_tokens);
+	}
+	ok(good, "held events: a dropped event's fields, finishReason and "
+	   "a commented event count, at every split");
+	meter_run("text/event-stream", NULL, chat, sizeof(chat) - 1, NULL, 0,
+	          0, &r);
+	ok(r.input_tokens == 3 && r.output_tokens == 4 && r.complete &&
+	   strcmp(r.model, "g") == 0, "held events around [DONE]");
+}
+
+/* Strings longer than the pruner keeps give what they gave unpruned. */
+static void
+test_long_strings(void)
+{
+	char model[301], body[1024], req[512], want[USAGE_MODEL_MAX];
+	struct usage_record r;
+	size_t big = 9u << 20;
+	char *huge = malloc(big + 128), *p;
+
+	memset(model, 'q', 300);
+	model[300] = '\0';
+	memcpy(model, "m-\\u00e9-", 9);
+	snprintf(body, sizeof(body), "data: {\"usageMetadata\":"
+	         "{\"promptTokenCount\":1},\"modelVersion\":\"%s\"}\n\n",
+	         model);
+	snprintf(want, sizeof(want), "m-\xc3\xa9-%.*s", USAGE_MODEL_MAX - 6,
+	         model + 9);
+	meter_run("text/event-stream", NULL, body, strlen(body), NULL, 0, 0,
+	          &r);
+	is_str(r.model, want, "a 300-character model: its first %d bytes",
+	       USAGE_MODEL_MAX - 1);
+	snprintf(req, sizeof(req), "{\"model\": \"%s\"}", model);
+	exchange("/v1/x", req, 200, "text/event-stream", NULL, "", 0, true,
+	         &r);
+	is_str(r.model, want, "and from a request body");
+	if (!huge)
+		return;
+	p = huge + sprintf(huge, "{\"contents\":[{\"text\":\"");
+	memset(p, 'x', big);
+	p += big;
+	sprintf(p, "\"}],\"model\":\"at-the-end\"}");
+	exchange("/v1/x", huge, 200, "text/event-stream", NULL, "", 0, true,
+	         &r);
+	is_str(r.model, "at-the-end", "a 9 MiB request body's model");
+	free(huge);
+}
+
 int
 main(void)
 {
@@ -526,6 +630,8 @@ main(void)
 	test_no_usage();
 	test_bomb();
 	test_unnamed();
+	test_held_events();
+	test_long_strings();
 	json_object_put(exp);
 	json_object_put(splits);
 	free(ejs);

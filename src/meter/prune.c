@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * prune.c - the JSON pruner: a scanner that follows strings, escapes and
+ * nesting, state kept across chunks, and copies all but the tails of
+ * long string values and the whitespace between tokens; on the way it
+ * may note the spans that prune_alike() lets differ.
+ *
+ * Threading: a pruner belongs to its caller; no shared state.
+ * Ownership: nothing allocated.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "meter/prune.h"
+
+void
+prune_init(struct prune *p, struct prune_shape *shape)
+{
+	memset(p, 0, sizeof(*p));
+	if ((p->shape = shape)) {
+		shape->n = 0;
+		shape->lost = false;
+	}
+}
+
+/* -- structure ------------------------------------------------------- */
+
+static bool
+prune_in_object(const struct prune *p)
+{
+	unsigned d = p->depth - 1;
+
+	return p->depth > 0 && (p->object[d / 8] >> (d % 8) & 1);
+}
+
+static bool
+prune_push(struct prune *p, bool object)
+{
+	unsigned d = p->depth;
+
+	if (d == PRUNE_DEPTH)
+		return false;
+	if (object)
+		p->object[d / 8] |= (unsigned char)(1u << (d % 8));
+	else
+		p->object[d / 8] &= (unsigned char)~(1u << (d % 8));
+	p->depth++;
+	return true;
+}
+
+/* A closer must match its opener; json-c rejects the text otherwise. */
+static bool
+prune_pop(struct prune *p, bool object)
+{
+	if (p->depth == 0 || prune_in_object(p) != object)
+		return false;
+	p->depth--;
+	return true;
+}
+
+/* Bytes of numbers and literals (json-c also takes NaN, Infinity...):
+ * everything but whitespace, structure and the starts of strings and
+ * comments. */
+static bool
+prune_is_bare(char c)
+{
+	switch (c) {
+	case ' ': case '\t': case '\r': case '\n': case '"': case '{':
+	case '}': case '[': case ']': case ',': case ':': case '\'': case '/':
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* -- the shape ------------------------------------------------------- */
+
+static size_t
+prune_offset(const struct prune *p, const char *o)
+{
+	return p->emitted + (size_t)(o - p->out);
+}
+
+static void
+prune_span(struct prune *p, size_t start, size_t end, bool string)
+{
+	struct prune_shape *sh = p->shape;
+
+	if (sh->n == PRUNE_SPANS) {
+		sh->lost = true;
+		return;
+	}
+	sh->span[sh->n].start = start;
+	sh->span[sh->n].end = end;
+	sh->span[sh->n].string = string;
+	sh->n++;
+}
+
+/* For a key without escapes (one with escapes counts as listed: it may
+ * spell a listed key). */
+static bool
+prune_listed(const struct prune_shape *sh, const char *key, size_t n)
+{
+	for (const char *const *k = sh->keys; *k; k++)
+		if ((*k)[0] == key[0] && strncmp(*k, key, n) == 0 &&
+		    (*k)[n] == '\0')
+			return true;
+	return false;
+}
+
+/* Tracks a bare token byte by byte: is it a plain integer,
+ * -?(0|[1-9][0-9]{0,17}), which json-c reads as an int64 always? */
+static void
+prune_bare_byte(struct prune *p, char c, const char *o)
+{
+	if (!p->bare) {
+		p->span_start = prune_offset(p, o);
+		p->sign = c == '-';
+		p->zero = c == '0';
+		p->digits = c >= '0' && c <= '9' ? 1 : 0;
+		if (!p->sign && !p->digits)
+			p->digits = SIZE_MAX;	/* not an integer */
+	} else if (p->digits == SIZE_MAX) {
+		return;
+	} else if (c < '0' || c > '9' || p->digits == 18 ||
+	           (p->zero && p->digits == 1)) {
+		p->digits = SIZE_MAX;
+	} else {
+		if (p->digits == 0)
+			p->zero = c == '0';
+		p->digits++;
+	}
+}
+
+/* The bare token before o ended. */
+static void
+prune_bare_end(struct prune *p, const char *o)
+{
+	if (p->shape && p->digits >= 1 && p->digits <= 18)
+		prune_span(p, p->span_start, prune_offset(p, o), false);
+	p->bare = false;
+}
+
+/* A string starts after the quote at o[-1]: its characters are a span
+ * unless it is a key or the value of a listed key. */
+static void
+prune_string_start(struct prune *p, const char *o)
+{
+	p->key = p->want_key;
+	p->want_key = false;
+	p->span = p->shape && !p->key && !(p->colon && p->listed);
+	p->span_start = prune_offset(p, o);
+	p->colon = false;
+}
+
+/* The string ended with the quote just put at o[-1]; at the top level
+ * that ends the text. */
+static void
+prune_string_end(struct prune *p, const char *o)
+{
+	if (p->span)
+		prune_span(p, p->span_start, prune_offset(p, o) - 1, true);
+	else if (p->key && p->shape)
+		p->listed = prune_listed(p->shape, p->out +
+		    (p->span_start - p->emitted), prune_offset(p, o) - 1 -
+		    p->span_start);
+	p->state = p->depth == 0 ? PRUNE_AFTER : PRUNE_TOKEN;
+}
+
+/* -- strings --------------------------------------------------------- */
+
+static int
+prune_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* One byte of an escape split by a chunk's end, after the backslash;
+ * false when json-c would reject the escape. A completed escape is one
+ * character kept. */
+static bool
+prune_escape(struct prune *p, char c)
+{
+	int v;
+
+	if (p->esc == 1) {
+		switch (c) {
+		case 'u':
+			p->esc = 2;
+			p->ucs = 0;
+			return true;
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+		case 'r': case 't':
+			break;
+		default:
+			return false;
+		}
+		p->esc = 0;
+		p->kept++;
+		p->high = false;
+		return true;
+	}
+	if ((v = prune_hex(c)) < 0)
+		return false;
+	p->ucs = p->ucs << 4 | (unsigned)v;
+	if (++p->esc == 6) {
+		p->esc = 0;
+		p->kept++;
+		p->high = (p->ucs & 0xfc00) == 0xd800;
+	}
+	return true;
+}
+
+/* The length of the escape at s (a backslash) when it lies whole before
+ * end: 2, or 6 for \uXXXX; 0 when it runs past end, -1 when json-c
+ * would reject it. */
+static int
+prune_escape_len(const char *s, const char *end)
+{
+	/* what may follow a backslash, and the escape's length */
+	static const unsigned char len[256] = {
+		['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
+		['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
+	};
+	int n;
+
+	if (end - s < 2)
+		return 0;
+	if ((n = len[(unsigned char)s[1]]) == 0)
+		return -1;
+	if (n == 2)
+		return 2;
+	if (end - s < 6)
+		return 0;
+	for (int i = 2; i < 6; i++)
+		if (prune_hex(s[i]) < 0)
+			return -1;
+	return 6;
+}
+
+/* A high surrogate escape, the first half of a pair: \uD800-\uDBFF. */
+static bool
+prune_high(const char *s, int n)
+{
+	return n == 6 && (s[2] == 'd' || s[2] == 'D') &&
+	    prune_hex(s[3]) >= 8 && prune_hex(s[3]) <= 11;
+}
+
+#ifdef __SSE2__
+/* The first '"', '\\' or NUL in [s, end), or end: the bytes a string's
+ * scan stops at, looked for sixteen at a time (SSE2 is in every x86-64). */
+static const char *
+prune_scan(const char *s, const char *end)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i nul = _mm_setzero_si128();
+	__m128i v;
+	int mask;
+
+	for (; end - s >= 16; s += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)s);
+		mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+		    _mm_cmpeq_epi8(v, nul)));
+		if (mask)
+			return s + __builtin_ctz((unsigned)mask);
+	}
+	for (; s < end; s++)
+		if (*s == '"' || *s == '\\' || *s == '\0')
+			return s;
+	return end;
+}
+#else
+/* True when the 8 bytes of w hold a zero byte. */
+static bool
+prune_zero_byte(uint64_t w)
+{
+	return ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) != 0;
+}
+
+/* The first '"', '\\' or NUL in [s, end), or end: the bytes a string's
+ * scan stops at, looked for eight at a time. */
+static const char *
+prune_scan(const char *s, const char *end)
+{
+	uint64_t w;
+
+	for (; end - s >= 8; s += 8) {
+		memcpy(&w, s, sizeof(w));
+		if (prune_zero_byte(w) ||
+		    prune_zero_byte(w ^ 0x2222222222222222ull) ||
+		    prune_zero_byte(w ^ 0x5c5c5c5c5c5c5c5cull))
+			break;
+	}
+	for (; s < end; s++)
+		if (*s == '"' || *s == '\\' || *s == '\0')
+			return s;
+	return end;
+}
+#endif
+
+/* A whole string without escapes, short or a key, in one go: copied
+ * with its closing quote; the byte after it, or NULL to go the long way
+ * (escapes, a long value, the chunk's end). */
+static const char *
+prune_plain(struct prune *p, const char *s, const char *end, char **o)
+{
+	const char *e = prune_scan(s, end);
+
+	if (e == end || *e != '"' || (!p->key && e - s > PRUNE_KEEP))
+		return NULL;
+	memcpy(*o, s, (size_t)(e - s + 1));
+	*o += e - s + 1;
+	prune_string_end(p, *o);
+	return e + 1;
+}
+
+/* The special byte at s within a string being copied, already put at
+ * (*o)[-1]: a NUL, or a backslash whose escape is copied whole. */
+static const char *
+prune_copy_special(struct prune *p, const char *s, const char *end,
+                   char **o)
+{
+	int n;
+
+	if (*s == '\0') {
+		if (p->span)
+			p->shape->lost = true;	/* json-c rejects it */
+		p->kept++;
+		p->high = false;
+		return s + 1;
+	}
+	if ((n = prune_escape_len(s, end)) < 0) {
+		p->state = PRUNE_FAILED;
+		return s;
+	}
+	if (n == 0) {
+		p->esc = 1;	/* split by the chunk's end */
+		return s + 1;
+	}
+	memcpy(*o - 1, s, (size_t)n);
+	*o += n - 1;
+	p->kept++;
+	p->high = prune_high(s, n);
+	return s + n;
+}
+
+/* Copies a key, or a value's head until PRUNE_KEEP characters are kept
+ * and the last is not half of a surrogate pair (json-c decodes a pair
+ * only whole). json-c itself checks everything copied here. A key that
+ * takes this way (escapes, split by a chunk) counts as listed. */
+static const char *
+prune_copy(struct prune *p, const char *s, const char *end, char **o)
+{
+	const char *lim, *e;
+
+	while (s < end && p->state == PRUNE_COPY) {
+		if (p->esc) {
+			if (!prune_escape(p, *s)) {
+				p->state = PRUNE_FAILED;
+				return s;
+			}
+			*(*o)++ = *s++;
+			continue;
+		}
+		lim = end;
+		if (!p->key && p->kept >= PRUNE_KEEP && !p->high) {
+			p->state = PRUNE_SKIP;
+			return s;
+		} else if (!p->key && p->kept >= PRUNE_KEEP) {
+			lim = s + 1;	/* the low half of the pair */
+		} else if (!p->key &&
+		           (size_t)(end - s) > PRUNE_KEEP - p->kept) {
+			lim = s + (PRUNE_KEEP - p->kept);
+		}
+		e = prune_scan(s, lim);
+		memcpy(*o, s, (size_t)(e - s));
+		*o += e - s;
+		if (e > s) {
+			p->kept += (size_t)(e - s);
+			p->high = false;
+		}
+		if ((s = e) == lim)
+			continue;
+		*(*o)++ = *s;
+		if (*s == '"') {
+			if (p->key && p->shape)
+				p->listed = true;
+			p->key = false;
+			prune_string_end(p, *o);
+			return s + 1;
+		}
+		s = prune_copy_special(p, s, end, o);
+	}
+	return s;
+}
+
+/* Skips a long value's tail to its closing quote, checking what json-c
+ * would have checked there: escapes, and NUL bytes (json-c takes one for
+ * the end of the text, an error inside a string). */
+static const char *
+prune_skip(struct prune *p, const char *s, const char *end, char **o)
+{
+	int n;
+
+	while (s < end) {
+		if (p->esc) {
+			if (!prune_escape(p, *s)) {
+				p->state = PRUNE_FAILED;
+				return s;
+			}
+			s++;
+			continue;
+		}
+		if ((s = prune_scan(s, end)) == end)
+			return end;
+		if (*s == '"') {
+			*(*o)++ = '"';
+			prune_string_end(p, *o);
+			return s + 1;
+		}
+		if (*s == '\0' || (n = prune_escape_len(s, end)) < 0) {
+			p->state = PRUNE_FAILED;
+			return s;
+		}
+		if (n > 0) {
+			s += n;
+		} else {
+			p->esc = 1;	/* split by the chunk's end */
+			s++;
+		}
+	}
+	return s;
+}
+
+/* -- between strings ------------------------------------------------- */
+
+/* A top-level number or literal ends at *s: json-c reads *s to see the
+ * end (so it is kept) and, past whitespace, a comment (so give up). */
+static const char *
+prune_top_bare_end(struct prune *p, const char *s, char **o)
+{
+	prune_bare_end(p, *o);
+	if (*s == '/') {
+		p->state = PRUNE_FAILED;
+		return s;
+	}
+	if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
+		*(*o)++ = ' ';
+		p->state = PRUNE_AFTER;
+	} else {
+		*(*o)++ = *s;
+		p->state = PRUNE_END;
+	}
+	return s + 1;
+}
+
+/* A structural byte: pushes, pops, and what the next string will be. */
+static bool
+prune_structure(struct prune *p, char c)
+{
+	switch (c) {
+	case '{': case '[':
+		if (!prune_push(p, c == '{'))
+			return false;
+		p->want_key = c == '{';
+		break;
+	case '}': case ']':
+		if (!prune_pop(p, c == '}'))
+			return false;
+		p->want_key = false;
+		if (p->depth == 0)
+			p->state = PRUNE_AFTER;
+		break;
+	case ',':
+		p->want_key = prune_in_object(p);
+		break;
+	case ':':
+		p->want_key = false;
+		break;
+	default:		/* quotes and comments */
+		return false;
+	}
+	p->colon = c == ':';
+	return true;
+}
+
+static const char *
+prune_token(struct prune *p, const char *s, const char *end, char **o)
+{
+	const char *e;
+
+	for (; s < end && p->state == PRUNE_TOKEN; s++) {
+		char c = *s;
+
+		if (prune_is_bare(c)) {
+			if (p->space)
+				*(*o)++ = ' ';
+			p->space = false;
+			prune_bare_byte(p, c, *o);
+			*(*o)++ = c;
+			p->bare = true;
+			p->colon = false;
+			continue;
+		}
+		if (p->bare && p->depth == 0)
+			return prune_top_bare_end(p, s, o);
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			/* only between two bare tokens does space matter */
+			if (p->bare) {
+				prune_bare_end(p, *o);
+				p->space = true;
+			}
+			continue;
+		}
+		p->space = false;
+		if (p->bare)
+			prune_bare_end(p, *o);
+		if (c == '"') {
+			*(*o)++ = c;
+			prune_string_start(p, *o);
+			if ((e = prune_plain(p, s + 1, end, o))) {
+				s = e - 1;
+				continue;
+			}
+			p->kept = 0;
+			p->high = false;
+			p->state = PRUNE_COPY;
+			return s + 1;
+		}
+		if (!prune_structure(p, c)) {
+			p->state = PRUNE_FAILED;
+			return s;
+		}
+		*(*o)++ = c;
+	}
+	return s;
+}
+
+/* Past the top-level value json-c skips whitespace and comments, then
+ * stops: a comment there could still fail the text, so give up on it. */
+static const char *
+prune_after(struct prune *p, const char *s, const char *end)
+{
+	for (; s < end; s++) {
+		if (*s == '/') {
+			p->state = PRUNE_FAILED;
+			return s;
+		}
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
+			p->state = PRUNE_END;
+			return end;
+		}
+	}
+	return s;
+}
+
+ssize_t
+prune_feed(struct prune *p, const char *in, size_t len, char *out)
+{
+	const char *s = in, *end = in + len;
+	char *o = out;
+
+	p->out = out;
+	while (s < end) {
+		switch (p->state) {
+		case PRUNE_TOKEN:
+			s = prune_token(p, s, end, &o);
+			break;
+		case PRUNE_COPY:
+			s = prune_copy(p, s, end, &o);
+			break;
+		case PRUNE_SKIP:
+			s = prune_skip(p, s, end, &o);
+			break;
+		case PRUNE_AFTER:
+			s = prune_after(p, s, end);
+			break;
+		case PRUNE_END:
+			s = end;
+			break;
+		case PRUNE_FAILED:
+			return -1;
+		}
+	}
+	p->emitted += (size_t)(o - out);
+	return p->state == PRUNE_FAILED ? -1 : (ssize_t)(o - out);
+}
+
+/* -- using pruned texts ---------------------------------------------- */
+
+bool
+prune_alike(const char *a, size_t alen, const struct prune_shape *as,
+            const char *b, size_t blen, const struct prune_shape *bs)
+{
+	size_t pa = 0, pb = 0;
+
+	if (as->lost || bs->lost || as->n != bs->n)
+		return false;
+	for (size_t i = 0; i <= as->n; i++) {
+		/* the text before span i (or after the last) is the same */
+		size_t ea = i < as->n ? as->span[i].start : alen;
+		size_t eb = i < bs->n ? bs->span[i].start : blen;
+
+		if (ea - pa != eb - pb || memcmp(a + pa, b + pb, ea - pa) != 0)
+			return false;
+		if (i == as->n)
+			break;
+		if (as->span[i].string != bs->span[i].string)
+			return false;
+		pa = as->span[i].end;
+		pb = bs->span[i].end;
+	}
+	return true;
+}
+
+/* The pruned text, slice by slice; NULL unless json-c took it whole.
+ * *fallback tells whether the pruner gave up. */
+static struct json_object *
+prune_parse_pruned(struct json_tokener *tok, const char *text, size_t len,
+                   size_t max, char slice[PRUNE_SLICE], bool *fallback)
+{
+	struct json_object *o = NULL;
+	struct prune p;
+	size_t fed = 0;
+	ssize_t n;
+
+	prune_init(&p, NULL);
+	for (size_t off = 0; off < len && !o; off += PRUNE_SLICE) {
+		size_t in = len - off < PRUNE_SLICE ? len - off : PRUNE_SLICE;
+
+		if ((n = prune_feed(&p, text + off, in, slice)) < 0) {
+			*fallback = true;
+			return NULL;
+		}
+		if ((fed += (size_t)n) > max)
+			return NULL;
+		if (n == 0)
+			continue;
+		o = json_tokener_parse_ex(tok, slice, (int)n);
+		if (!o && json_tokener_get_error(tok) != json_tokener_continue)
+			return NULL;
+	}
+	return o;
+}
+
+struct json_object *
+prune_parse(struct json_tokener *tok, const char *text, size_t len,
+            size_t max, char slice[PRUNE_SLICE])
+{
+	struct json_object *o;
+	bool fallback = false;
+
+	json_tokener_reset(tok);
+	o = prune_parse_pruned(tok, text, len, max, slice, &fallback);
+	if (o || !fallback || len > max || len > INT32_MAX)
+		return o;
+	json_tokener_reset(tok);
+	return json_tokener_parse_ex(tok, text, (int)len);
+}

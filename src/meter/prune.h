@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * prune.h - shrinks JSON text before json-c parses it, so that the meter
+ * pays for the few fields it reads and not for the model's prose: string
+ * values longer than PRUNE_KEEP characters keep only their first
+ * PRUNE_KEEP, whitespace between tokens goes, and so does whatever
+ * follows the top-level value. A long string costs a vector scan for its
+ * end instead of json-c's byte-by-byte copy into a heap string.
+ *
+ * The pruned text parses as the original does, long strings aside:
+ * - a cut string's value is a prefix of the original value, at least
+ *   PRUNE_KEEP bytes long (a cut never splits an escape or a surrogate
+ *   pair), and keys are never cut;
+ * - what json-c rejects stays rejected: the cut part's escapes and NUL
+ *   bytes are still checked, whitespace goes only where it separates
+ *   nothing, and nesting deeper than PRUNE_DEPTH fails;
+ * - outside standard JSON (comments, single-quoted strings: json-c
+ *   extensions) the pruner gives up rather than guess.
+ *
+ * On request the pruner also notes the text's shape (struct prune_shape):
+ * which spans of the output may differ between two texts that json-c
+ * reads alike, so that prune_alike() compares two texts with memcmp.
+ *
+ * Threading: a pruner belongs to its caller; no shared state.
+ * Ownership: plain state, nothing allocated; the shape and its key list
+ *   belong to the caller; prune_parse() returns a value the caller puts.
+ */
+#ifndef AGP_PRUNE_H
+#define AGP_PRUNE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+/* Characters (bytes or escapes) kept of a long string value. */
+#define PRUNE_KEEP 128
+/* Nesting the pruner follows; json-c's tokeners here stop at 128. */
+#define PRUNE_DEPTH 256
+/* The text prune_parse() hands json-c per call, at most. */
+#define PRUNE_SLICE (8 * 1024)
+/* Spans a shape holds; a text with more is alike to none. */
+#define PRUNE_SPANS 128
+
+/* Output bytes [start, end) that may differ between alike texts: the
+ * characters of a string value other than those of the listed keys, or
+ * a plain integer (which json-c reads as an int64 whatever its digits). */
+struct prune_span {
+	size_t start, end;
+	bool string;
+};
+
+struct prune_shape {
+	const char *const *keys;	/* NULL-terminated, set by the caller */
+	struct prune_span span[PRUNE_SPANS];
+	size_t n;
+	bool lost;		/* too many spans, or a NUL in one */
+};
+
+enum prune_state {
+	PRUNE_TOKEN,		/* outside strings */
+	PRUNE_COPY,		/* in a key, or the kept head of a value */
+	PRUNE_SKIP,		/* in the cut tail of a long value */
+	PRUNE_AFTER,		/* past the top-level value, in whitespace */
+	PRUNE_END,		/* json-c reads no further: drop the rest */
+	PRUNE_FAILED,
+};
+
+struct prune {
+	enum prune_state state;
+	unsigned depth;
+	unsigned char object[PRUNE_DEPTH / 8];	/* bit per level: an object */
+	bool want_key;		/* the next string is an object key */
+	bool bare;		/* the last byte out is in a number, literal */
+	bool space;		/* then whitespace: put if another follows */
+	bool key;		/* the current string is a key */
+	bool high;		/* its last character is a high surrogate */
+	unsigned esc;		/* 1 after '\', 2-5 in "\u" at digit esc-2 */
+	unsigned ucs;		/* that \u escape's digits so far */
+	size_t kept;		/* characters kept of the current string */
+	/* the shape, when one is noted */
+	struct prune_shape *shape;
+	char *out;		/* this call's output, for offsets */
+	size_t emitted;		/* output of the calls before */
+	bool colon;		/* the last structural byte out is ':' */
+	bool listed;		/* the last key is one of shape->keys */
+	bool span;		/* the current string is a span */
+	size_t span_start;
+	size_t digits;		/* of the current bare token; 0: not an int */
+	bool sign, zero;	/* it starts with '-', its first digit is 0 */
+};
+
+/* Starts a text; with a shape (its keys set), notes the text's shape. */
+void prune_init(struct prune *p, struct prune_shape *shape);
+
+/* Prunes the next len bytes of a JSON text into out, which has room for
+ * len bytes (the output never outgrows the input). Returns the bytes
+ * written, or -1 once the text cannot be pruned (invalid, or outside
+ * standard JSON); after that every call returns -1. */
+ssize_t prune_feed(struct prune *p, const char *in, size_t len, char *out);
+
+/* True when two pruned texts, with their shapes noted under the same
+ * keys, parse alike: both fail, or both give values of the same shape
+ * (types, keys, array lengths) that differ only in integers and in
+ * strings other than the values of the keys. False whenever unsure. */
+bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
+                 const char *b, size_t blen, const struct prune_shape *bs);
+
+/* Parses one whole JSON text (a request body) with tok, pruned and
+ * handed over PRUNE_SLICE bytes at a time through slice. When the pruner
+ * gives up, the original is parsed instead, so a value comes back
+ * exactly when json-c accepts the original. `max` bounds what json-c may
+ * be given: pruned bytes, and the original in that fallback. Returns the
+ * value (the caller puts it) or NULL. */
+struct json_object *prune_parse(struct json_tokener *tok, const char *text,
+                                size_t len, size_t max,
+                                char slice[PRUNE_SLICE]);
+
+#endif

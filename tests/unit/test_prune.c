@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * test_prune.c - the JSON pruner (src/meter/prune.c) against json-c:
+ * whitespace, strings around the PRUNE_KEEP bound, escapes and
+ * surrogate pairs at every position near the cut, every chunk split,
+ * invalid texts that must stay invalid, nesting, numbers, what follows
+ * the top-level value, prune_parse() on request bodies, the shapes that
+ * prune_alike() compares, and every JSON text in tests/fixtures.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "meter/prune.h"
+#include "tap.h"
+
+static const char *const keys[] = { "model", "modelVersion", "type",
+	"finishReason", NULL };
+
+/* Prunes text in chunks of `chunk` bytes (0: whole) into a buffer the
+ * caller frees; *n gets the length or -1. */
+static char *
+prune_text(const char *text, size_t len, size_t chunk, ssize_t *n,
+           struct prune_shape *sh)
+{
+	char *out = malloc(len + 1);
+	struct prune p;
+	ssize_t k = 0, m;
+
+	if (sh)
+		sh->keys = keys;
+	prune_init(&p, sh);
+	if (!chunk)
+		chunk = len ? len : 1;
+	for (size_t off = 0; off < len && k >= 0; off += chunk) {
+		m = prune_feed(&p, text + off, len - off < chunk ? len - off :
+		               chunk, out + k);
+		k = m < 0 ? -1 : k + m;
+	}
+	if (k >= 0)
+		out[k] = '\0';
+	*n = k;
+	return out;
+}
+
+static struct json_object *
+parse(const char *s, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(128);
+	struct json_object *o = json_tokener_parse_ex(tok, s, (int)len);
+
+	json_tokener_free(tok);
+	return o;
+}
+
+/* The pruned output of text, whole. */
+static void
+is_pruned(const char *text, const char *want, const char *what)
+{
+	ssize_t n;
+	char *out = prune_text(text, strlen(text), 0, &n, NULL);
+
+	if (!want)
+		ok(n < 0, "%s: not pruned", what);
+	else
+		is_str(n >= 0 ? out : "(failed)", want, "%s", what);
+	free(out);
+}
+
+/* The output is the same whole, byte by byte and at every split. */
+static bool
+same_in_chunks(const char *text, size_t len)
+{
+	ssize_t n, k;
+	char *whole = prune_text(text, len, 0, &n, NULL), *part;
+	bool same = true;
+
+	for (size_t chunk = 1; chunk <= 3 && same; chunk++) {
+		part = prune_text(text, len, chunk, &k, NULL);
+		same = n == k && (n < 0 || memcmp(whole, part, (size_t)n) == 0);
+		free(part);
+	}
+	for (size_t cut = 0; cut <= len && same; cut++) {
+		struct prune p;
+		char *out = malloc(len + 1);
+		ssize_t a, b = 0;
+
+		prune_init(&p, NULL);
+		a = prune_feed(&p, text, cut, out);
+		if (a >= 0)
+			b = prune_feed(&p, text + cut, len - cut, out + a);
+		same = (n < 0) == (a < 0 || b < 0) && (n < 0 ||
+		    (a + b == n && memcmp(whole, out, (size_t)n) == 0));
+		free(out);
+	}
+	free(whole);
+	return same;
+}
+
+/* json-c reads the pruned text as the original, strings cut to a prefix
+ * of at least PRUNE_KEEP bytes. */
+static bool
+same_string(struct json_object *a, struct json_object *b)
+{
+	int an = json_object_get_string_len(a);
+	int bn = json_object_get_string_len(b);
+
+	return bn <= an && memcmp(json_object_get_string(a),
+	                          json_object_get_string(b), (size_t)bn) == 0 &&
+	    (bn == an || bn >= PRUNE_KEEP);
+}
+
+static bool
+same_value(struct json_object *a, struct json_object *b)
+{
+	struct json_object *v;
+
+	if (json_object_get_type(a) != json_object_get_type(b))
+		return false;
+	switch (json_object_get_type(a)) {
+	case json_type_string:
+		return same_string(a, b);
+	case json_type_array:
+		if (json_object_array_length(a) != json_object_array_length(b))
+			return false;
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			if (!same_value(json_object_array_get_idx(a, i),
+			                json_object_array_get_idx(b, i)))
+				return false;
+		return true;
+	case json_type_object:
+		if (json_object_object_length(a) !=
+		    json_object_object_length(b))
+			return false;
+		json_object_object_foreach(a, k, va)
+			if (!json_object_object_get_ex(b, k, &v) ||
+			    !same_value(va, v))
+				return false;
+		return true;
+	case json_type_double:	/* NaN too */
+		return memcmp(&(double){ json_object_get_double(a) },
+		              &(double){ json_object_get_double(b) },
+		              sizeof(double)) == 0;
+	default:
+		return json_object_equal(a, b);
+	}
+}
+
+/* Pruned whole and in chunks alike, and parsed as the original. */
+static bool
+reads_as_original(const char *text, size_t len)
+{
+	ssize_t n;
+	char *out = prune_text(text, len, 0, &n, NULL);
+	struct json_object *a = parse(text, len), *b;
+	bool good;
+
+	b = n >= 0 ? parse(out, (size_t)n) : NULL;
+	good = n >= 0 && !a == !b && (!a || same_value(a, b));
+	json_object_put(a);
+	json_object_put(b);
+	free(out);
+	return good && same_in_chunks(text, len);
+}
+
+/* An invalid text: the pruner gives up, or json-c rejects its output. */
+static bool
+stays_invalid(const char *text, size_t len)
+{
+	ssize_t n;
+	char *out = prune_text(text, len, 0, &n, NULL);
+	struct json_object *a = parse(text, len), *b = NULL;
+	bool good;
+
+	if (n >= 0)
+		b = parse(out, (size_t)n);
+	good = !a && !b;
+	json_object_put(a);
+	json_object_put(b);
+	free(out);
+	return good && same_in_chunks(text, len);
+}
+
+static void
+test_basics(void)
+{
+	is_pruned("{ \"a\" : 1 ,\n\t\"b\" : [ true , null , -2.5e+3 ] }\r\n",
+	          "{\"a\":1,\"b\":[true,null,-2.5e+3]}", "whitespace dropped");
+	is_pruned("[1 2]", "[1 2]", "space between bare tokens kept");
+	is_pruned("[1   \n 2]", "[1 2]", "and cut to one");
+	is_pruned("{\"a\":1} trailing \"junk", "{\"a\":1}",
+	          "text after the top-level value dropped");
+	is_pruned("\"s\"  x", "\"s\"", "after a top-level string too");
+	is_pruned(" 12 x", "12 ", "a top-level number keeps its end");
+	is_pruned("12,", "12,", "whatever byte ends it");
+	is_pruned("{\"a\":1} /* c */", NULL, "a comment after the value");
+	is_pruned("12 /", NULL, "after a top-level number too");
+	is_pruned("{\"a\":/* c */1}", NULL, "a comment inside");
+	is_pruned("{'a':1}", NULL, "single quotes");
+	is_pruned("[1}", NULL, "mismatched closer");
+	is_pruned("]", NULL, "closer at the top");
+	is_pruned("", "", "nothing");
+	ok(reads_as_original("{\"a\":\"b\"}", 9), "a small object");
+	ok(reads_as_original("[1 2]", 5) && reads_as_original("tr ue", 5) &&
+	   reads_as_original("{\"a\":tru e}", 11) &&
+	   reads_as_original("[\"a\" \"b\"]", 9),
+	   "invalid texts stay invalid");
+	ok(reads_as_original("{\"a\":1,}", 8) && reads_as_original("[1,]", 4)
+	   && reads_as_original("[NaN, -Infinity, True]", 22),
+	   "json-c's extensions read the same");
+	ok(reads_as_original("{\"a\":\0 1}", 9) &&
+	   reads_as_original("{\"a\":1}\0", 8), "NUL bytes outside strings");
+}
+
+static char *
+repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void
+test_bound(void)
+{
+	char text[1024], want[1024];
+	char *s127 = repeat('a', 127), *s128 = repeat('a', 128);
+	char *s129 = repeat('a', 129), *s300 = repeat('a', 300);
+
+	snprintf(text, sizeof(text), "[\"%s\",\"%s\"]", s127, s128);
+	is_pruned(text, text, "127 and 128 characters kept whole");
+	snprintf(text, sizeof(text), "[\"%s\"]", s129);
+	snprintf(want, sizeof(want), "[\"%s\"]", s128);
+	is_pruned(text, want, "129 cut to 128");
+	snprintf(text, sizeof(text), "{\"k\":\"%s\"}", s300);
+	snprintf(want, sizeof(want), "{\"k\":\"%s\"}", s128);
+	is_pruned(text, want, "300 cut to 128");
+	snprintf(text, sizeof(text), "{\"%s\":\"%s\"}", s300, s300);
+	snprintf(want, sizeof(want), "{\"%s\":\"%s\"}", s300, s128);
+	is_pruned(text, want, "a long key kept whole");
+	ok(reads_as_original(text, strlen(text)), "and read as the original");
+	free(s127);
+	free(s128);
+	free(s129);
+	free(s300);
+}
+
+/* An escape at every position around the cut, in a string that runs on
+ * past it: the value json-c reads is a prefix, the chunks agree. */
+static void
+test_escapes(void)
+{
+	static const char *const escs[] = { "\\\"", "\\\\", "\\/", "\\n",
+		"\\u00e9", "\\ud83d\\ude00", "\\\\\\\"", "\\\\\\\\", "\\uD83D",
+		"\\udc00", "\\u0000" };
+	char text[2048];
+	bool good = true;
+
+	for (size_t e = 0; e < sizeof(escs) / sizeof(escs[0]); e++) {
+		for (size_t at = 110; at < 140 && good; at++) {
+			char *head = repeat('h', at), *tail = repeat('t', 20);
+
+			snprintf(text, sizeof(text),
+			         "{\"s\":\"%s%s%s\",\"n\":1}", head, escs[e],
+			         tail);
+			good = reads_as_original(text, strlen(text));
+			if (!good)
+				diag("escape %s at %zu", escs[e], at);
+			free(head);
+			free(tail);
+		}
+	}
+	ok(good, "escapes at every position around the cut");
+	for (size_t at = 100; at < 140 && good; at++) {
+		char *head = repeat('h', at);
+
+		snprintf(text, sizeof(text), "[\"%s\\ud83d\\ude00\\ud83d\\ude00"
+		         "\\ud83d\\ude00xyz\"]", head);
+		good = reads_as_original(text, strlen(text));
+		free(head);
+	}
+	ok(good, "a cut never splits a surrogate pair");
+	is_pruned("[\"a\\\\\"]", "[\"a\\\\\"]", "\\\\ then the closing quote");
+	is_pruned("[\"a\\\"\"]", "[\"a\\\"\"]", "\\\" inside");
+}
+
+/* What json-c rejects in the part that is cut is still rejected. */
+static void
+test_invalid_tail(void)
+{
+	static const char *const bad[] = { "\\x", "\\u12g4", "\\U0041",
+		"\\u12", "\0", "\\" };
+	char text[1024];
+	bool good = true;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (size_t at = 120; at < 300; at += 60) {
+			char *head = repeat('h', at);
+			size_t len;
+
+			len = (size_t)snprintf(text, sizeof(text),
+			                       "{\"s\":\"%s", head);
+			memcpy(text + len, bad[i], strlen(bad[i]) + 1);
+			len += bad[i][0] ? strlen(bad[i]) : 1;
+			memcpy(text + len, "zz\"}", 5);
+			len += 4;
+			good = stays_invalid(text, len);
+			if (!good)
+				diag("%zu at %zu", i, at);
+			free(head);
+		}
+	}
+	ok(good, "bad escapes and NUL bytes fail in the head and the cut part");
+}
+
+static void
+test_depth(void)
+{
+	char text[2 * PRUNE_DEPTH + 8];
+	ssize_t n;
+	char *out;
+
+	memset(text, '[', PRUNE_DEPTH);
+	memset(text + PRUNE_DEPTH, ']', PRUNE_DEPTH);
+	out = prune_text(text, 2 * PRUNE_DEPTH, 0, &n, NULL);
+	ok(n == 2 * PRUNE_DEPTH, "%d levels followed", PRUNE_DEPTH);
+	free(out);
+	memset(text, '[', PRUNE_DEPTH + 1);
+	out = prune_text(text, PRUNE_DEPTH + 1, 0, &n, NULL);
+	ok(n < 0, "one more fails (json-c stops at 128)");
+	free(out);
+	ok(reads_as_original("[[[[{\"a\":[{\"b\":{}}]}]]]]", 24),
+	   "nested arrays and objects");
+}
+
+static char *
+slurp(const char *name, size_t *len)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096];
+	FILE *f;
+	char *buf = NULL;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top ? top : "..",
+	         name);
+	if (!(f = fopen(path, "rb")))
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Every JSON body and every SSE event's data in the fixtures. */
+static void
+test_fixtures(void)
+{
+	static const char *const names[] = { "anthropic.json",
+		"cloudcode.json", "cloudcode_request.json",
+		"gemini_public.json", "gemini_public_stream_array.json",
+		"openai_chat.json", "openai_responses.json",
+		"anthropic_stream.sse",
+		"anthropic_stream_error.sse", "cloudcode_stream.sse",
+		"cloudcode_trailing_usage.sse", "gemini_public_stream.sse",
+		"gemini_stream_growing_usage.sse", "openai_chat_stream.sse",
+		"openai_responses_stream.sse" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t len = 0, events = 0;
+		char *buf = slurp(names[i], &len), *line, *save = NULL;
+		bool good = buf != NULL;
+
+		if (good && !strstr(names[i], ".sse")) {
+			good = reads_as_original(buf, len);
+			events = 1;
+		}
+		for (line = good && strstr(names[i], ".sse") ?
+		     strtok_r(buf, "\r\n", &save) : NULL; line && good;
+		     line = strtok_r(NULL, "\r\n", &save)) {
+			if (strncmp(line, "data:", 5) != 0)
+				continue;
+			good = reads_as_original(line + 5, strlen(line + 5));
+			events++;
+		}
+		ok(good && events > 0, "%s: %zu texts read as the original",
+		   names[i], events);
+		free(buf);
+	}
+}
+
+/* A stream event of Cloud Code's shape. */
+static size_t
+event(char *out, size_t size, const char *text, long tokens,
+      const char *model, const char *finish)
+{
+	return (size_t)snprintf(out, size, "{\"response\": {\"candidates\": "
+	    "[{\"content\": {\"role\": \"model\",\"parts\": "
+	    "[{\"text\": \"%s\"}]}%s%s%s}],\"usageMetadata\": "
+	    "{\"promptTokenCount\": 14876,\"candidatesTokenCount\": %ld,"
+	    "\"totalTokenCount\": %ld},"
+	    "\"modelVersion\": \"%s\",\"responseId\": \"r-%ld\"},"
+	    "\"traceId\": \"7c2e\"}", text, finish ? ",\"finishReason\": \"" :
+	    "", finish ? finish : "", finish ? "\"" : "", tokens,
+	    14876 + tokens, model, tokens);
+}
+
+static bool
+alike(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct prune_shape sa, sb;
+	ssize_t na, nb;
+	char *pa = prune_text(a, alen, 0, &na, &sa);
+	char *pb = prune_text(b, blen, 0, &nb, &sb);
+	bool same = na >= 0 && nb >= 0 &&
+	    prune_alike(pa, (size_t)na, &sa, pb, (size_t)nb, &sb);
+
+	free(pa);
+	free(pb);
+	return same;
+}
+
+static void
+test_alike(void)
+{
+	char a[2048], b[2048];
+	char *longtext = repeat('w', 700);
+	size_t al, bl;
+
+	al = event(a, sizeof(a), "Hello", 5, "gemini-2.5-pro", NULL);
+	bl = event(b, sizeof(b), longtext, 123456, "gemini-2.5-pro", NULL);
+	ok(alike(a, al, b, bl), "other text, tokens and id: alike");
+	ok(alike(b, bl, a, al), "both ways");
+	bl = event(b, sizeof(b), "Hello", 5, "gemini-3-pro", NULL);
+	ok(!alike(a, al, b, bl), "another model: not alike");
+	bl = event(b, sizeof(b), "Hello", 5, "gemini-2.5-pro", "STOP");
+	ok(!alike(a, al, b, bl), "a finishReason: not alike");
+	al = event(a, sizeof(a), "Hello", 5, "gemini-2.5-pro", "MAX_TOKENS");
+	ok(!alike(a, al, b, bl), "another finishReason: not alike");
+	al = event(a, sizeof(a), "Hello", 5, "gemini-2.5-pro", NULL);
+	ok(!alike("{\"a\":1}", 7, "{\"a\":1.0}", 9), "an int and a double");
+	ok(!alike("{\"a\":1}", 7, "{\"a\":01}", 8), "a leading zero");
+	ok(alike("{\"a\":-123456789012345678}", 25, "{\"a\":0}", 7),
+	   "18 digits are an int64 whatever they are");
+	ok(!alike("{\"a\":1234567890123456789}", 25,
+	          "{\"a\":1234567890123456788}", 25), "19 digits compared");
+	ok(!alike("{\"a\":1}", 7, "{\"b\":1}", 7), "another key");
+	ok(!alike("{\"a\":\"x\"}", 9, "{\"a\":1}", 7), "a string and an int");
+	ok(!alike("{\"type\":\"x\"}", 12, "{\"type\":\"y\"}", 12),
+	   "a listed key's value is compared");
+	ok(!alike("{\"typ\\u0065\":\"x\"}", 17, "{\"typ\\u0065\":\"y\"}", 17),
+	   "and so is an escaped key's");
+	ok(alike("{\"typ\":\"x\"}", 11, "{\"typ\":\"y\"}", 11),
+	   "another key's is not");
+	ok(alike("[\"type\",\"x\"]", 12, "[\"type\",\"y\"]", 12),
+	   "nor an array's strings");
+	ok(!alike("{\"a\":\"x\0\"}", 10, "{\"a\":\"xy\"}", 10),
+	   "a NUL in a string: alike to nothing");
+	ok(!alike("[1 2]", 5, "[1 3]", 5) || !parse("[1 3]", 5),
+	   "invalid texts: alike only when both fail");
+	ok(!alike("{\"a\":1}", 7, "{\"a\":1", 6), "a cut text");
+	free(longtext);
+}
+
+static void
+test_parse(void)
+{
+	struct json_tokener *tok = json_tokener_new_ex(128);
+	char slice[PRUNE_SLICE], *body, *p;
+	size_t len = 3 << 20;
+	struct json_object *o, *m;
+
+	body = malloc(len + 64);
+	p = body + sprintf(body, "{\"request\":{\"contents\":[{\"text\":\"");
+	memset(p, 'x', len);
+	p += len;
+	p += sprintf(p, "\"}]},\"model\":\"m-1\"}");
+	o = prune_parse(tok, body, (size_t)(p - body), 1 << 20, slice);
+	ok(json_object_object_get_ex(o, "model", &m) &&
+	   strcmp(json_object_get_string(m), "m-1") == 0,
+	   "a 3 MiB body read within a 1 MiB bound, the model at its end");
+	json_object_put(o);
+	o = prune_parse(tok, "{\"model\":\"c\"} /* x */", 21, 64, slice);
+	ok(o && json_object_object_get_ex(o, "model", &m),
+	   "a comment: the original is parsed");
+	json_object_put(o);
+	ok(!prune_parse(tok, "{\"model\":\"c\"} /* x */", 21, 8, slice),
+	   "but not past the bound");
+	ok(!prune_parse(tok, "{\"model\":\"c\"} // x", 18, 64, slice),
+	   "nor when json-c waits for the comment's end");
+	ok(!prune_parse(tok, "{\"model\":\"c\"", 12, 64, slice),
+	   "a cut body gives nothing");
+	free(body);
+	json_tokener_free(tok);
+}
+
+int
+main(void)
+{
+	test_basics();
+	test_bound();
+	test_escapes();
+	test_invalid_tail();
+	test_depth();
+	test_fixtures();
+	test_alike();
+	test_parse();
+	return tap_done();
+}
