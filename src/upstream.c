@@ -14,7 +14,16 @@
  *   8.x (KNOWN_BUGS "A shared connection cache is not thread-safe",
  *   curl/curl#4915), so instead a worker borrows a whole easy handle, whose
  *   private connection cache holds the warm connection, for the length of
- *   one exchange. No lock is held across a curl call.
+ *   one exchange. No lock is held across a curl call. The trust store is
+ *   read-only once upstream_new() returns (upstream_trust.h).
+ * Upstream certificates: curl is given no CA and checks nothing itself
+ *   (its GnuTLS backend would parse the CA file again for each new
+ *   connection, see upstream_trust.c); on_prereq(), which curl calls once
+ *   the connection is up (new or reused) and before it sends a byte of
+ *   the request, checks the peer against the shared store and the host
+ *   name, and a failure aborts the transfer there. A pooled handle
+ *   remembers the TLS session it checked last so that a reused
+ *   connection is not checked again.
  * Ownership: an xfer owns nothing shared; the easy handle it borrows goes
  *   back to the pool after a clean exchange and is destroyed otherwise.
  *   Response header strings are owned by the xfer until head() returns.
@@ -22,8 +31,7 @@
 #include "config.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,27 +39,41 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
 #include "upstream.h"
 #include "upstream_head.h"
+#include "upstream_trust.h"
 
 #define UPSTREAM_POOL_MAX	32	/* idle easy handles kept */
 #define UPSTREAM_POOL_IDLE_MS	(110 * 1000L)	/* curl's MAXAGE_CONN is 118 s */
+#define UPSTREAM_HOST_MAX	256	/* a DNS name is at most 253 */
+/* curl copies what it sends over TLS through an upload buffer, 64 KiB by
+ * default and kept per handle; its smallest size, one TLS record, moved
+ * 1 MiB request bodies as fast (bench/loadgen, within the noise). */
+#define UPSTREAM_UPLOAD_BUFFER	(16 * 1024L)
+
+/* The TLS session whose peer a handle checked last, for host. The client
+ * and server randoms of a handshake never recur, so a match is the very
+ * connection that was checked, never a new one at the same address. */
+struct tls_mark {
+	bool set;
+	unsigned char randoms[64];
+	char host[UPSTREAM_HOST_MAX];
+};
 
 struct pool_entry {
 	CURL *easy;
 	char *key;		/* scheme_host_port it last talked to */
 	long long idle_since_ms;
+	struct tls_mark mark;
 };
 
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	char *ca_bundle;	/* our temp file (system + extra CA) or NULL */
-	const char *cainfo;	/* ca_bundle, the system bundle, or NULL */
+	struct upstream_trust *trust;	/* read-only after upstream_new() */
 	long connect_timeout_ms;
 	long idle_timeout_ms;
 	pthread_mutex_t pool_lock;
@@ -67,6 +89,9 @@ struct upstream_xfer {
 	long new_conns;
 	/* State of the exchange in progress. */
 	CURL *easy;
+	struct tls_mark mark;		/* travels with easy */
+	char host[UPSTREAM_HOST_MAX];	/* the certificate must match it */
+	char untrusted[256];		/* why the peer was refused, or "" */
 	const struct upstream_callbacks *cb;
 	struct upstream_head head;
 	bool head_sent, aborted, idle_expired, bad_head;
@@ -114,94 +139,6 @@ share_unlock(CURL *easy, curl_lock_data data, void *arg)
 		pthread_mutex_unlock(&u->share_locks[data]);
 }
 
-/* Appends the whole of file path to fd; -1 if unreadable. */
-static int
-append_file(int fd, const char *path)
-{
-	char buf[16384];
-	ssize_t n = 0;
-	int in, rc = -1;
-
-	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	for (;;) {
-		n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (ssize_t off = 0, w; off < n; off += w)
-			if ((w = write(fd, buf + off, n - off)) < 0) {
-				if (errno != EINTR)
-					goto out;
-				w = 0;
-			}
-	}
-	if (n == 0 && write(fd, "\n", 1) == 1)	/* in case it lacks one */
-		rc = 0;
-out:
-	close(in);
-	return rc;
-}
-
-static const char *
-system_bundle(void)
-{
-	static const char *const paths[] = {
-		"/etc/ssl/certs/ca-certificates.crt",	/* Debian */
-		"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora */
-		"/etc/ssl/ca-bundle.pem",		/* openSUSE */
-		"/etc/ssl/cert.pem",			/* Alpine */
-		NULL
-	};
-
-	for (size_t i = 0; paths[i]; i++)
-		if (access(paths[i], R_OK) == 0)
-			return paths[i];
-	return NULL;
-}
-
-/* curl takes a single CAINFO file and the GnuTLS backend of 7.88 has no
- * CAINFO_BLOB, so the extra CA is appended to a private copy of the
- * system bundle. The file gets a random name (mkstemp) in work_dir. */
-static char *
-build_ca_bundle(const char *work_dir, const char *extra_ca)
-{
-	const char *dir = work_dir ? work_dir : getenv("TMPDIR");
-	const char *sys = system_bundle();
-	char *path = NULL;
-	int fd = -1, rc = -1;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if (asprintf(&path, "%s/upstream-ca-XXXXXX", dir) < 0) {
-		path = NULL;
-		goto out;
-	}
-	if ((fd = mkstemp(path)) < 0) {
-		log_warn("upstream: creating CA bundle in %s", dir);
-		goto out;
-	}
-	if (!sys || append_file(fd, sys) < 0)
-		log_warnx("upstream: no system CA bundle found; trusting only %s",
-		          extra_ca);
-	if (append_file(fd, extra_ca) < 0) {
-		log_warn("upstream: reading %s", extra_ca);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && path) {
-		if (fd >= 0)
-			unlink(path);
-		free(path);
-		path = NULL;
-	}
-	return path;
-}
-
 struct upstream *
 upstream_new(const struct upstream_config *cfg)
 {
@@ -217,12 +154,8 @@ upstream_new(const struct upstream_config *cfg)
 	                        cfg->connect_timeout_ms : 10000;
 	u->idle_timeout_ms = cfg->idle_timeout_ms > 0 ?
 	                     cfg->idle_timeout_ms : 300000;
-	/* One bundle file, loaded per new connection: cheaper than the
-	 * default CApath directory of hundreds of files. */
-	if (cfg->upstream_ca &&
-	    !(u->ca_bundle = build_ca_bundle(cfg->work_dir, cfg->upstream_ca)))
+	if (!(u->trust = upstream_trust_new(cfg->upstream_ca)))
 		goto out;
-	u->cainfo = u->ca_bundle ? u->ca_bundle : system_bundle();
 	if (!(u->share = curl_share_init()) ||
 	    curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, share_lock) ||
 	    curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
@@ -252,10 +185,7 @@ upstream_free(struct upstream *u)
 	}
 	if (u->share)
 		curl_share_cleanup(u->share);
-	if (u->ca_bundle) {
-		unlink(u->ca_bundle);
-		free(u->ca_bundle);
-	}
+	upstream_trust_free(u->trust);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&u->share_locks[i]);
 	pthread_mutex_destroy(&u->pool_lock);
@@ -272,10 +202,11 @@ upstream_stats(struct upstream *u, unsigned long *exchanges,
 	pthread_mutex_unlock(&u->pool_lock);
 }
 
-/* Takes the most recently used idle handle that last talked to key, or
- * makes a new one. Handles idle too long are destroyed on the way. */
+/* Takes the most recently used idle handle that last talked to key, with
+ * its mark, or makes a new one (no mark). Handles idle too long are
+ * destroyed on the way. */
 static CURL *
-pool_take(struct upstream *u, const char *key)
+pool_take(struct upstream *u, const char *key, struct tls_mark *mark)
 {
 	CURL *stale[UPSTREAM_POOL_MAX], *easy = NULL;
 	size_t nstale = 0, j = 0;
@@ -297,6 +228,7 @@ pool_take(struct upstream *u, const char *key)
 		if (strcmp(u->pool[i].key, key) != 0)
 			continue;
 		easy = u->pool[i].easy;
+		*mark = u->pool[i].mark;
 		free(u->pool[i].key);
 		memmove(&u->pool[i], &u->pool[i + 1],
 		        (u->npool - i - 1) * sizeof(u->pool[0]));
@@ -306,15 +238,18 @@ pool_take(struct upstream *u, const char *key)
 	pthread_mutex_unlock(&u->pool_lock);
 	while (nstale > 0)
 		curl_easy_cleanup(stale[--nstale]);
+	if (!easy)
+		mark->set = false;
 	return easy ? easy : curl_easy_init();
 }
 
 /* Returns a handle whose last exchange ended cleanly; the oldest idle one
  * makes room when the pool is full. */
 static void
-pool_put(struct upstream *u, CURL *easy, const char *key, long new_conns)
+pool_put(struct upstream *u, CURL *easy, const char *key, long new_conns,
+         const struct tls_mark *mark)
 {
-	struct pool_entry evicted = { NULL, NULL, 0 };
+	struct pool_entry evicted = { .easy = NULL, .key = NULL };
 	char *k = strdup(key);
 
 	pthread_mutex_lock(&u->pool_lock);
@@ -330,6 +265,7 @@ pool_put(struct upstream *u, CURL *easy, const char *key, long new_conns)
 		u->pool[u->npool].easy = easy;
 		u->pool[u->npool].key = k;
 		u->pool[u->npool].idle_since_ms = clock_mono_ms();
+		u->pool[u->npool].mark = *mark;
 		u->npool++;
 		easy = NULL;
 		k = NULL;
@@ -432,8 +368,48 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
-/* Connected (or reused) and about to send: the connect timeout, which
- * covers TCP and TLS, is done with and the idle clock starts. */
+/* Checks the peer of the connection curl is about to send on, unless it
+ * is the one this handle checked last. Returns 0 if it is trusted, else
+ * -1 with the reason in x->untrusted. */
+static int
+check_peer(struct upstream_xfer *x)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	gnutls_datum_t cr = { NULL, 0 }, sr = { NULL, 0 };
+	unsigned char randoms[64];
+	gnutls_session_t s;
+
+	if (curl_easy_getinfo(x->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	    !ti || ti->backend != CURLSSLBACKEND_GNUTLS || !ti->internals) {
+		snprintf(x->untrusted, sizeof(x->untrusted),
+		         "no GnuTLS session to check");
+		return -1;
+	}
+	s = ti->internals;
+	gnutls_session_get_random(s, &cr, &sr);
+	if (cr.size != 32 || sr.size != 32) {
+		snprintf(x->untrusted, sizeof(x->untrusted),
+		         "no handshake randoms");
+		return -1;
+	}
+	memcpy(randoms, cr.data, 32);
+	memcpy(randoms + 32, sr.data, 32);
+	if (x->mark.set && memcmp(x->mark.randoms, randoms, 64) == 0 &&
+	    strcmp(x->mark.host, x->host) == 0)
+		return 0;
+	x->mark.set = false;
+	if (upstream_trust_check_session(x->u->trust, s, x->host, x->untrusted,
+	                                 sizeof(x->untrusted)) < 0)
+		return -1;
+	memcpy(x->mark.randoms, randoms, 64);
+	snprintf(x->mark.host, sizeof(x->mark.host), "%s", x->host);
+	x->mark.set = true;
+	return 0;
+}
+
+/* Connected (or reused) and about to send: the peer is checked, the
+ * connect timeout, which covers TCP and TLS, is done with and the idle
+ * clock starts. */
 static int
 on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
           int local_port)
@@ -444,6 +420,8 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
+	if (check_peer(x) < 0)
+		return CURL_PREREQFUNC_ABORT;	/* nothing was sent */
 	x->connected = true;
 	x->last_rx_ms = clock_mono_ms();
 	return CURL_PREREQFUNC_OK;
@@ -578,7 +556,9 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 
 	/* The request target goes out byte for byte (REQUEST_TARGET); the
 	 * URL only names the origin. No proxy from the environment, no
-	 * decoding of Content-Encoding, https only, peer always verified. */
+	 * decoding of Content-Encoding, https only. No CA for curl, which
+	 * would load it per connection even with VERIFYPEER off: the peer is
+	 * verified in on_prereq(). */
 	if (curl_easy_setopt(e, CURLOPT_URL, url) ||
 	    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req->target) ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
@@ -590,14 +570,15 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 	                     (long)CURL_HTTP_VERSION_2TLS) ||
 	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    (u->cainfo &&
-	     (curl_easy_setopt(e, CURLOPT_CAINFO, u->cainfo) ||
-	      curl_easy_setopt(e, CURLOPT_CAPATH, NULL))) ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
+	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                     u->connect_timeout_ms) ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE,
+	                     UPSTREAM_UPLOAD_BUFFER) ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) ||
 	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
@@ -614,6 +595,39 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 }
 
 /* ---- one exchange ------------------------------------------------------ */
+
+/* The name curl connects to and sends as SNI, which the certificate must
+ * match: the URL's host, without the brackets of an IPv6 literal or a
+ * final dot. */
+static int
+origin_host(const char *url, char *host, size_t size)
+{
+	CURLU *h = curl_url();
+	char *name = NULL, *p;
+	size_t len;
+	int rc = -1;
+
+	if (!h || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &name, 0) != CURLUE_OK)
+		goto out;
+	p = name;
+	len = strlen(p);
+	if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+		p++;
+		len -= 2;
+	}
+	if (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= size)
+		goto out;
+	memcpy(host, p, len);
+	host[len] = '\0';
+	rc = 0;
+out:
+	curl_free(name);
+	curl_url_cleanup(h);
+	return rc;
+}
 
 static int
 map_result(const struct upstream_xfer *x, CURLcode c)
@@ -639,7 +653,12 @@ log_exchange(const struct upstream_request *req, const struct upstream_xfer *x,
 	/* The query string may carry an API key: log the path only. */
 	int plen = (int)strcspn(req->target, "?");
 
-	if (rc < 0 && rc != UPSTREAM_E_ABORTED)
+	if (*x->untrusted)
+		log_warnx("upstream: %s %s%.*s: %s (certificate refused for "
+		          "%s, nothing sent: %s)", req->method,
+		          req->scheme_host_port, plen, req->target,
+		          upstream_strerror(rc), x->host, x->untrusted);
+	else if (rc < 0 && rc != UPSTREAM_E_ABORTED)
 		log_warnx("upstream: %s %s%.*s: %s (%s)", req->method,
 		          req->scheme_host_port, plen, req->target,
 		          upstream_strerror(rc),
@@ -672,7 +691,13 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	x->last_ul = 0;
 	x->rx_bytes = 0;
 	x->new_conns = 0;
-	if (!(x->easy = pool_take(x->u, req->scheme_host_port)))
+	x->untrusted[0] = '\0';
+	if (origin_host(req->scheme_host_port, x->host, sizeof(x->host)) < 0) {
+		snprintf(errbuf, sizeof(errbuf), "no host name in the URL");
+		rc = UPSTREAM_E_CONNECT;
+		goto out;
+	}
+	if (!(x->easy = pool_take(x->u, req->scheme_host_port, &x->mark)))
 		goto out;
 	curl_easy_reset(x->easy);	/* options only: caches stay warm */
 	if (asprintf(&url, "%s/", req->scheme_host_port) < 0) {
@@ -696,7 +721,7 @@ out:
 	if (x->easy) {
 		/* A failed exchange may leave a half-read connection behind. */
 		pool_put(x->u, rc == 0 ? x->easy : NULL, req->scheme_host_port,
-		         x->new_conns);
+		         x->new_conns, &x->mark);
 		if (rc != 0)
 			curl_easy_cleanup(x->easy);
 		x->easy = NULL;

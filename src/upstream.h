@@ -3,8 +3,8 @@
  * through libcurl and stream the response back through callbacks.
  *
  * Threading: struct upstream is process-wide and thread-safe (its share
- *   handle and handle pool are behind their own mutexes); a struct
- *   upstream_xfer belongs to one worker thread.
+ *   handle and handle pool are behind their own mutexes, its trust store
+ *   is read-only); a struct upstream_xfer belongs to one worker thread.
  * Ownership: the caller calls curl_global_init(CURL_GLOBAL_ALL) once in
  *   main() before any thread starts and before upstream_new(), and
  *   curl_global_cleanup() after upstream_free(). Every xfer must be freed
@@ -28,9 +28,10 @@
 #define UPSTREAM_E_NOMEM	(-5)	/* before anything was sent [502] */
 
 struct upstream_config {
-	const char *upstream_ca;	/* extra CA file (PEM) or NULL */
-	const char *work_dir;		/* where the CA bundle temp file goes;
-					 * NULL: $TMPDIR, else /tmp */
+	const char *upstream_ca;	/* extra CA file (PEM) or NULL, read
+					 * with the system store once, here */
+	const char *work_dir;		/* unused: no file is written any
+					 * more (kept for callers) */
 	int connect_timeout_ms;		/* TCP + TLS; 0: 10 s */
 	int idle_timeout_ms;		/* upstream silence once the request
 					 * is sent, ms (checked about once a

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * test_upstream.c - upstream_perform() against the fake TLS upstream
  * (tests/helpers/fakeupstream.py) on 127.0.0.1 with a throw-away CA.
+ *
+ * The GnuTLS functions that load CA certificates into credentials, which
+ * only libcurl calls, and the chain check upstream_trust.c calls, are
+ * wrapped here to be counted (each wrapper calls the real function), so
+ * the tests can tell how often each happens per connection.
  */
 #include "config.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certgen.h"
 #include "tap.h"
 #include "upstream.h"
 
@@ -41,7 +50,59 @@ struct sink {
 static bool made_tmpdir;
 static char tmpdir[256], ca_path[300], host_url[64], resolve[64];
 static int port;
-static pid_t server_pid = -1;
+static pid_t server_pid = -1, extra_pids[2] = { -1, -1 };
+
+/* ---- counted GnuTLS calls ---------------------------------------------- */
+
+static atomic_int curl_ca_loads, chain_checks;
+
+#define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
+
+int
+gnutls_certificate_set_x509_trust_file(gnutls_certificate_credentials_t c,
+                                       const char *f, gnutls_x509_crt_fmt_t t)
+{
+	atomic_fetch_add(&curl_ca_loads, 1);
+	return REAL(gnutls_certificate_set_x509_trust_file)(c, f, t);
+}
+
+int
+gnutls_certificate_set_x509_trust_dir(gnutls_certificate_credentials_t c,
+                                      const char *d, gnutls_x509_crt_fmt_t t)
+{
+	atomic_fetch_add(&curl_ca_loads, 1);
+	return REAL(gnutls_certificate_set_x509_trust_dir)(c, d, t);
+}
+
+int
+gnutls_certificate_set_x509_trust_mem(gnutls_certificate_credentials_t c,
+                                      const gnutls_datum_t *ca,
+                                      gnutls_x509_crt_fmt_t t)
+{
+	atomic_fetch_add(&curl_ca_loads, 1);
+	return REAL(gnutls_certificate_set_x509_trust_mem)(c, ca, t);
+}
+
+int
+gnutls_certificate_set_x509_system_trust(gnutls_certificate_credentials_t c)
+{
+	atomic_fetch_add(&curl_ca_loads, 1);
+	return REAL(gnutls_certificate_set_x509_system_trust)(c);
+}
+
+int
+gnutls_x509_trust_list_verify_crt2(gnutls_x509_trust_list_t list,
+                                   gnutls_x509_crt_t *cert_list,
+                                   unsigned int cert_list_size,
+                                   gnutls_typed_vdata_st *data,
+                                   unsigned int elements, unsigned int flags,
+                                   unsigned int *voutput,
+                                   gnutls_verify_output_function func)
+{
+	atomic_fetch_add(&chain_checks, 1);
+	return REAL(gnutls_x509_trust_list_verify_crt2)(list, cert_list,
+	        cert_list_size, data, elements, flags, voutput, func);
+}
 
 static double
 wall(void)
@@ -142,30 +203,28 @@ run(struct upstream *u, const char *method, const char *target,
 	return rc;
 }
 
+/* Starts a fake upstream serving tmpdir/NAME.pem and NAME.key, logging
+ * to tmpdir/NAME.log; returns its port, or -1. */
 static int
-start_server(void)
+spawn_server(const char *name, pid_t *pid)
 {
 	char cert[300], key[300], log[300], script[512], fixtures[512];
 	const char *src = getenv("top_srcdir"), *py = getenv("PYTHON");
-	int fds[2];
+	int fds[2], p = -1;
 	FILE *f;
 
 	if (!src)
 		src = ".";
 	if (!py || !*py)
 		py = "python3";
-	snprintf(script, sizeof(script), "sh %s/tests/helpers/mkcerts.sh "
-	         "%s localhost name.test 127.0.0.1", src, tmpdir);
-	if (system(script) != 0)
-		return -1;
-	snprintf(cert, sizeof(cert), "%s/server.pem", tmpdir);
-	snprintf(key, sizeof(key), "%s/server.key", tmpdir);
-	snprintf(log, sizeof(log), "%s/requests.log", tmpdir);
+	snprintf(cert, sizeof(cert), "%s/%s.pem", tmpdir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", tmpdir, name);
+	snprintf(log, sizeof(log), "%s/%s.log", tmpdir, name);
 	snprintf(script, sizeof(script), "%s/tests/helpers/fakeupstream.py", src);
 	snprintf(fixtures, sizeof(fixtures), "%s/tests/helpers", src);
-	if (pipe(fds) < 0 || (server_pid = fork()) < 0)
+	if (pipe(fds) < 0 || (*pid = fork()) < 0)
 		return -1;
-	if (server_pid == 0) {
+	if (*pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -175,9 +234,23 @@ start_server(void)
 		_exit(127);
 	}
 	close(fds[1]);
-	if (!(f = fdopen(fds[0], "r")) || fscanf(f, "ready %d", &port) != 1)
+	if (!(f = fdopen(fds[0], "r")) || fscanf(f, "ready %d", &p) != 1)
+		p = -1;
+	if (f)
+		fclose(f);
+	return p;
+}
+
+static int
+start_server(void)
+{
+	const char *src = getenv("top_srcdir");
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/helpers/mkcerts.sh "
+	         "%s localhost name.test 127.0.0.1", src ? src : ".", tmpdir);
+	if (system(cmd) != 0 || (port = spawn_server("server", &server_pid)) < 0)
 		return -1;
-	fclose(f);
 	snprintf(host_url, sizeof(host_url), "https://name.test:%d", port);
 	snprintf(resolve, sizeof(resolve), "name.test:%d:127.0.0.1", port);
 	return 0;
@@ -191,7 +264,7 @@ logged_conn(int from_end)
 	int ids[256], n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/requests.log", tmpdir);
+	snprintf(path, sizeof(path), "%s/server.log", tmpdir);
 	if (!(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -203,6 +276,23 @@ logged_conn(int from_end)
 	}
 	fclose(f);
 	return n > from_end ? ids[(n - 1 - from_end) % 256] : -1;
+}
+
+/* Requests the fake upstream NAME logged so far. */
+static int
+logged_requests(const char *name)
+{
+	char path[300];
+	int ch, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.log", tmpdir, name);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
 }
 
 /* The /echo JSON of s, or NULL. */
@@ -603,7 +693,7 @@ loopback_port(bool listening, int *fd_out)
 static void
 test_failures(struct upstream *u)
 {
-	int fd;
+	int fd, n;
 
 	check_fail(u, "/silent?ms=3000", UPSTREAM_E_TIMEOUT, false, 0, 2.5,
 	           "silence before the head");
@@ -622,9 +712,12 @@ test_failures(struct upstream *u)
 	check_fail(u, "/echo", UPSTREAM_E_TIMEOUT, false, 0, 3.0,
 	           "TLS handshake never answered");
 	close(fd);
+	n = logged_requests("server");
 	point_at("wrong.test", port);
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 	           "certificate for another name");
+	is_int(logged_requests("server"), n, "certificate for another name: "
+	       "no request reached the server");
 	point_at("name.test", port);
 }
 
@@ -633,6 +726,7 @@ test_untrusted(const struct upstream_config *base)
 {
 	struct upstream_config cfg = *base;
 	struct upstream *u;
+	int n = logged_requests("server");
 
 	cfg.upstream_ca = NULL;
 	u = upstream_new(&cfg);
@@ -640,7 +734,108 @@ test_untrusted(const struct upstream_config *base)
 	if (u)
 		check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 		           "untrusted upstream certificate");
+	is_int(logged_requests("server"), n, "untrusted upstream certificate: "
+	       "no request reached the server");
 	upstream_free(u);
+	cfg.upstream_ca = "/nonexistent/ca.pem";
+	ok(upstream_new(&cfg) == NULL, "upstream_new with an unreadable "
+	   "--upstream-ca fails");
+}
+
+#define DAY 86400
+
+/* Two more upstreams with certificates from the test CA that must be
+ * refused where they do not fit: one expired, one without an IP SAN. */
+static void
+test_refused_certs(struct upstream *u)
+{
+	const char *expired_names[] = { "name.test", "127.0.0.1", NULL };
+	const char *other_names[] = { "other.test", NULL };
+	struct certgen ca = { 0 }, expired = { 0 }, other = { 0 };
+	char cert[300], key[300];
+	time_t now = time(NULL);
+	int p_expired = -1, p_other = -1;
+
+	snprintf(key, sizeof(key), "%s/ca.key", tmpdir);
+	if (certgen_load(&ca, ca_path, key) < 0 ||
+	    certgen_leaf(&expired, &ca, expired_names, now - 30 * DAY,
+	                 now - DAY, NULL) < 0 ||
+	    certgen_leaf(&other, &ca, other_names, now - DAY, now + DAY,
+	                 NULL) < 0)
+		goto out;
+	snprintf(cert, sizeof(cert), "%s/expired.pem", tmpdir);
+	snprintf(key, sizeof(key), "%s/expired.key", tmpdir);
+	if (certgen_write(&expired, cert, key) < 0)
+		goto out;
+	snprintf(cert, sizeof(cert), "%s/other.pem", tmpdir);
+	snprintf(key, sizeof(key), "%s/other.key", tmpdir);
+	if (certgen_write(&other, cert, key) < 0)
+		goto out;
+	p_expired = spawn_server("expired", &extra_pids[0]);
+	p_other = spawn_server("other", &extra_pids[1]);
+out:
+	if (!ok(p_expired > 0 && p_other > 0, "two more upstreams started"))
+		goto done;
+	point_at("name.test", p_expired);
+	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
+	           "expired certificate");
+	is_int(logged_requests("expired"), 0, "expired certificate: no "
+	       "request reached the server");
+	point_at("other.test", p_other);
+	check_fail(u, "/echo", 0, true, 0, 2.0, "valid certificate for "
+	           "other.test");
+	/* IP literals: the certificate must name the address (IP SAN). */
+	snprintf(host_url, sizeof(host_url), "https://127.0.0.1:%d", p_other);
+	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
+	           "IP literal the certificate does not name");
+	is_int(logged_requests("other"), 1, "only the valid request reached "
+	       "the other.test upstream");
+	snprintf(host_url, sizeof(host_url), "https://127.0.0.1:%d", port);
+	check_fail(u, "/echo", 0, true, 0, 2.0, "IP literal in the "
+	           "certificate's IP SAN");
+done:
+	point_at("name.test", port);
+	certgen_free(&ca);
+	certgen_free(&expired);
+	certgen_free(&other);
+}
+
+/* The chain is checked once per upstream connection, before its first
+ * request, and not again when the connection is reused. */
+static void
+test_checked_once(struct upstream *u)
+{
+	struct upstream_xfer *x = upstream_xfer_new(u);
+	struct upstream_request req = {
+		.method = "GET", .scheme_host_port = host_url,
+		.target = "/echo", .resolve = resolve,
+	};
+	struct sink s;
+	struct upstream_callbacks cb = { on_head, on_body, &s };
+	int c0, c1;
+	char hex[65];
+
+	point_at("localhost", port);	/* an origin no handle knows yet */
+	c0 = atomic_load(&chain_checks);
+	sink_init(&s);
+	is_int(upstream_perform(x, &req, &cb, NULL), 0, "checked once: first "
+	       "request");
+	sink_sha(&s, hex);
+	is_int(upstream_xfer_new_connections(x), 1, "checked once: a new "
+	       "connection");
+	c1 = atomic_load(&chain_checks);
+	is_int(c1 - c0, 1, "checked once: its chain checked once");
+	for (int i = 0; i < 3; i++) {
+		sink_init(&s);
+		upstream_perform(x, &req, &cb, NULL);
+		sink_sha(&s, hex);
+	}
+	is_int(upstream_xfer_new_connections(x), 0, "checked once: the "
+	       "connection is reused");
+	is_int(atomic_load(&chain_checks) - c1, 0, "checked once: no check "
+	       "on reuse");
+	upstream_xfer_free(x);
+	point_at("name.test", port);
 }
 
 int
@@ -674,7 +869,17 @@ main(void)
 	test_reuse(u);
 	test_concurrent(u);
 	test_failures(u);
+	test_refused_certs(u);
+	test_checked_once(u);
 	test_untrusted(&cfg);
+	{
+		unsigned long ex, conns;
+
+		upstream_stats(u, &ex, &conns);
+		is_int(atomic_load(&curl_ca_loads), 0, "libcurl loaded no CA "
+		       "file, directory or store for its %lu connections",
+		       conns);
+	}
 out:
 	upstream_free(u);
 	curl_global_cleanup();
@@ -682,6 +887,11 @@ out:
 		kill(server_pid, SIGTERM);
 		waitpid(server_pid, NULL, 0);
 	}
+	for (int i = 0; i < 2; i++)
+		if (extra_pids[i] > 0) {
+			kill(extra_pids[i], SIGTERM);
+			waitpid(extra_pids[i], NULL, 0);
+		}
 	if (made_tmpdir) {
 		char cmd[300];
 

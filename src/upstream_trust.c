@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * upstream_trust.c - the CA certificates upstream servers are checked
+ * against, parsed once, and the check of one upstream peer.
+ *
+ * libcurl 7.88's GnuTLS backend parses its CA file (or directory) again
+ * for every new connection and keeps the parsed copy for the
+ * connection's life: with the system store that is about 4 MB and some
+ * milliseconds of CPU per connection. So curl is given no CA at all and
+ * the peer is checked here, against one store shared by every worker
+ * (see upstream.c for where the check sits).
+ *
+ * Threading: see upstream_trust.h; the store is written only by
+ *   upstream_trust_new().
+ * Ownership: the struct owns its GnuTLS trust list.
+ */
+#include "config.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "upstream_trust.h"
+
+/* What Debian's libcurl falls back to when it has no CA file. */
+#define UPSTREAM_TRUST_DIR "/etc/ssl/certs"
+
+struct upstream_trust {
+	gnutls_x509_trust_list_t list;
+	unsigned ncas;
+};
+
+static const char *
+system_bundle(void)
+{
+	static const char *const paths[] = {
+		"/etc/ssl/certs/ca-certificates.crt",	/* Debian */
+		"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora */
+		"/etc/ssl/ca-bundle.pem",		/* openSUSE */
+		"/etc/ssl/cert.pem",			/* Alpine */
+		NULL
+	};
+
+	for (size_t i = 0; paths[i]; i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/* Adds the certificates of one PEM file; returns how many, or < 0. */
+static int
+add_file(struct upstream_trust *t, const char *path)
+{
+	int n = gnutls_x509_trust_list_add_trust_file(t->list, path, NULL,
+	                                               GNUTLS_X509_FMT_PEM,
+	                                               GNUTLS_TL_NO_DUPLICATES,
+	                                               0);
+
+	if (n > 0)
+		t->ncas += (unsigned)n;
+	return n;
+}
+
+static void
+add_system(struct upstream_trust *t, const char *extra_ca)
+{
+	const char *sys = system_bundle();
+	int n;
+
+	if (sys) {
+		if ((n = add_file(t, sys)) < 0)
+			log_warnx("upstream: reading %s: %s", sys,
+			          gnutls_strerror(n));
+	} else if (extra_ca) {
+		log_warnx("upstream: no system CA bundle found; trusting only "
+		          "%s", extra_ca);
+	} else {
+		n = gnutls_x509_trust_list_add_trust_dir(t->list,
+		        UPSTREAM_TRUST_DIR, NULL, GNUTLS_X509_FMT_PEM,
+		        GNUTLS_TL_NO_DUPLICATES, 0);
+		if (n > 0)
+			t->ncas += (unsigned)n;
+	}
+}
+
+struct upstream_trust *
+upstream_trust_new(const char *extra_ca)
+{
+	struct upstream_trust *t = calloc(1, sizeof(*t));
+	int n, rc = -1;
+
+	if (!t)
+		return NULL;
+	if ((n = gnutls_x509_trust_list_init(&t->list, 0)) < 0) {
+		log_warnx("upstream: trust list: %s", gnutls_strerror(n));
+		t->list = NULL;
+		goto out;
+	}
+	add_system(t, extra_ca);
+	if (extra_ca && (n = add_file(t, extra_ca)) <= 0) {
+		log_warnx("upstream: no CA certificate read from %s%s%s",
+		          extra_ca, n < 0 ? ": " : "",
+		          n < 0 ? gnutls_strerror(n) : "");
+		goto out;
+	}
+	if (t->ncas == 0) {
+		log_warnx("upstream: no CA certificate to trust: no system "
+		          "store found, and no --upstream-ca");
+		goto out;
+	}
+	log_debug("upstream: %u trusted CA certificates", t->ncas);
+	rc = 0;
+out:
+	if (rc < 0) {
+		upstream_trust_free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+void
+upstream_trust_free(struct upstream_trust *t)
+{
+	if (!t)
+		return;
+	if (t->list)
+		gnutls_x509_trust_list_deinit(t->list, 1);
+	free(t);
+}
+
+unsigned
+upstream_trust_count(const struct upstream_trust *t)
+{
+	return t->ncas;
+}
+
+/* GnuTLS's own words for a failed status, e.g. "The certificate is NOT
+ * trusted. The certificate chain uses expired certificate." */
+static void
+status_text(unsigned status, char *why, size_t size)
+{
+	gnutls_datum_t text = { NULL, 0 };
+
+	if (gnutls_certificate_verification_status_print(status,
+	        GNUTLS_CRT_X509, &text, 0) < 0 || !text.data)
+		snprintf(why, size, "certificate not trusted (status 0x%x)",
+		         status);
+	else
+		snprintf(why, size, "%s", (const char *)text.data);
+	gnutls_free(text.data);
+	for (size_t n = strlen(why); n > 0 && why[n - 1] == ' '; n--)
+		why[n - 1] = '\0';
+}
+
+int
+upstream_trust_check_chain(const struct upstream_trust *t,
+                           const gnutls_datum_t *chain, unsigned n,
+                           const char *host, char *why, size_t size)
+{
+	gnutls_x509_crt_t crt[UPSTREAM_TRUST_MAX_CHAIN] = { NULL };
+	gnutls_typed_vdata_st vd[2] = {
+		{ GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)host, 0 },
+		{ GNUTLS_DT_KEY_PURPOSE_OID,
+		  (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 },
+	};
+	unsigned status = 0, ncrt = 0;
+	int rc = -1, r;
+
+	if (!host || !*host || n == 0 || n > UPSTREAM_TRUST_MAX_CHAIN) {
+		snprintf(why, size, !host || !*host ? "no host name to check" :
+		         n == 0 ? "the server sent no certificate" :
+		         "the server sent more than %d certificates",
+		         UPSTREAM_TRUST_MAX_CHAIN);
+		return -1;
+	}
+	for (; ncrt < n; ncrt++)
+		if ((r = gnutls_x509_crt_init(&crt[ncrt])) < 0 ||
+		    (r = gnutls_x509_crt_import(crt[ncrt], &chain[ncrt],
+		                                GNUTLS_X509_FMT_DER)) < 0) {
+			snprintf(why, size, "certificate %u of the chain: %s",
+			         ncrt, gnutls_strerror(r));
+			ncrt++;
+			goto out;
+		}
+	/* Flags 0: what gnutls_certificate_verify_peers2() checks when
+	 * curl verifies with the same store (its flag ALLOW_X509_V1_CA_CRT
+	 * is the default now), plus the key purpose, which browsers
+	 * check too. */
+	r = gnutls_x509_trust_list_verify_crt2(t->list, crt, n, vd, 2, 0,
+	                                       &status, NULL);
+	if (r < 0) {
+		snprintf(why, size, "verifying the chain: %s",
+		         gnutls_strerror(r));
+		goto out;
+	}
+	if (status != 0) {
+		status_text(status, why, size);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (unsigned i = 0; i < ncrt; i++)
+		gnutls_x509_crt_deinit(crt[i]);
+	return rc;
+}
+
+int
+upstream_trust_check_session(const struct upstream_trust *t,
+                             gnutls_session_t session, const char *host,
+                             char *why, size_t size)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+
+	if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_PEERS) !=
+	    GNUTLS_CRT_X509) {
+		snprintf(why, size, "the server did not authenticate with an "
+		         "X.509 certificate");
+		return -1;
+	}
+	if (!(chain = gnutls_certificate_get_peers(session, &n)))
+		n = 0;
+	return upstream_trust_check_chain(t, chain, n, host, why, size);
+}
