@@ -175,7 +175,6 @@ mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 		.upstream_ca = opt->upstream_ca,
 		.connect_timeout_ms = (int)opt->connect_timeout,
 		.idle_timeout_ms = (int)opt->upstream_idle_timeout,
-		.work_dir = opt->state_dir,
 	};
 	enum resolve_mode mode = strcmp(opt->resolve, "original") == 0 ?
 		RESOLVE_ORIGINAL : strcmp(opt->resolve, "system") == 0 ?

@@ -30,8 +30,6 @@
 struct upstream_config {
 	const char *upstream_ca;	/* extra CA file (PEM) or NULL, read
 					 * with the system store once, here */
-	const char *work_dir;		/* unused: no file is written any
-					 * more (kept for callers) */
 	int connect_timeout_ms;		/* TCP + TLS; 0: 10 s */
 	int idle_timeout_ms;		/* upstream silence once the request
 					 * is sent, ms (checked about once a

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "log.h"
 #include "upstream_trust.h"
 
@@ -32,23 +33,6 @@ struct upstream_trust {
 	gnutls_x509_trust_list_t list;
 	unsigned ncas;
 };
-
-static const char *
-system_bundle(void)
-{
-	static const char *const paths[] = {
-		"/etc/ssl/certs/ca-certificates.crt",	/* Debian */
-		"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora */
-		"/etc/ssl/ca-bundle.pem",		/* openSUSE */
-		"/etc/ssl/cert.pem",			/* Alpine */
-		NULL
-	};
-
-	for (size_t i = 0; paths[i]; i++)
-		if (access(paths[i], R_OK) == 0)
-			return paths[i];
-	return NULL;
-}
 
 /* Adds the certificates of one PEM file; returns how many, or < 0. */
 static int
@@ -67,7 +51,7 @@ add_file(struct upstream_trust *t, const char *path)
 static void
 add_system(struct upstream_trust *t, const char *extra_ca)
 {
-	const char *sys = system_bundle();
+	const char *sys = bundle_system_path(NULL);
 	int n;
 
 	if (sys) {

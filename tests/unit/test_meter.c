@@ -28,32 +28,6 @@ struct fixture {
 	struct json_object *want;
 };
 
-static char *
-slurp(const char *name, size_t *len)
-{
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	FILE *f;
-	char *buf = NULL;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top ? top : "..",
-	         name);
-	if (!(f = fopen(path, "rb")))
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Meters body cut at cuts[] (ascending offsets), or in chunks of `chunk`
  * bytes when ncuts is 0 (0: whole). */
 static int
@@ -380,7 +354,7 @@ test_model_fallbacks(void)
 	    "\"usageMetadata\":{\"promptTokenCount\":1}}\n\n";
 	struct usage_record r;
 	size_t len = 0;
-	char *req = slurp("cloudcode_request.json", &len);
+	char *req = tap_fixture("cloudcode_request.json", &len);
 
 	exchange("/v1internal:streamGenerateContent?alt=sse", req, 200,
 	         "text/event-stream", NULL, nomodel, strlen(nomodel), true,
@@ -416,7 +390,7 @@ test_no_usage(void)
 	static const char junk[] = "\x1f\x8b\x08\x00garbage-not-gzip....";
 	struct usage_record r;
 	size_t len = 0;
-	char *body = slurp("openai_chat.json", &len);
+	char *body = tap_fixture("openai_chat.json", &len);
 
 	is_int(exchange("/v1internal:fetchUserInfo", NULL, 200,
 	                "application/x-protobuf", NULL, proto,
@@ -597,8 +571,8 @@ int
 main(void)
 {
 	size_t elen = 0, slen = 0;
-	char *ejs = slurp("expected.json", &elen);
-	char *sjs = slurp("splits.json", &slen);
+	char *ejs = tap_fixture("expected.json", &elen);
+	char *sjs = tap_fixture("splits.json", &slen);
 	struct json_object *exp = ejs ? json_tokener_parse(ejs) : NULL;
 	struct json_object *splits = sjs ? json_tokener_parse(sjs) : NULL;
 	struct usage_record r;
@@ -611,7 +585,7 @@ main(void)
 		bool sse = strstr(name, ".sse") != NULL;
 
 		fx.ctype = sse ? "text/event-stream" : "application/json";
-		if (!ok((fx.buf = slurp(name, &fx.len)) != NULL, "%s: read",
+		if (!ok((fx.buf = tap_fixture(name, &fx.len)) != NULL, "%s: read",
 		        name))
 			continue;
 		check_whole(&fx);

@@ -339,32 +339,6 @@ test_depth(void)
 	   "nested arrays and objects");
 }
 
-static char *
-slurp(const char *name, size_t *len)
-{
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	FILE *f;
-	char *buf = NULL;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top ? top : "..",
-	         name);
-	if (!(f = fopen(path, "rb")))
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Every JSON body and every SSE event's data in the fixtures. */
 static void
 test_fixtures(void)
@@ -381,7 +355,7 @@ test_fixtures(void)
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t len = 0, events = 0;
-		char *buf = slurp(names[i], &len), *line, *save = NULL;
+		char *buf = tap_fixture(names[i], &len), *line, *save = NULL;
 		bool good = buf != NULL;
 
 		if (good && !strstr(names[i], ".sse")) {

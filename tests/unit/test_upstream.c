@@ -848,15 +848,12 @@ main(void)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_upstream.XXXXXX",
 	         t && *t ? t : "/tmp");
 	made_tmpdir = mkdtemp(tmpdir) != NULL;
-	if (!made_tmpdir || start_server() < 0) {
-		ok(0, "fake upstream started");
+	if (!ok(made_tmpdir && start_server() == 0, "fake upstream started"))
 		goto out;
-	}
-	ok(1, "fake upstream on port %d", port);
+	diag("fake upstream on port %d", port);
 	curl_global_init(CURL_GLOBAL_ALL);
 	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", tmpdir);
 	cfg.upstream_ca = ca_path;
-	cfg.work_dir = tmpdir;
 	cfg.connect_timeout_ms = 2000;
 	cfg.idle_timeout_ms = 500;
 	if (!ok((u = upstream_new(&cfg)) != NULL, "upstream_new"))

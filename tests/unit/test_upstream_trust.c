@@ -80,8 +80,7 @@ test_store(void)
 		fclose(f);
 	ok(upstream_trust_new(empty) == NULL,
 	   "a --upstream-ca without a certificate is an error");
-	upstream_trust_free(NULL);
-	ok(1, "upstream_trust_free(NULL) is a no-op");
+	upstream_trust_free(NULL);	/* a no-op; under ASan, checked */
 }
 
 static void
