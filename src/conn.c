@@ -46,7 +46,7 @@
 #include "usage.h"
 
 #define CONN_READ 16384
-#define CONN_OUT (64 * 1024)
+#define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
 #define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
 
 struct conn {
@@ -63,9 +63,12 @@ struct conn {
 	struct upstream_xfer *xfer;
 	char *in;			/* bytes read from the client */
 	size_t in_len, in_cap;
+	size_t head_len;		/* c->req's head, parsed from c->in[0..];
+					 * 0 while none is */
 	char *body;			/* the current request's body */
 	size_t body_len, body_cap;
 	char *out;			/* response framing scratch */
+	size_t out_cap;			/* grows to CONN_OUT at most */
 	/* The exchange in flight. */
 	struct http_request req;
 	struct meter *meter;
@@ -211,8 +214,14 @@ read_more(struct conn *c, int timeout_ms)
 		size_t cap = c->in_cap * 2;
 		char *p;
 
-		if (!(p = realloc(c->in, cap)))
+		/* Not realloc: c->req points into the head, and moves
+		 * with it while both copies exist. */
+		if (!(p = malloc(cap)))
 			return -1;
+		memcpy(p, c->in, c->in_len);
+		if (c->head_len > 0)
+			http1_request_move(&c->req, c->in, p);
+		free(c->in);
 		c->in = p;
 		c->in_cap = cap;
 	}
@@ -316,6 +325,30 @@ response_has_body(const struct conn *c, int status)
 	       status != 204 && status != 304;
 }
 
+/* Makes c->out hold need bytes; false past CONN_OUT or out of memory.
+ * It grows as heads and chunks need: most need a few KiB, and a
+ * thousand streams should not each pay for the largest. */
+static bool
+out_reserve(struct conn *c, size_t need)
+{
+	size_t cap = c->out_cap ? c->out_cap : 4096;
+	char *p;
+
+	if (need > CONN_OUT)
+		return false;
+	if (need <= c->out_cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if (cap > CONN_OUT)
+		cap = CONN_OUT;
+	if (!(p = realloc(c->out, cap)))
+		return false;
+	c->out = p;
+	c->out_cap = cap;
+	return true;
+}
+
 static int
 on_head(void *arg, int status, const char *reason,
 	const struct http_header *h, size_t n)
@@ -327,8 +360,15 @@ on_head(void *arg, int status, const char *reason,
 	int w;
 
 	c->status = status;
-	w = snprintf(c->out, CONN_OUT, "HTTP/1.1 %d %s\r\n", status,
-		     reason ? reason : "");
+	if (!reason)
+		reason = "";
+	len = 80 + strlen(reason);	/* + the lines we add, below */
+	for (size_t i = 0; i < n; i++)
+		len += strlen(h[i].name) + strlen(h[i].value) + 4;
+	if (!out_reserve(c, len))
+		return -1;	/* a head over 64 KiB: give up */
+	w = snprintf(c->out, c->out_cap, "HTTP/1.1 %d %s\r\n", status,
+		     reason);
 	len = (size_t)w;
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(h[i].name, "Content-Length") == 0)
@@ -337,20 +377,20 @@ on_head(void *arg, int status, const char *reason,
 			ct = h[i].value;
 		else if (strcasecmp(h[i].name, "Content-Encoding") == 0)
 			ce = h[i].value;
-		w = snprintf(c->out + len, CONN_OUT - len, "%s: %s\r\n",
+		w = snprintf(c->out + len, c->out_cap - len, "%s: %s\r\n",
 			     h[i].name, h[i].value);
-		if (w < 0 || (size_t)w >= CONN_OUT - len)
-			return -1;	/* a head over 64 KiB: give up */
+		if (w < 0 || (size_t)w >= c->out_cap - len)
+			return -1;
 		len += (size_t)w;
 	}
 	c->chunked_out = response_has_body(c, status) && !has_length &&
 			 c->req.minor >= 1;
 	if (response_has_body(c, status) && !has_length && c->req.minor == 0)
 		c->close_after = true;	/* HTTP/1.0: the close ends it */
-	w = snprintf(c->out + len, CONN_OUT - len, "%s%s\r\n",
+	w = snprintf(c->out + len, c->out_cap - len, "%s%s\r\n",
 		     c->chunked_out ? "Transfer-Encoding: chunked\r\n" : "",
 		     c->close_after ? "Connection: close\r\n" : "");
-	if (w < 0 || (size_t)w >= CONN_OUT - len)
+	if (w < 0 || (size_t)w >= c->out_cap - len)
 		return -1;
 	len += (size_t)w;
 	if (c->meter)
@@ -370,14 +410,16 @@ on_body(void *arg, const char *buf, size_t len)
 	}
 	if (c->chunked_out) {
 		/* Frame and data in one TLS record when they fit. */
-		int w = snprintf(c->out, CONN_OUT, "%zx\r\n", len);
+		char frame[24];
+		int w = snprintf(frame, sizeof(frame), "%zx\r\n", len);
 
-		if (len + (size_t)w + 2 <= CONN_OUT) {
+		if (out_reserve(c, len + (size_t)w + 2)) {
+			memcpy(c->out, frame, (size_t)w);
 			memcpy(c->out + w, buf, len);
 			memcpy(c->out + w + len, "\r\n", 2);
 			rc = client_write(c, c->out, (size_t)w + len + 2);
 		} else {
-			rc = client_write(c, c->out, (size_t)w);
+			rc = client_write(c, frame, (size_t)w);
 			if (rc == 0)
 				rc = client_write(c, buf, len);
 			if (rc == 0)
@@ -510,6 +552,7 @@ serve_requests(struct conn *c)
 			return;
 		}
 		c->close_after = !c->req.keep_alive;
+		c->head_len = (size_t)head;
 		used = read_body(c, (size_t)head);
 		if (used == -413) {
 			send_error(c, 413, "Content Too Large",
@@ -524,6 +567,7 @@ serve_requests(struct conn *c)
 		}
 		if (!forward(c))
 			return;
+		c->head_len = 0;
 		/* Pipelined bytes move to the front for the next head. */
 		memmove(c->in, c->in + used, c->in_len - (size_t)used);
 		c->in_len -= (size_t)used;
@@ -538,8 +582,7 @@ serve_tls(struct conn *c)
 	if (!(c->tls = tls_server_new(c->px->certs, c->fd, c->host,
 				      (int)c->opt->handshake_timeout)) ||
 	    !(c->xfer = upstream_xfer_new(c->px->upstream)) ||
-	    !(c->out = malloc(CONN_OUT)) ||
-	    !(c->in = malloc(c->in_cap = 2 * CONN_READ)))
+	    !(c->in = malloc(c->in_cap = CONN_READ)))
 		return;
 	rc = tls_handshake(c->tls);
 	if (rc == TLS_E_REJECTED) {

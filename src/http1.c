@@ -513,3 +513,15 @@ out:
 	*out_len = out ? o : 0;
 	return rc;
 }
+
+void
+http1_request_move(struct http_request *req, const char *old, char *new)
+{
+	req->target = new + (req->target - old);
+	for (size_t i = 0; i < req->nheaders; i++) {
+		req->headers[i].name = new + (req->headers[i].name - old);
+		req->headers[i].value = new + (req->headers[i].value - old);
+	}
+	if (req->host)
+		req->host = new + (req->host - old);
+}

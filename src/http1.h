@@ -52,6 +52,11 @@ struct http_request {
  * method longer than 15 bytes, -505 HTTP major version other than 1. */
 int http1_parse_head(char *buf, size_t len, struct http_request *req);
 
+/* The head that req points into was copied from old to new (both still
+ * allocated): points req into new. */
+void http1_request_move(struct http_request *req, const char *old,
+                        char *new);
+
 /* The value of the first header called name (case-insensitive), or NULL. */
 const char *http1_header(const struct http_request *req, const char *name);
 

@@ -35,7 +35,7 @@ struct decode {
 	z_stream z;
 	BrotliDecoderState *br;
 	ZSTD_DStream *zs;
-	char out[DECODE_BLOCK];
+	char *out;		/* DECODE_BLOCK bytes; none for identity */
 };
 
 static int
@@ -87,6 +87,8 @@ decode_new(const char *coding)
 	if (decode_kind_of(coding, &kind) < 0 || !(d = calloc(1, sizeof(*d))))
 		return NULL;
 	d->kind = kind;
+	if (kind != DECODE_IDENTITY && !(d->out = malloc(DECODE_BLOCK)))
+		goto fail;
 	if (kind == DECODE_GZIP) {
 		if (inflateInit2(&d->z, 15 + 32) != Z_OK)
 			goto fail;
@@ -116,6 +118,7 @@ decode_free(struct decode *d)
 	if (d->br)
 		BrotliDecoderDestroyInstance(d->br);
 	ZSTD_freeDStream(d->zs);	/* no-op on NULL */
+	free(d->out);
 	free(d);
 }
 
@@ -144,11 +147,11 @@ decode_zlib(struct decode *d, const unsigned char *in, size_t len,
 	d->z.avail_in = (uInt)len;
 	do {
 		d->z.next_out = (unsigned char *)d->out;
-		d->z.avail_out = sizeof(d->out);
+		d->z.avail_out = DECODE_BLOCK;
 		rc = inflate(&d->z, Z_NO_FLUSH);
 		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
 			return -1;
-		size_t n = sizeof(d->out) - d->z.avail_out;
+		size_t n = DECODE_BLOCK - d->z.avail_out;
 		if ((total += n) > DECODE_CALL_MAX)
 			return -1;
 		if (n)
@@ -193,13 +196,13 @@ decode_brotli(struct decode *d, const unsigned char *in, size_t len,
 
 	do {
 		uint8_t *next_out = (uint8_t *)d->out;
-		size_t avail_out = sizeof(d->out);
+		size_t avail_out = DECODE_BLOCK;
 
 		rc = BrotliDecoderDecompressStream(d->br, &avail_in, &next_in,
 		                                   &avail_out, &next_out, NULL);
 		if (rc == BROTLI_DECODER_RESULT_ERROR)
 			return -1;
-		size_t n = sizeof(d->out) - avail_out;
+		size_t n = DECODE_BLOCK - avail_out;
 		if ((total += n) > DECODE_CALL_MAX)
 			return -1;
 		if (n)
@@ -217,7 +220,7 @@ decode_zstd(struct decode *d, const unsigned char *in, size_t len,
 	size_t total = 0, rc;
 
 	do {
-		ZSTD_outBuffer ob = { d->out, sizeof(d->out), 0 };
+		ZSTD_outBuffer ob = { d->out, DECODE_BLOCK, 0 };
 		size_t before = ib.pos;
 
 		rc = ZSTD_decompressStream(d->zs, &ob, &ib);

@@ -54,6 +54,17 @@ ccurl -H 'Content-Type: application/octet-stream' --data-binary "@$work/up.bin" 
 	"https://api.example.test/echo" >"$work/echo.json"
 is "$(json_get body_sha256 <"$work/echo.json")" "$sum" \
 	"1 MiB request body arrives intact"
+# A head of 56 KB: the read buffer grows while the body is read, and the
+# parsed head (pointers into that buffer) must move with it.
+pad=$(head -c 56000 /dev/zero | tr '\0' p)
+ccurl -H "X-Pad: $pad" -H 'Content-Type: application/octet-stream' \
+	--data-binary "@$work/up.bin" "https://api.example.test/echo?big=1" \
+	>"$work/echo2.json"
+is "$(json_get body_sha256 <"$work/echo2.json")" "$sum" \
+	"a 56 KB head, then 1 MiB of body: the body arrives intact"
+is "$(json_get path <"$work/echo2.json") $(json_get headers <"$work/echo2.json" |
+	"$PYTHON" -c 'import json,sys; print(len(dict(json.load(sys.stdin))["X-Pad"]))')" \
+	"/echo?big=1 56000" "and so does the head: the target and the 56 KB header"
 ccurl -H 'Transfer-Encoding: chunked' --data-binary "@$work/up.bin" \
 	"https://api.example.test/echo" >"$work/echo2.json"
 is "$(json_get body_sha256 <"$work/echo2.json")" "$sum" \
