@@ -69,6 +69,8 @@ struct conn {
 	size_t body_len, body_cap;
 	char *out;			/* response framing scratch */
 	size_t out_cap;			/* grows to CONN_OUT at most */
+	size_t pending;			/* c->out[0..pending): a head held
+					 * for the first body bytes */
 	/* The exchange in flight. */
 	struct http_request req;
 	struct meter *meter;
@@ -395,38 +397,59 @@ on_head(void *arg, int status, const char *reason,
 	len += (size_t)w;
 	if (c->meter)
 		meter_response(c->meter, status, ct, ce);
-	return client_write(c, c->out, len);
+	/* Held: on_body sends it with the first body bytes, in one record
+	 * and one segment, or on_flush when the pass brought none. */
+	c->pending = len;
+	return 0;
+}
+
+/* What on_head held goes out; curl is about to wait for more. */
+static int
+on_flush(void *arg)
+{
+	struct conn *c = arg;
+	size_t n = c->pending;
+
+	c->pending = 0;
+	return n ? client_write(c, c->out, n) : 0;
 }
 
 static int
 on_body(void *arg, const char *buf, size_t len)
 {
 	struct conn *c = arg;
+	char frame[24];
+	size_t w = 0, o;
 	int rc;
 
 	if (!c->got_first_byte) {
 		c->first_byte_ms = clock_mono_msf();
 		c->got_first_byte = true;
 	}
-	if (c->chunked_out) {
-		/* Frame and data in one TLS record when they fit. */
-		char frame[24];
-		int w = snprintf(frame, sizeof(frame), "%zx\r\n", len);
-
-		if (out_reserve(c, len + (size_t)w + 2)) {
-			memcpy(c->out, frame, (size_t)w);
-			memcpy(c->out + w, buf, len);
-			memcpy(c->out + w + len, "\r\n", 2);
-			rc = client_write(c, c->out, (size_t)w + len + 2);
-		} else {
-			rc = client_write(c, frame, (size_t)w);
-			if (rc == 0)
-				rc = client_write(c, buf, len);
-			if (rc == 0)
-				rc = client_write(c, "\r\n", 2);
-		}
-	} else {
+	if (c->chunked_out)
+		w = (size_t)snprintf(frame, sizeof(frame), "%zx\r\n", len);
+	if (!c->pending && !c->chunked_out) {
 		rc = client_write(c, buf, len);
+	} else if (out_reserve(c, c->pending + w + len + 2)) {
+		/* The held head, the frame and the data: one TLS record. */
+		o = c->pending;
+		memcpy(c->out + o, frame, w);
+		memcpy(c->out + o + w, buf, len);
+		o += w + len;
+		if (c->chunked_out) {
+			memcpy(c->out + o, "\r\n", 2);
+			o += 2;
+		}
+		c->pending = 0;
+		rc = client_write(c, c->out, o);
+	} else {
+		rc = on_flush(c);
+		if (rc == 0 && w)
+			rc = client_write(c, frame, w);
+		if (rc == 0)
+			rc = client_write(c, buf, len);
+		if (rc == 0 && w)
+			rc = client_write(c, "\r\n", 2);
 	}
 	if (c->meter)
 		meter_chunk(c->meter, buf, len);
@@ -471,7 +494,9 @@ forward(struct conn *c)
 		.content_type = http1_header(&c->req, "Content-Type"),
 		.body = c->body, .body_len = c->body_len,
 	};
-	struct upstream_callbacks cb = { on_head, on_body, c };
+	struct upstream_callbacks cb = {
+		.head = on_head, .body = on_body, .flush = on_flush, .arg = c
+	};
 	char origin[300], resolve[400], addr[64];
 	struct upstream_request ur = {
 		.method = c->req.method, .scheme_host_port = origin,
@@ -502,6 +527,7 @@ forward(struct conn *c)
 	atomic_fetch_add(&c->px->stats.requests, 1);
 
 	rc = upstream_perform(c->xfer, &ur, &cb, &head_sent);
+	on_flush(c);	/* a head without a body, or before a failure */
 	if (rc == 0 && c->chunked_out)
 		client_write(c, "0\r\n\r\n", 5);
 	if (rc < 0 && rc != UPSTREAM_E_ABORTED)

@@ -441,6 +441,12 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
+	/* curl calls this after each pass over what it read: what the
+	 * callbacks were given goes out before curl waits again. */
+	if (x->cb && x->cb->flush && x->cb->flush(x->cb->arg) < 0) {
+		x->aborted = true;
+		return 1;
+	}
 	if (atomic_load(&x->u->stopping))
 		return 1;	/* the daemon is stopping */
 	if (ulnow != x->last_ul) {

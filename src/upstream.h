@@ -56,6 +56,11 @@ struct upstream_callbacks {
 	int (*head)(void *arg, int status, const char *reason,
 	            const struct http_header *headers, size_t n);
 	int (*body)(void *arg, const char *buf, size_t len);
+	/* Optional: called after each pass in which curl may have called
+	 * head or body, before it waits for more, so that they may hold
+	 * what they were given and write it at once (a head with the first
+	 * body bytes). Nonzero aborts, as from body. */
+	int (*flush)(void *arg);
 	void *arg;
 };
 

@@ -131,6 +131,12 @@ fi
 # --- streaming and connection reuse ---------------------------------------
 client --host api.example.test sse -n 6 --interval 200 >"$work/sse.json"
 ok $? "SSE: every event arrives before the next is sent"
+# The proxy holds a head for the first body bytes (one record), but only
+# until curl waits again: a head whose body comes later goes out at once.
+t=$(ccurl -o /dev/null -w '%{time_starttransfer} %{time_total}' \
+	"https://api.example.test/head-first?ms=1000")
+echo "$t" | awk '{ exit !($1 < 0.5 && $2 >= 1.0) }'
+ok $? "a head ahead of a late body reaches the client at once (first byte, end: $t s)"
 diag "SSE delays: $(json_get delays_ms <"$work/sse.json")"
 
 client --host api.example.test keepalive -n 5 >/dev/null

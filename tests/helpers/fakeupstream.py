@@ -17,6 +17,7 @@
 #                              each carrying its send time
 #   /silent?ms=M               nothing for M ms, then a response
 #   /silent-mid?ms=M           head + first chunk, M ms of silence, then the end
+#   /head-first?ms=M           the head at once, the body M ms later
 #   /reset-mid                 head + part of a chunked body, then a TCP RST
 #   /fixture/NAME?ct=...&gzip=1  a --fixtures file, chunked in small pieces
 #   /status/CODE               that status with a short body
@@ -128,6 +129,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_simple(200, b"ok\n")
             elif route == "/silent-mid":
                 self.do_silent_mid(q)
+            elif route == "/head-first":
+                self.do_head_first(q)
             elif route == "/reset-mid":
                 self.do_reset_mid()
             elif route.startswith("/fixture/"):
@@ -231,6 +234,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.chunk(b"first chunk\n")
         time.sleep(int(q.get("ms", "1000")) / 1000)
         self.chunk(b"late chunk\n")
+        self.end_chunks()
+
+    def do_head_first(self, q):
+        """The head at once, the body ms later."""
+        self.head(200, [("Content-Type", "text/plain"),
+                        ("Transfer-Encoding", "chunked")])
+        time.sleep(int(q.get("ms", "1000")) / 1000)
+        self.chunk(b"late body\n")
         self.end_chunks()
 
     def do_reset_mid(self):

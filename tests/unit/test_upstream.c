@@ -196,7 +196,9 @@ run(struct upstream *u, const char *method, const char *target,
 		.target = target, .headers = h, .nheaders = nh,
 		.body = body, .body_len = blen, .resolve = resolve,
 	};
-	struct upstream_callbacks cb = { on_head, on_body, s };
+	struct upstream_callbacks cb = {
+		.head = on_head, .body = on_body, .arg = s
+	};
 	int rc = upstream_perform(x, &req, &cb, head_sent);
 
 	upstream_xfer_free(x);
@@ -553,7 +555,9 @@ test_reuse(struct upstream *u)
 		.target = "/echo", .resolve = resolve,
 	};
 	struct sink s;
-	struct upstream_callbacks cb = { on_head, on_body, &s };
+	struct upstream_callbacks cb = {
+		.head = on_head, .body = on_body, .arg = &s
+	};
 	unsigned long ex, conns, ex2, conns2;
 	char hex[65];
 
@@ -618,7 +622,9 @@ conc_worker(void *arg)
 
 	for (int i = 0; i < CONC_ROUNDS; i++) {
 		struct sink *s = malloc(sizeof(*s));
-		struct upstream_callbacks cb = { on_head, on_body, s };
+		struct upstream_callbacks cb = {
+			.head = on_head, .body = on_body, .arg = s
+		};
 
 		sink_init(s);
 		if (upstream_perform(x, &req, &cb, NULL) != 0)
@@ -811,7 +817,9 @@ test_checked_once(struct upstream *u)
 		.target = "/echo", .resolve = resolve,
 	};
 	struct sink s;
-	struct upstream_callbacks cb = { on_head, on_body, &s };
+	struct upstream_callbacks cb = {
+		.head = on_head, .body = on_body, .arg = &s
+	};
 	int c0, c1;
 	char hex[65];
 
