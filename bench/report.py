@@ -201,6 +201,10 @@ def print_table(rows, m, checks, args):
         fmt(m["metered_requests"], 0)))
     if args.ledger:
         print(args.ledger)
+    if args.meter:
+        print("meter alone (bench/meter):")
+        for line in args.meter.splitlines():
+            print("  " + line)
     print()
     print("issue 6 targets:")
     for c in checks:
@@ -216,6 +220,7 @@ def main():
     ap.add_argument("--hold", type=int, default=30)
     ap.add_argument("--elapsed", type=int, default=0)
     ap.add_argument("--ledger", default="")
+    ap.add_argument("--meter", default="")
     args = ap.parse_args()
     data = load(args.results)
     rows = build_rows(data, args.streams)
@@ -226,7 +231,8 @@ def main():
     with open(args.summary, "w") as f:
         json.dump({"streams": args.streams, "hold_s": args.hold,
                    "elapsed_s": args.elapsed, "rows": rows, "metering": m,
-                   "targets": checks, "ledger": args.ledger, "raw": raw},
+                   "targets": checks, "ledger": args.ledger,
+                   "meter": args.meter, "raw": raw},
                   f, indent=1)
     return 0
 
