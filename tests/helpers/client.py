@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import http.client
 import json
+import os
 import socket
 import ssl
 import sys
@@ -96,6 +97,12 @@ def cmd_concurrent(args):
     agent has): what is measured is the proxy, not the CA file parsing."""
     results = []
     lock = threading.Lock()
+    # From the bundle file alone: the default paths add a CA directory
+    # that OpenSSL 3.0 searches lazily, and concurrent lookups through one
+    # shared store race there (openssl#24480, #28171): now and then a
+    # handshake fails with "unable to get local issuer certificate".
+    if not args.cafile:
+        args.cafile = os.environ.get("SSL_CERT_FILE")
     ctx = context(args)
 
     def one(i):

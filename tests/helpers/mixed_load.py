@@ -13,6 +13,7 @@ import argparse
 import gzip
 import http.client
 import json
+import os
 import random
 import ssl
 import sys
@@ -74,7 +75,10 @@ def main():
     if args.expect_only:
         print(json.dumps(expected(reqs, args.fixtures)))
         return
-    ctx = ssl.create_default_context()
+    # One context for the threads, from the bundle file alone (as
+    # client.py's concurrent: OpenSSL 3.0's lazy CA directory lookups
+    # race under a shared store).
+    ctx = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"))
     errors = []
     lock = threading.Lock()
     queue = list(reqs)
