@@ -367,24 +367,11 @@ ledger_reopen(struct ledger *l)
 	return 0;
 }
 
-unsigned long
-ledger_errors(struct ledger *l)
+void
+ledger_stats(struct ledger *l, unsigned long *errors, unsigned long *syncs)
 {
-	unsigned long n;
-
 	pthread_mutex_lock(&l->lock);
-	n = l->errors;
+	*errors = l->errors;
+	*syncs = l->syncs;
 	pthread_mutex_unlock(&l->lock);
-	return n;
-}
-
-unsigned long
-ledger_syncs(struct ledger *l)
-{
-	unsigned long n;
-
-	pthread_mutex_lock(&l->lock);
-	n = l->syncs;
-	pthread_mutex_unlock(&l->lock);
-	return n;
 }

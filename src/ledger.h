@@ -37,11 +37,10 @@ int ledger_append(struct ledger *l, const struct usage_record *r);
 /* Reopens the file (after a rotation, on SIGHUP); 0 or -1. */
 int ledger_reopen(struct ledger *l);
 
-/* Records that could not be made durable (they were counted anyway). */
-unsigned long ledger_errors(struct ledger *l);
-
-/* Batches written and synced (or tried): one per gathering window at
+/* Records that could not be made durable (they were counted anyway),
+ * and batches written and synced (or tried): one per gathering window at
  * most, however many records it held. */
-unsigned long ledger_syncs(struct ledger *l);
+void ledger_stats(struct ledger *l, unsigned long *errors,
+                  unsigned long *syncs);
 
 #endif

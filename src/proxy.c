@@ -30,6 +30,7 @@ proxy_metrics(void *arg, char *buf, size_t len)
 #undef M
 	};
 	struct proxy *px = arg;
+	unsigned long lerrors, lsyncs;
 	size_t off = 0;
 	int n;
 
@@ -44,6 +45,7 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		if (n > 0)
 			off += (size_t)n;
 	}
+	ledger_stats(px->ledger, &lerrors, &lsyncs);
 	if (off < len) {
 		n = snprintf(buf + off, len - off,
 			     "# HELP antigravity_proxy_in_flight Connections "
@@ -59,8 +61,7 @@ proxy_metrics(void *arg, char *buf, size_t len)
 			     "# TYPE antigravity_proxy_ledger_syncs_total "
 			     "counter\nantigravity_proxy_ledger_syncs_total "
 			     "%lu\n", atomic_load(&px->stats.in_flight),
-			     ledger_errors(px->ledger),
-			     ledger_syncs(px->ledger));
+			     lerrors, lsyncs);
 		if (n > 0)
 			off += (size_t)n;
 	}

@@ -160,7 +160,7 @@ main(void)
 	{
 		struct timespec a, b;
 		long ms;
-		unsigned long syncs;
+		unsigned long errors, syncs;
 
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		for (int i = 0; i < 200; i++) {
@@ -172,12 +172,13 @@ main(void)
 		ms = (b.tv_sec - a.tv_sec) * 1000 +
 		     (b.tv_nsec - a.tv_nsec) / 1000000;
 		usleep(50 * 1000);
-		syncs = ledger_syncs(l);
+		ledger_stats(l, &errors, &syncs);
 		ok(syncs >= 1 && syncs <= (unsigned long)(ms / 5 + 2),
 		   "200 records over %ld ms took %lu syncs (one per 5 ms "
 		   "window at most)", ms, syncs);
 		is_int(total(t2, "requests"), 11 + 8 * 250 + 200,
 		       "all of them are counted after their sync");
+		is_int(errors, 0, "and none failed to be made durable");
 	}
 	ledger_free(l);
 	usage_table_free(t2);
