@@ -141,15 +141,21 @@ daemon_ready(int *fd)
 	*fd = -1;
 }
 
-/* Waits for TERM or INT; HUP reopens the log and the ledger. */
+/* Waits for TERM or INT; HUP reopens the log and the ledger; CHLD is
+ * the supervisor's death, if that is what it was. */
 static void
-wait_for_stop(const sigset_t *set, bool use_syslog, struct ledger *ledger)
+wait_for_stop(const sigset_t *set, bool use_syslog, struct ledger *ledger,
+	      struct standalone *sa)
 {
 	int sig;
 
 	for (;;) {
 		if (sigwait(set, &sig) != 0)
 			continue;
+		if (sig == SIGCHLD) {
+			standalone_reap(sa);
+			continue;
+		}
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reopening the log and the ledger");
 			if (use_syslog) {
@@ -260,6 +266,7 @@ run_daemon(struct options *opt)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -301,7 +308,7 @@ run_daemon(struct options *opt)
 	log_info("%s started; usage API on http://%s/v1/usage",
 		 PACKAGE_STRING, opt->api_listen);
 	daemon_ready(&ready_fd);
-	wait_for_stop(&set, opt->daemon, px.ledger);
+	wait_for_stop(&set, opt->daemon, px.ledger, metrics.sa);
 	rc = 0;
 out:
 	api_free(api);

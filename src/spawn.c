@@ -6,9 +6,12 @@
  * and PATH searches are not async-signal-safe, and spawn_start() may run
  * in a process with threads. Between fork and exec the child only calls
  * setpgid, dup2, sigaction, sigprocmask, setgroups, setgid, setuid,
- * execve, write and _exit. An exec failure travels back through a
- * close-on-exec pipe, so the caller learns ENOENT instead of a mystery
- * exit status 127.
+ * prctl, getppid, execve, write and _exit. An exec failure travels back
+ * through a close-on-exec pipe, so the caller learns ENOENT instead of a
+ * mystery exit status 127. The child gets SIGTERM when its parent dies
+ * (PR_SET_PDEATHSIG, set after the change of user, which clears it; a
+ * set-user-ID sudo clears it too), so a language server never outlives
+ * its supervisor unwatched.
  *
  * Threading: see spawn.h. Ownership: struct spawn_cmd owns its strings.
  */
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,7 +289,8 @@ spawn_cmd_free(struct spawn_cmd *c)
 
 /* The child's side, async-signal-safe only; never returns. */
 static void
-spawn_child(const struct spawn_cmd *c, const struct spawn_io *io, int errfd)
+spawn_child(const struct spawn_cmd *c, const struct spawn_io *io, int errfd,
+	    pid_t parent)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -306,6 +311,10 @@ spawn_child(const struct spawn_cmd *c, const struct spawn_io *io, int errfd)
 	    (setgroups((size_t)c->ngroups, c->groups) < 0 ||
 	     setgid(c->gid) < 0 || setuid(c->uid) < 0))
 		goto fail;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		goto fail;
+	if (getppid() != parent)	/* it died before the prctl */
+		_exit(127);
 	execve(c->path, c->argv, c->envp);
 fail:
 	e = errno;
@@ -320,10 +329,11 @@ spawn_start(const struct spawn_cmd *c, const struct spawn_io *io,
 {
 	int p[2], e = 0, st;
 	ssize_t n;
-	pid_t child;
+	pid_t parent, child;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
+	parent = getpid();
 	if ((child = fork()) < 0) {
 		e = errno;
 		close(p[0]);
@@ -332,7 +342,7 @@ spawn_start(const struct spawn_cmd *c, const struct spawn_io *io,
 		return -1;
 	}
 	if (child == 0)
-		spawn_child(c, io, p[1]);
+		spawn_child(c, io, p[1], parent);
 	if (io->new_pgrp)	/* both sides, so kill(-pid) cannot miss it */
 		setpgid(child, child);
 	close(p[1]);

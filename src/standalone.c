@@ -73,6 +73,7 @@ struct sa_counters {
 
 struct standalone {
 	pid_t sup_pid;			/* -1 without --standalone */
+	bool sup_reaped;		/* it died; main thread only */
 	int ctl;			/* write end of the control pipe */
 	struct sa_counters *ctr;	/* MAP_SHARED page or NULL */
 };
@@ -461,6 +462,28 @@ fail:
 }
 
 void
+standalone_reap(struct standalone *sa)
+{
+	int st;
+
+	if (!sa || sa->sup_pid <= 0 || sa->sup_reaped ||
+	    waitpid(sa->sup_pid, &st, WNOHANG) != sa->sup_pid)
+		return;
+	sa->sup_reaped = true;
+	atomic_store(&sa->ctr->pid, 0L);
+	if (WIFSIGNALED(st))
+		log_errx("standalone: the supervisor (pid %ld) was killed by "
+			 "signal %d; the language server went with it and is "
+			 "no longer restarted: restart antigravity-proxy",
+			 (long)sa->sup_pid, WTERMSIG(st));
+	else
+		log_errx("standalone: the supervisor (pid %ld) exited with "
+			 "status %d; the language server is no longer "
+			 "restarted: restart antigravity-proxy",
+			 (long)sa->sup_pid, WEXITSTATUS(st));
+}
+
+void
 standalone_free(struct standalone *sa)
 {
 	int st;
@@ -469,7 +492,7 @@ standalone_free(struct standalone *sa)
 		return;
 	if (sa->ctl >= 0)
 		close(sa->ctl);	/* end of file: the supervisor stops */
-	if (sa->sup_pid > 0)
+	if (sa->sup_pid > 0 && !sa->sup_reaped)
 		while (waitpid(sa->sup_pid, &st, 0) < 0 && errno == EINTR)
 			;
 	if (sa->ctr)

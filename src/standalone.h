@@ -26,6 +26,10 @@ struct standalone;
 struct standalone *standalone_new(const struct options *opt);
 void standalone_free(struct standalone *sa);
 
+/* On SIGCHLD, from main: reaps the supervisor if it died, and says so
+ * loudly (the language server dies with it, and nothing restarts it). */
+void standalone_reap(struct standalone *sa);
+
 /* Appends the supervisor's counters to buf (Prometheus text); returns
  * the length written. sa may be NULL. */
 size_t standalone_metrics(const struct standalone *sa, char *buf,

@@ -69,6 +69,23 @@ grep -q 'does NOT apply' "$work/missing.err"
 ok $? "with a loud warning that the redirect does not apply"
 prun --user "$TEST_USER" -- /nonexistent/cmd 2>/dev/null
 is $? 127 "a command that does not exist: 127"
+# The command does not outlive `run` (PR_SET_PDEATHSIG).
+prun --user "$TEST_USER" -- sleep 31 &
+bg=$!
+for _ in $(seq 50); do
+	cp=$(pgrep -u "$TEST_USER" -f '^sleep 31$') && break
+	sleep 0.1
+done
+rp=$(awk '$1 == "PPid:" { print $2 }' "/proc/$cp/status" 2>/dev/null)
+kill -9 "$rp"
+wait "$bg" 2>/dev/null
+left=1
+for _ in $(seq 30); do	# gone, or a zombie until init reaps it
+	state=$(awk '{ print $3 }' "/proc/$cp/stat" 2>/dev/null)
+	[ -z "$state" ] || [ "$state" = Z ] && { left=0; break; }
+	sleep 0.1
+done
+ok "$left" "run killed: its command ($cp) gets SIGTERM and ends with it"
 
 # --- run as a user that is not root: through sudo -n ------------------------
 # The daemon's own user may start the LS user's commands, by a sudoers
@@ -223,5 +240,33 @@ done | awk -v a="$$" -v b="$proxy_pid" -v c="$sup" \
 is "$zombies" "" "no zombie left"
 grep -q 'standalone: supervisor done' "$work/proxy.log"
 ok $? "the supervisor logged a clean end"
+
+# --- the supervisor killed ------------------------------------------------
+# Its LS goes with it (PR_SET_PDEATHSIG); the daemon reaps it, says so,
+# and goes on serving.
+n0=$(grep -c 'ls: fake-ls: pid' "$work/proxy.log")
+proxy_start --standalone "$@" --ls-arg "$SGC" --ls-arg 300 \
+	--ls-user "$TEST_USER" --user "$PROXY_USER"
+for _ in $(seq 100); do	# this instance's LS, not the last one's
+	[ "$(grep -c 'ls: fake-ls: pid' "$work/proxy.log")" -gt "$n0" ] && break
+	sleep 0.1
+done
+ls3=$(sed -n 's/.*ls: fake-ls: pid \([0-9]*\) .*/\1/p' "$work/proxy.log" | tail -1)
+sup3=$(awk '$1 == "PPid:" { print $2 }' "/proc/$ls3/status")
+kill -9 "$sup3"
+gone=1
+for _ in $(seq 100); do	# dead: gone, or a zombie until init reaps it
+	state=$(awk '{ print $3 }' "/proc/$ls3/stat" 2>/dev/null)
+	[ -z "$state" ] || [ "$state" = Z ] && { gone=0; break; }
+	sleep 0.1
+done
+ok "$gone" "kill -9 of the supervisor: the LS goes with it"
+wait_line "$work/proxy.log" "the supervisor (pid $sup3) was killed by signal 9"
+ok $? "the daemon logs it as an error"
+is "$(metric antigravity_proxy_ls_pid)" 0 "/metrics shows no LS"
+in_ns curl -s -o /dev/null --max-time 5 "$API/health"
+ok $? "the daemon still serves"
+proxy_stop
+ok $? "and stops on SIGTERM"
 
 tap_done
