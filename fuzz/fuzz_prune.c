@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "meter/prune.h"
+#include "../tests/unit/pruned_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,62 +42,6 @@ fuzz_parse(const char *s, size_t len)
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	json_tokener_free(tok);
 	return o;
-}
-
-static bool
-fuzz_same_string(struct json_object *a, struct json_object *b)
-{
-	size_t an = (size_t)json_object_get_string_len(a);
-	size_t bn = (size_t)json_object_get_string_len(b);
-
-	if (bn > an || memcmp(json_object_get_string(a),
-	                      json_object_get_string(b), bn) != 0)
-		return false;
-	return bn == an || bn >= PRUNE_KEEP;
-}
-
-/* b is a pruned a: the same value, strings cut to long prefixes. */
-static bool
-fuzz_same(struct json_object *a, struct json_object *b)
-{
-	enum json_type t = json_object_get_type(a);
-	struct json_object *v;
-
-	if (t != json_object_get_type(b))
-		return false;
-	switch (t) {
-	case json_type_null:
-		return true;
-	case json_type_boolean:
-		return json_object_get_boolean(a) == json_object_get_boolean(b);
-	case json_type_int:
-		return json_object_get_int64(a) == json_object_get_int64(b);
-	case json_type_double:
-		return memcmp(&(double){ json_object_get_double(a) },
-		              &(double){ json_object_get_double(b) },
-		              sizeof(double)) == 0;
-	case json_type_string:
-		return fuzz_same_string(a, b);
-	case json_type_array:
-		if (json_object_array_length(a) != json_object_array_length(b))
-			return false;
-		for (size_t i = 0; i < json_object_array_length(a); i++)
-			if (!fuzz_same(json_object_array_get_idx(a, i),
-			               json_object_array_get_idx(b, i)))
-				return false;
-		return true;
-	case json_type_object:
-		if (json_object_object_length(a) !=
-		    json_object_object_length(b))
-			return false;
-		json_object_object_foreach(a, k, va) {
-			if (!json_object_object_get_ex(b, k, &v) ||
-			    !fuzz_same(va, v))
-				return false;
-		}
-		return true;
-	}
-	return false;
 }
 
 static bool
@@ -132,7 +77,7 @@ fuzz_alike(struct json_object *a, struct json_object *b, bool listed)
 		return true;
 	}
 	if (t != json_type_object)
-		return fuzz_same(a, b) && fuzz_same(b, a);
+		return pruned_same(a, b) && pruned_same(b, a);
 	/* the same keys in the same order: json-c keeps insertion order */
 	if (json_object_object_length(a) != json_object_object_length(b))
 		return false;
@@ -190,7 +135,7 @@ fuzz_one(const char *text, size_t len, const char *out, ssize_t n)
 	struct json_object *a = fuzz_parse(text, len);
 	struct json_object *b = fuzz_parse(out, (size_t)n);
 
-	if (!a != !b || (a && !fuzz_same(a, b)))
+	if (!a != !b || (a && !pruned_same(a, b)))
 		abort();
 	json_object_put(a);
 	json_object_put(b);

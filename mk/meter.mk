@@ -15,7 +15,8 @@ tests_unit_test_sse_SOURCES = tests/unit/test_sse.c tests/unit/tap.h
 tests_unit_test_sse_LDADD = $(AGP_LIBS)
 tests_unit_test_meter_SOURCES = tests/unit/test_meter.c tests/unit/tap.h
 tests_unit_test_meter_LDADD = $(AGP_LIBS) $(BROTLIENC_LIBS)
-tests_unit_test_prune_SOURCES = tests/unit/test_prune.c tests/unit/tap.h
+tests_unit_test_prune_SOURCES = tests/unit/test_prune.c tests/unit/tap.h \
+	tests/unit/pruned_same.h
 tests_unit_test_prune_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_sse tests/unit/test_meter tests/unit/test_prune
 
@@ -24,7 +25,8 @@ fuzz_replay_sse_SOURCES = fuzz/replay.c fuzz/fuzz_sse.c
 fuzz_replay_sse_LDADD = $(AGP_LIBS)
 fuzz_replay_meter_SOURCES = fuzz/replay.c fuzz/fuzz_meter.c
 fuzz_replay_meter_LDADD = $(AGP_LIBS)
-fuzz_replay_prune_SOURCES = fuzz/replay.c fuzz/fuzz_prune.c
+fuzz_replay_prune_SOURCES = fuzz/replay.c fuzz/fuzz_prune.c \
+	tests/unit/pruned_same.h
 fuzz_replay_prune_LDADD = $(AGP_LIBS)
 TESTS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune
 

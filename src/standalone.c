@@ -108,11 +108,13 @@ sup_spawn(struct sup *s)
 	char bundle[4096];
 	int p[2];
 
-	/* Same path, so the LS's environment stays as it is; on failure
-	 * the bundle it has is still there and still valid. */
-	if (bundle_update(s->opt->state_dir,
+	/* Restarts only: the daemon wrote it just before the first. Same
+	 * path, so the LS's environment stays as it is; on failure the
+	 * bundle it has is still there and still valid. */
+	if (s->ctr->starts > 0 &&
+	    bundle_update(s->opt->state_dir,
 			  bundle_system_path(s->opt->system_ca), bundle,
-			  sizeof(bundle)) == 1 && s->ctr->starts > 0)
+			  sizeof(bundle)) == 1)
 		log_info("standalone: the system CAs changed: %s rewritten",
 			 bundle);
 
