@@ -45,7 +45,10 @@
 #include "upstream.h"
 #include "usage.h"
 
-#define CONN_READ 16384
+#define CONN_IN 4096		/* c->in to start with: a typical head */
+#define CONN_IN_SPARE 1024	/* c->in grows when less is free */
+#define CONN_READ 16384		/* a TLS record's worth */
+#define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
 #define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
 #define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
 
@@ -211,8 +214,8 @@ read_more(struct conn *c, int timeout_ms)
 	ssize_t n;
 
 	/* c->in holds at most a head (64 KiB, checked by the caller) and
-	 * one read of body, which read_body() moves out at once. */
-	if (c->in_cap - c->in_len < CONN_READ) {
+	 * one read of chunked body, which read_body() moves out at once. */
+	if (c->in_cap - c->in_len < CONN_IN_SPARE) {
 		size_t cap = c->in_cap * 2;
 		char *p;
 
@@ -234,27 +237,63 @@ read_more(struct conn *c, int timeout_ms)
 	return n;
 }
 
+/* Makes room for n more body bytes, within --max-request-body (the
+ * caller checks the limit); 0, or -413 when memory runs out. */
+static int
+body_reserve(struct conn *c, size_t n)
+{
+	size_t cap = c->body_cap ? c->body_cap : 4096;
+	char *b;
+
+	if (c->body_len + n <= c->body_cap)
+		return 0;
+	while (cap < c->body_len + n)
+		cap *= 2;
+	if (!(b = realloc(c->body, cap)))
+		return -413;
+	c->body = b;
+	c->body_cap = cap;
+	return 0;
+}
+
 /* Appends body bytes, enforcing --max-request-body; 0, or -413. */
 static int
 body_add(struct conn *c, const char *p, size_t n)
 {
 	if (n == 0)
 		return 0;
-	if (c->body_len + n > c->opt->max_request_body)
+	if (c->body_len + n > c->opt->max_request_body ||
+	    body_reserve(c, n) < 0)
 		return -413;
-	if (c->body_len + n > c->body_cap) {
-		size_t cap = c->body_cap ? c->body_cap : 4096;
-		char *b;
-
-		while (cap < c->body_len + n)
-			cap *= 2;
-		if (!(b = realloc(c->body, cap)))
-			return -413;
-		c->body = b;
-		c->body_cap = cap;
-	}
 	memcpy(c->body + c->body_len, p, n);
 	c->body_len += n;
+	return 0;
+}
+
+/* Reads the rest of a Content-Length body straight into c->body: each
+ * read takes what the TLS record holds, and the buffer grows as the
+ * bytes come, so a length that is claimed but never sent costs no
+ * memory. 0, -413, or -1 when the client fails or goes. */
+static int
+read_length_body(struct conn *c)
+{
+	size_t want = (size_t)c->req.content_length;
+	ssize_t n;
+
+	while (c->body_len < want) {
+		size_t step = c->body_cap - c->body_len;
+
+		if (step < CONN_READ && body_reserve(c, CONN_READ) < 0)
+			return -413;
+		step = c->body_cap - c->body_len;
+		if (step > want - c->body_len)
+			step = want - c->body_len;
+		n = tls_read(c->tls, c->body + c->body_len, step,
+			     (int)c->opt->idle_timeout);
+		if (n <= 0)
+			return -1;
+		c->body_len += (size_t)n;
+	}
 	return 0;
 }
 
@@ -279,36 +318,31 @@ read_body(struct conn *c, size_t head_len)
 		if (client_write(c, cont, sizeof(cont) - 1) < 0)
 			return -1;
 	}
-	if (c->req.framing == HTTP1_CHUNKED)
-		http1_chunked_init(&ch);
+	if (c->req.framing == HTTP1_LENGTH) {
+		used = c->in_len - pos;
+		if (used > (size_t)c->req.content_length)
+			used = (size_t)c->req.content_length;
+		if ((rc = body_add(c, c->in + pos, used)) < 0 ||
+		    (rc = read_length_body(c)) < 0)
+			return rc;
+		return (ssize_t)(pos + used);
+	}
+	http1_chunked_init(&ch);
 	for (;;) {
-		if (c->req.framing == HTTP1_LENGTH) {
-			size_t want = (size_t)c->req.content_length -
-				      c->body_len;
-			size_t have = c->in_len - pos;
+		char tmp[CONN_READ];
 
-			used = have < want ? have : want;
-			if ((rc = body_add(c, c->in + pos, used)) < 0)
+		do {
+			rc = http1_chunked_decode(&ch, c->in + pos,
+				c->in_len - pos, &used, tmp, sizeof(tmp),
+				&outn);
+			if (rc < 0)
 				return rc;
 			pos += used;
-			if (c->body_len == c->req.content_length)
-				return (ssize_t)pos;
-		} else {
-			char tmp[CONN_READ];
-
-			do {
-				rc = http1_chunked_decode(&ch, c->in + pos,
-					c->in_len - pos, &used, tmp,
-					sizeof(tmp), &outn);
-				if (rc < 0)
-					return rc;
-				pos += used;
-				if ((rc = body_add(c, tmp, outn)) < 0)
-					return rc;
-			} while (!ch.done && outn == sizeof(tmp));
-			if (ch.done)
-				return (ssize_t)pos;
-		}
+			if ((rc = body_add(c, tmp, outn)) < 0)
+				return rc;
+		} while (!ch.done && outn == sizeof(tmp));
+		if (ch.done)
+			return (ssize_t)pos;
 		/* Keep c->in small: the body has been copied out. */
 		memmove(c->in + head_len, c->in + pos, c->in_len - pos);
 		c->in_len -= pos - head_len;
@@ -551,6 +585,28 @@ forward(struct conn *c)
 	return rc == 0 && !c->client_gone && !c->close_after;
 }
 
+/* Between exchanges: a large body buffer or a head buffer grown for a
+ * large head goes, so that a connection held open (an agent's stream,
+ * most of its life) keeps only what a typical exchange needs. */
+static void
+trim_buffers(struct conn *c)
+{
+	char *p;
+
+	if (c->body_cap > CONN_BODY_KEEP) {
+		free(c->body);
+		c->body = NULL;
+		c->body_cap = 0;
+	}
+	if (c->in_cap > CONN_IN && c->in_len <= CONN_IN - CONN_IN_SPARE &&
+	    (p = malloc(CONN_IN))) {
+		memcpy(p, c->in, c->in_len);
+		free(c->in);
+		c->in = p;
+		c->in_cap = CONN_IN;
+	}
+}
+
 /* The request loop over one TLS session. */
 static void
 serve_requests(struct conn *c)
@@ -597,6 +653,7 @@ serve_requests(struct conn *c)
 		/* Pipelined bytes move to the front for the next head. */
 		memmove(c->in, c->in + used, c->in_len - (size_t)used);
 		c->in_len -= (size_t)used;
+		trim_buffers(c);
 	}
 }
 
@@ -608,7 +665,7 @@ serve_tls(struct conn *c)
 	if (!(c->tls = tls_server_new(c->px->certs, c->fd, c->host,
 				      (int)c->opt->handshake_timeout)) ||
 	    !(c->xfer = upstream_xfer_new(c->px->upstream)) ||
-	    !(c->in = malloc(c->in_cap = CONN_READ)))
+	    !(c->in = malloc(c->in_cap = CONN_IN)))
 		return;
 	rc = tls_handshake(c->tls);
 	if (rc == TLS_E_REJECTED) {

@@ -40,6 +40,54 @@
 #define EXIT_START 1
 #define EXIT_USAGE 2
 
+/* GLIBC_TUNABLES as it was before the daemon ran itself again with the
+ * per-thread cache off; set only across that exec. */
+#define MAIN_TUNABLES_WAS "ANTIGRAVITY_PROXY_TUNABLES_WAS"
+#define MAIN_TCACHE "glibc.malloc.tcache_count"
+
+/* Puts GLIBC_TUNABLES back as the daemon found it, so that the commands
+ * it starts get the user's environment, not ours. */
+static void
+tunables_restore(const char *was)
+{
+	if (*was)
+		setenv("GLIBC_TUNABLES", was, 1);
+	else
+		unsetenv("GLIBC_TUNABLES");
+	unsetenv(MAIN_TUNABLES_WAS);
+}
+
+/* glibc gives every thread a cache of freed blocks (tcache). With a
+ * thread per connection those caches held about 20 MB at 1,000 streams
+ * (bench/RESULTS.md), and the only switch, the GLIBC_TUNABLES variable,
+ * is read once when a program starts. So the daemon runs itself again,
+ * once, with glibc.malloc.tcache_count=0 added, before it does anything
+ * else. A tcache_count already in the environment is the user's choice
+ * and is left alone; without /proc the daemon goes on as it was. */
+static void
+malloc_tune(char **argv)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	const char *was = getenv(MAIN_TUNABLES_WAS);
+	char buf[1024];
+	int n;
+
+	if (was) {
+		tunables_restore(was);	/* this is the second run */
+		return;
+	}
+	if (t && strstr(t, MAIN_TCACHE))
+		return;
+	n = snprintf(buf, sizeof(buf), "%s%s" MAIN_TCACHE "=0", t ? t : "",
+		     t && *t ? ":" : "");
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    setenv(MAIN_TUNABLES_WAS, t ? t : "", 1) < 0)
+		return;
+	if (setenv("GLIBC_TUNABLES", buf, 1) == 0)
+		execv("/proc/self/exe", argv);
+	tunables_restore(getenv(MAIN_TUNABLES_WAS));
+}
+
 /* Creates the state dir (0700) if missing and tightens an existing one;
  * search permission alone (0711) is kept: standalone mode sets it so the
  * language server's user reaches combined-ca.pem by name. */
@@ -358,6 +406,8 @@ main(int argc, char **argv)
 		options_free(&opt);
 		return rc == OPTIONS_EXIT ? 0 : EXIT_USAGE;
 	}
+	if (opt.command == OPTIONS_CMD_DAEMON)
+		malloc_tune(argv);
 	log_set_level(opt.log_level);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	gnutls_global_init();

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,20 @@ struct tls {
 	char sni[TLS_NAME_MAX];		/* empty without SNI */
 	char fallback[TLS_NAME_MAX];
 };
+
+/* The priorities, compiled once: every session shares them (GnuTLS
+ * reads a priority cache only), instead of each compiling its own 8 KB
+ * copy with gnutls_priority_set_direct(). Kept for the process's life. */
+static gnutls_priority_t tls_priority;
+static int tls_priority_rc;
+static pthread_once_t tls_priority_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_priority_init(void)
+{
+	tls_priority_rc = gnutls_priority_init(&tls_priority, TLS_PRIORITIES,
+	                                       NULL);
+}
 
 static int
 tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn,
@@ -154,7 +169,6 @@ tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
 	};
 	gnutls_certificate_credentials_t cred;
 	struct tls *s;
-	const char *err = NULL;
 	int rc;
 
 	if (!(s = calloc(1, sizeof(*s))))
@@ -168,10 +182,11 @@ tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
 	if (sni_or_ip)
 		snprintf(s->fallback, sizeof(s->fallback), "%s", sni_or_ip);
 	cred = certcache_credentials(cache, tls_retrieve);
-	if ((rc = gnutls_init(&s->session,
+	pthread_once(&tls_priority_once, tls_priority_init);
+	if ((rc = tls_priority_rc) < 0 ||
+	    (rc = gnutls_init(&s->session,
 	                      GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0 ||
-	    (rc = gnutls_priority_set_direct(s->session, TLS_PRIORITIES,
-	                                     &err)) < 0 ||
+	    (rc = gnutls_priority_set(s->session, tls_priority)) < 0 ||
 	    (rc = gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
 	                                 cred)) < 0 ||
 	    (rc = gnutls_alpn_set_protocols(s->session, &http11, 1,

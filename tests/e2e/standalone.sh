@@ -141,6 +141,9 @@ id -u "$PROXY_USER" >/dev/null 2>&1 ||
 proxy_uid=$(id -u "$PROXY_USER")
 # A system CA file of our own, to change it under the running daemon.
 cp /etc/ssl/certs/ca-certificates.crt "$work/system-ca.pem"
+# A tunable of the user's own: the daemon adds its own to it, and the
+# LS must get the user's back.
+GLIBC_TUNABLES=glibc.malloc.perturb=0 \
 proxy_start --standalone "$@" --ls-arg "$SGC" --ls-arg 300 \
 	--ls-user "$TEST_USER" --user "$PROXY_USER" \
 	--system-ca "$work/system-ca.pem"
@@ -154,6 +157,14 @@ is "$(uid_of "$ls1")" "$client_uid $client_uid $client_uid $client_uid" \
 grep -q "ls: fake-ls: pid $ls1 uid $client_uid started, SSL_CERT_FILE=$work/state/combined-ca.pem" \
 	"$work/proxy.log"
 ok $? "the LS was given the combined bundle"
+# ld.so cuts GLIBC_TUNABLES at its colons in place: match the pieces.
+tr '\0' '\n' <"/proc/$proxy_pid/environ" >"$work/daemon.env"
+grep -qx 'ANTIGRAVITY_PROXY_TUNABLES_WAS=glibc.malloc.perturb=0' \
+	"$work/daemon.env" && grep -q 'glibc.malloc.tcache_count=0' "$work/daemon.env"
+ok $? "the daemon ran itself again with glibc's per-thread cache off"
+is "$(tr '\0' '\n' <"/proc/$ls1/environ" | grep 'TUNABLES')" \
+	"GLIBC_TUNABLES=glibc.malloc.perturb=0" \
+	"the LS gets the user's GLIBC_TUNABLES, not the daemon's"
 # One snapshot: the LS goes on calling while we read.
 read -r n in_tok <<EOF
 $(usage_of gemini-2.5-flash requests input_tokens)
