@@ -256,6 +256,15 @@ body_reserve(struct conn *c, size_t n)
 	return 0;
 }
 
+/* Frees the body buffer; body_len stays, for the record. */
+static void
+body_release(struct conn *c)
+{
+	free(c->body);
+	c->body = NULL;
+	c->body_cap = 0;
+}
+
 /* Appends body bytes, enforcing --max-request-body; 0, or -413. */
 static int
 body_add(struct conn *c, const char *p, size_t n)
@@ -431,6 +440,14 @@ on_head(void *arg, int status, const char *reason,
 	len += (size_t)w;
 	if (c->meter)
 		meter_response(c->meter, status, ct, ce);
+	/* The answer has begun, so curl is done with a body it has sent
+	 * whole: a large one goes now, not when a long stream ends. */
+	if (c->body_cap > CONN_BODY_KEEP &&
+	    upstream_xfer_body_sent(c->xfer) >= c->body_len) {
+		log_debug("conn#%lu %zu-byte request body sent, its buffer "
+			  "freed", c->id, c->body_len);
+		body_release(c);
+	}
 	/* Held: on_body sends it with the first body bytes, in one record
 	 * and one segment, or on_flush when the pass brought none. */
 	c->pending = len;
@@ -593,11 +610,8 @@ trim_buffers(struct conn *c)
 {
 	char *p;
 
-	if (c->body_cap > CONN_BODY_KEEP) {
-		free(c->body);
-		c->body = NULL;
-		c->body_cap = 0;
-	}
+	if (c->body_cap > CONN_BODY_KEEP)
+		body_release(c);
 	if (c->in_cap > CONN_IN && c->in_len <= CONN_IN - CONN_IN_SPARE &&
 	    (p = malloc(CONN_IN))) {
 		memcpy(p, c->in, c->in_len);

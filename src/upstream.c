@@ -307,6 +307,18 @@ upstream_xfer_new_connections(const struct upstream_xfer *x)
 	return x->new_conns;
 }
 
+size_t
+upstream_xfer_body_sent(const struct upstream_xfer *x)
+{
+	curl_off_t n = 0;
+
+	if (!x->easy ||
+	    curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &n) != CURLE_OK ||
+	    n < 0)
+		return 0;
+	return (size_t)n;
+}
+
 
 /* ---- response side ----------------------------------------------------- */
 

@@ -92,6 +92,12 @@ int upstream_perform(struct upstream_xfer *x,
  * connection was reused). */
 long upstream_xfer_new_connections(const struct upstream_xfer *x);
 
+/* From within head() or body(): the bytes of the request body curl has
+ * sent so far in this exchange. Once all are sent and a response head
+ * has come, curl reads req->body no more (it retries only a request
+ * that got no answer at all). */
+size_t upstream_xfer_body_sent(const struct upstream_xfer *x);
+
 /* Exchanges performed and upstream connections opened so far, for
  * /metrics. */
 void upstream_stats(struct upstream *u, unsigned long *exchanges,

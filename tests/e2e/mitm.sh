@@ -54,14 +54,29 @@ ccurl -H 'Content-Type: application/octet-stream' --data-binary "@$work/up.bin" 
 	"https://api.example.test/echo" >"$work/echo.json"
 is "$(json_get body_sha256 <"$work/echo.json")" "$sum" \
 	"1 MiB request body arrives intact"
-# A head of 56 KB: the read buffer grows while the body is read, and the
-# parsed head (pointers into that buffer) must move with it.
+grep -q '1048576-byte request body sent, its buffer freed' "$work/proxy.log"
+ok $? "the body's buffer goes once the answer begins, not at the end"
+# A head of 56 KB: the read buffer grows while the (chunked) body is
+# read, and the parsed head (pointers into that buffer) must move with it.
 pad=$(head -c 56000 /dev/zero | tr '\0' p)
 ccurl -H "X-Pad: $pad" -H 'Content-Type: application/octet-stream' \
+	-H 'Transfer-Encoding: chunked' \
 	--data-binary "@$work/up.bin" "https://api.example.test/echo?big=1" \
 	>"$work/echo2.json"
 is "$(json_get body_sha256 <"$work/echo2.json")" "$sum" \
 	"a 56 KB head, then 1 MiB of body: the body arrives intact"
+# Heads that leave the buffer nearly full: the first body read grows it.
+head -c 65536 /dev/urandom >"$work/up64.bin"
+bad=0
+for n in $(seq 63000 200 65000); do
+	pad=$(head -c "$n" /dev/zero | tr '\0' p)
+	ccurl -H "X-Pad: $pad" -H 'Transfer-Encoding: chunked' \
+		--data-binary "@$work/up64.bin" \
+		"https://api.example.test/echo" >"$work/echo3.json"
+	[ "$(json_get body_sha256 <"$work/echo3.json")" = \
+	  "$(sha256sum <"$work/up64.bin" | cut -d' ' -f1)" ] || bad=$((bad + 1))
+done
+is "$bad" 0 "heads of 63-65 KB, then 64 KiB of body: every body intact"
 is "$(json_get path <"$work/echo2.json") $(json_get headers <"$work/echo2.json" |
 	"$PYTHON" -c 'import json,sys; print(len(dict(json.load(sys.stdin))["X-Pad"]))')" \
 	"/echo?big=1 56000" "and so does the head: the target and the 56 KB header"
