@@ -73,6 +73,7 @@ struct tls_mark {
 struct handle {
 	CURL *easy;
 	CURLM *multi;
+	char *resolved;		/* the CURLOPT_RESOLVE entry in its DNS cache */
 };
 
 struct pool_entry {
@@ -99,10 +100,12 @@ struct upstream {
 struct upstream_xfer {
 	struct upstream *u;
 	long new_conns;
+	char *origin, *url;		/* the last origin and its URL */
 	/* State of the exchange in progress. */
 	struct handle h;
 	struct tls_mark mark;		/* travels with h */
-	char host[UPSTREAM_HOST_MAX];	/* the certificate must match it */
+	char host[UPSTREAM_HOST_MAX];	/* origin's: the certificate must
+					 * match it */
 	char untrusted[256];		/* why the peer was refused, or "" */
 	const struct upstream_callbacks *cb;
 	struct upstream_head head;
@@ -136,14 +139,17 @@ handle_free(struct handle *h)
 		curl_multi_cleanup(h->multi);	/* closes its connections */
 	if (h->easy)
 		curl_easy_cleanup(h->easy);
+	free(h->resolved);
 	h->multi = NULL;
 	h->easy = NULL;
+	h->resolved = NULL;
 }
 
 static int
 handle_new(struct handle *h)
 {
 	h->multi = NULL;
+	h->resolved = NULL;
 	if (!(h->easy = curl_easy_init()) ||
 	    !(h->multi = upstream_drive_multi_new())) {
 		handle_free(h);
@@ -290,7 +296,7 @@ static void
 pool_put(struct upstream *u, struct handle *h, const char *key,
          long new_conns, const struct tls_mark *mark)
 {
-	struct pool_entry evicted = { .h = { NULL, NULL }, .key = NULL };
+	struct pool_entry evicted = { .h = { NULL, NULL, NULL }, .key = NULL };
 	char *k = strdup(key);
 
 	pthread_mutex_lock(&u->pool_lock);
@@ -310,6 +316,7 @@ pool_put(struct upstream *u, struct handle *h, const char *key,
 		u->npool++;
 		h->easy = NULL;
 		h->multi = NULL;
+		h->resolved = NULL;
 		k = NULL;
 	}
 	pthread_mutex_unlock(&u->pool_lock);
@@ -338,6 +345,8 @@ upstream_xfer_free(struct upstream_xfer *x)
 		return;
 	upstream_head_clear(&x->head);
 	handle_free(&x->h);
+	free(x->origin);
+	free(x->url);
 	free(x);
 }
 
@@ -505,16 +514,22 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 static int
 slist_add(struct curl_slist **list, const char *name, const char *value)
 {
-	struct curl_slist *n;
-	char *line;
-
 	/* "Name:" alone tells curl to drop its own header; "Name;" sends an
 	 * empty value. */
-	if (asprintf(&line, "%s%s%s", name, value ? (*value ? ": " : ";") : ":",
-	             value ? value : "") < 0)
+	const char *sep = value ? (*value ? ": " : ";") : ":";
+	struct curl_slist *n;
+	char buf[512], *line = buf;	/* curl copies it: most fit here */
+	int len;
+
+	if (!value)
+		value = "";
+	len = snprintf(buf, sizeof(buf), "%s%s%s", name, sep, value);
+	if (len < 0 || ((size_t)len >= sizeof(buf) &&
+	                asprintf(&line, "%s%s%s", name, sep, value) < 0))
 		return -1;
 	n = curl_slist_append(*list, line);
-	free(line);
+	if (line != buf)
+		free(line);
 	if (!n)
 		return -1;
 	*list = n;
@@ -675,6 +690,48 @@ out:
 	return rc;
 }
 
+/* Parses origin into x->host and x->url, unless it is the one parsed
+ * last (a client connection talks to one origin). Returns 0, or an
+ * UPSTREAM_E_ code. */
+static int
+set_origin(struct upstream_xfer *x, const char *origin, char *errbuf)
+{
+	if (x->origin && strcmp(x->origin, origin) == 0)
+		return 0;
+	free(x->origin);
+	free(x->url);
+	x->url = NULL;
+	if (!(x->origin = strdup(origin)))
+		return UPSTREAM_E_NOMEM;
+	if (origin_host(origin, x->host, sizeof(x->host)) < 0) {
+		snprintf(errbuf, CURL_ERROR_SIZE, "no host name in the URL");
+		free(x->origin);
+		x->origin = NULL;
+		return UPSTREAM_E_CONNECT;
+	}
+	if (asprintf(&x->url, "%s/", origin) < 0) {
+		x->url = NULL;
+		free(x->origin);
+		x->origin = NULL;
+		return UPSTREAM_E_NOMEM;
+	}
+	return 0;
+}
+
+/* The CURLOPT_RESOLVE list for req: none when the handle's DNS cache
+ * holds that entry already (entries set so never expire), which spares
+ * curl parsing it and replacing the entry with a copy of itself. */
+static int
+resolve_list(const struct upstream_xfer *x, const struct upstream_request *req,
+             struct curl_slist **out)
+{
+	*out = NULL;
+	if (!req->resolve || (x->h.resolved &&
+	                      strcmp(x->h.resolved, req->resolve) == 0))
+		return 0;
+	return (*out = curl_slist_append(NULL, req->resolve)) ? 0 : -1;
+}
+
 static int
 map_result(const struct upstream_xfer *x, CURLcode c)
 {
@@ -749,7 +806,7 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
                  const struct upstream_callbacks *cb, bool *head_sent)
 {
 	struct curl_slist *hdrs = NULL, *resolve = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "", *url = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
 	bool with_body = req->body_len > 0 ||
 	                 has_header(req, "Content-Length");
 	long long t0 = clock_mono_ms();
@@ -765,22 +822,15 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	x->rx_bytes = 0;
 	x->new_conns = 0;
 	x->untrusted[0] = '\0';
-	if (origin_host(req->scheme_host_port, x->host, sizeof(x->host)) < 0) {
-		snprintf(errbuf, sizeof(errbuf), "no host name in the URL");
-		rc = UPSTREAM_E_CONNECT;
+	if ((rc = set_origin(x, req->scheme_host_port, errbuf)) < 0)
 		goto out;
-	}
+	rc = UPSTREAM_E_NOMEM;
 	if (pool_take(x->u, req->scheme_host_port, &x->h, &x->mark) < 0)
 		goto out;
 	curl_easy_reset(x->h.easy);	/* options only: caches stay warm */
-	if (asprintf(&url, "%s/", req->scheme_host_port) < 0) {
-		url = NULL;
-		goto out;
-	}
 	if (build_headers(req, with_body, &hdrs) < 0 ||
-	    (req->resolve &&
-	     !(resolve = curl_slist_append(NULL, req->resolve))) ||
-	    set_options(x, req, hdrs, resolve, url, errbuf) < 0 ||
+	    resolve_list(x, req, &resolve) < 0 ||
+	    set_options(x, req, hdrs, resolve, x->url, errbuf) < 0 ||
 	    set_method(x->h.easy, req, with_body) < 0)
 		goto out;
 	c = upstream_drive(x->h.multi, x->h.easy, before_wait, x, errbuf);
@@ -793,8 +843,12 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 out:
 	if (x->h.easy) {
 		/* A failed exchange may leave a half-read connection behind. */
-		if (rc != 0)
+		if (rc != 0) {
 			handle_free(&x->h);
+		} else if (resolve) {
+			free(x->h.resolved);
+			x->h.resolved = strdup(req->resolve);	/* NULL: none */
+		}
 		pool_put(x->u, &x->h, req->scheme_host_port, x->new_conns,
 		         &x->mark);
 	}
@@ -804,7 +858,6 @@ out:
 	upstream_head_clear(&x->head);
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);
-	free(url);
 	return rc;
 }
 
