@@ -478,8 +478,9 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 
 /* The idle timeout: curl has no per-read timeout, and LOW_SPEED_TIME only
  * counts whole seconds, so silence is measured from the last byte seen by
- * the header/write callbacks (or sent). curl calls this at least once a
- * second while it waits, which bounds the overshoot. */
+ * the header/write callbacks (or sent, which only this sees). curl calls
+ * this after each pass; before_wait() keeps the same watch while nothing
+ * happens, and ends the wait on time. */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
             curl_off_t ultotal, curl_off_t ulnow)

@@ -742,7 +742,9 @@ test_failures(struct upstream *u)
 	           "silence mid-body");
 	check_fail(u, "/reset-mid", UPSTREAM_E_BROKEN, true, 0, 2.0,
 	           "reset mid-body");
-	check_fail(u, "/bytes?n=16777216&mode=chunked", UPSTREAM_E_ABORTED,
+	/* The server makes the whole body before the head (for its hash):
+	 * small enough that it does so well within the idle timeout. */
+	check_fail(u, "/bytes?n=2097152&mode=chunked", UPSTREAM_E_ABORTED,
 	           true, 1, 1.0, "body() returning -1");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "a clean exchange afterwards");
 
