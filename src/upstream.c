@@ -512,66 +512,6 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 
 /* ---- request side ------------------------------------------------------ */
 
-static int
-slist_add(struct curl_slist **list, const char *name, const char *value)
-{
-	/* "Name:" alone tells curl to drop its own header; "Name;" sends an
-	 * empty value. */
-	const char *sep = value ? (*value ? ": " : ";") : ":";
-	struct curl_slist *n;
-	char buf[512], *line = buf;	/* curl copies it: most fit here */
-	int len;
-
-	if (!value)
-		value = "";
-	len = snprintf(buf, sizeof(buf), "%s%s%s", name, sep, value);
-	if (len < 0 || ((size_t)len >= sizeof(buf) &&
-	                asprintf(&line, "%s%s%s", name, sep, value) < 0))
-		return -1;
-	n = curl_slist_append(*list, line);
-	if (line != buf)
-		free(line);
-	if (!n)
-		return -1;
-	*list = n;
-	return 0;
-}
-
-/* The client's end-to-end headers in order (Host first: curl puts it
- * there), then blanks for what curl would add on its own. */
-static int
-build_headers(const struct upstream_request *req, bool with_body,
-              struct curl_slist **out)
-{
-	struct curl_slist *list = NULL;
-	bool accept = false, ctype = false;
-	int rc = -1;
-
-	for (size_t i = 0; i < req->nheaders; i++) {
-		const char *name = req->headers[i].name;
-
-		/* Expect too: the body is read already, curl must not
-		 * wait for a 100. */
-		if (strcasecmp(name, "Expect") == 0 ||
-		    upstream_head_is_hop(name, req->headers, req->nheaders))
-			continue;
-		accept |= strcasecmp(name, "Accept") == 0;
-		ctype |= strcasecmp(name, "Content-Type") == 0;
-		if (slist_add(&list, name, req->headers[i].value) < 0)
-			goto out;
-	}
-	if ((!accept && slist_add(&list, "Accept", NULL) < 0) ||
-	    (with_body && !ctype && slist_add(&list, "Content-Type", NULL) < 0) ||
-	    slist_add(&list, "Expect", NULL) < 0)
-		goto out;
-	*out = list;
-	list = NULL;
-	rc = 0;
-out:
-	curl_slist_free_all(list);
-	return rc;
-}
-
 static bool
 has_header(const struct upstream_request *req, const char *name)
 {
@@ -829,7 +769,8 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	if (pool_take(x->u, req->scheme_host_port, &x->h, &x->mark) < 0)
 		goto out;
 	curl_easy_reset(x->h.easy);	/* options only: caches stay warm */
-	if (build_headers(req, with_body, &hdrs) < 0 ||
+	if (upstream_head_request(req->headers, req->nheaders, with_body,
+	                          &hdrs) < 0 ||
 	    resolve_list(x, req, &resolve) < 0 ||
 	    set_options(x, req, hdrs, resolve, x->url, errbuf) < 0 ||
 	    set_method(x->h.easy, req, with_body) < 0)
