@@ -9,7 +9,12 @@
  * Ownership: the session owns the certcache reference that the callback
  *   took (GnuTLS borrows the chain and key, so they must live as long as
  *   the session) and drops it in tls_free(). The socket stays the
- *   caller's; we only set SO_SNDTIMEO on it for write timeouts.
+ *   caller's; we only set SO_SNDTIMEO and SO_RCVTIMEO on it for timeouts.
+ * Reads: GnuTLS asks its pull function for a record header, then for the
+ *   rest of the record, and with a record timeout it polls before each
+ *   ask. Instead the socket blocks with SO_RCVTIMEO and tls_pull() reads
+ *   ahead into a small buffer, so a request that fits one record costs
+ *   one recv(); poll() is left for the rare record that trickles in.
  */
 #include "config.h"
 
@@ -36,6 +41,12 @@
  * should a distribution's NORMAL ever differ. */
 #define TLS_PRIORITIES	"NORMAL:-VERS-SSL3.0"
 #define TLS_NAME_MAX	256
+/* Read-ahead: a request head and its record header fit; a larger
+ * record's rest is read straight into GnuTLS's buffer. */
+#define TLS_RX_AHEAD	4096
+/* How far one blocking recv() may overshoot a read deadline before
+ * tls_recv() polls for the time left instead. */
+#define TLS_RX_SLACK_MS	20
 
 struct tls {
 	gnutls_session_t session;
@@ -44,6 +55,10 @@ struct tls {
 	int fd;
 	int handshake_timeout_ms;
 	int sndtimeo_ms;		/* what SO_SNDTIMEO is now; -1 unset */
+	int rcvtimeo_ms;		/* what SO_RCVTIMEO is now; -1 unset */
+	int64_t rx_deadline;		/* tls_read()'s, or 0 */
+	size_t rx_pos, rx_len;		/* rx[rx_pos..rx_len) not yet pulled */
+	unsigned char rx[TLS_RX_AHEAD];
 	int alert;			/* fatal alert received, or -1 */
 	int last_rc;			/* GnuTLS code of the last error */
 	unsigned char tail[8];		/* the last bytes received */
@@ -112,25 +127,64 @@ tls_keep_tail(struct tls *s, const unsigned char *p, size_t n)
 	s->tail_len = keep + n;
 }
 
-/* Our own transport functions, so that we see the raw bytes; errno is
- * left as recv/send/poll set it, which is where GnuTLS looks. */
+/* One recv() for tls_pull(), into buf. Within tls_read() it gives up
+ * with EAGAIN once the read deadline has passed, and waits with poll()
+ * when SO_RCVTIMEO would overshoot the time left (a record trickling
+ * in). errno is left as recv/poll set it, which is where GnuTLS looks. */
 static ssize_t
-tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+tls_recv(struct tls *s, void *buf, size_t len)
 {
-	struct tls *s = ptr;
-	ssize_t n = recv(s->fd, buf, len, 0);
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	ssize_t n;
 
+	if (s->rx_deadline) {
+		int64_t left = s->rx_deadline - clock_mono_ms();
+
+		if (left <= 0 || (left + TLS_RX_SLACK_MS < s->rcvtimeo_ms &&
+		                  poll(&pfd, 1, (int)left) == 0)) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	n = recv(s->fd, buf, len, 0);
 	if (n > 0)
 		tls_keep_tail(s, buf, (size_t)n);
 	return n;
 }
 
+/* Our own transport functions, so that we see the raw bytes and read
+ * ahead. */
+static ssize_t
+tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct tls *s = ptr;
+	size_t n;
+	ssize_t got;
+
+	if (s->rx_pos == s->rx_len) {
+		if (len >= sizeof(s->rx))
+			return tls_recv(s, buf, len);
+		if ((got = tls_recv(s, s->rx, sizeof(s->rx))) <= 0)
+			return got;
+		s->rx_pos = 0;
+		s->rx_len = (size_t)got;
+	}
+	n = s->rx_len - s->rx_pos < len ? s->rx_len - s->rx_pos : len;
+	memcpy(buf, s->rx + s->rx_pos, n);
+	s->rx_pos += n;
+	return (ssize_t)n;
+}
+
+/* Only the handshake waits through this: GnuTLS polls before it pulls
+ * when it has a timeout, and tls_read() sets none. */
 static int
 tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
 	struct tls *s = ptr;
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 
+	if (s->rx_pos < s->rx_len)
+		return 1;
 	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 :
 	            ms > INT32_MAX ? INT32_MAX : (int)ms);
 }
@@ -177,6 +231,7 @@ tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
 	s->fd = fd;
 	s->alert = -1;
 	s->sndtimeo_ms = -1;
+	s->rcvtimeo_ms = -1;
 	s->handshake_timeout_ms = handshake_timeout_ms > 0 ?
 	                          handshake_timeout_ms : 0;
 	if (sni_or_ip)
@@ -223,21 +278,28 @@ tls_deadline(int timeout_ms)
 	return timeout_ms > 0 ? clock_mono_ms() + timeout_ms : 0;
 }
 
-/* Write timeouts: a blocking send() gives up after SO_SNDTIMEO with
- * EAGAIN, which GnuTLS reports as GNUTLS_E_AGAIN. */
+/* Sets a SO_SNDTIMEO or SO_RCVTIMEO of timeout_ms (0: none) unless
+ * *cur_ms says it is set already. A blocking send() or recv() gives up
+ * after it with EAGAIN, which GnuTLS reports as GNUTLS_E_AGAIN. */
 static void
-tls_set_sndtimeo(struct tls *s, int timeout_ms)
+tls_set_timeo(struct tls *s, int opt, int *cur_ms, int timeout_ms)
 {
 	struct timeval tv;
 
 	if (timeout_ms < 0)
 		timeout_ms = 0;
-	if (timeout_ms == s->sndtimeo_ms)
+	if (timeout_ms == *cur_ms)
 		return;
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0)
-		s->sndtimeo_ms = timeout_ms;
+	if (setsockopt(s->fd, SOL_SOCKET, opt, &tv, sizeof(tv)) == 0)
+		*cur_ms = timeout_ms;
+}
+
+static void
+tls_set_sndtimeo(struct tls *s, int timeout_ms)
+{
+	tls_set_timeo(s, SO_SNDTIMEO, &s->sndtimeo_ms, timeout_ms);
 }
 
 /* After GNUTLS_E_AGAIN or GNUTLS_E_INTERRUPTED: waits until the socket is
@@ -342,34 +404,32 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 {
 	int64_t deadline = tls_deadline(timeout_ms);
 	ssize_t n;
-	int rc;
 
-	gnutls_record_set_timeout(s->session, timeout_ms > 0 ?
-	                          (unsigned int)timeout_ms : 0);
+	/* No record timeout: GnuTLS would poll before every pull. */
+	tls_set_timeo(s, SO_RCVTIMEO, &s->rcvtimeo_ms, timeout_ms);
+	s->rx_deadline = deadline;
 	for (;;) {
 		n = gnutls_record_recv(s->session, buf, len);
 		if (n >= 0)
-			return n;
-		switch (n) {
-		case GNUTLS_E_AGAIN:
-		case GNUTLS_E_INTERRUPTED:
-			if ((rc = tls_wait(s, (int)n, deadline)) < 0)
-				return rc;
-			continue;
-		case GNUTLS_E_REHANDSHAKE:
+			break;
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if ((n = tls_wait(s, (int)n, deadline)) < 0)
+				break;
+		} else if (n == GNUTLS_E_REHANDSHAKE) {
 			/* We never renegotiate; say so and carry on. */
 			gnutls_alert_send(s->session, GNUTLS_AL_WARNING,
 			                  GNUTLS_A_NO_RENEGOTIATION);
-			continue;
-		case GNUTLS_E_WARNING_ALERT_RECEIVED:
-			continue;
-		case GNUTLS_E_PREMATURE_TERMINATION:
+		} else if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			/* Many clients just close: that ends HTTP/1.1 too. */
-			return 0;
-		default:
-			return tls_fail(s, (int)n);
+			n = 0;
+			break;
+		} else if (n != GNUTLS_E_WARNING_ALERT_RECEIVED) {
+			n = tls_fail(s, (int)n);
+			break;
 		}
 	}
+	s->rx_deadline = 0;	/* tls_pull() serves other calls too */
+	return n;
 }
 
 int

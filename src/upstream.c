@@ -12,10 +12,12 @@
  *   handles guarded by pool_lock: curl's own shared connection cache (CURL_LOCK_DATA_CONNECT)
  *   is documented as unsafe between concurrent threads up to at least
  *   8.x (KNOWN_BUGS "A shared connection cache is not thread-safe",
- *   curl/curl#4915), so instead a worker borrows a whole easy handle, whose
- *   private connection cache holds the warm connection, for the length of
- *   one exchange. No lock is held across a curl call. The trust store is
- *   read-only once upstream_new() returns (upstream_trust.h).
+ *   curl/curl#4915), so instead a worker borrows a whole easy handle with
+ *   the multi handle that drives it, whose private connection cache holds
+ *   the warm connection, for the length of one exchange (upstream_drive()
+ *   runs it: fewer syscalls than curl_easy_perform(), see
+ *   upstream_drive.c). No lock is held across a curl call. The trust
+ *   store is read-only once upstream_new() returns (upstream_trust.h).
  * Upstream certificates: curl is given no CA and checks nothing itself
  *   (its GnuTLS backend would parse the CA file again for each new
  *   connection, see upstream_trust.c); on_prereq(), which curl calls once
@@ -43,12 +45,15 @@
 #include "clock.h"
 #include "log.h"
 #include "upstream.h"
+#include "upstream_drive.h"
 #include "upstream_head.h"
 #include "upstream_trust.h"
 
 #define UPSTREAM_POOL_MAX	32	/* idle easy handles kept */
 #define UPSTREAM_POOL_IDLE_MS	(110 * 1000L)	/* curl's MAXAGE_CONN is 118 s */
 #define UPSTREAM_HOST_MAX	256	/* a DNS name is at most 253 */
+/* The longest wait: upstream_stop() is noticed within it. */
+#define UPSTREAM_WAIT_MAX_MS	1000
 /* curl copies what it sends over TLS through an upload buffer, 64 KiB by
  * default and kept per handle; its smallest size, one TLS record, moved
  * 1 MiB request bodies as fast (bench/loadgen, within the noise). */
@@ -63,8 +68,16 @@ struct tls_mark {
 	char host[UPSTREAM_HOST_MAX];
 };
 
-struct pool_entry {
+/* An easy handle and the multi handle that drives it and holds its
+ * connection cache; the easy is in the multi only during an exchange. */
+struct handle {
 	CURL *easy;
+	CURLM *multi;
+	char *resolved;		/* the CURLOPT_RESOLVE entry in its DNS cache */
+};
+
+struct pool_entry {
+	struct handle h;
 	char *key;		/* scheme_host_port it last talked to */
 	long long idle_since_ms;
 	struct tls_mark mark;
@@ -87,10 +100,12 @@ struct upstream {
 struct upstream_xfer {
 	struct upstream *u;
 	long new_conns;
+	char *origin, *url;		/* the last origin and its URL */
 	/* State of the exchange in progress. */
-	CURL *easy;
-	struct tls_mark mark;		/* travels with easy */
-	char host[UPSTREAM_HOST_MAX];	/* the certificate must match it */
+	struct handle h;
+	struct tls_mark mark;		/* travels with h */
+	char host[UPSTREAM_HOST_MAX];	/* origin's: the certificate must
+					 * match it */
 	char untrusted[256];		/* why the peer was refused, or "" */
 	const struct upstream_callbacks *cb;
 	struct upstream_head head;
@@ -113,6 +128,34 @@ upstream_strerror(int rc)
 	case UPSTREAM_E_NOMEM: return "out of memory";
 	default: return "unknown error";
 	}
+}
+
+/* ---- handles ------------------------------------------------------------ */
+
+static void
+handle_free(struct handle *h)
+{
+	if (h->multi)
+		curl_multi_cleanup(h->multi);	/* closes its connections */
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	free(h->resolved);
+	h->multi = NULL;
+	h->easy = NULL;
+	h->resolved = NULL;
+}
+
+static int
+handle_new(struct handle *h)
+{
+	h->multi = NULL;
+	h->resolved = NULL;
+	if (!(h->easy = curl_easy_init()) ||
+	    !(h->multi = upstream_drive_multi_new())) {
+		handle_free(h);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- shared state ------------------------------------------------------ */
@@ -180,7 +223,7 @@ upstream_free(struct upstream *u)
 	if (!u)
 		return;
 	for (size_t i = 0; i < u->npool; i++) {
-		curl_easy_cleanup(u->pool[i].easy);
+		handle_free(&u->pool[i].h);
 		free(u->pool[i].key);
 	}
 	if (u->share)
@@ -204,20 +247,22 @@ upstream_stats(struct upstream *u, unsigned long *exchanges,
 
 /* Takes the most recently used idle handle that last talked to key, with
  * its mark, or makes a new one (no mark). Handles idle too long are
- * destroyed on the way. */
-static CURL *
-pool_take(struct upstream *u, const char *key, struct tls_mark *mark)
+ * destroyed on the way. Returns 0, or -1 out of memory. */
+static int
+pool_take(struct upstream *u, const char *key, struct handle *h,
+          struct tls_mark *mark)
 {
-	CURL *stale[UPSTREAM_POOL_MAX], *easy = NULL;
+	struct handle stale[UPSTREAM_POOL_MAX];
 	size_t nstale = 0, j = 0;
 	long long now = clock_mono_ms();
 
+	h->easy = NULL;
 	pthread_mutex_lock(&u->pool_lock);
 	for (size_t i = 0; i < u->npool; i++) {
 		struct pool_entry *e = &u->pool[i];
 
 		if (now - e->idle_since_ms > UPSTREAM_POOL_IDLE_MS) {
-			stale[nstale++] = e->easy;
+			stale[nstale++] = e->h;
 			free(e->key);
 		} else {
 			u->pool[j++] = *e;
@@ -227,7 +272,7 @@ pool_take(struct upstream *u, const char *key, struct tls_mark *mark)
 	for (size_t i = u->npool; i-- > 0;) {
 		if (strcmp(u->pool[i].key, key) != 0)
 			continue;
-		easy = u->pool[i].easy;
+		*h = u->pool[i].h;
 		*mark = u->pool[i].mark;
 		free(u->pool[i].key);
 		memmove(&u->pool[i], &u->pool[i + 1],
@@ -237,46 +282,49 @@ pool_take(struct upstream *u, const char *key, struct tls_mark *mark)
 	}
 	pthread_mutex_unlock(&u->pool_lock);
 	while (nstale > 0)
-		curl_easy_cleanup(stale[--nstale]);
-	if (!easy)
-		mark->set = false;
-	return easy ? easy : curl_easy_init();
+		handle_free(&stale[--nstale]);
+	if (h->easy)
+		return 0;
+	mark->set = false;
+	return handle_new(h);
 }
 
-/* Returns a handle whose last exchange ended cleanly; the oldest idle one
- * makes room when the pool is full. */
+/* Returns a handle whose last exchange ended cleanly (h->easy set), or
+ * just counts the exchange (h->easy NULL); the oldest idle handle makes
+ * room when the pool is full. */
 static void
-pool_put(struct upstream *u, CURL *easy, const char *key, long new_conns,
-         const struct tls_mark *mark)
+pool_put(struct upstream *u, struct handle *h, const char *key,
+         long new_conns, const struct tls_mark *mark)
 {
-	struct pool_entry evicted = { .easy = NULL, .key = NULL };
+	struct pool_entry evicted = { .h = { NULL, NULL, NULL }, .key = NULL };
 	char *k = strdup(key);
 
 	pthread_mutex_lock(&u->pool_lock);
 	u->exchanges++;
 	u->connections += new_conns > 0 ? (unsigned long)new_conns : 0;
-	if (easy && k) {
+	if (h->easy && k) {
 		if (u->npool == UPSTREAM_POOL_MAX) {
 			evicted = u->pool[0];
 			memmove(&u->pool[0], &u->pool[1],
 			        (u->npool - 1) * sizeof(u->pool[0]));
 			u->npool--;
 		}
-		u->pool[u->npool].easy = easy;
+		u->pool[u->npool].h = *h;
 		u->pool[u->npool].key = k;
 		u->pool[u->npool].idle_since_ms = clock_mono_ms();
 		u->pool[u->npool].mark = *mark;
 		u->npool++;
-		easy = NULL;
+		h->easy = NULL;
+		h->multi = NULL;
+		h->resolved = NULL;
 		k = NULL;
 	}
 	pthread_mutex_unlock(&u->pool_lock);
-	if (evicted.easy) {
-		curl_easy_cleanup(evicted.easy);
+	if (evicted.h.easy) {
+		handle_free(&evicted.h);
 		free(evicted.key);
 	}
-	if (easy)
-		curl_easy_cleanup(easy);
+	handle_free(h);
 	free(k);
 }
 
@@ -296,8 +344,9 @@ upstream_xfer_free(struct upstream_xfer *x)
 	if (!x)
 		return;
 	upstream_head_clear(&x->head);
-	if (x->easy)
-		curl_easy_cleanup(x->easy);
+	handle_free(&x->h);
+	free(x->origin);
+	free(x->url);
 	free(x);
 }
 
@@ -391,7 +440,7 @@ check_peer(struct upstream_xfer *x)
 	unsigned char randoms[64];
 	gnutls_session_t s;
 
-	if (curl_easy_getinfo(x->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	if (curl_easy_getinfo(x->h.easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
 	    !ti || ti->backend != CURLSSLBACKEND_GNUTLS || !ti->internals) {
 		snprintf(x->untrusted, sizeof(x->untrusted),
 		         "no GnuTLS session to check");
@@ -441,8 +490,9 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 
 /* The idle timeout: curl has no per-read timeout, and LOW_SPEED_TIME only
  * counts whole seconds, so silence is measured from the last byte seen by
- * the header/write callbacks (or sent). curl calls this at least once a
- * second while it waits, which bounds the overshoot. */
+ * the header/write callbacks (or sent, which only this sees). curl calls
+ * this after each pass; before_wait() keeps the same watch while nothing
+ * happens, and ends the wait on time. */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
             curl_off_t ultotal, curl_off_t ulnow)
@@ -473,60 +523,6 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /* ---- request side ------------------------------------------------------ */
-
-static int
-slist_add(struct curl_slist **list, const char *name, const char *value)
-{
-	struct curl_slist *n;
-	char *line;
-
-	/* "Name:" alone tells curl to drop its own header; "Name;" sends an
-	 * empty value. */
-	if (asprintf(&line, "%s%s%s", name, value ? (*value ? ": " : ";") : ":",
-	             value ? value : "") < 0)
-		return -1;
-	n = curl_slist_append(*list, line);
-	free(line);
-	if (!n)
-		return -1;
-	*list = n;
-	return 0;
-}
-
-/* The client's end-to-end headers in order (Host first: curl puts it
- * there), then blanks for what curl would add on its own. */
-static int
-build_headers(const struct upstream_request *req, bool with_body,
-              struct curl_slist **out)
-{
-	struct curl_slist *list = NULL;
-	bool accept = false, ctype = false;
-	int rc = -1;
-
-	for (size_t i = 0; i < req->nheaders; i++) {
-		const char *name = req->headers[i].name;
-
-		/* Expect too: the body is read already, curl must not
-		 * wait for a 100. */
-		if (strcasecmp(name, "Expect") == 0 ||
-		    upstream_head_is_hop(name, req->headers, req->nheaders))
-			continue;
-		accept |= strcasecmp(name, "Accept") == 0;
-		ctype |= strcasecmp(name, "Content-Type") == 0;
-		if (slist_add(&list, name, req->headers[i].value) < 0)
-			goto out;
-	}
-	if ((!accept && slist_add(&list, "Accept", NULL) < 0) ||
-	    (with_body && !ctype && slist_add(&list, "Content-Type", NULL) < 0) ||
-	    slist_add(&list, "Expect", NULL) < 0)
-		goto out;
-	*out = list;
-	list = NULL;
-	rc = 0;
-out:
-	curl_slist_free_all(list);
-	return rc;
-}
 
 static bool
 has_header(const struct upstream_request *req, const char *name)
@@ -570,7 +566,7 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
             char *errbuf)
 {
 	struct upstream *u = x->u;
-	CURL *e = x->easy;
+	CURL *e = x->h.easy;
 
 	/* The request target goes out byte for byte (REQUEST_TARGET); the
 	 * URL only names the origin. No proxy from the environment, no
@@ -647,6 +643,48 @@ out:
 	return rc;
 }
 
+/* Parses origin into x->host and x->url, unless it is the one parsed
+ * last (a client connection talks to one origin). Returns 0, or an
+ * UPSTREAM_E_ code. */
+static int
+set_origin(struct upstream_xfer *x, const char *origin, char *errbuf)
+{
+	if (x->origin && strcmp(x->origin, origin) == 0)
+		return 0;
+	free(x->origin);
+	free(x->url);
+	x->url = NULL;
+	if (!(x->origin = strdup(origin)))
+		return UPSTREAM_E_NOMEM;
+	if (origin_host(origin, x->host, sizeof(x->host)) < 0) {
+		snprintf(errbuf, CURL_ERROR_SIZE, "no host name in the URL");
+		free(x->origin);
+		x->origin = NULL;
+		return UPSTREAM_E_CONNECT;
+	}
+	if (asprintf(&x->url, "%s/", origin) < 0) {
+		x->url = NULL;
+		free(x->origin);
+		x->origin = NULL;
+		return UPSTREAM_E_NOMEM;
+	}
+	return 0;
+}
+
+/* The CURLOPT_RESOLVE list for req: none when the handle's DNS cache
+ * holds that entry already (entries set so never expire), which spares
+ * curl parsing it and replacing the entry with a copy of itself. */
+static int
+resolve_list(const struct upstream_xfer *x, const struct upstream_request *req,
+             struct curl_slist **out)
+{
+	*out = NULL;
+	if (!req->resolve || (x->h.resolved &&
+	                      strcmp(x->h.resolved, req->resolve) == 0))
+		return 0;
+	return (*out = curl_slist_append(NULL, req->resolve)) ? 0 : -1;
+}
+
 static int
 map_result(const struct upstream_xfer *x, CURLcode c)
 {
@@ -689,12 +727,39 @@ log_exchange(const struct upstream_request *req, const struct upstream_xfer *x,
 	          x->rx_bytes, x->new_conns, ms, upstream_strerror(rc));
 }
 
+/* Before upstream_drive() waits: what the callbacks held goes out, and
+ * the wait ends in time for the idle timeout and upstream_stop(), which
+ * also end a transfer that curl is not calling back about. */
+static int
+before_wait(void *arg, long long now)
+{
+	struct upstream_xfer *x = arg;
+	long long wait = UPSTREAM_WAIT_MAX_MS, left;
+
+	if (x->cb->flush && x->cb->flush(x->cb->arg) < 0) {
+		x->aborted = true;
+		return -1;
+	}
+	if (atomic_load(&x->u->stopping))
+		return -1;
+	if (x->connected) {
+		left = x->last_rx_ms + x->u->idle_timeout_ms - now;
+		if (left <= 0) {
+			x->idle_expired = true;
+			return -1;
+		}
+		if (left < wait)
+			wait = left;
+	}
+	return (int)wait;
+}
+
 int
 upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
                  const struct upstream_callbacks *cb, bool *head_sent)
 {
 	struct curl_slist *hdrs = NULL, *resolve = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "", *url = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
 	bool with_body = req->body_len > 0 ||
 	                 has_header(req, "Content-Length");
 	long long t0 = clock_mono_ms();
@@ -710,39 +775,36 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	x->rx_bytes = 0;
 	x->new_conns = 0;
 	x->untrusted[0] = '\0';
-	if (origin_host(req->scheme_host_port, x->host, sizeof(x->host)) < 0) {
-		snprintf(errbuf, sizeof(errbuf), "no host name in the URL");
-		rc = UPSTREAM_E_CONNECT;
+	if ((rc = set_origin(x, req->scheme_host_port, errbuf)) < 0)
 		goto out;
-	}
-	if (!(x->easy = pool_take(x->u, req->scheme_host_port, &x->mark)))
+	rc = UPSTREAM_E_NOMEM;
+	if (pool_take(x->u, req->scheme_host_port, &x->h, &x->mark) < 0)
 		goto out;
-	curl_easy_reset(x->easy);	/* options only: caches stay warm */
-	if (asprintf(&url, "%s/", req->scheme_host_port) < 0) {
-		url = NULL;
+	curl_easy_reset(x->h.easy);	/* options only: caches stay warm */
+	if (upstream_head_request(req->headers, req->nheaders, with_body,
+	                          &hdrs) < 0 ||
+	    resolve_list(x, req, &resolve) < 0 ||
+	    set_options(x, req, hdrs, resolve, x->url, errbuf) < 0 ||
+	    set_method(x->h.easy, req, with_body) < 0)
 		goto out;
-	}
-	if (build_headers(req, with_body, &hdrs) < 0 ||
-	    (req->resolve &&
-	     !(resolve = curl_slist_append(NULL, req->resolve))) ||
-	    set_options(x, req, hdrs, resolve, url, errbuf) < 0 ||
-	    set_method(x->easy, req, with_body) < 0)
-		goto out;
-	c = curl_easy_perform(x->easy);
+	c = upstream_drive(x->h.multi, x->h.easy, before_wait, x, errbuf);
 	/* A 204/304 or HEAD answer whose blank line curl swallowed. */
 	if (c == CURLE_OK && !x->head_sent && x->head.status >= 200 &&
 	    deliver_head(x) < 0)
 		x->aborted = true;
-	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &x->new_conns);
+	curl_easy_getinfo(x->h.easy, CURLINFO_NUM_CONNECTS, &x->new_conns);
 	rc = map_result(x, c);
 out:
-	if (x->easy) {
+	if (x->h.easy) {
 		/* A failed exchange may leave a half-read connection behind. */
-		pool_put(x->u, rc == 0 ? x->easy : NULL, req->scheme_host_port,
-		         x->new_conns, &x->mark);
-		if (rc != 0)
-			curl_easy_cleanup(x->easy);
-		x->easy = NULL;
+		if (rc != 0) {
+			handle_free(&x->h);
+		} else if (resolve) {
+			free(x->h.resolved);
+			x->h.resolved = strdup(req->resolve);	/* NULL: none */
+		}
+		pool_put(x->u, &x->h, req->scheme_host_port, x->new_conns,
+		         &x->mark);
 	}
 	if (head_sent)
 		*head_sent = x->head_sent;
@@ -750,7 +812,6 @@ out:
 	upstream_head_clear(&x->head);
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(resolve);
-	free(url);
 	return rc;
 }
 

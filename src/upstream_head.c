@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * upstream_head.c - an upstream response head, line by line from curl's
- * header callback, and the hop-by-hop header rules.
+ * header callback, the hop-by-hop header rules, and the request header
+ * lines handed to curl.
  *
  * Threading: none; pure functions over caller-owned structs.
  * Ownership: see upstream_head.h.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <curl/curl.h>
 
 #include "upstream_head.h"
 
@@ -267,4 +271,64 @@ upstream_head_reason(int status)
 		if (reasons[i].status == status)
 			return reasons[i].reason;
 	return "";
+}
+
+/* ---- the request head, for curl ---------------------------------------- */
+
+static int
+slist_add(struct curl_slist **list, const char *name, const char *value)
+{
+	/* "Name:" alone tells curl to drop its own header; "Name;" sends an
+	 * empty value. */
+	const char *sep = value ? (*value ? ": " : ";") : ":";
+	struct curl_slist *n;
+	char buf[512], *line = buf;	/* curl copies it: most fit here */
+	int len;
+
+	if (!value)
+		value = "";
+	len = snprintf(buf, sizeof(buf), "%s%s%s", name, sep, value);
+	if (len < 0 || ((size_t)len >= sizeof(buf) &&
+	                asprintf(&line, "%s%s%s", name, sep, value) < 0))
+		return -1;
+	n = curl_slist_append(*list, line);
+	if (line != buf)
+		free(line);
+	if (!n)
+		return -1;
+	*list = n;
+	return 0;
+}
+
+int
+upstream_head_request(const struct http_header *h, size_t n, bool with_body,
+                      struct curl_slist **out)
+{
+	struct curl_slist *list = NULL;
+	bool accept = false, ctype = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = h[i].name;
+
+		/* Expect too: the body is read already, curl must not
+		 * wait for a 100. */
+		if (strcasecmp(name, "Expect") == 0 ||
+		    upstream_head_is_hop(name, h, n))
+			continue;
+		accept |= strcasecmp(name, "Accept") == 0;
+		ctype |= strcasecmp(name, "Content-Type") == 0;
+		if (slist_add(&list, name, h[i].value) < 0)
+			goto out;
+	}
+	if ((!accept && slist_add(&list, "Accept", NULL) < 0) ||
+	    (with_body && !ctype && slist_add(&list, "Content-Type", NULL) < 0) ||
+	    slist_add(&list, "Expect", NULL) < 0)
+		goto out;
+	*out = list;
+	list = NULL;
+	rc = 0;
+out:
+	curl_slist_free_all(list);
+	return rc;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * upstream_head.h - collects an upstream response head from the lines
- * curl's header callback hands over, and the hop-by-hop rules of both
- * directions (pure: buffers in, no I/O).
+ * curl's header callback hands over, the hop-by-hop rules of both
+ * directions, and the request header lines for curl (pure: buffers in,
+ * no I/O).
  *
  * Threading: none; a struct upstream_head belongs to one transfer.
  * Ownership: the struct owns every string it holds; they stay valid until
@@ -14,6 +15,8 @@
 #include <stddef.h>
 
 #include "http1.h"
+
+struct curl_slist;
 
 #define UPSTREAM_HEAD_MAX_HEADERS 256
 #define UPSTREAM_HEAD_MAX_BYTES (256 * 1024)
@@ -47,6 +50,14 @@ bool upstream_head_is_hop(const char *name, const struct http_header *all,
 size_t upstream_head_e2e(const struct upstream_head *h,
                          struct http_header *out);
 
+/* The request header lines to hand curl (CURLOPT_HTTPHEADER) for the
+ * client's headers h[0..n): the end-to-end ones in order (Host first:
+ * curl puts it there), Expect dropped (the body is read already), then
+ * blanks ("Name:") for what curl would add on its own: Accept, Content-Type
+ * when with_body, Expect. An empty value goes as "Name;". Returns 0 with
+ * *out for the caller to free with curl_slist_free_all(), or -1. */
+int upstream_head_request(const struct http_header *h, size_t n,
+                          bool with_body, struct curl_slist **out);
 /* The standard reason phrase of an HTTP status ("" if unknown). */
 const char *upstream_head_reason(int status);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * test_tls.c - real handshakes on 127.0.0.1 against tls.c: Python's ssl
  * with VERIFY_X509_STRICT, gnutls-cli, a client that distrusts the CA, a
- * silent client, an IP-literal connection without SNI, an idle client.
+ * silent client, an IP-literal connection without SNI, an idle client, a
+ * client that trickles a record in byte by byte.
  *
  * Threading: each case runs the server side in a thread of its own while
  *   the main thread runs the client (a child process or a plain socket).
@@ -29,7 +30,7 @@
 #include "tap.h"
 #include "tls.h"
 
-enum srv_mode { SRV_ECHO, SRV_IDLE };
+enum srv_mode { SRV_ECHO, SRV_IDLE, SRV_TRICKLE };
 
 struct srv {
 	int lfd;
@@ -99,7 +100,7 @@ srv_session(struct srv *sv, struct tls *t)
 	sv->alpn_http11 = tls_alpn_http11(t);
 	t0 = now_ms();
 	n = tls_read(t, sv->got, sizeof(sv->got) - 1,
-	             sv->mode == SRV_IDLE ? 300 : 5000);
+	             sv->mode != SRV_ECHO ? 300 : 5000);
 	sv->read_ms = now_ms() - t0;
 	sv->read_rc = n;
 	if (sv->mode == SRV_IDLE)
@@ -316,6 +317,23 @@ test_idle(int lfd, int port, struct certcache *cache)
 	   "write gives up soon after progress stops (%ld ms)", sv.write_ms);
 }
 
+/* Each byte comes well within the read timeout, but the whole record
+ * does not: the timeout bounds the read, not the gap between bytes. */
+static void
+test_trickle(int lfd, int port, struct certcache *cache)
+{
+	struct srv sv;
+
+	srv_start(&sv, lfd, cache, "10.1.2.3", 5000, SRV_TRICKLE);
+	is_int(python_client(port, "trickle.example.test", "trickle"), 0,
+	       "trickling client handshakes");
+	pthread_join(sv.tid, NULL);
+	is_int(sv.hs_rc, 0, "server handshake ok");
+	is_int(sv.read_rc, TLS_E_TIMEOUT, "a trickled record times out");
+	ok(sv.read_ms >= 250 && sv.read_ms < 900,
+	   "within the 300 ms read timeout (%ld ms)", sv.read_ms);
+}
+
 int
 main(void)
 {
@@ -340,6 +358,7 @@ main(void)
 	test_silent(lfd, port, cache);
 	test_ip_literal(lfd, port, cache);
 	test_idle(lfd, port, cache);
+	test_trickle(lfd, port, cache);
 	close(lfd);
 	certcache_free(cache);
 	ca_free(ca);

@@ -3,6 +3,9 @@
  */
 #include "config.h"
 
+#include <curl/curl.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +117,51 @@ test_hop(void)
 	ok(upstream_head_is_hop("TE", NULL, 0), "TE");
 }
 
+/* The lines as one string, "|" between them. */
+static void
+join(const struct curl_slist *l, char *out, size_t size)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (; l && off < size; l = l->next)
+		off += (size_t)snprintf(out + off, size - off, "%s%s",
+		                        off ? "|" : "", l->data);
+}
+
+static void
+test_request(void)
+{
+	struct http_header h[] = {
+		{ "Host", "a.test" }, { "Connection", "keep-alive, X-Hop" },
+		{ "X-Hop", "1" }, { "Expect", "100-continue" },
+		{ "X-Empty", "" }, { "accept", "*/*" }, { "TE", "trailers" },
+		{ "X-Last", "z" },
+	};
+	struct curl_slist *l = NULL;
+	char got[1024], big[1200], want[1300];
+
+	ok(upstream_head_request(h, 8, false, &l) == 0, "request lines");
+	join(l, got, sizeof(got));
+	is_str(got, "Host: a.test|X-Empty;|accept: */*|X-Last: z|Expect:",
+	       "end-to-end in order, empty as \"Name;\", Expect blanked");
+	curl_slist_free_all(l);
+	l = NULL;
+	ok(upstream_head_request(h, 1, true, &l) == 0, "with a body");
+	join(l, got, sizeof(got));
+	is_str(got, "Host: a.test|Accept:|Content-Type:|Expect:",
+	       "curl's Accept and Content-Type blanked");
+	curl_slist_free_all(l);
+	l = NULL;
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	h[0].value = big;
+	ok(upstream_head_request(h, 1, false, &l) == 0, "a long line");
+	snprintf(want, sizeof(want), "Host: %s", big);
+	is_str(l ? l->data : "", want, "a line longer than 512 bytes whole");
+	curl_slist_free_all(l);
+}
+
 int
 main(void)
 {
@@ -121,5 +169,6 @@ main(void)
 	test_h2();
 	test_bad();
 	test_hop();
+	test_request();
 	return tap_done();
 }

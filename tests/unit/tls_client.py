@@ -9,6 +9,8 @@
 #                     expect "pong", close.
 #   --mode untrusted  trust nothing; expect a certificate verify failure.
 #   --mode idle       like ok, but after the handshake sleep, then close.
+#   --mode trickle    like ok, but send the "ping" record one byte every
+#                     50 ms, until the server gives up (closes).
 #   --tls12           cap the client at TLS 1.2.
 import argparse
 import socket
@@ -28,6 +30,43 @@ def strict_context(cafile):
     return ctx
 
 
+def handshake_bio(ctx, raw, name):
+    """A handshake through memory BIOs, so the records can be sent by
+    hand afterwards. Returns the SSLObject and its outgoing BIO."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=name)
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            data = raw.recv(16384)
+            if not data:
+                raise OSError("closed during the handshake")
+            inc.write(data)
+    raw.sendall(out.read())
+    return obj, out
+
+
+def trickle(ctx, raw, name):
+    obj, out = handshake_bio(ctx, raw, name)
+    print("alpn=%s version=%s" % (obj.selected_alpn_protocol(),
+                                  obj.version()))
+    obj.write(b"ping\n")
+    record = out.read()
+    sent = 0
+    try:
+        for b in record:
+            raw.send(bytes([b]))
+            sent += 1
+            time.sleep(0.05)
+    except OSError:
+        pass
+    print("trickled %d of %d bytes" % (sent, len(record)))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -41,6 +80,8 @@ def main():
     if args.tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     raw = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+    if args.mode == "trickle":
+        return trickle(ctx, raw, args.name)
     try:
         tls = ctx.wrap_socket(raw, server_hostname=args.name)
     except ssl.SSLCertVerificationError as e:
