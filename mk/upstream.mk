@@ -2,7 +2,6 @@
 # The upstream side: libcurl client, response-head collector, and the
 # fake TLS upstream every end-to-end test talks to.
 src_libagp_a_SOURCES += src/upstream.c src/upstream.h \
-	src/upstream_drive.c src/upstream_drive.h \
 	src/upstream_head.c src/upstream_head.h \
 	src/upstream_trust.c src/upstream_trust.h
 

@@ -32,7 +32,8 @@ struct upstream_config {
 					 * with the system store once, here */
 	int connect_timeout_ms;		/* TCP + TLS; 0: 10 s */
 	int idle_timeout_ms;		/* upstream silence once the request
-					 * is sent, ms; 0: 300 s */
+					 * is sent, ms (checked about once a
+					 * second); 0: 300 s */
 };
 
 struct upstream_request {
