@@ -48,7 +48,12 @@ load 1 100 >"$work/load1.json"
 ok $? "100 mixed requests from 8 clients all succeed"
 grep -q 'body -> {"stream": ' "$work/proxy.log"
 ok $? "--log-bodies logs decrypted request bodies at debug level"
-in_ns curl -s --max-time 5 "$API/v1/usage" >"$work/usage1.json"
+# A record counts once it is on disk, a few ms after its response.
+for _ in $(seq 100); do
+	in_ns curl -s --max-time 5 "$API/v1/usage" >"$work/usage1.json"
+	[ "$(json_get totals.requests <"$work/usage1.json")" = 100 ] && break
+	sleep 0.05
+done
 compare "$work/load1.json" "$work/usage1.json"
 ok $? "/v1/usage equals what the upstream sent, per model and field"
 is "$(json_get totals.requests <"$work/usage1.json")" 100 "100 requests counted"
