@@ -56,5 +56,6 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \
 	fuzz/corpus/meter/responses_gzip fuzz/corpus/meter/coalesce_gemini \
 	fuzz/corpus/meter/coalesce_anthropic \
+	fuzz/corpus/meter/coalesce_gemini_array \
 	fuzz/corpus/prune/escapes_at_cut fuzz/corpus/prune/surrogate_at_cut \
 	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat

@@ -230,32 +230,62 @@ meter_skip_event(const struct meter *m, const char *event)
 	    (n > 6 && strcmp(event + n - 6, ".delta") == 0);
 }
 
-/* Hands one event's JSON text (pruned or not) to the extractors. */
-static void
+/* Hands one event's or value's JSON text (pruned or not) to the
+ * extractors; false when json-c rejects it. A value of a JSON body must
+ * be read to its end, but for the byte that ends a number or literal
+ * (jstream.h): "0x]" is no value. */
+static bool
 meter_parse(struct meter *m, const char *event, const char *text,
             size_t len)
 {
-	struct json_object *o;
+	struct json_object *o = NULL;
 
 	json_tokener_reset(m->tok);
 	if (len > INT32_MAX ||
-	    !(o = json_tokener_parse_ex(m->tok, text, (int)len))) {
-		log_debug("meter: %s/%s: event %s is not JSON", m->host,
-		          m->endpoint, event);
-		return;
+	    !(o = json_tokener_parse_ex(m->tok, text, (int)len)) ||
+	    (m->body == METER_JSON &&
+	     json_tokener_get_parse_end(m->tok) + 1 < len)) {
+		json_object_put(o);
+		log_debug("meter: %s/%s: %s is not JSON", m->host,
+		          m->endpoint, event ? event : "body");
+		return false;
 	}
 	extract_object(&m->x, event, o);
 	json_object_put(o);
+	return true;
 }
 
-/* Parses the held event, if any. */
+/* Parses the held event or value, if any. A JSON body that json-c
+ * rejects stops metering, as it would have when the value came. */
 static void
 meter_release(struct meter *m)
 {
-	if (m->holding) {
-		m->holding = false;
-		meter_parse(m, m->held_event, m->held, m->held_len);
+	bool json = m->body == METER_JSON;
+
+	if (!m->holding)
+		return;
+	m->holding = false;
+	if (!meter_parse(m, json ? NULL : m->held_event, m->held,
+	                 m->held_len) && json)
+		m->failed = true;
+}
+
+/* Makes room for len bytes in m->next; false when out of memory. */
+static bool
+meter_reserve(struct meter *m, size_t len)
+{
+	size_t cap = m->next_cap ? m->next_cap : 1024;
+	char *buf;
+
+	while (cap < len)
+		cap *= 2;
+	if (cap > m->next_cap) {
+		if (!(buf = realloc(m->next, cap)))
+			return false;
+		m->next = buf;
+		m->next_cap = cap;
 	}
+	return true;
 }
 
 /* Prunes data into m->next; the pruned length, or -1 when the data is
@@ -264,17 +294,9 @@ static ssize_t
 meter_prune(struct meter *m, const char *data, size_t len)
 {
 	struct prune p;
-	size_t cap = m->next_cap ? m->next_cap : 1024;
-	char *buf;
 
-	while (cap < len)
-		cap *= 2;
-	if (cap > m->next_cap) {
-		if (!(buf = realloc(m->next, cap)))
-			return -1;
-		m->next = buf;
-		m->next_cap = cap;
-	}
+	if (!meter_reserve(m, len))
+		return -1;
 	prune_init(&p, m->next_shape);
 	return prune_feed(&p, data, len, m->next);
 }
@@ -300,6 +322,32 @@ meter_hold(struct meter *m, const char *event, size_t len)
 	m->holding = true;
 }
 
+/* The event or value pruned into m->next (len bytes, its shape in
+ * m->next_shape) either overwrites the held one, which is then dropped
+ * unparsed, or has it parsed first; then it is held in turn. Dropping is
+ * sound because alike texts are both valid or both not (prune_alike()),
+ * so the value that overwrites is one json-c takes. */
+static void
+meter_next(struct meter *m, const char *event, size_t len)
+{
+	bool json = m->body == METER_JSON;
+
+	if (m->holding && strcmp(event, m->held_event) == 0 &&
+	    prune_alike(m->held, m->held_len, m->held_shape, m->next, len,
+	                m->next_shape))
+		m->holding = false;	/* overwritten by the new one */
+	meter_release(m);
+	if (m->failed)
+		return;
+	/* The first events set the kind that meter_skip_event() reads. */
+	if (m->x.kind == EXTRACT_NONE) {
+		if (!meter_parse(m, json ? NULL : event, m->next, len) && json)
+			m->failed = true;
+	} else {
+		meter_hold(m, event, len);
+	}
+}
+
 static void
 meter_event(void *arg, const char *event, const char *data, size_t len)
 {
@@ -320,24 +368,29 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		meter_parse(m, event, data, len);
 		return;
 	}
-	if (m->holding && strcmp(event, m->held_event) == 0 &&
-	    prune_alike(m->held, m->held_len, m->held_shape, m->next,
-	                (size_t)n, m->next_shape))
-		m->holding = false;	/* overwritten by the new one */
-	meter_release(m);
-	/* The first events set the kind that meter_skip_event() reads. */
-	if (m->x.kind == EXTRACT_NONE)
-		meter_parse(m, event, m->next, (size_t)n);
-	else
-		meter_hold(m, event, (size_t)n);
+	meter_next(m, event, (size_t)n);
 }
 
+/* One value of a JSON body, pruned: held and compared as stream events
+ * are (a Gemini array body is a stream of snapshots too). */
 static void
-meter_value(void *arg, struct json_object *o)
+meter_value(void *arg, const char *text, size_t len,
+            const struct prune_shape *shape)
 {
 	struct meter *m = arg;
 
-	extract_object(&m->x, NULL, o);
+	if (m->failed)
+		return;
+	if (!meter_reserve(m, len)) {
+		m->failed = true;
+		return;
+	}
+	memcpy(m->next, text, len);
+	m->next_shape->n = shape->n;
+	m->next_shape->lost = shape->lost;
+	memcpy(m->next_shape->span, shape->span,
+	       shape->n * sizeof(shape->span[0]));
+	meter_next(m, "", len);
 }
 
 /* Picks SSE or JSON from the first significant byte, when the
@@ -381,7 +434,8 @@ meter_sink(void *arg, const char *buf, size_t len)
 		else
 			sse_feed(m->sse, buf, len);
 	} else if (m->body == METER_JSON) {
-		if ((!m->js && !(m->js = jstream_new(meter_value, m))) ||
+		if ((!m->js &&
+		     !(m->js = jstream_new(extract_keys, meter_value, m))) ||
 		    jstream_feed(m->js, buf, len) < 0) {
 			log_debug("meter: %s/%s: body is not JSON", m->host,
 			          m->endpoint);
@@ -410,9 +464,10 @@ int
 meter_finish(struct meter *m, bool ended, struct usage_record *out)
 {
 	bool sse = m->body == METER_SSE;
-	bool ok = ended && !m->failed;
+	bool ok;
 
 	meter_release(m);
+	ok = ended && !m->failed;
 	snprintf(out->host, sizeof(out->host), "%s", m->host);
 	snprintf(out->endpoint, sizeof(out->endpoint), "%s", m->endpoint);
 	snprintf(out->model, sizeof(out->model), "%s", m->req_model);

@@ -27,6 +27,19 @@ prune_init(struct prune *p, struct prune_shape *shape)
 	}
 }
 
+void
+prune_init_value(struct prune *p, struct prune_shape *shape)
+{
+	prune_init(p, shape);
+	p->one = true;
+}
+
+bool
+prune_ended(const struct prune *p)
+{
+	return p->state == PRUNE_AFTER || p->state == PRUNE_END;
+}
+
 /* -- structure ------------------------------------------------------- */
 
 static bool
@@ -451,6 +464,10 @@ static const char *
 prune_top_bare_end(struct prune *p, const char *s, char **o)
 {
 	prune_bare_end(p, *o);
+	if (p->one) {
+		p->state = PRUNE_END;	/* *s is the caller's */
+		return s;
+	}
 	if (*s == '/') {
 		p->state = PRUNE_FAILED;
 		return s;
@@ -565,14 +582,15 @@ prune_after(struct prune *p, const char *s, const char *end)
 	return s;
 }
 
-ssize_t
-prune_feed(struct prune *p, const char *in, size_t len, char *out)
+static ssize_t
+prune_run(struct prune *p, const char *in, size_t len, char *out,
+          size_t *used)
 {
 	const char *s = in, *end = in + len;
 	char *o = out;
 
 	p->out = out;
-	while (s < end) {
+	while (s < end && !(p->one && prune_ended(p))) {
 		switch (p->state) {
 		case PRUNE_TOKEN:
 			s = prune_token(p, s, end, &o);
@@ -594,7 +612,23 @@ prune_feed(struct prune *p, const char *in, size_t len, char *out)
 		}
 	}
 	p->emitted += (size_t)(o - out);
+	*used = (size_t)(s - in);
 	return p->state == PRUNE_FAILED ? -1 : (ssize_t)(o - out);
+}
+
+ssize_t
+prune_feed(struct prune *p, const char *in, size_t len, char *out)
+{
+	size_t used;
+
+	return prune_run(p, in, len, out, &used);
+}
+
+ssize_t
+prune_value(struct prune *p, const char *in, size_t len, char *out,
+            size_t *used)
+{
+	return prune_run(p, in, len, out, used);
 }
 
 /* -- using pruned texts ---------------------------------------------- */

@@ -88,6 +88,7 @@ struct prune {
 	size_t span_start;
 	size_t digits;		/* of the current bare token; 0: not an int */
 	bool sign, zero;	/* it starts with '-', its first digit is 0 */
+	bool one;		/* prune_value(): stop after the value */
 };
 
 /* Starts a text; with a shape (its keys set), notes the text's shape. */
@@ -98,6 +99,19 @@ void prune_init(struct prune *p, struct prune_shape *shape);
  * written, or -1 once the text cannot be pruned (invalid, or outside
  * standard JSON); after that every call returns -1. */
 ssize_t prune_feed(struct prune *p, const char *in, size_t len, char *out);
+
+/* Starts one value of a longer text (an element of a JSON array body):
+ * prune_value() then reads no further than the value's end. */
+void prune_init_value(struct prune *p, struct prune_shape *shape);
+
+/* As prune_feed(), for a pruner started by prune_init_value(); *used
+ * gets the input bytes read. Once the value has ended prune_ended() is
+ * true and nothing more is read. A number or literal ends at the first
+ * byte not part of it, which is left unread: json-c needs such a byte
+ * after it to take it. */
+ssize_t prune_value(struct prune *p, const char *in, size_t len, char *out,
+                    size_t *used);
+bool prune_ended(const struct prune *p);
 
 /* True when two pruned texts, with their shapes noted under the same
  * keys, parse alike: both fail, or both give values of the same shape
