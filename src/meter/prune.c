@@ -21,9 +21,16 @@ void
 prune_init(struct prune *p, struct prune_shape *shape)
 {
 	memset(p, 0, sizeof(*p));
-	if ((p->shape = shape)) {
-		shape->n = 0;
-		shape->lost = false;
+	if (!(p->shape = shape))
+		return;
+	shape->n = 0;
+	shape->lost = false;
+	for (const char *const *k = shape->keys; *k; k++) {
+		size_t n = strlen(*k);
+		unsigned char c = (unsigned char)(*k)[0];
+
+		p->key_lens |= n < 64 ? 1ull << n : 1ull << 63;
+		p->key_first[c / 64] |= 1ull << (c % 64);
 	}
 }
 
@@ -75,20 +82,24 @@ prune_pop(struct prune *p, bool object)
 	return true;
 }
 
-/* Bytes of numbers and literals (json-c also takes NaN, Infinity...):
- * everything but whitespace, structure and the starts of strings and
- * comments. */
-static bool
-prune_is_bare(char c)
-{
-	switch (c) {
-	case ' ': case '\t': case '\r': case '\n': case '"': case '{':
-	case '}': case '[': case ']': case ',': case ':': case '\'': case '/':
-		return false;
-	default:
-		return true;
-	}
-}
+/* What a byte outside strings is. Bare bytes are those of numbers and
+ * literals (json-c also takes NaN, Infinity...): everything but
+ * whitespace, structure and the starts of strings and comments. */
+enum prune_class {
+	PRUNE_C_BARE = 0,
+	PRUNE_C_SPACE,
+	PRUNE_C_QUOTE,
+	PRUNE_C_OTHER,		/* structure, or the start of a comment */
+};
+
+static const unsigned char prune_class[256] = {
+	[' '] = PRUNE_C_SPACE, ['\t'] = PRUNE_C_SPACE,
+	['\r'] = PRUNE_C_SPACE, ['\n'] = PRUNE_C_SPACE,
+	['"'] = PRUNE_C_QUOTE,
+	['{'] = PRUNE_C_OTHER, ['}'] = PRUNE_C_OTHER, ['['] = PRUNE_C_OTHER,
+	[']'] = PRUNE_C_OTHER, [','] = PRUNE_C_OTHER, [':'] = PRUNE_C_OTHER,
+	['\''] = PRUNE_C_OTHER, ['/'] = PRUNE_C_OTHER,
+};
 
 /* -- the shape ------------------------------------------------------- */
 
@@ -114,14 +125,25 @@ prune_span(struct prune *p, size_t start, size_t end, bool string)
 }
 
 /* For a key without escapes (one with escapes counts as listed: it may
- * spell a listed key). */
+ * spell a listed key). Such a key holds no NUL, so comparing stops at a
+ * listed key's end. */
 static bool
-prune_listed(const struct prune_shape *sh, const char *key, size_t n)
+prune_listed(const struct prune *p, const char *key, size_t n)
 {
-	for (const char *const *k = sh->keys; *k; k++)
-		if ((*k)[0] == key[0] && strncmp(*k, key, n) == 0 &&
-		    (*k)[n] == '\0')
+	unsigned char c = (unsigned char)key[0];
+
+	if (!(p->key_lens >> (n < 64 ? n : 63) & 1) ||
+	    !(p->key_first[c / 64] >> (c % 64) & 1))
+		return false;
+	for (const char *const *k = p->shape->keys; *k; k++) {
+		const char *l = *k;
+		size_t i = 0;
+
+		while (i < n && l[i] == key[i])
+			i++;
+		if (i == n && l[n] == '\0')
 			return true;
+	}
 	return false;
 }
 
@@ -178,7 +200,7 @@ prune_string_end(struct prune *p, const char *o)
 	if (p->span)
 		prune_span(p, p->span_start, prune_offset(p, o) - 1, true);
 	else if (p->key && p->shape)
-		p->listed = prune_listed(p->shape, p->out +
+		p->listed = prune_listed(p, p->out +
 		    (p->span_start - p->emitted), prune_offset(p, o) - 1 -
 		    p->span_start);
 	p->state = p->depth == 0 ? PRUNE_AFTER : PRUNE_TOKEN;
@@ -519,8 +541,9 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 
 	for (; s < end && p->state == PRUNE_TOKEN; s++) {
 		char c = *s;
+		unsigned cls = prune_class[(unsigned char)c];
 
-		if (prune_is_bare(c)) {
+		if (cls == PRUNE_C_BARE) {
 			if (p->space)
 				*(*o)++ = ' ';
 			p->space = false;
@@ -532,7 +555,7 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 		}
 		if (p->bare && p->depth == 0)
 			return prune_top_bare_end(p, s, o);
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+		if (cls == PRUNE_C_SPACE) {
 			/* only between two bare tokens does space matter */
 			if (p->bare) {
 				prune_bare_end(p, *o);
@@ -543,7 +566,7 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 		p->space = false;
 		if (p->bare)
 			prune_bare_end(p, *o);
-		if (c == '"') {
+		if (cls == PRUNE_C_QUOTE) {
 			*(*o)++ = c;
 			prune_string_start(p, *o);
 			if ((e = prune_plain(p, s + 1, end, o))) {

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -89,6 +90,10 @@ struct prune {
 	size_t digits;		/* of the current bare token; 0: not an int */
 	bool sign, zero;	/* it starts with '-', its first digit is 0 */
 	bool one;		/* prune_value(): stop after the value */
+	/* a quick "not listed" for most keys: bit per length below 64 and
+	 * per first byte of the shape's keys */
+	uint64_t key_lens;
+	uint64_t key_first[4];
 };
 
 /* Starts a text; with a shape (its keys set), notes the text's shape. */
