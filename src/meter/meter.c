@@ -295,7 +295,7 @@ meter_prune(struct meter *m, const char *data, size_t len)
 {
 	struct prune p;
 
-	if (!meter_reserve(m, len))
+	if (!meter_reserve(m, len + 1))
 		return -1;
 	prune_init(&p, m->next_shape);
 	return prune_feed(&p, data, len, m->next);

@@ -693,8 +693,9 @@ prune_parse_pruned(struct json_tokener *tok, const char *text, size_t len,
 	ssize_t n;
 
 	prune_init(&p, NULL);
-	for (size_t off = 0; off < len && !o; off += PRUNE_SLICE) {
-		size_t in = len - off < PRUNE_SLICE ? len - off : PRUNE_SLICE;
+	for (size_t off = 0; off < len && !o; off += PRUNE_SLICE - 1) {
+		size_t in = len - off < PRUNE_SLICE - 1 ? len - off :
+		    PRUNE_SLICE - 1;
 
 		if ((n = prune_feed(&p, text + off, in, slice)) < 0) {
 			*fallback = true;

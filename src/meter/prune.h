@@ -38,7 +38,8 @@
 #define PRUNE_KEEP 128
 /* Nesting the pruner follows; json-c's tokeners here stop at 128. */
 #define PRUNE_DEPTH 256
-/* The text prune_parse() hands json-c per call, at most. */
+/* The text prune_parse() hands json-c per call, at most; it prunes
+ * PRUNE_SLICE - 1 bytes at a time into it. */
 #define PRUNE_SLICE (8 * 1024)
 /* Spans a shape holds; a text with more is alike to none. */
 #define PRUNE_SPANS 128
@@ -100,7 +101,9 @@ struct prune {
 void prune_init(struct prune *p, struct prune_shape *shape);
 
 /* Prunes the next len bytes of a JSON text into out, which has room for
- * len bytes (the output never outgrows the input). Returns the bytes
+ * len + 1 bytes: the whole output never outgrows the whole input, but a
+ * space held back at the end of one call (it is kept only between two
+ * numbers or literals) may come out in the next. Returns the bytes
  * written, or -1 once the text cannot be pruned (invalid, or outside
  * standard JSON); after that every call returns -1. */
 ssize_t prune_feed(struct prune *p, const char *in, size_t len, char *out);
@@ -126,7 +129,7 @@ bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
                  const char *b, size_t blen, const struct prune_shape *bs);
 
 /* Parses one whole JSON text (a request body) with tok, pruned and
- * handed over PRUNE_SLICE bytes at a time through slice. When the pruner
+ * handed over at most PRUNE_SLICE bytes at a time through slice. When the pruner
  * gives up, the original is parsed instead, so a value comes back
  * exactly when json-c accepts the original. `max` bounds what json-c may
  * be given: pruned bytes, and the original in that fallback. Returns the

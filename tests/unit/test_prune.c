@@ -405,7 +405,7 @@ static void
 test_parse(void)
 {
 	struct json_tokener *tok = json_tokener_new_ex(128);
-	char slice[PRUNE_SLICE], *body, *p;
+	char slice[PRUNE_SLICE], *body, *p, *heap;
 	size_t len = 3 << 20;
 	struct json_object *o, *m;
 
@@ -429,6 +429,23 @@ test_parse(void)
 	   "nor when json-c waits for the comment's end");
 	ok(!prune_parse(tok, "{\"model\":\"c\"", 12, 64, slice),
 	   "a cut body gives nothing");
+	free(body);
+	/* A space held back at a slice's end comes out with the next slice,
+	 * whose bytes all stay: one more byte out than in. The slice is on
+	 * the heap so that ASan sees a byte written past it. */
+	body = malloc(3 * PRUNE_SLICE);
+	p = body + sprintf(body, "{\"a\":[");
+	while (p < body + PRUNE_SLICE - 2)
+		p += sprintf(p, "0,");
+	*p++ = '1';
+	*p++ = ' ';
+	while (p < body + 2 * PRUNE_SLICE + 8)
+		*p++ = '2';
+	p += sprintf(p, "],\"model\":\"m\"}");
+	heap = malloc(PRUNE_SLICE);
+	ok(!prune_parse(tok, body, (size_t)(p - body), 1 << 20, heap),
+	   "a held space stays within the slice (json-c rejects 1 2)");
+	free(heap);
 	free(body);
 	json_tokener_free(tok);
 }
