@@ -129,8 +129,8 @@ bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
                  const char *b, size_t blen, const struct prune_shape *bs);
 
 /* Parses one whole JSON text (a request body) with tok, pruned and
- * handed over at most PRUNE_SLICE bytes at a time through slice. When the pruner
- * gives up, the original is parsed instead, so a value comes back
+ * handed over at most PRUNE_SLICE bytes at a time through slice. When
+ * the pruner gives up, the original is parsed instead, so a value comes back
  * exactly when json-c accepts the original. `max` bounds what json-c may
  * be given: pruned bytes, and the original in that fallback. Returns the
  * value (the caller puts it) or NULL. */
