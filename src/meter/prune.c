@@ -292,28 +292,59 @@ prune_high(const char *s, int n)
 }
 
 #ifdef __SSE2__
-/* The first '"', '\\' or NUL in [s, end), or end: the bytes a string's
- * scan stops at, looked for sixteen at a time (SSE2 is in every x86-64). */
+/* Bit i set when s[i] is '"', '\\' or NUL: the bytes a string's scan
+ * stops at, looked for sixteen at a time (SSE2 is in every x86-64). */
+static unsigned
+prune_mask16(__m128i v)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+	    _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+}
+
+/* The first '"', '\\' or NUL in [s, end), or end. */
 static const char *
 prune_scan(const char *s, const char *end)
 {
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i nul = _mm_setzero_si128();
-	__m128i v;
-	int mask;
+	unsigned mask;
 
-	for (; end - s >= 16; s += 16) {
-		v = _mm_loadu_si128((const __m128i *)(const void *)s);
-		mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-		    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-		    _mm_cmpeq_epi8(v, nul)));
-		if (mask)
-			return s + __builtin_ctz((unsigned)mask);
-	}
+	for (; end - s >= 16; s += 16)
+		if ((mask = prune_mask16(_mm_loadu_si128(
+		    (const __m128i *)(const void *)s))))
+			return s + __builtin_ctz(mask);
 	for (; s < end; s++)
 		if (*s == '"' || *s == '\\' || *s == '\0')
 			return s;
 	return end;
+}
+
+/* As prune_scan() within [s, lim), lim <= end, copying what it passes to
+ * w. It stores sixteen bytes at a time as it loads them, so it may write
+ * up to 15 bytes past w + (e - s): within the output's room, which
+ * trails the input by at least the one byte prune_feed() allows. */
+static const char *
+prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
+{
+	const char *e;
+	unsigned mask;
+	__m128i v;
+
+	for (; s < lim && end - s >= 16; s += 16, w += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)s);
+		_mm_storeu_si128((__m128i *)(void *)w, v);
+		if ((mask = prune_mask16(v))) {
+			e = s + __builtin_ctz(mask);
+			return e < lim ? e : lim;
+		}
+	}
+	for (; s < lim; s++, w++) {
+		if (*s == '"' || *s == '\\' || *s == '\0')
+			return s;
+		*w = *s;
+	}
+	return lim;
 }
 #else
 /* True when the 8 bytes of w hold a zero byte. */
@@ -342,7 +373,56 @@ prune_scan(const char *s, const char *end)
 			return s;
 	return end;
 }
+
+/* As prune_scan() within [s, lim), lim <= end, copying what it passes to
+ * w. */
+static const char *
+prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
+{
+	const char *e = prune_scan(s, lim);
+
+	(void)end;
+	memcpy(w, s, (size_t)(e - s));
+	return e;
+}
 #endif
+
+/* The first byte of [s, end) where a long value's tail needs a closer
+ * look: its closing quote, a NUL, an escape json-c rejects or one cut by
+ * end; or end. Escapes that json-c takes are passed over here, without
+ * leaving the scan. */
+static const char *
+prune_tail(const char *s, const char *end)
+{
+	const char *t;
+	int n;
+
+#ifdef __SSE2__
+	while (end - s >= 16) {
+		const char *next = s + 16;
+		unsigned mask = prune_mask16(_mm_loadu_si128(
+		    (const __m128i *)(const void *)s));
+
+		while (mask) {
+			t = s + __builtin_ctz(mask);
+			if (*t != '\\' || (n = prune_escape_len(t, end)) <= 0)
+				return t;
+			if (t + n >= next) {
+				next = t + n;
+				break;
+			}
+			mask &= ~0u << (t + n - s);
+		}
+		s = next;
+	}
+#endif
+	for (;;) {
+		if ((t = prune_scan(s, end)) == end || *t != '\\' ||
+		    (n = prune_escape_len(t, end)) <= 0)
+			return t;
+		s = t + n;
+	}
+}
 
 /* A whole string without escapes, short or a key, in one go: copied
  * with its closing quote; the byte after it, or NULL to go the long way
@@ -350,12 +430,15 @@ prune_scan(const char *s, const char *end)
 static const char *
 prune_plain(struct prune *p, const char *s, const char *end, char **o)
 {
-	const char *e = prune_scan(s, end);
+	const char *lim = end, *e;
 
-	if (e == end || *e != '"' || (!p->key && e - s > PRUNE_KEEP))
+	if (!p->key && (size_t)(end - s) > PRUNE_KEEP + 1)
+		lim = s + PRUNE_KEEP + 1;	/* past it: a long value */
+	e = prune_scan_copy(s, lim, end, *o);
+	if (e == lim || *e != '"')
 		return NULL;
-	memcpy(*o, s, (size_t)(e - s + 1));
-	*o += e - s + 1;
+	*o += e - s;
+	*(*o)++ = '"';
 	prune_string_end(p, *o);
 	return e + 1;
 }
@@ -418,8 +501,7 @@ prune_copy(struct prune *p, const char *s, const char *end, char **o)
 		           (size_t)(end - s) > PRUNE_KEEP - p->kept) {
 			lim = s + (PRUNE_KEEP - p->kept);
 		}
-		e = prune_scan(s, lim);
-		memcpy(*o, s, (size_t)(e - s));
+		e = prune_scan_copy(s, lim, end, *o);
 		*o += e - s;
 		if (e > s) {
 			p->kept += (size_t)(e - s);
@@ -457,7 +539,7 @@ prune_skip(struct prune *p, const char *s, const char *end, char **o)
 			s++;
 			continue;
 		}
-		if ((s = prune_scan(s, end)) == end)
+		if ((s = prune_tail(s, end)) == end)
 			return end;
 		if (*s == '"') {
 			*(*o)++ = '"';
