@@ -256,22 +256,23 @@ prune_escape(struct prune *p, char c)
 	return true;
 }
 
+/* What may follow a backslash, and the escape's length. */
+static const unsigned char prune_esc_len[256] = {
+	['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
+	['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
+};
+
 /* The length of the escape at s (a backslash) when it lies whole before
  * end: 2, or 6 for \uXXXX; 0 when it runs past end, -1 when json-c
  * would reject it. */
 static int
 prune_escape_len(const char *s, const char *end)
 {
-	/* what may follow a backslash, and the escape's length */
-	static const unsigned char len[256] = {
-		['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
-		['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
-	};
 	int n;
 
 	if (end - s < 2)
 		return 0;
-	if ((n = len[(unsigned char)s[1]]) == 0)
+	if ((n = prune_esc_len[(unsigned char)s[1]]) == 0)
 		return -1;
 	if (n == 2)
 		return 2;
@@ -405,8 +406,14 @@ prune_tail(const char *s, const char *end)
 
 		while (mask) {
 			t = s + __builtin_ctz(mask);
-			if (*t != '\\' || (n = prune_escape_len(t, end)) <= 0)
+			if (*t != '\\')
 				return t;
+			/* two-byte escapes, the most, without a call */
+			if (end - t < 2 ||
+			    (n = prune_esc_len[(unsigned char)t[1]]) != 2) {
+				if ((n = prune_escape_len(t, end)) <= 0)
+					return t;
+			}
 			if (t + n >= next) {
 				next = t + n;
 				break;
