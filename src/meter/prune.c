@@ -182,7 +182,7 @@ prune_bare_end(struct prune *p, const char *o)
 
 /* A string starts after the quote at o[-1]: its characters are a span
  * unless it is a key or the value of a listed key. */
-static void
+static inline __attribute__((always_inline)) void
 prune_string_start(struct prune *p, const char *o)
 {
 	p->key = p->want_key;
@@ -194,7 +194,7 @@ prune_string_start(struct prune *p, const char *o)
 
 /* The string ended with the quote just put at o[-1]; at the top level
  * that ends the text. */
-static void
+static inline __attribute__((always_inline)) void
 prune_string_end(struct prune *p, const char *o)
 {
 	if (p->span)
@@ -325,7 +325,7 @@ prune_scan(const char *s, const char *end)
  * w. It stores sixteen bytes at a time as it loads them, so it may write
  * up to 15 bytes past w + (e - s): within the output's room, which
  * trails the input by at least the one byte prune_feed() allows. */
-static const char *
+static inline __attribute__((always_inline)) const char *
 prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
 {
 	const char *e;
@@ -434,7 +434,7 @@ prune_tail(const char *s, const char *end)
 /* A whole string without escapes, short or a key, in one go: copied
  * with its closing quote; the byte after it, or NULL to go the long way
  * (escapes, a long value, the chunk's end). */
-static const char *
+static inline __attribute__((always_inline)) const char *
 prune_plain(struct prune *p, const char *s, const char *end, char **o)
 {
 	const char *lim = end, *e;
