@@ -58,4 +58,5 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/coalesce_anthropic \
 	fuzz/corpus/meter/coalesce_gemini_array \
 	fuzz/corpus/prune/escapes_at_cut fuzz/corpus/prune/surrogate_at_cut \
-	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat
+	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat \
+	fuzz/corpus/prune/alike_raw

@@ -25,6 +25,7 @@ prune_init(struct prune *p, struct prune_shape *shape)
 		return;
 	shape->n = 0;
 	shape->lost = false;
+	shape->raw = false;
 	for (const char *const *k = shape->keys; *k; k++) {
 		size_t n = strlen(*k);
 		unsigned char c = (unsigned char)(*k)[0];
@@ -109,18 +110,31 @@ prune_offset(const struct prune *p, const char *o)
 	return p->emitted + (size_t)(o - p->out);
 }
 
+/* The input offset of s, from the text's start. */
+static size_t
+prune_raw(const struct prune *p, const char *s)
+{
+	return p->consumed + (size_t)(s - p->in);
+}
+
+/* A span from the output's start, the input's raw_start, to o and s. */
 static void
-prune_span(struct prune *p, size_t start, size_t end, bool string)
+prune_span(struct prune *p, size_t start, const char *o, const char *s,
+           bool string)
 {
 	struct prune_shape *sh = p->shape;
+	struct prune_span *sp;
 
 	if (sh->n == PRUNE_SPANS) {
 		sh->lost = true;
 		return;
 	}
-	sh->span[sh->n].start = start;
-	sh->span[sh->n].end = end;
-	sh->span[sh->n].string = string;
+	sp = &sh->span[sh->n];
+	sp->start = start;
+	sp->end = prune_offset(p, o);
+	sp->raw_start = p->raw_start;
+	sp->raw_end = prune_raw(p, s);
+	sp->string = string;
 	sh->n++;
 }
 
@@ -150,10 +164,11 @@ prune_listed(const struct prune *p, const char *key, size_t n)
 /* Tracks a bare token byte by byte: is it a plain integer,
  * -?(0|[1-9][0-9]{0,17}), which json-c reads as an int64 always? */
 static void
-prune_bare_byte(struct prune *p, char c, const char *o)
+prune_bare_byte(struct prune *p, char c, const char *o, const char *s)
 {
 	if (!p->bare) {
 		p->span_start = prune_offset(p, o);
+		p->raw_start = prune_raw(p, s);
 		p->sign = c == '-';
 		p->zero = c == '0';
 		p->digits = c >= '0' && c <= '9' ? 1 : 0;
@@ -171,20 +186,22 @@ prune_bare_byte(struct prune *p, char c, const char *o)
 	}
 }
 
-/* The bare token before o ended. */
+/* The bare token before o, and before s in the input, ended. */
 static void
-prune_bare_end(struct prune *p, const char *o)
+prune_bare_end(struct prune *p, const char *o, const char *s)
 {
 	if (p->shape && p->digits >= 1 && p->digits <= 18)
-		prune_span(p, p->span_start, prune_offset(p, o), false);
+		prune_span(p, p->span_start, o, s, false);
 	p->bare = false;
 }
 
-/* A string starts after the quote at o[-1]: its characters are a span
- * unless it is a key or the value of a listed key. */
+/* A string starts after the quote at o[-1] (s[-1] in the input): its
+ * characters are a span unless it is a key or the value of a listed
+ * key. */
 static inline __attribute__((always_inline)) void
-prune_string_start(struct prune *p, const char *o)
+prune_string_start(struct prune *p, const char *o, const char *s)
 {
+	p->raw_start = prune_raw(p, s);
 	p->key = p->want_key;
 	p->want_key = false;
 	p->span = p->shape && !p->key && !(p->colon && p->listed);
@@ -192,13 +209,13 @@ prune_string_start(struct prune *p, const char *o)
 	p->colon = false;
 }
 
-/* The string ended with the quote just put at o[-1]; at the top level
- * that ends the text. */
+/* The string ended with the quote just put at o[-1], read at s; at the
+ * top level that ends the text. */
 static inline __attribute__((always_inline)) void
-prune_string_end(struct prune *p, const char *o)
+prune_string_end(struct prune *p, const char *o, const char *s)
 {
 	if (p->span)
-		prune_span(p, p->span_start, prune_offset(p, o) - 1, true);
+		prune_span(p, p->span_start, o - 1, s, true);
 	else if (p->key && p->shape)
 		p->listed = prune_listed(p, p->out +
 		    (p->span_start - p->emitted), prune_offset(p, o) - 1 -
@@ -446,7 +463,7 @@ prune_plain(struct prune *p, const char *s, const char *end, char **o)
 		return NULL;
 	*o += e - s;
 	*(*o)++ = '"';
-	prune_string_end(p, *o);
+	prune_string_end(p, *o, e);
 	return e + 1;
 }
 
@@ -521,7 +538,7 @@ prune_copy(struct prune *p, const char *s, const char *end, char **o)
 			if (p->key && p->shape)
 				p->listed = true;
 			p->key = false;
-			prune_string_end(p, *o);
+			prune_string_end(p, *o, s);
 			return s + 1;
 		}
 		s = prune_copy_special(p, s, end, o);
@@ -550,7 +567,7 @@ prune_skip(struct prune *p, const char *s, const char *end, char **o)
 			return end;
 		if (*s == '"') {
 			*(*o)++ = '"';
-			prune_string_end(p, *o);
+			prune_string_end(p, *o, s);
 			return s + 1;
 		}
 		if (*s == '\0' || (n = prune_escape_len(s, end)) < 0) {
@@ -574,7 +591,7 @@ prune_skip(struct prune *p, const char *s, const char *end, char **o)
 static const char *
 prune_top_bare_end(struct prune *p, const char *s, char **o)
 {
-	prune_bare_end(p, *o);
+	prune_bare_end(p, *o, s);
 	if (p->one) {
 		p->state = PRUNE_END;	/* *s is the caller's */
 		return s;
@@ -636,7 +653,7 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 			if (p->space)
 				*(*o)++ = ' ';
 			p->space = false;
-			prune_bare_byte(p, c, *o);
+			prune_bare_byte(p, c, *o, s);
 			*(*o)++ = c;
 			p->bare = true;
 			p->colon = false;
@@ -647,17 +664,17 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 		if (cls == PRUNE_C_SPACE) {
 			/* only between two bare tokens does space matter */
 			if (p->bare) {
-				prune_bare_end(p, *o);
+				prune_bare_end(p, *o, s);
 				p->space = true;
 			}
 			continue;
 		}
 		p->space = false;
 		if (p->bare)
-			prune_bare_end(p, *o);
+			prune_bare_end(p, *o, s);
 		if (cls == PRUNE_C_QUOTE) {
 			*(*o)++ = c;
-			prune_string_start(p, *o);
+			prune_string_start(p, *o, s + 1);
 			if ((e = prune_plain(p, s + 1, end, o))) {
 				s = e - 1;
 				continue;
@@ -702,6 +719,7 @@ prune_run(struct prune *p, const char *in, size_t len, char *out,
 	char *o = out;
 
 	p->out = out;
+	p->in = in;
 	while (s < end && !(p->one && prune_ended(p))) {
 		switch (p->state) {
 		case PRUNE_TOKEN:
@@ -724,6 +742,7 @@ prune_run(struct prune *p, const char *in, size_t len, char *out,
 		}
 	}
 	p->emitted += (size_t)(o - out);
+	p->consumed += (size_t)(s - in);
 	*used = (size_t)(s - in);
 	return p->state == PRUNE_FAILED ? -1 : (ssize_t)(o - out);
 }
@@ -751,7 +770,7 @@ prune_alike(const char *a, size_t alen, const struct prune_shape *as,
 {
 	size_t pa = 0, pb = 0;
 
-	if (as->lost || bs->lost || as->n != bs->n)
+	if (as->lost || bs->lost || as->raw || bs->raw || as->n != bs->n)
 		return false;
 	for (size_t i = 0; i <= as->n; i++) {
 		/* the text before span i (or after the last) is the same */
@@ -767,6 +786,70 @@ prune_alike(const char *a, size_t alen, const struct prune_shape *as,
 		pa = as->span[i].end;
 		pb = bs->span[i].end;
 	}
+	return true;
+}
+
+/* The end of a plain integer at s, -?(0|[1-9][0-9]{0,17}) (as the
+ * pruner's integer spans), or NULL. */
+static const char *
+prune_raw_int(const char *s, const char *end)
+{
+	const char *d;
+
+	if (s < end && *s == '-')
+		s++;
+	if (s < end && *s == '0')
+		return s + 1;
+	for (d = s; s < end && s - d < 18 && *s >= '0' && *s <= '9'; s++)
+		;
+	return s > d ? s : NULL;
+}
+
+/* The closing quote of a string whose characters start at s, when all
+ * of them are what json-c takes; else NULL. */
+static const char *
+prune_raw_string(const char *s, const char *end)
+{
+	const char *t = prune_tail(s, end);
+
+	return t < end && *t == '"' ? t : NULL;
+}
+
+bool
+prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
+                const char *b, size_t blen, struct prune_shape *bs)
+{
+	size_t pa = 0, pb = 0;
+	const char *e;
+
+	if (as->lost)
+		return false;
+	for (size_t i = 0; i <= as->n; i++) {
+		/* the text before span i (or after the last) is the same */
+		size_t ea = i < as->n ? as->span[i].raw_start : alen;
+		size_t n = ea - pa;
+
+		if (blen - pb < n || memcmp(a + pa, b + pb, n) != 0)
+			return false;
+		pb += n;
+		if (i == as->n)
+			break;
+		e = as->span[i].string ? prune_raw_string(b + pb, b + blen) :
+		    prune_raw_int(b + pb, b + blen);
+		if (!e)
+			return false;
+		bs->span[i].start = bs->span[i].end = 0;	/* unknown */
+		bs->span[i].raw_start = pb;
+		bs->span[i].raw_end = (size_t)(e - b);
+		bs->span[i].string = as->span[i].string;
+		pa = as->span[i].raw_end;
+		pb = (size_t)(e - b);
+	}
+	if (pb != blen)
+		return false;
+	bs->n = as->n;
+	bs->lost = false;
+	bs->raw = true;
 	return true;
 }
 

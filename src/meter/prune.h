@@ -49,6 +49,7 @@
  * a plain integer (which json-c reads as an int64 whatever its digits). */
 struct prune_span {
 	size_t start, end;
+	size_t raw_start, raw_end;	/* the same in the input */
 	bool string;
 };
 
@@ -57,6 +58,8 @@ struct prune_shape {
 	struct prune_span span[PRUNE_SPANS];
 	size_t n;
 	bool lost;		/* too many spans, or a NUL in one */
+	bool raw;		/* from prune_alike_raw(): spans in the input
+				 * only, unknown in the output */
 };
 
 enum prune_state {
@@ -84,6 +87,9 @@ struct prune {
 	struct prune_shape *shape;
 	char *out;		/* this call's output, for offsets */
 	size_t emitted;		/* output of the calls before */
+	const char *in;		/* this call's input, for offsets */
+	size_t consumed;	/* input of the calls before */
+	size_t raw_start;	/* of the current span in the input */
 	bool colon;		/* the last structural byte out is ':' */
 	bool listed;		/* the last key is one of shape->keys */
 	bool span;		/* the current string is a span */
@@ -127,6 +133,17 @@ bool prune_ended(const struct prune *p);
  * strings other than the values of the keys. False whenever unsure. */
 bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
                  const char *b, size_t blen, const struct prune_shape *bs);
+
+/* True when text b is text a, pruned whole with its shape noted in as
+ * (or itself so matched), but for the contents of a's spans in the
+ * input: other characters json-c takes in a string span, another plain
+ * integer in an integer span, the rest byte for byte the same. json-c
+ * then reads b as it reads a but for those values: the two are alike as
+ * prune_alike() means it, and b is valid standard JSON exactly when a
+ * is, without b being pruned. On success bs gets b's spans, in the
+ * input only (bs->raw): such a shape serves prune_alike_raw() alone. */
+bool prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
+                     const char *b, size_t blen, struct prune_shape *bs);
 
 /* Parses one whole JSON text (a request body) with tok, pruned and
  * handed over at most PRUNE_SLICE bytes at a time through slice. When

@@ -401,6 +401,58 @@ test_alike(void)
 	free(longtext);
 }
 
+/* b unpruned against a pruned: alike, and then b prunes alike too. */
+static bool
+alike_raw(const char *a, const char *b)
+{
+	struct prune_shape sa, sb, sr;
+	ssize_t na, nb;
+	char *pa = prune_text(a, strlen(a), 0, &na, &sa);
+	char *pb = NULL;
+	bool same;
+
+	sr.keys = keys;
+	same = na >= 0 && prune_alike_raw(a, strlen(a), &sa, b, strlen(b),
+	                                  &sr);
+	if (same) {
+		pb = prune_text(b, strlen(b), 0, &nb, &sb);
+		if (!(nb >= 0 && prune_alike(pa, (size_t)na, &sa, pb,
+		                             (size_t)nb, &sb)))
+			diag("prune_alike_raw() but not prune_alike(): %s", b);
+	}
+	free(pa);
+	free(pb);
+	return same;
+}
+
+static void
+test_alike_raw(void)
+{
+	static const char a[] = "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
+	    "\"l\":[1,\"q\"]}";
+
+	ok(alike_raw(a, "{\"a\": \"yyy\\n\\u00e9\", \"n\":-345,"
+	   "\"model\":\"m\",\"l\":[0,\"\\\"r\"]}"),
+	   "raw: other strings and integers in the spans");
+	ok(!alike_raw(a, "{\"a\":\"xx\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: other space: not alike");
+	ok(!alike_raw(a, "{\"a\": \"x\\x\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a bad escape in a span");
+	ok(!alike_raw(a, "{\"a\": \"x\\u00g0\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a bad \\u escape in a span");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":012,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a leading zero");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":1234567890123456789,"
+	   "\"model\":\"m\",\"l\":[1,\"q\"]}"), "raw: 19 digits");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":1.5,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a double");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"M\","
+	   "\"l\":[1,\"q\"]}"), "raw: another model");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]} "), "raw: a byte more at the end");
+	ok(!alike_raw(a, "{\"a\": \"xx"), "raw: cut in a span");
+}
+
 static void
 test_parse(void)
 {
@@ -460,6 +512,7 @@ main(void)
 	test_depth();
 	test_fixtures();
 	test_alike();
+	test_alike_raw();
 	test_parse();
 	return tap_done();
 }
