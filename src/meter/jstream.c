@@ -104,8 +104,7 @@ jstream_value(struct jstream *j, const char *buf, size_t len)
 		return (ssize_t)used;
 	/* A number or literal ends at a byte json-c must see too; the
 	 * pruner left it unread, and it is read again as framing. */
-	if (j->len > 0 && j->text[0] != '{' && j->text[0] != '[' &&
-	    j->text[0] != '"')
+	if (prune_ended_bare(&j->prune))
 		j->text[j->len++] = buf[used];
 	j->cb(j->arg, j->text, j->len, &j->shape);
 	j->state = j->array ? JSTREAM_BETWEEN : JSTREAM_DONE;

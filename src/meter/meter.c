@@ -69,6 +69,12 @@ struct meter {
 	char *held, *next;
 	size_t held_len, held_cap, next_cap;
 	struct prune_shape *held_shape, *next_shape;
+	/* the held event as received (SSE only), which the next is first
+	 * matched against unpruned (prune_alike_raw()); held_pruned tells
+	 * whether m->held is its pruned text, not yet made otherwise */
+	char *raw;
+	size_t raw_len, raw_cap;
+	bool held_raw, held_pruned;
 };
 
 void
@@ -152,8 +158,8 @@ meter_new(const struct meter_request *req)
 	if (!m)
 		return NULL;
 	if (!(m->tok = json_tokener_new_ex(128)) ||
-	    !(m->held_shape = malloc(sizeof(*m->held_shape))) ||
-	    !(m->next_shape = malloc(sizeof(*m->next_shape)))) {
+	    !(m->held_shape = calloc(1, sizeof(*m->held_shape))) ||
+	    !(m->next_shape = calloc(1, sizeof(*m->next_shape)))) {
 		meter_free(m);
 		return NULL;
 	}
@@ -179,6 +185,7 @@ meter_free(struct meter *m)
 	extract_clear(&m->x);
 	free(m->held);
 	free(m->next);
+	free(m->raw);
 	free(m->held_shape);
 	free(m->next_shape);
 	free(m);
@@ -255,6 +262,45 @@ meter_parse(struct meter *m, const char *event, const char *text,
 	return true;
 }
 
+/* Makes room for len bytes in *buf; false when out of memory. */
+static bool
+meter_reserve(char **buf, size_t *cap, size_t len)
+{
+	size_t n = *cap ? *cap : 1024;
+	char *p;
+
+	while (n < len)
+		n *= 2;
+	if (n > *cap) {
+		if (!(p = realloc(*buf, n)))
+			return false;
+		*buf = p;
+		*cap = n;
+	}
+	return true;
+}
+
+/* The held event's pruned text into m->held, with its shape, when it
+ * was held unpruned; false when that cannot be had. */
+static bool
+meter_held_pruned(struct meter *m)
+{
+	struct prune p;
+	ssize_t n;
+
+	if (m->held_pruned)
+		return true;
+	if (!m->held_raw ||
+	    !meter_reserve(&m->held, &m->held_cap, m->raw_len + 1))
+		return false;
+	prune_init(&p, m->held_shape);
+	if ((n = prune_feed(&p, m->raw, m->raw_len, m->held)) < 0)
+		return false;
+	m->held_len = (size_t)n;
+	m->held_pruned = true;
+	return true;
+}
+
 /* Parses the held event or value, if any. A JSON body that json-c
  * rejects stops metering, as it would have when the value came. */
 static void
@@ -265,27 +311,11 @@ meter_release(struct meter *m)
 	if (!m->holding)
 		return;
 	m->holding = false;
-	if (!meter_parse(m, json ? NULL : m->held_event, m->held,
-	                 m->held_len) && json)
+	if (!meter_held_pruned(m))
+		meter_parse(m, m->held_event, m->raw, m->raw_len);
+	else if (!meter_parse(m, json ? NULL : m->held_event, m->held,
+	                      m->held_len) && json)
 		m->failed = true;
-}
-
-/* Makes room for len bytes in m->next; false when out of memory. */
-static bool
-meter_reserve(struct meter *m, size_t len)
-{
-	size_t cap = m->next_cap ? m->next_cap : 1024;
-	char *buf;
-
-	while (cap < len)
-		cap *= 2;
-	if (cap > m->next_cap) {
-		if (!(buf = realloc(m->next, cap)))
-			return false;
-		m->next = buf;
-		m->next_cap = cap;
-	}
-	return true;
 }
 
 /* Prunes data into m->next; the pruned length, or -1 when the data is
@@ -295,15 +325,29 @@ meter_prune(struct meter *m, const char *data, size_t len)
 {
 	struct prune p;
 
-	if (!meter_reserve(m, len + 1))
+	if (!meter_reserve(&m->next, &m->next_cap, len + 1))
 		return -1;
 	prune_init(&p, m->next_shape);
 	return prune_feed(&p, data, len, m->next);
 }
 
-/* Holds the event just pruned into m->next, in place of the held one. */
 static void
-meter_hold(struct meter *m, const char *event, size_t len)
+meter_swap(char **a, size_t *acap, char **b, size_t *bcap)
+{
+	char *p = *a;
+	size_t cap = *acap;
+
+	*a = *b;
+	*acap = *bcap;
+	*b = p;
+	*bcap = cap;
+}
+
+/* Holds the event just pruned into m->next, in place of the held one,
+ * with its raw text when there is one (an SSE event's data). */
+static void
+meter_hold(struct meter *m, const char *event, size_t len,
+           const char *raw, size_t raw_len)
 {
 	char *buf = m->held;
 	size_t cap = m->held_cap;
@@ -320,6 +364,36 @@ meter_hold(struct meter *m, const char *event, size_t len)
 	memcpy(m->held_event, event, n);
 	m->held_event[n] = '\0';
 	m->holding = true;
+	m->held_pruned = true;
+	m->held_raw = raw && meter_reserve(&m->raw, &m->raw_cap, raw_len);
+	if (m->held_raw) {
+		memcpy(m->raw, raw, raw_len);
+		m->raw_len = raw_len;
+	}
+}
+
+/* An SSE event that is the held one but for its spans' contents
+ * replaces it unpruned (prune_alike_raw(): no pruning, no parsing);
+ * false when it is not such an event. */
+static bool
+meter_replace_raw(struct meter *m, const char *event, const char *data,
+                  size_t len)
+{
+	struct prune_shape *shape = m->held_shape;
+
+	if (!m->holding || !m->held_raw || strcmp(event, m->held_event) != 0 ||
+	    !meter_reserve(&m->next, &m->next_cap, len) ||
+	    !prune_alike_raw(m->raw, m->raw_len, m->held_shape, data, len,
+	                     m->next_shape))
+		return false;
+	/* m->next holds the raw text for a moment: swapped in as m->raw */
+	memcpy(m->next, data, len);
+	m->held_shape = m->next_shape;
+	m->next_shape = shape;
+	meter_swap(&m->raw, &m->raw_cap, &m->next, &m->next_cap);
+	m->raw_len = len;
+	m->held_pruned = false;
+	return true;
 }
 
 /* The event or value pruned into m->next (len bytes, its shape in
@@ -328,11 +402,13 @@ meter_hold(struct meter *m, const char *event, size_t len)
  * sound because alike texts are both valid or both not (prune_alike()),
  * so the value that overwrites is one json-c takes. */
 static void
-meter_next(struct meter *m, const char *event, size_t len)
+meter_next(struct meter *m, const char *event, size_t len, const char *raw,
+           size_t raw_len)
 {
 	bool json = m->body == METER_JSON;
 
 	if (m->holding && strcmp(event, m->held_event) == 0 &&
+	    meter_held_pruned(m) &&
 	    prune_alike(m->held, m->held_len, m->held_shape, m->next, len,
 	                m->next_shape))
 		m->holding = false;	/* overwritten by the new one */
@@ -344,7 +420,7 @@ meter_next(struct meter *m, const char *event, size_t len)
 		if (!meter_parse(m, json ? NULL : event, m->next, len) && json)
 			m->failed = true;
 	} else {
-		meter_hold(m, event, len);
+		meter_hold(m, event, len, raw, raw_len);
 	}
 }
 
@@ -360,7 +436,8 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		extract_done(&m->x);
 		return;
 	}
-	if (len == 0 || meter_skip_event(m, event))
+	if (len == 0 || meter_skip_event(m, event) ||
+	    meter_replace_raw(m, event, data, len))
 		return;
 	if ((n = meter_prune(m, data, len)) < 0) {
 		/* not standard JSON (comments...): json-c reads it as is */
@@ -368,7 +445,7 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		meter_parse(m, event, data, len);
 		return;
 	}
-	meter_next(m, event, (size_t)n);
+	meter_next(m, event, (size_t)n, data, len);
 }
 
 /* One value of a JSON body, pruned: held and compared as stream events
@@ -381,16 +458,17 @@ meter_value(void *arg, const char *text, size_t len,
 
 	if (m->failed)
 		return;
-	if (!meter_reserve(m, len)) {
+	if (!meter_reserve(&m->next, &m->next_cap, len)) {
 		m->failed = true;
 		return;
 	}
 	memcpy(m->next, text, len);
 	m->next_shape->n = shape->n;
 	m->next_shape->lost = shape->lost;
+	m->next_shape->raw = shape->raw;
 	memcpy(m->next_shape->span, shape->span,
 	       shape->n * sizeof(shape->span[0]));
-	meter_next(m, "", len);
+	meter_next(m, "", len, NULL, 0);
 }
 
 /* Picks SSE or JSON from the first significant byte, when the

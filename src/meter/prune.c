@@ -48,6 +48,12 @@ prune_ended(const struct prune *p)
 	return p->state == PRUNE_AFTER || p->state == PRUNE_END;
 }
 
+bool
+prune_ended_bare(const struct prune *p)
+{
+	return p->one && p->state == PRUNE_END;
+}
+
 /* -- structure ------------------------------------------------------- */
 
 static bool

@@ -126,6 +126,9 @@ void prune_init_value(struct prune *p, struct prune_shape *shape);
 ssize_t prune_value(struct prune *p, const char *in, size_t len, char *out,
                     size_t *used);
 bool prune_ended(const struct prune *p);
+/* Once ended: true when the value was a number or literal, whose end
+ * byte was left unread. */
+bool prune_ended_bare(const struct prune *p);
 
 /* True when two pruned texts, with their shapes noted under the same
  * keys, parse alike: both fail, or both give values of the same shape

@@ -558,7 +558,7 @@ test_held_values(void)
 	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}",
 	    "{\"usageMetadata\":{\"promptTokenCount\":11,"
 	    "\"candidatesTokenCount\":3}\"modelVersion\":\"m1\"}",
-	    "0x", "nul",
+	    "0x", "nul", "1:\"x\"",
 	};
 	struct usage_record r;
 	bool good = true;
@@ -591,6 +591,9 @@ test_held_values(void)
 		   r.input_tokens == 10, "held values: bad element %zu stops "
 		   "metering after the one before", i);
 	}
+	/* a string after a colon at the top level is no number's end */
+	meter_run("application/json", NULL, "[1:\"x\"", 7, NULL, 0, 0, &r);
+	ok(!r.complete, "held values: a colon after a number, at the end");
 }
 
 /* Strings longer than the pruner keeps give what they gave unpruned. */
