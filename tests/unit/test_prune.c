@@ -211,6 +211,11 @@ test_escapes(void)
 	static const char *const escs[] = { "\\\"", "\\\\", "\\/", "\\n",
 		"\\u00e9", "\\ud83d\\ude00", "\\\\\\\"", "\\\\\\\\", "\\uD83D",
 		"\\udc00", "\\u0000" };
+	/* the first 8 are good, the rest bad */
+	static const char *const tail_escs[] = { "\\\"", "\\\\\\\\\\\"",
+		"\\u00e9", "\\uABcd\\n", "\\\\\\\\", "\\b\\f\\r\\t\\/",
+		"\\\\u0041", "\\ud83d\\ude00", "\\x", "\\u00g9", "\\U0041",
+		"\\\\\\x", "\\u12", "\\\\\\\\\\\\\\'" };
 	char text[2048];
 	bool good = true;
 
@@ -238,6 +243,23 @@ test_escapes(void)
 		free(head);
 	}
 	ok(good, "a cut never splits a surrogate pair");
+	/* the cut tail is passed over 64 bytes at a time where the CPU
+	 * can: escapes good and bad at every offset of such a block, and
+	 * runs of backslashes across its end */
+	for (size_t e = 0; e < sizeof(tail_escs) / sizeof(tail_escs[0]); e++)
+		for (size_t at = 130; at < 270 && good; at++) {
+			char *head = repeat('h', at), *rest = repeat('t', 90);
+
+			snprintf(text, sizeof(text), "{\"s\":\"%s%s%s\",\"n\":1}",
+			         head, tail_escs[e], rest);
+			good = e < 8 ? reads_as_original(text, strlen(text)) :
+			    stays_invalid(text, strlen(text));
+			if (!good)
+				diag("tail escape %s at %zu", tail_escs[e], at);
+			free(head);
+			free(rest);
+		}
+	ok(good, "escapes good and bad at every offset of the cut tail");
 	is_pruned("[\"a\\\\\"]", "[\"a\\\\\"]", "\\\\ then the closing quote");
 	is_pruned("[\"a\\\"\"]", "[\"a\\\"\"]", "\\\" inside");
 }
