@@ -556,8 +556,8 @@ test_held_values(void)
 	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\\x\"}]}}],"
 	    "\"usageMetadata\":{\"promptTokenCount\":11,"
 	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}",
-	    "{\"usageMetadata\":{\"promptTokenCount\":11,"
-	    "\"candidatesTokenCount\":3}\"modelVersion\":\"m1\"}",
+	    ("{\"usageMetadata\":{\"promptTokenCount\":11,"
+	     "\"candidatesTokenCount\":3}\"modelVersion\":\"m1\"}"),
 	    "0x", "nul", "1:\"x\"",
 	};
 	struct usage_record r;
