@@ -16,7 +16,8 @@
  * Build and run (from the top source directory, after ./configure in
  * build/):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild \
- *     fuzz/fuzz_prune.c src/meter/prune.c -o /tmp/fuzz-prune \
+ *     fuzz/fuzz_prune.c src/meter/prune.c src/meter/pruned.c \
+ *     -o /tmp/fuzz-prune \
  *     $(pkg-config --libs json-c)
  *   /tmp/fuzz-prune -max_total_time=60 fuzz/corpus/prune
  */

@@ -4,7 +4,7 @@
  *
  * Threading: a meter belongs to one connection worker; no shared state.
  * Ownership: the meter owns its decoder, splitter, JSON reader,
- *   tokener and two event buffers; all are created once per exchange, so
+ *   tokener and three event buffers; all are created once per exchange, so
  *   meter_chunk() only grows buffers geometrically and never rescans old
  *   bytes.
  *
@@ -15,7 +15,12 @@
  * extract_keys, same event type) it overwrites all the held one would
  * have set (extract.h), and the held one is dropped unparsed. A Gemini
  * stream, every event a snapshot of the same shape, is parsed at its
- * first event, where the shape changes, and at its end.
+ * first event, where the shape changes, and at its end. The held SSE
+ * event's text is kept as received too, and the next event is first
+ * matched against it unpruned (prune_alike_raw(): the same bytes but for
+ * the spans' contents), so that most events are neither pruned nor
+ * parsed, only scanned. A JSON array body's elements are held alike,
+ * pruned (jstream.h).
  */
 #include "config.h"
 

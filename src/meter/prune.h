@@ -130,6 +130,10 @@ bool prune_ended(const struct prune *p);
  * byte was left unread. */
 bool prune_ended_bare(const struct prune *p);
 
+/* The closing quote of a JSON string whose characters start at s, when
+ * json-c takes all of them up to it (escapes, no NUL); else NULL. */
+const char *prune_string_close(const char *s, const char *end);
+
 /* True when two pruned texts, with their shapes noted under the same
  * keys, parse alike: both fail, or both give values of the same shape
  * (types, keys, array lengths) that differ only in integers and in
