@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * meter.c - what metering costs per byte, without the network.
  *
- * Usage: bench/meter [MIB]   (default 256)
+ * Usage: bench/meter [MIB [sse|array|request]]   (default 256, all three)
  * Feeds MIB MiB of a Cloud Code style SSE stream (events of about 1 KiB,
  * most of it an 800-byte text part, as the Antigravity LS receives them)
  * through meter_chunk() in 16 KiB chunks, one meter per 1 MiB response,
@@ -236,6 +236,7 @@ int
 main(int argc, char **argv)
 {
 	long mib = argc > 1 ? atol(argv[1]) : 256, want = 0, events = 0;
+	const char *only = argc > 2 ? argv[2] : NULL;
 	size_t slen = 0, rlen = 0, alen = 0;
 	char *stream = stream_build(&slen, &want, &events);
 	char *request = request_build(&rlen);
@@ -246,11 +247,15 @@ main(int argc, char **argv)
 		return 1;
 	log_set_level(LOG_WARNING);
 	n = (int)(((size_t)mib << 20) / slen);
-	rc = bench_stream("sse", "text/event-stream", stream, slen, want,
-	                  events, n);
-	rc |= bench_stream("json array", "application/json", array, alen,
-	                   want, events, n / 4 ? n / 4 : 1);
-	rc |= bench_request(request, rlen, 50);
+	rc = 0;
+	if (!only || strcmp(only, "sse") == 0)
+		rc |= bench_stream("sse", "text/event-stream", stream, slen,
+		                   want, events, n);
+	if (!only || strcmp(only, "array") == 0)
+		rc |= bench_stream("json array", "application/json", array,
+		                   alen, want, events, n / 4 ? n / 4 : 1);
+	if (!only || strcmp(only, "request") == 0)
+		rc |= bench_request(request, rlen, 50);
 	free(stream);
 	free(array);
 	free(request);

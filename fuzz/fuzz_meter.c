@@ -5,7 +5,10 @@
  * 5-7); the rest is the raw response body. An uncompressed event stream
  * is also metered the plain way, every event's data parsed whole by
  * json-c (what the meter did before it pruned and held events back), and
- * the two records must be the same.
+ * the two records must be the same. Likewise an uncompressed JSON body
+ * that json-c takes whole in strict mode (standard JSON, which the
+ * pruner never gives up on) is metered the plain way, every element of an
+ * array parsed, and must give the same record (and a complete one).
  *
  * Build and run (from the top source directory, after ./configure in
  * build/):
@@ -70,6 +73,23 @@ fuzz_long_string(const char *raw)
 	return false;
 }
 
+/* The plain way's record r must be the meter's. */
+static void
+fuzz_same(const struct usage_record *r, const struct usage_record *rec)
+{
+	if (r->has_usage != rec->has_usage || r->complete != rec->complete ||
+	    r->input_tokens != rec->input_tokens ||
+	    r->output_tokens != rec->output_tokens ||
+	    r->thinking_tokens != rec->thinking_tokens ||
+	    r->cached_tokens != rec->cached_tokens ||
+	    r->cache_creation_tokens != rec->cache_creation_tokens ||
+	    r->total_tokens != rec->total_tokens ||
+	    strcmp(r->model, rec->model) != 0 ||
+	    strcmp(r->error, rec->error) != 0 ||
+	    (strcmp(r->raw, rec->raw) != 0 && !fuzz_long_string(r->raw)))
+		__builtin_trap();
+}
+
 static void
 fuzz_plain(const uint8_t *data, size_t size, size_t chunk,
            const struct usage_record *rec)
@@ -86,20 +106,56 @@ fuzz_plain(const uint8_t *data, size_t size, size_t chunk,
 	memset(&r, 0, sizeof(r));
 	snprintf(r.model, sizeof(r.model), "fuzz-req");
 	extract_finish(&f.x, true, true, &r);
-	if (r.has_usage != rec->has_usage || r.complete != rec->complete ||
-	    r.input_tokens != rec->input_tokens ||
-	    r.output_tokens != rec->output_tokens ||
-	    r.thinking_tokens != rec->thinking_tokens ||
-	    r.cached_tokens != rec->cached_tokens ||
-	    r.cache_creation_tokens != rec->cache_creation_tokens ||
-	    r.total_tokens != rec->total_tokens ||
-	    strcmp(r.model, rec->model) != 0 ||
-	    strcmp(r.error, rec->error) != 0 ||
-	    (strcmp(r.raw, rec->raw) != 0 && !fuzz_long_string(r.raw)))
-		__builtin_trap();
+	fuzz_same(&r, rec);
 	sse_free(s);
 	extract_clear(&f.x);
 	json_tokener_free(f.tok);
+}
+
+/* A JSON body the plain way: json-c reads it whole, strictly (an array's
+ * elements may nest as deep as a value alone), and every element of an
+ * array is extracted. Nothing to compare when json-c rejects it. */
+static void
+fuzz_plain_json(const uint8_t *data, size_t size,
+                const struct usage_record *rec)
+{
+	size_t sp = 0;
+	bool array;
+	struct json_tokener *tok;
+	struct json_object *o;
+	struct extract x = { 0 };
+	struct usage_record r;
+	bool ok = true;
+
+	while (sp < size && memchr(" \t\r\n", data[sp], 4))
+		sp++;
+	if (sp == size || (data[sp] != '[' && data[sp] != '{'))
+		return;		/* a bare body is metered by no provider */
+	array = data[sp] == '[';
+	if (size > INT32_MAX || !(tok = json_tokener_new_ex(array ? 129 : 128)))
+		return;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	                       JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	o = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+	json_tokener_free(tok);
+	if (!o)
+		return;
+	/* a null element (json-c's NULL) stops the meter, unread */
+	for (size_t i = 0; array && i < json_object_array_length(o); i++) {
+		struct json_object *e = json_object_array_get_idx(o, i);
+
+		if (!(ok = e != NULL))
+			break;
+		extract_object(&x, NULL, e);
+	}
+	if (!array)
+		extract_object(&x, NULL, o);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.model, sizeof(r.model), "fuzz-req");
+	extract_finish(&x, false, ok, &r);
+	fuzz_same(&r, rec);
+	extract_clear(&x);
+	json_object_put(o);
 }
 
 int
@@ -119,7 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct usage_record rec;
 	struct meter *m;
 	size_t chunk;
-	bool plain;
+	bool plain, json;
 
 	if (size < 1)
 		return 0;
@@ -129,6 +185,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	meter_response(m, 200, types[data[0] & 3], codings[(data[0] >> 2) & 7]);
 	chunk = chunks[data[0] >> 5];
 	plain = (data[0] & 3) == 0 && ((data[0] >> 2) & 7) % 5 == 0;
+	json = (data[0] & 3) == 1 && ((data[0] >> 2) & 7) % 5 == 0;
 	data++;
 	size--;
 	for (size_t off = 0; off < size; off += chunk)
@@ -144,5 +201,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	meter_free(m);
 	if (plain)
 		fuzz_plain(data, size, chunk, &rec);
+	if (json)
+		fuzz_plain_json(data, size, &rec);
 	return 0;
 }

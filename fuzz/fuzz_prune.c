@@ -9,12 +9,15 @@
  * In the second mode the text is two, split at the first 0xff byte, and
  * when prune_alike() takes them for alike json-c must read them alike:
  * both fail, or both give values that differ only in integers and in
- * strings other than the values of the listed keys.
+ * strings other than the values of the listed keys. So too when
+ * prune_alike_raw() takes the second, unpruned, for alike to the first;
+ * the second then prunes, with the spans prune_alike_raw() found.
  *
  * Build and run (from the top source directory, after ./configure in
  * build/):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild \
- *     fuzz/fuzz_prune.c src/meter/prune.c -o /tmp/fuzz-prune \
+ *     fuzz/fuzz_prune.c src/meter/prune.c src/meter/pruned.c \
+ *     -o /tmp/fuzz-prune \
  *     $(pkg-config --libs json-c)
  *   /tmp/fuzz-prune -max_total_time=60 fuzz/corpus/prune
  */
@@ -158,6 +161,39 @@ fuzz_two(const char *a, size_t alen, const struct prune_shape *as,
 	json_object_put(vb);
 }
 
+/* Texts that prune_alike_raw() takes for alike, b unpruned, parse alike
+ * unpruned; b then prunes, and the pruner notes the spans in b that
+ * prune_alike_raw() found. */
+static void
+fuzz_raw(const char *a, size_t alen, const struct prune_shape *as,
+         const char *b, size_t blen)
+{
+	static struct prune_shape sr, sp;
+	struct json_object *va, *vb;
+	char *out;
+
+	sr.keys = fuzz_keys;
+	if (!prune_alike_raw(a, alen, as, b, blen, &sr))
+		return;
+	va = fuzz_parse(a, alen);
+	vb = fuzz_parse(b, blen);
+	if (!va != !vb || (va && !fuzz_alike(va, vb, false)))
+		abort();
+	json_object_put(va);
+	json_object_put(vb);
+	if (!(out = malloc(blen + 1)))
+		abort();
+	if (fuzz_prune(b, blen, blen ? blen : 1, out, &sp) < 0 || sp.lost ||
+	    sp.n != sr.n)
+		abort();
+	for (size_t i = 0; i < sp.n; i++)
+		if (sp.span[i].raw_start != sr.span[i].raw_start ||
+		    sp.span[i].raw_end != sr.span[i].raw_end ||
+		    sp.span[i].string != sr.span[i].string)
+			abort();
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -186,6 +222,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_one(text + alen + 1, len - alen - 1, ob, nb);
 	if (na >= 0 && nb >= 0)
 		fuzz_two(oa, (size_t)na, &sa, ob, (size_t)nb, &sb);
+	if (na >= 0 && alen < len)
+		fuzz_raw(text, alen, &sa, text + alen + 1, len - alen - 1);
 	free(oa);
 	free(ob);
 	return 0;

@@ -4,7 +4,7 @@ src_libagp_a_SOURCES += \
 	src/meter/meter.c src/meter/meter.h \
 	src/meter/sse.c src/meter/sse.h \
 	src/meter/jstream.c src/meter/jstream.h \
-	src/meter/prune.c src/meter/prune.h \
+	src/meter/prune.c src/meter/prune.h src/meter/pruned.c \
 	src/meter/decode.c src/meter/decode.h \
 	src/meter/extract.c src/meter/extract.h \
 	src/meter/google.c src/meter/anthropic.c src/meter/openai.c
@@ -56,5 +56,7 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \
 	fuzz/corpus/meter/responses_gzip fuzz/corpus/meter/coalesce_gemini \
 	fuzz/corpus/meter/coalesce_anthropic \
+	fuzz/corpus/meter/coalesce_gemini_array \
 	fuzz/corpus/prune/escapes_at_cut fuzz/corpus/prune/surrogate_at_cut \
-	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat
+	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat \
+	fuzz/corpus/prune/alike_raw

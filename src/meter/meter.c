@@ -4,7 +4,7 @@
  *
  * Threading: a meter belongs to one connection worker; no shared state.
  * Ownership: the meter owns its decoder, splitter, JSON reader,
- *   tokener and two event buffers; all are created once per exchange, so
+ *   tokener and three event buffers; all are created once per exchange, so
  *   meter_chunk() only grows buffers geometrically and never rescans old
  *   bytes.
  *
@@ -15,7 +15,12 @@
  * extract_keys, same event type) it overwrites all the held one would
  * have set (extract.h), and the held one is dropped unparsed. A Gemini
  * stream, every event a snapshot of the same shape, is parsed at its
- * first event, where the shape changes, and at its end.
+ * first event, where the shape changes, and at its end. The held SSE
+ * event's text is kept as received too, and the next event is first
+ * matched against it unpruned (prune_alike_raw(): the same bytes but for
+ * the spans' contents), so that most events are neither pruned nor
+ * parsed, only scanned. A JSON array body's elements are held alike,
+ * pruned (jstream.h).
  */
 #include "config.h"
 
@@ -69,6 +74,12 @@ struct meter {
 	char *held, *next;
 	size_t held_len, held_cap, next_cap;
 	struct prune_shape *held_shape, *next_shape;
+	/* the held event as received (SSE only), which the next is first
+	 * matched against unpruned (prune_alike_raw()); held_pruned tells
+	 * whether m->held is its pruned text, not yet made otherwise */
+	char *raw;
+	size_t raw_len, raw_cap;
+	bool held_raw, held_pruned;
 };
 
 void
@@ -152,8 +163,8 @@ meter_new(const struct meter_request *req)
 	if (!m)
 		return NULL;
 	if (!(m->tok = json_tokener_new_ex(128)) ||
-	    !(m->held_shape = malloc(sizeof(*m->held_shape))) ||
-	    !(m->next_shape = malloc(sizeof(*m->next_shape)))) {
+	    !(m->held_shape = calloc(1, sizeof(*m->held_shape))) ||
+	    !(m->next_shape = calloc(1, sizeof(*m->next_shape)))) {
 		meter_free(m);
 		return NULL;
 	}
@@ -179,6 +190,7 @@ meter_free(struct meter *m)
 	extract_clear(&m->x);
 	free(m->held);
 	free(m->next);
+	free(m->raw);
 	free(m->held_shape);
 	free(m->next_shape);
 	free(m);
@@ -230,32 +242,85 @@ meter_skip_event(const struct meter *m, const char *event)
 	    (n > 6 && strcmp(event + n - 6, ".delta") == 0);
 }
 
-/* Hands one event's JSON text (pruned or not) to the extractors. */
-static void
+/* Hands one event's or value's JSON text (pruned or not) to the
+ * extractors; false when json-c rejects it. A value of a JSON body must
+ * be read to its end, but for the byte that ends a number or literal
+ * (jstream.h): "0x]" is no value. */
+static bool
 meter_parse(struct meter *m, const char *event, const char *text,
             size_t len)
 {
-	struct json_object *o;
+	struct json_object *o = NULL;
 
 	json_tokener_reset(m->tok);
 	if (len > INT32_MAX ||
-	    !(o = json_tokener_parse_ex(m->tok, text, (int)len))) {
-		log_debug("meter: %s/%s: event %s is not JSON", m->host,
-		          m->endpoint, event);
-		return;
+	    !(o = json_tokener_parse_ex(m->tok, text, (int)len)) ||
+	    (m->body == METER_JSON &&
+	     json_tokener_get_parse_end(m->tok) + 1 < len)) {
+		json_object_put(o);
+		log_debug("meter: %s/%s: %s is not JSON", m->host,
+		          m->endpoint, event ? event : "body");
+		return false;
 	}
 	extract_object(&m->x, event, o);
 	json_object_put(o);
+	return true;
 }
 
-/* Parses the held event, if any. */
+/* Makes room for len bytes in *buf; false when out of memory. */
+static bool
+meter_reserve(char **buf, size_t *cap, size_t len)
+{
+	size_t n = *cap ? *cap : 1024;
+	char *p;
+
+	while (n < len)
+		n *= 2;
+	if (n > *cap) {
+		if (!(p = realloc(*buf, n)))
+			return false;
+		*buf = p;
+		*cap = n;
+	}
+	return true;
+}
+
+/* The held event's pruned text into m->held, with its shape, when it
+ * was held unpruned; false when that cannot be had. */
+static bool
+meter_held_pruned(struct meter *m)
+{
+	struct prune p;
+	ssize_t n;
+
+	if (m->held_pruned)
+		return true;
+	if (!m->held_raw ||
+	    !meter_reserve(&m->held, &m->held_cap, m->raw_len + 1))
+		return false;
+	prune_init(&p, m->held_shape);
+	if ((n = prune_feed(&p, m->raw, m->raw_len, m->held)) < 0)
+		return false;
+	m->held_len = (size_t)n;
+	m->held_pruned = true;
+	return true;
+}
+
+/* Parses the held event or value, if any. A JSON body that json-c
+ * rejects stops metering, as it would have when the value came. */
 static void
 meter_release(struct meter *m)
 {
-	if (m->holding) {
-		m->holding = false;
-		meter_parse(m, m->held_event, m->held, m->held_len);
-	}
+	bool json = m->body == METER_JSON;
+
+	if (!m->holding)
+		return;
+	m->holding = false;
+	if (!meter_held_pruned(m))
+		meter_parse(m, m->held_event, m->raw, m->raw_len);
+	else if (!meter_parse(m, json ? NULL : m->held_event, m->held,
+	                      m->held_len) && json)
+		m->failed = true;
 }
 
 /* Prunes data into m->next; the pruned length, or -1 when the data is
@@ -264,24 +329,30 @@ static ssize_t
 meter_prune(struct meter *m, const char *data, size_t len)
 {
 	struct prune p;
-	size_t cap = m->next_cap ? m->next_cap : 1024;
-	char *buf;
 
-	while (cap < len)
-		cap *= 2;
-	if (cap > m->next_cap) {
-		if (!(buf = realloc(m->next, cap)))
-			return -1;
-		m->next = buf;
-		m->next_cap = cap;
-	}
+	if (!meter_reserve(&m->next, &m->next_cap, len + 1))
+		return -1;
 	prune_init(&p, m->next_shape);
 	return prune_feed(&p, data, len, m->next);
 }
 
-/* Holds the event just pruned into m->next, in place of the held one. */
 static void
-meter_hold(struct meter *m, const char *event, size_t len)
+meter_swap(char **a, size_t *acap, char **b, size_t *bcap)
+{
+	char *p = *a;
+	size_t cap = *acap;
+
+	*a = *b;
+	*acap = *bcap;
+	*b = p;
+	*bcap = cap;
+}
+
+/* Holds the event just pruned into m->next, in place of the held one,
+ * with its raw text when there is one (an SSE event's data). */
+static void
+meter_hold(struct meter *m, const char *event, size_t len,
+           const char *raw, size_t raw_len)
 {
 	char *buf = m->held;
 	size_t cap = m->held_cap;
@@ -298,6 +369,64 @@ meter_hold(struct meter *m, const char *event, size_t len)
 	memcpy(m->held_event, event, n);
 	m->held_event[n] = '\0';
 	m->holding = true;
+	m->held_pruned = true;
+	m->held_raw = raw && meter_reserve(&m->raw, &m->raw_cap, raw_len);
+	if (m->held_raw) {
+		memcpy(m->raw, raw, raw_len);
+		m->raw_len = raw_len;
+	}
+}
+
+/* An SSE event that is the held one but for its spans' contents
+ * replaces it unpruned (prune_alike_raw(): no pruning, no parsing);
+ * false when it is not such an event. */
+static bool
+meter_replace_raw(struct meter *m, const char *event, const char *data,
+                  size_t len)
+{
+	struct prune_shape *shape = m->held_shape;
+
+	if (!m->holding || !m->held_raw || strcmp(event, m->held_event) != 0 ||
+	    !meter_reserve(&m->next, &m->next_cap, len) ||
+	    !prune_alike_raw(m->raw, m->raw_len, m->held_shape, data, len,
+	                     m->next_shape))
+		return false;
+	/* m->next holds the raw text for a moment: swapped in as m->raw */
+	memcpy(m->next, data, len);
+	m->held_shape = m->next_shape;
+	m->next_shape = shape;
+	meter_swap(&m->raw, &m->raw_cap, &m->next, &m->next_cap);
+	m->raw_len = len;
+	m->held_pruned = false;
+	return true;
+}
+
+/* The event or value pruned into m->next (len bytes, its shape in
+ * m->next_shape) either overwrites the held one, which is then dropped
+ * unparsed, or has it parsed first; then it is held in turn. Dropping is
+ * sound because alike texts are both valid or both not (prune_alike()),
+ * so the value that overwrites is one json-c takes. */
+static void
+meter_next(struct meter *m, const char *event, size_t len, const char *raw,
+           size_t raw_len)
+{
+	bool json = m->body == METER_JSON;
+
+	if (m->holding && strcmp(event, m->held_event) == 0 &&
+	    meter_held_pruned(m) &&
+	    prune_alike(m->held, m->held_len, m->held_shape, m->next, len,
+	                m->next_shape))
+		m->holding = false;	/* overwritten by the new one */
+	meter_release(m);
+	if (m->failed)
+		return;
+	/* The first events set the kind that meter_skip_event() reads. */
+	if (m->x.kind == EXTRACT_NONE) {
+		if (!meter_parse(m, json ? NULL : event, m->next, len) && json)
+			m->failed = true;
+	} else {
+		meter_hold(m, event, len, raw, raw_len);
+	}
 }
 
 static void
@@ -312,7 +441,8 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		extract_done(&m->x);
 		return;
 	}
-	if (len == 0 || meter_skip_event(m, event))
+	if (len == 0 || meter_skip_event(m, event) ||
+	    meter_replace_raw(m, event, data, len))
 		return;
 	if ((n = meter_prune(m, data, len)) < 0) {
 		/* not standard JSON (comments...): json-c reads it as is */
@@ -320,24 +450,30 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		meter_parse(m, event, data, len);
 		return;
 	}
-	if (m->holding && strcmp(event, m->held_event) == 0 &&
-	    prune_alike(m->held, m->held_len, m->held_shape, m->next,
-	                (size_t)n, m->next_shape))
-		m->holding = false;	/* overwritten by the new one */
-	meter_release(m);
-	/* The first events set the kind that meter_skip_event() reads. */
-	if (m->x.kind == EXTRACT_NONE)
-		meter_parse(m, event, m->next, (size_t)n);
-	else
-		meter_hold(m, event, (size_t)n);
+	meter_next(m, event, (size_t)n, data, len);
 }
 
+/* One value of a JSON body, pruned: held and compared as stream events
+ * are (a Gemini array body is a stream of snapshots too). */
 static void
-meter_value(void *arg, struct json_object *o)
+meter_value(void *arg, const char *text, size_t len,
+            const struct prune_shape *shape)
 {
 	struct meter *m = arg;
 
-	extract_object(&m->x, NULL, o);
+	if (m->failed)
+		return;
+	if (!meter_reserve(&m->next, &m->next_cap, len)) {
+		m->failed = true;
+		return;
+	}
+	memcpy(m->next, text, len);
+	m->next_shape->n = shape->n;
+	m->next_shape->lost = shape->lost;
+	m->next_shape->raw = shape->raw;
+	memcpy(m->next_shape->span, shape->span,
+	       shape->n * sizeof(shape->span[0]));
+	meter_next(m, "", len, NULL, 0);
 }
 
 /* Picks SSE or JSON from the first significant byte, when the
@@ -381,7 +517,8 @@ meter_sink(void *arg, const char *buf, size_t len)
 		else
 			sse_feed(m->sse, buf, len);
 	} else if (m->body == METER_JSON) {
-		if ((!m->js && !(m->js = jstream_new(meter_value, m))) ||
+		if ((!m->js &&
+		     !(m->js = jstream_new(extract_keys, meter_value, m))) ||
 		    jstream_feed(m->js, buf, len) < 0) {
 			log_debug("meter: %s/%s: body is not JSON", m->host,
 			          m->endpoint);
@@ -410,9 +547,10 @@ int
 meter_finish(struct meter *m, bool ended, struct usage_record *out)
 {
 	bool sse = m->body == METER_SSE;
-	bool ok = ended && !m->failed;
+	bool ok;
 
 	meter_release(m);
+	ok = ended && !m->failed;
 	snprintf(out->host, sizeof(out->host), "%s", m->host);
 	snprintf(out->endpoint, sizeof(out->endpoint), "%s", m->endpoint);
 	snprintf(out->model, sizeof(out->model), "%s", m->req_model);

@@ -2,7 +2,9 @@
  * prune.c - the JSON pruner: a scanner that follows strings, escapes and
  * nesting, state kept across chunks, and copies all but the tails of
  * long string values and the whitespace between tokens; on the way it
- * may note the spans that prune_alike() lets differ.
+ * may note the spans that prune_alike() lets differ (pruned.c). A long
+ * value's tail is passed over 64 bytes at a time with AVX2 where the CPU
+ * has it, else 16 at a time with SSE2.
  *
  * Threading: a pruner belongs to its caller; no shared state.
  * Ownership: nothing allocated.
@@ -14,6 +16,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PRUNE_AVX2 1	/* built for AVX2 CPUs too, chosen at run time */
+#endif
 
 #include "meter/prune.h"
 
@@ -21,10 +27,37 @@ void
 prune_init(struct prune *p, struct prune_shape *shape)
 {
 	memset(p, 0, sizeof(*p));
-	if ((p->shape = shape)) {
-		shape->n = 0;
-		shape->lost = false;
+	if (!(p->shape = shape))
+		return;
+	shape->n = 0;
+	shape->lost = false;
+	shape->raw = false;
+	for (const char *const *k = shape->keys; *k; k++) {
+		size_t n = strlen(*k);
+		unsigned char c = (unsigned char)(*k)[0];
+
+		p->key_lens |= n < 64 ? 1ull << n : 1ull << 63;
+		p->key_first[c / 64] |= 1ull << (c % 64);
 	}
+}
+
+void
+prune_init_value(struct prune *p, struct prune_shape *shape)
+{
+	prune_init(p, shape);
+	p->one = true;
+}
+
+bool
+prune_ended(const struct prune *p)
+{
+	return p->state == PRUNE_AFTER || p->state == PRUNE_END;
+}
+
+bool
+prune_ended_bare(const struct prune *p)
+{
+	return p->one && p->state == PRUNE_END;
 }
 
 /* -- structure ------------------------------------------------------- */
@@ -62,20 +95,24 @@ prune_pop(struct prune *p, bool object)
 	return true;
 }
 
-/* Bytes of numbers and literals (json-c also takes NaN, Infinity...):
- * everything but whitespace, structure and the starts of strings and
- * comments. */
-static bool
-prune_is_bare(char c)
-{
-	switch (c) {
-	case ' ': case '\t': case '\r': case '\n': case '"': case '{':
-	case '}': case '[': case ']': case ',': case ':': case '\'': case '/':
-		return false;
-	default:
-		return true;
-	}
-}
+/* What a byte outside strings is. Bare bytes are those of numbers and
+ * literals (json-c also takes NaN, Infinity...): everything but
+ * whitespace, structure and the starts of strings and comments. */
+enum prune_class {
+	PRUNE_C_BARE = 0,
+	PRUNE_C_SPACE,
+	PRUNE_C_QUOTE,
+	PRUNE_C_OTHER,		/* structure, or the start of a comment */
+};
+
+static const unsigned char prune_class[256] = {
+	[' '] = PRUNE_C_SPACE, ['\t'] = PRUNE_C_SPACE,
+	['\r'] = PRUNE_C_SPACE, ['\n'] = PRUNE_C_SPACE,
+	['"'] = PRUNE_C_QUOTE,
+	['{'] = PRUNE_C_OTHER, ['}'] = PRUNE_C_OTHER, ['['] = PRUNE_C_OTHER,
+	[']'] = PRUNE_C_OTHER, [','] = PRUNE_C_OTHER, [':'] = PRUNE_C_OTHER,
+	['\''] = PRUNE_C_OTHER, ['/'] = PRUNE_C_OTHER,
+};
 
 /* -- the shape ------------------------------------------------------- */
 
@@ -85,40 +122,65 @@ prune_offset(const struct prune *p, const char *o)
 	return p->emitted + (size_t)(o - p->out);
 }
 
+/* The input offset of s, from the text's start. */
+static size_t
+prune_raw(const struct prune *p, const char *s)
+{
+	return p->consumed + (size_t)(s - p->in);
+}
+
+/* A span from the output's start, the input's raw_start, to o and s. */
 static void
-prune_span(struct prune *p, size_t start, size_t end, bool string)
+prune_span(struct prune *p, size_t start, const char *o, const char *s,
+           bool string)
 {
 	struct prune_shape *sh = p->shape;
+	struct prune_span *sp;
 
 	if (sh->n == PRUNE_SPANS) {
 		sh->lost = true;
 		return;
 	}
-	sh->span[sh->n].start = start;
-	sh->span[sh->n].end = end;
-	sh->span[sh->n].string = string;
+	sp = &sh->span[sh->n];
+	sp->start = start;
+	sp->end = prune_offset(p, o);
+	sp->raw_start = p->raw_start;
+	sp->raw_end = prune_raw(p, s);
+	sp->string = string;
 	sh->n++;
 }
 
 /* For a key without escapes (one with escapes counts as listed: it may
- * spell a listed key). */
+ * spell a listed key). Such a key holds no NUL, so comparing stops at a
+ * listed key's end. */
 static bool
-prune_listed(const struct prune_shape *sh, const char *key, size_t n)
+prune_listed(const struct prune *p, const char *key, size_t n)
 {
-	for (const char *const *k = sh->keys; *k; k++)
-		if ((*k)[0] == key[0] && strncmp(*k, key, n) == 0 &&
-		    (*k)[n] == '\0')
+	unsigned char c = (unsigned char)key[0];
+
+	if (!(p->key_lens >> (n < 64 ? n : 63) & 1) ||
+	    !(p->key_first[c / 64] >> (c % 64) & 1))
+		return false;
+	for (const char *const *k = p->shape->keys; *k; k++) {
+		const char *l = *k;
+		size_t i = 0;
+
+		while (i < n && l[i] == key[i])
+			i++;
+		if (i == n && l[n] == '\0')
 			return true;
+	}
 	return false;
 }
 
 /* Tracks a bare token byte by byte: is it a plain integer,
  * -?(0|[1-9][0-9]{0,17}), which json-c reads as an int64 always? */
 static void
-prune_bare_byte(struct prune *p, char c, const char *o)
+prune_bare_byte(struct prune *p, char c, const char *o, const char *s)
 {
 	if (!p->bare) {
 		p->span_start = prune_offset(p, o);
+		p->raw_start = prune_raw(p, s);
 		p->sign = c == '-';
 		p->zero = c == '0';
 		p->digits = c >= '0' && c <= '9' ? 1 : 0;
@@ -136,20 +198,22 @@ prune_bare_byte(struct prune *p, char c, const char *o)
 	}
 }
 
-/* The bare token before o ended. */
+/* The bare token before o, and before s in the input, ended. */
 static void
-prune_bare_end(struct prune *p, const char *o)
+prune_bare_end(struct prune *p, const char *o, const char *s)
 {
 	if (p->shape && p->digits >= 1 && p->digits <= 18)
-		prune_span(p, p->span_start, prune_offset(p, o), false);
+		prune_span(p, p->span_start, o, s, false);
 	p->bare = false;
 }
 
-/* A string starts after the quote at o[-1]: its characters are a span
- * unless it is a key or the value of a listed key. */
-static void
-prune_string_start(struct prune *p, const char *o)
+/* A string starts after the quote at o[-1] (s[-1] in the input): its
+ * characters are a span unless it is a key or the value of a listed
+ * key. */
+static inline __attribute__((always_inline)) void
+prune_string_start(struct prune *p, const char *o, const char *s)
 {
+	p->raw_start = prune_raw(p, s);
 	p->key = p->want_key;
 	p->want_key = false;
 	p->span = p->shape && !p->key && !(p->colon && p->listed);
@@ -157,15 +221,15 @@ prune_string_start(struct prune *p, const char *o)
 	p->colon = false;
 }
 
-/* The string ended with the quote just put at o[-1]; at the top level
- * that ends the text. */
-static void
-prune_string_end(struct prune *p, const char *o)
+/* The string ended with the quote just put at o[-1], read at s; at the
+ * top level that ends the text. */
+static inline __attribute__((always_inline)) void
+prune_string_end(struct prune *p, const char *o, const char *s)
 {
 	if (p->span)
-		prune_span(p, p->span_start, prune_offset(p, o) - 1, true);
+		prune_span(p, p->span_start, o - 1, s, true);
 	else if (p->key && p->shape)
-		p->listed = prune_listed(p->shape, p->out +
+		p->listed = prune_listed(p, p->out +
 		    (p->span_start - p->emitted), prune_offset(p, o) - 1 -
 		    p->span_start);
 	p->state = p->depth == 0 ? PRUNE_AFTER : PRUNE_TOKEN;
@@ -221,22 +285,23 @@ prune_escape(struct prune *p, char c)
 	return true;
 }
 
+/* What may follow a backslash, and the escape's length. */
+static const unsigned char prune_esc_len[256] = {
+	['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
+	['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
+};
+
 /* The length of the escape at s (a backslash) when it lies whole before
  * end: 2, or 6 for \uXXXX; 0 when it runs past end, -1 when json-c
  * would reject it. */
 static int
 prune_escape_len(const char *s, const char *end)
 {
-	/* what may follow a backslash, and the escape's length */
-	static const unsigned char len[256] = {
-		['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
-		['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
-	};
 	int n;
 
 	if (end - s < 2)
 		return 0;
-	if ((n = len[(unsigned char)s[1]]) == 0)
+	if ((n = prune_esc_len[(unsigned char)s[1]]) == 0)
 		return -1;
 	if (n == 2)
 		return 2;
@@ -257,28 +322,59 @@ prune_high(const char *s, int n)
 }
 
 #ifdef __SSE2__
-/* The first '"', '\\' or NUL in [s, end), or end: the bytes a string's
- * scan stops at, looked for sixteen at a time (SSE2 is in every x86-64). */
+/* Bit i set when s[i] is '"', '\\' or NUL: the bytes a string's scan
+ * stops at, looked for sixteen at a time (SSE2 is in every x86-64). */
+static unsigned
+prune_mask16(__m128i v)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+	    _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+}
+
+/* The first '"', '\\' or NUL in [s, end), or end. */
 static const char *
 prune_scan(const char *s, const char *end)
 {
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i nul = _mm_setzero_si128();
-	__m128i v;
-	int mask;
+	unsigned mask;
 
-	for (; end - s >= 16; s += 16) {
-		v = _mm_loadu_si128((const __m128i *)(const void *)s);
-		mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-		    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-		    _mm_cmpeq_epi8(v, nul)));
-		if (mask)
-			return s + __builtin_ctz((unsigned)mask);
-	}
+	for (; end - s >= 16; s += 16)
+		if ((mask = prune_mask16(_mm_loadu_si128(
+		    (const __m128i *)(const void *)s))))
+			return s + __builtin_ctz(mask);
 	for (; s < end; s++)
 		if (*s == '"' || *s == '\\' || *s == '\0')
 			return s;
 	return end;
+}
+
+/* As prune_scan() within [s, lim), lim <= end, copying what it passes to
+ * w. It stores sixteen bytes at a time as it loads them, so it may write
+ * up to 15 bytes past w + (e - s): within the output's room, which
+ * trails the input by at least the one byte prune_feed() allows. */
+static inline __attribute__((always_inline)) const char *
+prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
+{
+	const char *e;
+	unsigned mask;
+	__m128i v;
+
+	for (; s < lim && end - s >= 16; s += 16, w += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)s);
+		_mm_storeu_si128((__m128i *)(void *)w, v);
+		if ((mask = prune_mask16(v))) {
+			e = s + __builtin_ctz(mask);
+			return e < lim ? e : lim;
+		}
+	}
+	for (; s < lim; s++, w++) {
+		if (*s == '"' || *s == '\\' || *s == '\0')
+			return s;
+		*w = *s;
+	}
+	return lim;
 }
 #else
 /* True when the 8 bytes of w hold a zero byte. */
@@ -307,21 +403,175 @@ prune_scan(const char *s, const char *end)
 			return s;
 	return end;
 }
+
+/* As prune_scan() within [s, lim), lim <= end, copying what it passes to
+ * w. */
+static const char *
+prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
+{
+	const char *e = prune_scan(s, lim);
+
+	(void)end;
+	memcpy(w, s, (size_t)(e - s));
+	return e;
+}
 #endif
+
+#ifdef PRUNE_AVX2
+/* Bit i set when byte i of the 64 at s is c. */
+__attribute__((target("avx2"))) static uint64_t
+prune_eq64(__m256i lo, __m256i hi, char c)
+{
+	const __m256i k = _mm256_set1_epi8(c);
+
+	return (uint64_t)(unsigned)_mm256_movemask_epi8(
+	    _mm256_cmpeq_epi8(lo, k)) |
+	    (uint64_t)(unsigned)_mm256_movemask_epi8(
+	    _mm256_cmpeq_epi8(hi, k)) << 32;
+}
+
+/* 0xff where a byte may follow a backslash: '"' '/' '\\' b f n r t u,
+ * looked up by nibbles: a bit per high nibble (2, 5, 6, 7) set in the
+ * low nibble's entry for the bytes of that row. */
+__attribute__((target("avx2"))) static __m256i
+prune_escapable32(__m256i v)
+{
+	const __m256i lo_bits = _mm256_setr_epi8(
+	    0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1,
+	    0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
+	const __m256i hi_bits = _mm256_setr_epi8(
+	    0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i l = _mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib));
+	__m256i h = _mm256_shuffle_epi8(hi_bits, _mm256_and_si256(
+	    _mm256_srli_epi16(v, 4), nib));
+
+	return _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_and_si256(l, h),
+	    _mm256_setzero_si256()), _mm256_set1_epi8(-1));
+}
+
+/* 0xff at hex digits. */
+__attribute__((target("avx2"))) static __m256i
+prune_hex32(__m256i v)
+{
+	/* 'a'-'f' and 'A'-'F' alike once bit 5 is set */
+	__m256i l = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+
+	return _mm256_or_si256(_mm256_and_si256(
+	    _mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
+	    _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)), _mm256_and_si256(
+	    _mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
+	    _mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
+}
+
+/* How far a long value's tail may be passed over from s, at a character
+ * boundary, judging the 64 bytes s[0..63] at once: 0 when they hold its
+ * closing quote, a NUL or an escape json-c rejects (the caller then looks
+ * closer); else 64, or less when an escape runs past them, so that the
+ * next block starts at a character boundary again. */
+__attribute__((target("avx2"))) static size_t
+prune_block64(const char *s)
+{
+	const uint64_t odd = 0xaaaaaaaaaaaaaaaaull;
+	__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)s);
+	__m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)
+	                                (s + 32));
+	uint64_t bs = prune_eq64(lo, hi, '\\'), code, escaped, starts, u;
+	uint64_t ok, hex, cross;
+
+	if (prune_eq64(lo, hi, '\0'))
+		return 0;
+	/* The 1st, 3rd... backslash of a run starts an escape and the byte
+	 * after it is escaped (simdjson's trick: the subtraction's carries
+	 * walk each run). */
+	code = (((bs << 1) | odd) - bs) ^ odd;
+	escaped = code ^ bs;
+	starts = code & bs;
+	if (prune_eq64(lo, hi, '"') & ~escaped)
+		return 0;
+	if (!bs)
+		return 64;
+	ok = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(lo)) |
+	    (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(hi))
+	    << 32;
+	hex = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(lo)) |
+	    (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(hi)) << 32;
+	u = escaped & prune_eq64(lo, hi, 'u');
+	if ((escaped & ~ok) ||
+	    ((u << 1 | u << 2 | u << 3 | u << 4) & ~hex))
+		return 0;
+	/* escapes cut by the block's end, at their backslashes */
+	cross = (starts & 1ull << 63) | ((u & 0xfull << 60) >> 1);
+	return cross ? (size_t)__builtin_ctzll(cross) : 64;
+}
+#endif
+
+/* The first byte of [s, end) where a long value's tail needs a closer
+ * look: its closing quote, a NUL, an escape json-c rejects or one cut by
+ * end; or end. Escapes that json-c takes are passed over here, without
+ * leaving the scan. */
+static const char *
+prune_tail(const char *s, const char *end)
+{
+	const char *t;
+	size_t k;
+	int n;
+
+#ifdef PRUNE_AVX2
+	if (__builtin_cpu_supports("avx2"))
+		while (end - s >= 64 && (k = prune_block64(s)) > 0)
+			s += k;
+#endif
+#ifdef __SSE2__
+	while (end - s >= 16) {
+		const char *next = s + 16;
+		unsigned mask = prune_mask16(_mm_loadu_si128(
+		    (const __m128i *)(const void *)s));
+
+		while (mask) {
+			t = s + __builtin_ctz(mask);
+			if (*t != '\\')
+				return t;
+			/* two-byte escapes, the most, without a call */
+			if (end - t < 2 ||
+			    (n = prune_esc_len[(unsigned char)t[1]]) != 2) {
+				if ((n = prune_escape_len(t, end)) <= 0)
+					return t;
+			}
+			if (t + n >= next) {
+				next = t + n;
+				break;
+			}
+			mask &= ~0u << (t + n - s);
+		}
+		s = next;
+	}
+#endif
+	for (;;) {
+		if ((t = prune_scan(s, end)) == end || *t != '\\' ||
+		    (n = prune_escape_len(t, end)) <= 0)
+			return t;
+		s = t + n;
+	}
+}
 
 /* A whole string without escapes, short or a key, in one go: copied
  * with its closing quote; the byte after it, or NULL to go the long way
  * (escapes, a long value, the chunk's end). */
-static const char *
+static inline __attribute__((always_inline)) const char *
 prune_plain(struct prune *p, const char *s, const char *end, char **o)
 {
-	const char *e = prune_scan(s, end);
+	const char *lim = end, *e;
 
-	if (e == end || *e != '"' || (!p->key && e - s > PRUNE_KEEP))
+	if (!p->key && (size_t)(end - s) > PRUNE_KEEP + 1)
+		lim = s + PRUNE_KEEP + 1;	/* past it: a long value */
+	e = prune_scan_copy(s, lim, end, *o);
+	if (e == lim || *e != '"')
 		return NULL;
-	memcpy(*o, s, (size_t)(e - s + 1));
-	*o += e - s + 1;
-	prune_string_end(p, *o);
+	*o += e - s;
+	*(*o)++ = '"';
+	prune_string_end(p, *o, e);
 	return e + 1;
 }
 
@@ -383,8 +633,7 @@ prune_copy(struct prune *p, const char *s, const char *end, char **o)
 		           (size_t)(end - s) > PRUNE_KEEP - p->kept) {
 			lim = s + (PRUNE_KEEP - p->kept);
 		}
-		e = prune_scan(s, lim);
-		memcpy(*o, s, (size_t)(e - s));
+		e = prune_scan_copy(s, lim, end, *o);
 		*o += e - s;
 		if (e > s) {
 			p->kept += (size_t)(e - s);
@@ -397,7 +646,7 @@ prune_copy(struct prune *p, const char *s, const char *end, char **o)
 			if (p->key && p->shape)
 				p->listed = true;
 			p->key = false;
-			prune_string_end(p, *o);
+			prune_string_end(p, *o, s);
 			return s + 1;
 		}
 		s = prune_copy_special(p, s, end, o);
@@ -422,11 +671,11 @@ prune_skip(struct prune *p, const char *s, const char *end, char **o)
 			s++;
 			continue;
 		}
-		if ((s = prune_scan(s, end)) == end)
+		if ((s = prune_tail(s, end)) == end)
 			return end;
 		if (*s == '"') {
 			*(*o)++ = '"';
-			prune_string_end(p, *o);
+			prune_string_end(p, *o, s);
 			return s + 1;
 		}
 		if (*s == '\0' || (n = prune_escape_len(s, end)) < 0) {
@@ -450,7 +699,11 @@ prune_skip(struct prune *p, const char *s, const char *end, char **o)
 static const char *
 prune_top_bare_end(struct prune *p, const char *s, char **o)
 {
-	prune_bare_end(p, *o);
+	prune_bare_end(p, *o, s);
+	if (p->one) {
+		p->state = PRUNE_END;	/* *s is the caller's */
+		return s;
+	}
 	if (*s == '/') {
 		p->state = PRUNE_FAILED;
 		return s;
@@ -502,12 +755,13 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 
 	for (; s < end && p->state == PRUNE_TOKEN; s++) {
 		char c = *s;
+		unsigned cls = prune_class[(unsigned char)c];
 
-		if (prune_is_bare(c)) {
+		if (cls == PRUNE_C_BARE) {
 			if (p->space)
 				*(*o)++ = ' ';
 			p->space = false;
-			prune_bare_byte(p, c, *o);
+			prune_bare_byte(p, c, *o, s);
 			*(*o)++ = c;
 			p->bare = true;
 			p->colon = false;
@@ -515,20 +769,20 @@ prune_token(struct prune *p, const char *s, const char *end, char **o)
 		}
 		if (p->bare && p->depth == 0)
 			return prune_top_bare_end(p, s, o);
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+		if (cls == PRUNE_C_SPACE) {
 			/* only between two bare tokens does space matter */
 			if (p->bare) {
-				prune_bare_end(p, *o);
+				prune_bare_end(p, *o, s);
 				p->space = true;
 			}
 			continue;
 		}
 		p->space = false;
 		if (p->bare)
-			prune_bare_end(p, *o);
-		if (c == '"') {
+			prune_bare_end(p, *o, s);
+		if (cls == PRUNE_C_QUOTE) {
 			*(*o)++ = c;
-			prune_string_start(p, *o);
+			prune_string_start(p, *o, s + 1);
 			if ((e = prune_plain(p, s + 1, end, o))) {
 				s = e - 1;
 				continue;
@@ -565,14 +819,16 @@ prune_after(struct prune *p, const char *s, const char *end)
 	return s;
 }
 
-ssize_t
-prune_feed(struct prune *p, const char *in, size_t len, char *out)
+static ssize_t
+prune_run(struct prune *p, const char *in, size_t len, char *out,
+          size_t *used)
 {
 	const char *s = in, *end = in + len;
 	char *o = out;
 
 	p->out = out;
-	while (s < end) {
+	p->in = in;
+	while (s < end && !(p->one && prune_ended(p))) {
 		switch (p->state) {
 		case PRUNE_TOKEN:
 			s = prune_token(p, s, end, &o);
@@ -594,77 +850,30 @@ prune_feed(struct prune *p, const char *in, size_t len, char *out)
 		}
 	}
 	p->emitted += (size_t)(o - out);
+	p->consumed += (size_t)(s - in);
+	*used = (size_t)(s - in);
 	return p->state == PRUNE_FAILED ? -1 : (ssize_t)(o - out);
 }
 
-/* -- using pruned texts ---------------------------------------------- */
-
-bool
-prune_alike(const char *a, size_t alen, const struct prune_shape *as,
-            const char *b, size_t blen, const struct prune_shape *bs)
+ssize_t
+prune_feed(struct prune *p, const char *in, size_t len, char *out)
 {
-	size_t pa = 0, pb = 0;
+	size_t used;
 
-	if (as->lost || bs->lost || as->n != bs->n)
-		return false;
-	for (size_t i = 0; i <= as->n; i++) {
-		/* the text before span i (or after the last) is the same */
-		size_t ea = i < as->n ? as->span[i].start : alen;
-		size_t eb = i < bs->n ? bs->span[i].start : blen;
-
-		if (ea - pa != eb - pb || memcmp(a + pa, b + pb, ea - pa) != 0)
-			return false;
-		if (i == as->n)
-			break;
-		if (as->span[i].string != bs->span[i].string)
-			return false;
-		pa = as->span[i].end;
-		pb = bs->span[i].end;
-	}
-	return true;
+	return prune_run(p, in, len, out, &used);
 }
 
-/* The pruned text, slice by slice; NULL unless json-c took it whole.
- * *fallback tells whether the pruner gave up. */
-static struct json_object *
-prune_parse_pruned(struct json_tokener *tok, const char *text, size_t len,
-                   size_t max, char slice[PRUNE_SLICE], bool *fallback)
+ssize_t
+prune_value(struct prune *p, const char *in, size_t len, char *out,
+            size_t *used)
 {
-	struct json_object *o = NULL;
-	struct prune p;
-	size_t fed = 0;
-	ssize_t n;
-
-	prune_init(&p, NULL);
-	for (size_t off = 0; off < len && !o; off += PRUNE_SLICE) {
-		size_t in = len - off < PRUNE_SLICE ? len - off : PRUNE_SLICE;
-
-		if ((n = prune_feed(&p, text + off, in, slice)) < 0) {
-			*fallback = true;
-			return NULL;
-		}
-		if ((fed += (size_t)n) > max)
-			return NULL;
-		if (n == 0)
-			continue;
-		o = json_tokener_parse_ex(tok, slice, (int)n);
-		if (!o && json_tokener_get_error(tok) != json_tokener_continue)
-			return NULL;
-	}
-	return o;
+	return prune_run(p, in, len, out, used);
 }
 
-struct json_object *
-prune_parse(struct json_tokener *tok, const char *text, size_t len,
-            size_t max, char slice[PRUNE_SLICE])
+const char *
+prune_string_close(const char *s, const char *end)
 {
-	struct json_object *o;
-	bool fallback = false;
+	const char *t = prune_tail(s, end);
 
-	json_tokener_reset(tok);
-	o = prune_parse_pruned(tok, text, len, max, slice, &fallback);
-	if (o || !fallback || len > max || len > INT32_MAX)
-		return o;
-	json_tokener_reset(tok);
-	return json_tokener_parse_ex(tok, text, (int)len);
+	return t < end && *t == '"' ? t : NULL;
 }

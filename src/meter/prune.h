@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -37,7 +38,8 @@
 #define PRUNE_KEEP 128
 /* Nesting the pruner follows; json-c's tokeners here stop at 128. */
 #define PRUNE_DEPTH 256
-/* The text prune_parse() hands json-c per call, at most. */
+/* The text prune_parse() hands json-c per call, at most; it prunes
+ * PRUNE_SLICE - 1 bytes at a time into it. */
 #define PRUNE_SLICE (8 * 1024)
 /* Spans a shape holds; a text with more is alike to none. */
 #define PRUNE_SPANS 128
@@ -47,6 +49,7 @@
  * a plain integer (which json-c reads as an int64 whatever its digits). */
 struct prune_span {
 	size_t start, end;
+	size_t raw_start, raw_end;	/* the same in the input */
 	bool string;
 };
 
@@ -55,6 +58,8 @@ struct prune_shape {
 	struct prune_span span[PRUNE_SPANS];
 	size_t n;
 	bool lost;		/* too many spans, or a NUL in one */
+	bool raw;		/* from prune_alike_raw(): spans in the input
+				 * only, unknown in the output */
 };
 
 enum prune_state {
@@ -82,22 +87,52 @@ struct prune {
 	struct prune_shape *shape;
 	char *out;		/* this call's output, for offsets */
 	size_t emitted;		/* output of the calls before */
+	const char *in;		/* this call's input, for offsets */
+	size_t consumed;	/* input of the calls before */
+	size_t raw_start;	/* of the current span in the input */
 	bool colon;		/* the last structural byte out is ':' */
 	bool listed;		/* the last key is one of shape->keys */
 	bool span;		/* the current string is a span */
 	size_t span_start;
 	size_t digits;		/* of the current bare token; 0: not an int */
 	bool sign, zero;	/* it starts with '-', its first digit is 0 */
+	bool one;		/* prune_value(): stop after the value */
+	/* a quick "not listed" for most keys: bit per length below 64 and
+	 * per first byte of the shape's keys */
+	uint64_t key_lens;
+	uint64_t key_first[4];
 };
 
 /* Starts a text; with a shape (its keys set), notes the text's shape. */
 void prune_init(struct prune *p, struct prune_shape *shape);
 
 /* Prunes the next len bytes of a JSON text into out, which has room for
- * len bytes (the output never outgrows the input). Returns the bytes
+ * len + 1 bytes: the whole output never outgrows the whole input, but a
+ * space held back at the end of one call (it is kept only between two
+ * numbers or literals) may come out in the next. Returns the bytes
  * written, or -1 once the text cannot be pruned (invalid, or outside
  * standard JSON); after that every call returns -1. */
 ssize_t prune_feed(struct prune *p, const char *in, size_t len, char *out);
+
+/* Starts one value of a longer text (an element of a JSON array body):
+ * prune_value() then reads no further than the value's end. */
+void prune_init_value(struct prune *p, struct prune_shape *shape);
+
+/* As prune_feed(), for a pruner started by prune_init_value(); *used
+ * gets the input bytes read. Once the value has ended prune_ended() is
+ * true and nothing more is read. A number or literal ends at the first
+ * byte not part of it, which is left unread: json-c needs such a byte
+ * after it to take it. */
+ssize_t prune_value(struct prune *p, const char *in, size_t len, char *out,
+                    size_t *used);
+bool prune_ended(const struct prune *p);
+/* Once ended: true when the value was a number or literal, whose end
+ * byte was left unread. */
+bool prune_ended_bare(const struct prune *p);
+
+/* The closing quote of a JSON string whose characters start at s, when
+ * json-c takes all of them up to it (escapes, no NUL); else NULL. */
+const char *prune_string_close(const char *s, const char *end);
 
 /* True when two pruned texts, with their shapes noted under the same
  * keys, parse alike: both fail, or both give values of the same shape
@@ -106,9 +141,20 @@ ssize_t prune_feed(struct prune *p, const char *in, size_t len, char *out);
 bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
                  const char *b, size_t blen, const struct prune_shape *bs);
 
+/* True when text b is text a, pruned whole with its shape noted in as
+ * (or itself so matched), but for the contents of a's spans in the
+ * input: other characters json-c takes in a string span, another plain
+ * integer in an integer span, the rest byte for byte the same. json-c
+ * then reads b as it reads a but for those values: the two are alike as
+ * prune_alike() means it, and b is valid standard JSON exactly when a
+ * is, without b being pruned. On success bs gets b's spans, in the
+ * input only (bs->raw): such a shape serves prune_alike_raw() alone. */
+bool prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
+                     const char *b, size_t blen, struct prune_shape *bs);
+
 /* Parses one whole JSON text (a request body) with tok, pruned and
- * handed over PRUNE_SLICE bytes at a time through slice. When the pruner
- * gives up, the original is parsed instead, so a value comes back
+ * handed over at most PRUNE_SLICE bytes at a time through slice. When
+ * the pruner gives up, the original is parsed instead, so a value comes back
  * exactly when json-c accepts the original. `max` bounds what json-c may
  * be given: pruned bytes, and the original in that fallback. Returns the
  * value (the caller puts it) or NULL. */

@@ -530,6 +530,72 @@ test_held_events(void)
 	   strcmp(r.model, "g") == 0, "held events around [DONE]");
 }
 
+/* A JSON array body's elements are held and dropped as events are; an
+ * element json-c rejects still stops metering where it stands. */
+static void
+test_held_values(void)
+{
+	static const char body[] =
+	    "[{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"one\"}]}}],"
+	    "\"usageMetadata\":{\"promptTokenCount\":10,"
+	    "\"candidatesTokenCount\":1,\"thoughtsTokenCount\":5},"
+	    "\"modelVersion\":\"m1\"}\r\n,"
+	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"two\"}]}}],"
+	    "\"usageMetadata\":{\"promptTokenCount\":10,"
+	    "\"candidatesTokenCount\":2},\"modelVersion\":\"m1\"},"
+	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"three\"}]}}],"
+	    "\"usageMetadata\":{\"promptTokenCount\":11,"
+	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"} , 7 ,"
+	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},"
+	    "\"finishReason\":\"STOP\"}],\"usageMetadata\":"
+	    "{\"promptTokenCount\":11,\"candidatesTokenCount\":4},"
+	    "\"modelVersion\":\"m1\"}]";
+	/* the same, an element cut for a bad one: alike to the one before,
+	 * then one that is not */
+	static const char *const bad[] = {
+	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\\x\"}]}}],"
+	    "\"usageMetadata\":{\"promptTokenCount\":11,"
+	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}",
+	    ("{\"usageMetadata\":{\"promptTokenCount\":11,"
+	     "\"candidatesTokenCount\":3}\"modelVersion\":\"m1\"}"),
+	    "0x", "nul", "1:\"x\"",
+	};
+	struct usage_record r;
+	bool good = true;
+	char buf[2048];
+
+	for (size_t cut = 0; cut <= sizeof(body) - 1 && good; cut++) {
+		meter_run("application/json", NULL, body, sizeof(body) - 1,
+		          &cut, 1, 0, &r);
+		good = r.input_tokens == 11 && r.output_tokens == 4 &&
+		    r.thinking_tokens == 5 && r.total_tokens == 20 &&
+		    r.complete && strcmp(r.model, "m1") == 0;
+		if (!good)
+			diag("split at %zu: in %lld out %lld think %lld", cut,
+			     (long long)r.input_tokens,
+			     (long long)r.output_tokens,
+			     (long long)r.thinking_tokens);
+	}
+	ok(good, "held values: a dropped element's fields, a number and "
+	   "finishReason count, at every split");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *third = strstr(body, "{\"candidates\":[{\"content"
+		    "\":{\"parts\":[{\"text\":\"three");
+		const char *after = strstr(third, " , 7 ,");
+
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(third - body),
+		         body, bad[i], after);
+		meter_run("application/json", NULL, buf, strlen(buf), NULL, 0,
+		          0, &r);
+		ok(!r.complete && r.output_tokens == 2 &&
+		   r.input_tokens == 10, "held values: bad element %zu stops "
+		   "metering after the one before", i);
+	}
+	/* a string after a colon at the top level is no number's end */
+	meter_run("application/json", NULL, "[1:\"x\"", 7, NULL, 0, 0, &r);
+	ok(!r.complete, "held values: a colon after a number, at the end");
+}
+
 /* Strings longer than the pruner keeps give what they gave unpruned. */
 static void
 test_long_strings(void)
@@ -605,6 +671,7 @@ main(void)
 	test_bomb();
 	test_unnamed();
 	test_held_events();
+	test_held_values();
 	test_long_strings();
 	json_object_put(exp);
 	json_object_put(splits);

@@ -211,6 +211,11 @@ test_escapes(void)
 	static const char *const escs[] = { "\\\"", "\\\\", "\\/", "\\n",
 		"\\u00e9", "\\ud83d\\ude00", "\\\\\\\"", "\\\\\\\\", "\\uD83D",
 		"\\udc00", "\\u0000" };
+	/* the first 8 are good, the rest bad */
+	static const char *const tail_escs[] = { "\\\"", "\\\\\\\\\\\"",
+		"\\u00e9", "\\uABcd\\n", "\\\\\\\\", "\\b\\f\\r\\t\\/",
+		"\\\\u0041", "\\ud83d\\ude00", "\\x", "\\u00g9", "\\U0041",
+		"\\\\\\x", "\\u12", "\\\\\\\\\\\\\\'" };
 	char text[2048];
 	bool good = true;
 
@@ -238,6 +243,23 @@ test_escapes(void)
 		free(head);
 	}
 	ok(good, "a cut never splits a surrogate pair");
+	/* the cut tail is passed over 64 bytes at a time where the CPU
+	 * can: escapes good and bad at every offset of such a block, and
+	 * runs of backslashes across its end */
+	for (size_t e = 0; e < sizeof(tail_escs) / sizeof(tail_escs[0]); e++)
+		for (size_t at = 130; at < 270 && good; at++) {
+			char *head = repeat('h', at), *rest = repeat('t', 90);
+
+			snprintf(text, sizeof(text), "{\"s\":\"%s%s%s\",\"n\":1}",
+			         head, tail_escs[e], rest);
+			good = e < 8 ? reads_as_original(text, strlen(text)) :
+			    stays_invalid(text, strlen(text));
+			if (!good)
+				diag("tail escape %s at %zu", tail_escs[e], at);
+			free(head);
+			free(rest);
+		}
+	ok(good, "escapes good and bad at every offset of the cut tail");
 	is_pruned("[\"a\\\\\"]", "[\"a\\\\\"]", "\\\\ then the closing quote");
 	is_pruned("[\"a\\\"\"]", "[\"a\\\"\"]", "\\\" inside");
 }
@@ -401,11 +423,63 @@ test_alike(void)
 	free(longtext);
 }
 
+/* b unpruned against a pruned: alike, and then b prunes alike too. */
+static bool
+alike_raw(const char *a, const char *b)
+{
+	struct prune_shape sa, sb, sr;
+	ssize_t na, nb;
+	char *pa = prune_text(a, strlen(a), 0, &na, &sa);
+	char *pb = NULL;
+	bool same;
+
+	sr.keys = keys;
+	same = na >= 0 && prune_alike_raw(a, strlen(a), &sa, b, strlen(b),
+	                                  &sr);
+	if (same) {
+		pb = prune_text(b, strlen(b), 0, &nb, &sb);
+		if (!(nb >= 0 && prune_alike(pa, (size_t)na, &sa, pb,
+		                             (size_t)nb, &sb)))
+			diag("prune_alike_raw() but not prune_alike(): %s", b);
+	}
+	free(pa);
+	free(pb);
+	return same;
+}
+
+static void
+test_alike_raw(void)
+{
+	static const char a[] = "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
+	    "\"l\":[1,\"q\"]}";
+
+	ok(alike_raw(a, "{\"a\": \"yyy\\n\\u00e9\", \"n\":-345,"
+	   "\"model\":\"m\",\"l\":[0,\"\\\"r\"]}"),
+	   "raw: other strings and integers in the spans");
+	ok(!alike_raw(a, "{\"a\":\"xx\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: other space: not alike");
+	ok(!alike_raw(a, "{\"a\": \"x\\x\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a bad escape in a span");
+	ok(!alike_raw(a, "{\"a\": \"x\\u00g0\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a bad \\u escape in a span");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":012,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a leading zero");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":1234567890123456789,"
+	   "\"model\":\"m\",\"l\":[1,\"q\"]}"), "raw: 19 digits");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":1.5,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]}"), "raw: a double");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"M\","
+	   "\"l\":[1,\"q\"]}"), "raw: another model");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
+	   "\"l\":[1,\"q\"]} "), "raw: a byte more at the end");
+	ok(!alike_raw(a, "{\"a\": \"xx"), "raw: cut in a span");
+}
+
 static void
 test_parse(void)
 {
 	struct json_tokener *tok = json_tokener_new_ex(128);
-	char slice[PRUNE_SLICE], *body, *p;
+	char slice[PRUNE_SLICE], *body, *p, *heap;
 	size_t len = 3 << 20;
 	struct json_object *o, *m;
 
@@ -430,6 +504,23 @@ test_parse(void)
 	ok(!prune_parse(tok, "{\"model\":\"c\"", 12, 64, slice),
 	   "a cut body gives nothing");
 	free(body);
+	/* A space held back at a slice's end comes out with the next slice,
+	 * whose bytes all stay: one more byte out than in. The slice is on
+	 * the heap so that ASan sees a byte written past it. */
+	body = malloc(3 * PRUNE_SLICE);
+	p = body + sprintf(body, "{\"a\":[");
+	while (p < body + PRUNE_SLICE - 2)
+		p += sprintf(p, "0,");
+	*p++ = '1';
+	*p++ = ' ';
+	while (p < body + 2 * PRUNE_SLICE + 8)
+		*p++ = '2';
+	p += sprintf(p, "],\"model\":\"m\"}");
+	heap = malloc(PRUNE_SLICE);
+	ok(!prune_parse(tok, body, (size_t)(p - body), 1 << 20, heap),
+	   "a held space stays within the slice (json-c rejects 1 2)");
+	free(heap);
+	free(body);
 	json_tokener_free(tok);
 }
 
@@ -443,6 +534,7 @@ main(void)
 	test_depth();
 	test_fixtures();
 	test_alike();
+	test_alike_raw();
 	test_parse();
 	return tap_done();
 }
