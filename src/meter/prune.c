@@ -136,16 +136,17 @@ prune_span(struct prune *p, size_t start, const char *o, const char *s,
 {
 	struct prune_shape *sh = p->shape;
 	struct prune_span *sp;
+	size_t end = prune_offset(p, o), raw_end = prune_raw(p, s);
 
-	if (sh->n == PRUNE_SPANS) {
+	if (sh->n == PRUNE_SPANS || end > UINT32_MAX || raw_end > UINT32_MAX) {
 		sh->lost = true;
 		return;
 	}
 	sp = &sh->span[sh->n];
-	sp->start = start;
-	sp->end = prune_offset(p, o);
-	sp->raw_start = p->raw_start;
-	sp->raw_end = prune_raw(p, s);
+	sp->start = (uint32_t)start;
+	sp->end = (uint32_t)end;
+	sp->raw_start = (uint32_t)p->raw_start;
+	sp->raw_end = (uint32_t)raw_end;
 	sp->string = string;
 	sh->n++;
 }

@@ -41,15 +41,17 @@
 /* The text prune_parse() hands json-c per call, at most; it prunes
  * PRUNE_SLICE - 1 bytes at a time into it. */
 #define PRUNE_SLICE (8 * 1024)
-/* Spans a shape holds; a text with more is alike to none. */
+/* Spans a shape holds; a text with more is alike to none, as is one
+ * whose spans lie past 4 GiB (offsets are 32-bit: a shape is 2.5 KB,
+ * two per stream being metered). */
 #define PRUNE_SPANS 128
 
 /* Output bytes [start, end) that may differ between alike texts: the
  * characters of a string value other than those of the listed keys, or
  * a plain integer (which json-c reads as an int64 whatever its digits). */
 struct prune_span {
-	size_t start, end;
-	size_t raw_start, raw_end;	/* the same in the input */
+	uint32_t start, end;
+	uint32_t raw_start, raw_end;	/* the same in the input */
 	bool string;
 };
 

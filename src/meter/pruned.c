@@ -75,11 +75,11 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 			break;
 		e = as->span[i].string ? prune_string_close(b + pb, b + blen) :
 		    prune_raw_int(b + pb, b + blen);
-		if (!e)
+		if (!e || (size_t)(e - b) > UINT32_MAX)
 			return false;
 		bs->span[i].start = bs->span[i].end = 0;	/* unknown */
-		bs->span[i].raw_start = pb;
-		bs->span[i].raw_end = (size_t)(e - b);
+		bs->span[i].raw_start = (uint32_t)pb;
+		bs->span[i].raw_end = (uint32_t)(e - b);
 		bs->span[i].string = as->span[i].string;
 		pa = as->span[i].raw_end;
 		pb = (size_t)(e - b);
