@@ -113,23 +113,52 @@ def build_rows(data, streams):
     return rows
 
 
+def rounds(data, test, key):
+    """The values of test_1, test_2, ... in order, None where missing."""
+    out = []
+    i = 1
+    while (OURS, "%s_%d" % (test, i)) in data:
+        out.append(get(data, OURS, "%s_%d" % (test, i), key))
+        i += 1
+    return out
+
+
+def median(vals):
+    vals = sorted(v for v in vals if v is not None)
+    if not vals:
+        return None
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+
+def paired_cost(on, off, sign):
+    """Median over rounds of the cost of on against the off beside it:
+    sign 1 for a rate (1 - on/off), -1 for a time (on/off - 1)."""
+    r = [None if not a or not b else
+         100.0 * ((1 - a / b) if sign > 0 else (a / b - 1))
+         for a, b in zip(on, off)]
+    return median(r), [x for x in r if x is not None]
+
+
 def metering(data):
     m = {}
     for ct in ("sse", "opaque"):
+        down = rounds(data, "meter_down_" + ct, "mbps")
+        cpu = rounds(data, "meter_cpu_" + ct, "cpu_s")
         m[ct] = {
             "delay_p50_us": get(data, OURS, "meter_sse_" + ct,
                                 "delay_p50_us"),
             "delay_p99_us": get(data, OURS, "meter_sse_" + ct,
                                 "delay_p99_us"),
-            "down_mbps": get(data, OURS, "meter_down_" + ct, "mbps"),
-            "cpu_s_256mib": get(data, OURS, "meter_cpu_" + ct, "cpu_s"),
+            "down_mbps": median(down),
+            "cpu_s_256mib": median(cpu),
+            "down_mbps_rounds": down,
+            "cpu_s_rounds": cpu,
         }
-    on, off = m["sse"]["down_mbps"], m["opaque"]["down_mbps"]
-    m["throughput_cost_pct"] = (None if not on or not off
-                                else 100.0 * (1 - on / off))
-    con, coff = m["sse"]["cpu_s_256mib"], m["opaque"]["cpu_s_256mib"]
-    m["cpu_cost_pct"] = (None if not con or not coff
-                         else 100.0 * (con / coff - 1))
+    m["throughput_cost_pct"], m["throughput_cost_rounds"] = paired_cost(
+        m["sse"]["down_mbps_rounds"], m["opaque"]["down_mbps_rounds"], 1)
+    m["cpu_cost_pct"], m["cpu_cost_rounds"] = paired_cost(
+        m["sse"]["cpu_s_rounds"], m["opaque"]["cpu_s_rounds"], -1)
     m["metered_requests"] = get(data, OURS, "meter_check",
                                 "metered_requests")
     return m
@@ -193,12 +222,18 @@ def print_table(rows, m, checks, args):
     for ct, name in (("sse", "on "), ("opaque", "off")):
         x = m[ct]
         print("  %s  SSE delay p50 %s us p99 %s us | 64 MiB down %s MB/s"
-              " | proxy CPU %s s per 256 MiB" % (
+              " | proxy CPU %s s per 256 MiB (medians)" % (
                   name, fmt(x["delay_p50_us"], 0), fmt(x["delay_p99_us"], 0),
                   fmt(x["down_mbps"], 0), fmt(x["cpu_s_256mib"], 0)))
-    print("  throughput cost %s %%, CPU cost %s %%, metered requests %s" % (
-        fmt(m["throughput_cost_pct"], 0), fmt(m["cpu_cost_pct"], 0),
-        fmt(m["metered_requests"], 0)))
+    print("  throughput cost %s %%, CPU cost %s %% (medians of %d paired "
+          "rounds), metered requests %s" % (
+              fmt(m["throughput_cost_pct"], 0), fmt(m["cpu_cost_pct"], 0),
+              len(m["throughput_cost_rounds"]),
+              fmt(m["metered_requests"], 0)))
+    print("  rounds, throughput cost %%: %s" % " ".join(
+        "%.0f" % v for v in m["throughput_cost_rounds"]))
+    print("  rounds, CPU cost %%:        %s" % " ".join(
+        "%.0f" % v for v in m["cpu_cost_rounds"]))
     if args.ledger:
         print(args.ledger)
     if args.meter:
