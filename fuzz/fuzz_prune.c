@@ -17,6 +17,7 @@
  * build/):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild \
  *     fuzz/fuzz_prune.c src/meter/prune.c src/meter/pruned.c \
+ *     src/meter/prune_scan.c \
  *     -o /tmp/fuzz-prune \
  *     $(pkg-config --libs json-c)
  *   /tmp/fuzz-prune -max_total_time=60 fuzz/corpus/prune

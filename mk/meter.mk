@@ -5,6 +5,7 @@ src_libagp_a_SOURCES += \
 	src/meter/sse.c src/meter/sse.h \
 	src/meter/jstream.c src/meter/jstream.h \
 	src/meter/prune.c src/meter/prune.h src/meter/pruned.c \
+	src/meter/prune_scan.c src/meter/prune_scan.h \
 	src/meter/decode.c src/meter/decode.h \
 	src/meter/extract.c src/meter/extract.h \
 	src/meter/google.c src/meter/anthropic.c src/meter/openai.c

@@ -2,9 +2,9 @@
  * prune.c - the JSON pruner: a scanner that follows strings, escapes and
  * nesting, state kept across chunks, and copies all but the tails of
  * long string values and the whitespace between tokens; on the way it
- * may note the spans that prune_alike() lets differ (pruned.c). A long
- * value's tail is passed over 64 bytes at a time with AVX2 where the CPU
- * has it, else 16 at a time with SSE2.
+ * may note the spans that prune_alike() lets differ (pruned.c). The
+ * byte scanners it uses within strings are in prune_scan.h, and a long
+ * value's tail scan in prune_scan.c.
  *
  * Threading: a pruner belongs to its caller; no shared state.
  * Ownership: nothing allocated.
@@ -13,15 +13,9 @@
 
 #include <stdint.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define PRUNE_AVX2 1	/* built for AVX2 CPUs too, chosen at run time */
-#endif
 
 #include "meter/prune.h"
+#include "meter/prune_scan.h"
 
 void
 prune_init(struct prune *p, struct prune_shape *shape)
@@ -238,18 +232,6 @@ prune_string_end(struct prune *p, const char *o, const char *s)
 
 /* -- strings --------------------------------------------------------- */
 
-static int
-prune_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One byte of an escape split by a chunk's end, after the backslash;
  * false when json-c would reject the escape. A completed escape is one
  * character kept. */
@@ -284,277 +266,6 @@ prune_escape(struct prune *p, char c)
 		p->high = (p->ucs & 0xfc00) == 0xd800;
 	}
 	return true;
-}
-
-/* What may follow a backslash, and the escape's length. */
-static const unsigned char prune_esc_len[256] = {
-	['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
-	['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
-};
-
-/* The length of the escape at s (a backslash) when it lies whole before
- * end: 2, or 6 for \uXXXX; 0 when it runs past end, -1 when json-c
- * would reject it. */
-static int
-prune_escape_len(const char *s, const char *end)
-{
-	int n;
-
-	if (end - s < 2)
-		return 0;
-	if ((n = prune_esc_len[(unsigned char)s[1]]) == 0)
-		return -1;
-	if (n == 2)
-		return 2;
-	if (end - s < 6)
-		return 0;
-	for (int i = 2; i < 6; i++)
-		if (prune_hex(s[i]) < 0)
-			return -1;
-	return 6;
-}
-
-/* A high surrogate escape, the first half of a pair: \uD800-\uDBFF. */
-static bool
-prune_high(const char *s, int n)
-{
-	return n == 6 && (s[2] == 'd' || s[2] == 'D') &&
-	    prune_hex(s[3]) >= 8 && prune_hex(s[3]) <= 11;
-}
-
-#ifdef __SSE2__
-/* Bit i set when s[i] is '"', '\\' or NUL: the bytes a string's scan
- * stops at, looked for sixteen at a time (SSE2 is in every x86-64). */
-static unsigned
-prune_mask16(__m128i v)
-{
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-	    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-	    _mm_cmpeq_epi8(v, _mm_setzero_si128())));
-}
-
-/* The first '"', '\\' or NUL in [s, end), or end. */
-static const char *
-prune_scan(const char *s, const char *end)
-{
-	unsigned mask;
-
-	for (; end - s >= 16; s += 16)
-		if ((mask = prune_mask16(_mm_loadu_si128(
-		    (const __m128i *)(const void *)s))))
-			return s + __builtin_ctz(mask);
-	for (; s < end; s++)
-		if (*s == '"' || *s == '\\' || *s == '\0')
-			return s;
-	return end;
-}
-
-/* As prune_scan() within [s, lim), lim <= end, copying what it passes to
- * w. It stores sixteen bytes at a time as it loads them, so it may write
- * up to 15 bytes past w + (e - s): within the output's room, which
- * trails the input by at least the one byte prune_feed() allows. */
-static inline __attribute__((always_inline)) const char *
-prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
-{
-	const char *e;
-	unsigned mask;
-	__m128i v;
-
-	for (; s < lim && end - s >= 16; s += 16, w += 16) {
-		v = _mm_loadu_si128((const __m128i *)(const void *)s);
-		_mm_storeu_si128((__m128i *)(void *)w, v);
-		if ((mask = prune_mask16(v))) {
-			e = s + __builtin_ctz(mask);
-			return e < lim ? e : lim;
-		}
-	}
-	for (; s < lim; s++, w++) {
-		if (*s == '"' || *s == '\\' || *s == '\0')
-			return s;
-		*w = *s;
-	}
-	return lim;
-}
-#else
-/* True when the 8 bytes of w hold a zero byte. */
-static bool
-prune_zero_byte(uint64_t w)
-{
-	return ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) != 0;
-}
-
-/* The first '"', '\\' or NUL in [s, end), or end: the bytes a string's
- * scan stops at, looked for eight at a time. */
-static const char *
-prune_scan(const char *s, const char *end)
-{
-	uint64_t w;
-
-	for (; end - s >= 8; s += 8) {
-		memcpy(&w, s, sizeof(w));
-		if (prune_zero_byte(w) ||
-		    prune_zero_byte(w ^ 0x2222222222222222ull) ||
-		    prune_zero_byte(w ^ 0x5c5c5c5c5c5c5c5cull))
-			break;
-	}
-	for (; s < end; s++)
-		if (*s == '"' || *s == '\\' || *s == '\0')
-			return s;
-	return end;
-}
-
-/* As prune_scan() within [s, lim), lim <= end, copying what it passes to
- * w. */
-static const char *
-prune_scan_copy(const char *s, const char *lim, const char *end, char *w)
-{
-	const char *e = prune_scan(s, lim);
-
-	(void)end;
-	memcpy(w, s, (size_t)(e - s));
-	return e;
-}
-#endif
-
-#ifdef PRUNE_AVX2
-/* Bit i set when byte i of the 64 at s is c. */
-__attribute__((target("avx2"))) static uint64_t
-prune_eq64(__m256i lo, __m256i hi, char c)
-{
-	const __m256i k = _mm256_set1_epi8(c);
-
-	return (uint64_t)(unsigned)_mm256_movemask_epi8(
-	    _mm256_cmpeq_epi8(lo, k)) |
-	    (uint64_t)(unsigned)_mm256_movemask_epi8(
-	    _mm256_cmpeq_epi8(hi, k)) << 32;
-}
-
-/* 0xff where a byte may follow a backslash: '"' '/' '\\' b f n r t u,
- * looked up by nibbles: a bit per high nibble (2, 5, 6, 7) set in the
- * low nibble's entry for the bytes of that row. */
-__attribute__((target("avx2"))) static __m256i
-prune_escapable32(__m256i v)
-{
-	const __m256i lo_bits = _mm256_setr_epi8(
-	    0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1,
-	    0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
-	const __m256i hi_bits = _mm256_setr_epi8(
-	    0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
-	const __m256i nib = _mm256_set1_epi8(0x0f);
-	__m256i l = _mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib));
-	__m256i h = _mm256_shuffle_epi8(hi_bits, _mm256_and_si256(
-	    _mm256_srli_epi16(v, 4), nib));
-
-	return _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_and_si256(l, h),
-	    _mm256_setzero_si256()), _mm256_set1_epi8(-1));
-}
-
-/* 0xff at hex digits. */
-__attribute__((target("avx2"))) static __m256i
-prune_hex32(__m256i v)
-{
-	/* 'a'-'f' and 'A'-'F' alike once bit 5 is set */
-	__m256i l = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-
-	return _mm256_or_si256(_mm256_and_si256(
-	    _mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
-	    _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)), _mm256_and_si256(
-	    _mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
-	    _mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
-}
-
-/* How far a long value's tail may be passed over from s, at a character
- * boundary, judging the 64 bytes s[0..63] at once: 0 when they hold its
- * closing quote, a NUL or an escape json-c rejects (the caller then looks
- * closer); else 64, or less when an escape runs past them, so that the
- * next block starts at a character boundary again. */
-__attribute__((target("avx2"))) static size_t
-prune_block64(const char *s)
-{
-	const uint64_t odd = 0xaaaaaaaaaaaaaaaaull;
-	__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)s);
-	__m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)
-	                                (s + 32));
-	uint64_t bs = prune_eq64(lo, hi, '\\'), code, escaped, starts, u;
-	uint64_t ok, hex, cross;
-
-	if (prune_eq64(lo, hi, '\0'))
-		return 0;
-	/* The 1st, 3rd... backslash of a run starts an escape and the byte
-	 * after it is escaped (simdjson's trick: the subtraction's carries
-	 * walk each run). */
-	code = (((bs << 1) | odd) - bs) ^ odd;
-	escaped = code ^ bs;
-	starts = code & bs;
-	if (prune_eq64(lo, hi, '"') & ~escaped)
-		return 0;
-	if (!bs)
-		return 64;
-	ok = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(lo)) |
-	    (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(hi))
-	    << 32;
-	hex = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(lo)) |
-	    (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(hi)) << 32;
-	u = escaped & prune_eq64(lo, hi, 'u');
-	if ((escaped & ~ok) ||
-	    ((u << 1 | u << 2 | u << 3 | u << 4) & ~hex))
-		return 0;
-	/* escapes cut by the block's end, at their backslashes */
-	cross = (starts & 1ull << 63) | ((u & 0xfull << 60) >> 1);
-	return cross ? (size_t)__builtin_ctzll(cross) : 64;
-}
-#endif
-
-/* The first byte of [s, end) where a long value's tail needs a closer
- * look: its closing quote, a NUL, an escape json-c rejects or one cut by
- * end; or end. Escapes that json-c takes are passed over here, without
- * leaving the scan. */
-static const char *
-prune_tail(const char *s, const char *end)
-{
-	const char *t;
-	size_t k;
-	int n;
-
-#ifdef PRUNE_AVX2
-	if (__builtin_cpu_supports("avx2"))
-		while (end - s >= 64 && (k = prune_block64(s)) > 0)
-			s += k;
-#endif
-#ifdef __SSE2__
-	while (end - s >= 16) {
-		const char *next = s + 16;
-		unsigned mask = prune_mask16(_mm_loadu_si128(
-		    (const __m128i *)(const void *)s));
-
-		while (mask) {
-			t = s + __builtin_ctz(mask);
-			if (*t != '\\')
-				return t;
-			/* two-byte escapes, the most, without a call */
-			if (end - t < 2 ||
-			    (n = prune_esc_len[(unsigned char)t[1]]) != 2) {
-				if ((n = prune_escape_len(t, end)) <= 0)
-					return t;
-			}
-			if (t + n >= next) {
-				next = t + n;
-				break;
-			}
-			mask &= ~0u << (t + n - s);
-		}
-		s = next;
-	}
-#endif
-	for (;;) {
-		if ((t = prune_scan(s, end)) == end || *t != '\\' ||
-		    (n = prune_escape_len(t, end)) <= 0)
-			return t;
-		s = t + n;
-	}
 }
 
 /* A whole string without escapes, short or a key, in one go: copied
@@ -869,12 +580,4 @@ prune_value(struct prune *p, const char *in, size_t len, char *out,
             size_t *used)
 {
 	return prune_run(p, in, len, out, used);
-}
-
-const char *
-prune_string_close(const char *s, const char *end)
-{
-	const char *t = prune_tail(s, end);
-
-	return t < end && *t == '"' ? t : NULL;
 }
