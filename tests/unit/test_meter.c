@@ -463,6 +463,29 @@ test_unnamed(void)
 	   "Anthropic without event names, sniffed");
 }
 
+
+/* The body cut in two at every byte: each time, a complete record of
+ * model "m1" with these counts. */
+static bool
+every_split(const char *ct, const char *body, size_t len, int64_t in,
+            int64_t out, int64_t think, int64_t total)
+{
+	struct usage_record r;
+
+	for (size_t cut = 0; cut <= len; cut++) {
+		meter_run(ct, NULL, body, len, &cut, 1, 0, &r);
+		if (r.input_tokens != in || r.output_tokens != out ||
+		    r.thinking_tokens != think || r.total_tokens != total ||
+		    !r.complete || strcmp(r.model, "m1") != 0) {
+			diag("split at %zu: in %lld out %lld think %lld", cut,
+			     (long long)r.input_tokens,
+			     (long long)r.output_tokens,
+			     (long long)r.thinking_tokens);
+			return false;
+		}
+	}
+	return true;
+}
 /* Stream events are held back and dropped when the next is alike: what
  * a dropped one set and the next does not overwrite must still count. */
 static void
@@ -508,22 +531,10 @@ test_held_events(void)
 	    "\"choices\":[{\"delta\":{\"content\":\"late\"}}],"
 	    "\"usage\":null}\n\n";
 	struct usage_record r;
-	bool good = true;
 
-	for (size_t cut = 0; cut <= sizeof(body) - 1 && good; cut++) {
-		meter_run("text/event-stream", NULL, body, sizeof(body) - 1,
-		          &cut, 1, 0, &r);
-		good = r.input_tokens == 11 && r.output_tokens == 7 &&
-		    r.thinking_tokens == 5 && r.total_tokens == 23 &&
-		    r.complete && strcmp(r.model, "m1") == 0;
-		if (!good)
-			diag("split at %zu: in %lld out %lld think %lld", cut,
-			     (long long)r.input_tokens,
-			     (long long)r.output_tokens,
-			     (long long)r.thinking_tokens);
-	}
-	ok(good, "held events: a dropped event's fields, finishReason and "
-	   "a commented event count, at every split");
+	ok(every_split("text/event-stream", body, sizeof(body) - 1, 11, 7, 5,
+	               23), "held events: a dropped event's fields, "
+	   "finishReason and a commented event count, at every split");
 	meter_run("text/event-stream", NULL, chat, sizeof(chat) - 1, NULL, 0,
 	          0, &r);
 	ok(r.input_tokens == 3 && r.output_tokens == 4 && r.complete &&
@@ -561,23 +572,11 @@ test_held_values(void)
 	    "0x", "nul", "1:\"x\"",
 	};
 	struct usage_record r;
-	bool good = true;
 	char buf[2048];
 
-	for (size_t cut = 0; cut <= sizeof(body) - 1 && good; cut++) {
-		meter_run("application/json", NULL, body, sizeof(body) - 1,
-		          &cut, 1, 0, &r);
-		good = r.input_tokens == 11 && r.output_tokens == 4 &&
-		    r.thinking_tokens == 5 && r.total_tokens == 20 &&
-		    r.complete && strcmp(r.model, "m1") == 0;
-		if (!good)
-			diag("split at %zu: in %lld out %lld think %lld", cut,
-			     (long long)r.input_tokens,
-			     (long long)r.output_tokens,
-			     (long long)r.thinking_tokens);
-	}
-	ok(good, "held values: a dropped element's fields, a number and "
-	   "finishReason count, at every split");
+	ok(every_split("application/json", body, sizeof(body) - 1, 11, 4, 5,
+	               20), "held values: a dropped element's fields, a "
+	   "number and finishReason count, at every split");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *third = strstr(body, "{\"candidates\":[{\"content"
 		    "\":{\"parts\":[{\"text\":\"three");
