@@ -206,6 +206,25 @@ send_http1_error(struct conn *c, int rc)
 	}
 }
 
+/* Moves c->in to a buffer of cap bytes (at least c->in_len); 0 or -1.
+ * Not realloc: c->req points into the head, and moves with it while
+ * both copies exist. */
+static int
+in_resize(struct conn *c, size_t cap)
+{
+	char *p = malloc(cap);
+
+	if (!p)
+		return -1;
+	memcpy(p, c->in, c->in_len);
+	if (c->head_len > 0)
+		http1_request_move(&c->req, c->in, p);
+	free(c->in);
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
 /* Reads more client bytes into c->in; >0 bytes, 0 on EOF, <0 on error
  * or timeout. */
 static ssize_t
@@ -215,21 +234,9 @@ read_more(struct conn *c, int timeout_ms)
 
 	/* c->in holds at most a head (64 KiB, checked by the caller) and
 	 * one read of chunked body, which read_body() moves out at once. */
-	if (c->in_cap - c->in_len < CONN_IN_SPARE) {
-		size_t cap = c->in_cap * 2;
-		char *p;
-
-		/* Not realloc: c->req points into the head, and moves
-		 * with it while both copies exist. */
-		if (!(p = malloc(cap)))
-			return -1;
-		memcpy(p, c->in, c->in_len);
-		if (c->head_len > 0)
-			http1_request_move(&c->req, c->in, p);
-		free(c->in);
-		c->in = p;
-		c->in_cap = cap;
-	}
+	if (c->in_cap - c->in_len < CONN_IN_SPARE &&
+	    in_resize(c, c->in_cap * 2) < 0)
+		return -1;
 	n = tls_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len,
 		     timeout_ms);
 	if (n > 0)
@@ -290,14 +297,13 @@ read_length_body(struct conn *c)
 	ssize_t n;
 
 	while (c->body_len < want) {
-		size_t step = c->body_cap - c->body_len;
+		size_t left = want - c->body_len, room;
 
-		if (step < CONN_READ && body_reserve(c, CONN_READ) < 0)
+		if (body_reserve(c, left < CONN_READ ? left : CONN_READ) < 0)
 			return -413;
-		step = c->body_cap - c->body_len;
-		if (step > want - c->body_len)
-			step = want - c->body_len;
-		n = tls_read(c->tls, c->body + c->body_len, step,
+		room = c->body_cap - c->body_len;
+		n = tls_read(c->tls, c->body + c->body_len,
+			     room < left ? room : left,
 			     (int)c->opt->idle_timeout);
 		if (n <= 0)
 			return -1;
@@ -608,17 +614,10 @@ forward(struct conn *c)
 static void
 trim_buffers(struct conn *c)
 {
-	char *p;
-
 	if (c->body_cap > CONN_BODY_KEEP)
 		body_release(c);
-	if (c->in_cap > CONN_IN && c->in_len <= CONN_IN - CONN_IN_SPARE &&
-	    (p = malloc(CONN_IN))) {
-		memcpy(p, c->in, c->in_len);
-		free(c->in);
-		c->in = p;
-		c->in_cap = CONN_IN;
-	}
+	if (c->in_cap > CONN_IN && c->in_len <= CONN_IN - CONN_IN_SPARE)
+		in_resize(c, CONN_IN);	/* else it stays as it was */
 }
 
 /* The request loop over one TLS session. */

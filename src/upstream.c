@@ -11,8 +11,8 @@
  *   host:port. Warm connections are shared through a pool of idle easy
  *   handles guarded by pool_lock: curl's own shared connection cache
  *   (CURL_LOCK_DATA_CONNECT) is documented as unsafe between concurrent
- *   threads up to at least 8.x (KNOWN_BUGS "A shared connection cache is not thread-safe",
- *   curl/curl#4915), so instead a worker borrows a whole easy handle,
+ *   threads up to at least 8.x (KNOWN_BUGS "A shared connection cache is
+ *   not thread-safe", curl/curl#4915), so instead a worker borrows a whole easy handle,
  *   whose private connection cache holds the warm connection, for the
  *   length of one exchange. No lock is held across a curl call. The
  *   trust store is read-only once upstream_new() returns
