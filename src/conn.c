@@ -38,6 +38,7 @@
 #include "meter/meter.h"
 #include "options.h"
 #include "origdst.h"
+#include "peer.h"
 #include "proxy.h"
 #include "resolve.h"
 #include "tls.h"
@@ -62,6 +63,7 @@ struct conn {
 	char dst_addr[ORIGDST_STRLEN];
 	unsigned dst_port;
 	char host[256];			/* SNI, else the destination address */
+	struct peer_info who;		/* who connected */
 	struct tls *tls;
 	struct upstream_xfer *xfer;
 	char *in;			/* bytes read from the client */
@@ -531,12 +533,16 @@ record_exchange(struct conn *c, bool ended)
 	r.status = c->status;
 	r.duration_ms = clock_mono_msf() - c->start_ms;
 	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
+	snprintf(r.agent, sizeof(r.agent), "%s", c->who.agent);
+	r.pid = c->who.pid;
+	r.uid = c->who.uid;
 	/* The ledger counts it in the table once it is on disk. */
 	ledger_append(c->px->ledger, &r);
-	log_info("conn#%lu %s %s%s -> %d model=%s in=%" PRId64 " out=%"
-		 PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
+	log_info("conn#%lu %s %s%s -> %d model=%s agent=%s in=%" PRId64
+		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
 		 c->id, c->req.method, c->host, c->req.target, c->status,
-		 r.model[0] ? r.model : "-", r.input_tokens, r.output_tokens,
+		 r.model[0] ? r.model : "-", r.agent[0] ? r.agent : "-",
+		 r.input_tokens, r.output_tokens,
 		 r.thinking_tokens, r.cached_tokens,
 		 r.complete ? "" : " (incomplete)");
 }
@@ -735,10 +741,27 @@ serve(struct conn *c)
 		serve_tls(c);
 }
 
+/* The run, or the language server, behind the connection. */
+static void
+who_connected(struct conn *c)
+{
+	struct peer_info *w = &c->who;
+
+	if (peer_lookup(c->fd, &c->dst, c->px->agents_dir, w) < 0)
+		return;
+	if (!w->agent[0] && w->uid >= 0 && w->uid == c->px->ls_uid &&
+	    c->px->ls_agent)
+		snprintf(w->agent, sizeof(w->agent), "%s", c->px->ls_agent);
+	log_debug("conn#%lu %s uid=%ld cgroup=%" PRIu64 " agent=%s pid=%ld",
+		  c->id, c->peer, w->uid, w->cgroup_id,
+		  w->agent[0] ? w->agent : "-", w->pid);
+}
+
 void
 conn_serve(struct proxy *px, int fd, unsigned long id)
 {
-	struct conn c = { .px = px, .opt = px->opt, .id = id, .fd = fd };
+	struct conn c = { .px = px, .opt = px->opt, .id = id, .fd = fd,
+			  .who.uid = -1 };
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	unsigned port;
@@ -761,6 +784,7 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	} else {
 		origdst_format(&c.dst, c.dst_addr, sizeof(c.dst_addr),
 			      &c.dst_port);
+		who_connected(&c);
 		serve(&c);
 	}
 	tls_free(c.tls);

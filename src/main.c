@@ -25,12 +25,14 @@
 #include "api.h"
 #include "ca.h"
 #include "certcache.h"
+#include "cgroup.h"
 #include "clock.h"
 #include "intercept.h"
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
 #include "options.h"
+#include "privsep.h"
 #include "proxy.h"
 #include "resolve.h"
 #include "standalone.h"
@@ -298,9 +300,31 @@ main_metrics(void *arg, char *buf, size_t len)
 			   : n;
 }
 
+/* What attribution needs (peer.h): the agents cgroup's directory, which
+ * names each run, and the language server's uid and name. */
+static void
+attribution_setup(struct proxy *px, char *agents, size_t len)
+{
+	const struct options *opt = px->opt;
+	struct privsep_user u;
+	const char *slash;
+	char err[512];
+
+	if (cgroup_agents_dir(opt->agents_cgroup, agents, len, err,
+			      sizeof(err)) == 0)
+		px->agents_dir = agents;
+	else
+		log_info("run: %s", err);
+	px->ls_uid = privsep_lookup(opt->ls_user, &u) == 1 ? (long)u.uid : -1;
+	slash = opt->ls_binary ? strrchr(opt->ls_binary, '/') : NULL;
+	px->ls_agent = slash ? slash + 1 : opt->ls_binary ? opt->ls_binary
+							  : opt->ls_user;
+}
+
 static int
 run_daemon(struct options *opt)
 {
+	char agents[4096];
 	struct proxy px = { .opt = opt };
 	struct main_metrics metrics = { &px, NULL };
 	struct listener *listener = NULL;
@@ -344,6 +368,7 @@ run_daemon(struct options *opt)
 	}
 	if (!(px.ledger = ledger_load(opt, px.usage)))
 		goto out;
+	attribution_setup(&px, agents, sizeof(agents));
 	/* Bundle, LS supervisor, then the drop to --user: before any
 	 * thread starts, since standalone_new() forks and setuid()s. */
 	if (mitm_start(&px, &ca, &listener) < 0 ||
@@ -420,8 +445,9 @@ main(int argc, char **argv)
 		rc = run_ca_cert(&opt);
 		break;
 	case OPTIONS_CMD_RUN:
-		rc = state_dir_prepare(opt.state_dir) < 0 ? EXIT_START :
-		     standalone_run(&opt);
+		/* As oneself, the daemon's state dir is not ours to touch. */
+		rc = opt.as_ls_user && state_dir_prepare(opt.state_dir) < 0 ?
+		     EXIT_START : standalone_run(&opt);
 		break;
 	}
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "options.h"
 
@@ -108,8 +109,16 @@ static const struct opt opts[] = {
 	{ "ls-user", OPT_STRING, O(ls_user), "USER",
 	  "intercepted user (default antigravity-ls)", NULL },
 	{ "user", OPT_STRING, O(user), "USER",
-	  "drop network threads to USER (default antigravity-proxy); "
-	  "after run: run as USER (default --ls-user)", NULL },
+	  "drop network threads to USER (default antigravity-proxy)", NULL },
+	{ "control-socket", OPT_STRING, O(control_socket), "PATH",
+	  "where run asks to be intercepted (default " RUNSTATEDIR
+	  "/antigravity-proxy/control.sock; \"\" for none)", NULL },
+	{ "agents-cgroup", OPT_STRING, O(agents_cgroup), "NAME",
+	  "the cgroup v2 group redirected for run (default "
+	  CGROUP_DEFAULT_AGENTS ")", NULL },
+	{ "as-ls-user", OPT_FLAG, O(as_ls_user), NULL,
+	  "run: as --ls-user (the UID-scoped redirect), not as yourself",
+	  NULL },
 	{ "system-ca", OPT_STRING, O(system_ca), "FILE",
 	  "system CA bundle for the combined bundle (default: found)",
 	  NULL },
@@ -457,9 +466,12 @@ options_finish(struct options *cfg)
 	    (!cfg->resolve && replace_string(&cfg->resolve, "dns") < 0) ||
 	    (!cfg->ls_user &&
 	     replace_string(&cfg->ls_user, "antigravity-ls") < 0) ||
-	    (!cfg->user && replace_string(&cfg->user,
-		cfg->command == OPTIONS_CMD_RUN ? cfg->ls_user :
-		"antigravity-proxy") < 0))
+	    (!cfg->user &&
+	     replace_string(&cfg->user, "antigravity-proxy") < 0) ||
+	    (!cfg->control_socket && replace_string(&cfg->control_socket,
+		RUNSTATEDIR "/antigravity-proxy/control.sock") < 0) ||
+	    (!cfg->agents_cgroup &&
+	     replace_string(&cfg->agents_cgroup, CGROUP_DEFAULT_AGENTS) < 0))
 		return -1;
 	if (cfg->mitm_listen.n == 0 &&
 	    (list_add(&cfg->mitm_listen, mitm[0]) < 0 ||
@@ -569,10 +581,6 @@ options_run_args(struct options *cfg, int argc, char **argv,
 		snprintf(err, errlen, "run: expected '-- COMMAND [ARG]...'");
 		return OPTIONS_ERROR;
 	}
-	/* Here --user is whom to run as, not the daemon's user: only a
-	 * --user after "run" counts, else --ls-user's (options_finish). */
-	free(cfg->user);
-	cfg->user = NULL;
 	/* argv[start] ("run") acts as argv[0] for the sub-parse. */
 	rc = options_getopt(cfg, dash - start, argv + start, lo, true, out,
 			   err, errlen);
@@ -645,6 +653,7 @@ options_free(struct options *cfg)
 		&cfg->config_file, &cfg->pidfile, &cfg->state_dir,
 		&cfg->api_listen, &cfg->resolve, &cfg->upstream_ca,
 		&cfg->ls_binary, &cfg->ls_user, &cfg->user, &cfg->system_ca,
+		&cfg->control_socket, &cfg->agents_cgroup,
 	};
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)

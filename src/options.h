@@ -25,7 +25,7 @@ struct options_list {
 enum options_command {
 	OPTIONS_CMD_DAEMON,	/* no command: run the proxy */
 	OPTIONS_CMD_CA_CERT,	/* print the MITM CA certificate */
-	OPTIONS_CMD_RUN,		/* run one command as the intercepted user */
+	OPTIONS_CMD_RUN,		/* run one command, intercepted */
 };
 
 struct options {
@@ -57,7 +57,10 @@ struct options {
 	char *ls_binary;
 	struct options_list ls_args;
 	char *ls_user;
-	char *user;			/* run: whom to run as */
+	char *user;			/* the daemon's network threads */
+	char *control_socket;		/* "" for none */
+	char *agents_cgroup;		/* under the cgroup v2 mount */
+	bool as_ls_user;		/* run: as --ls-user, not oneself */
 	char *system_ca;		/* NULL: found at run time */
 };
 

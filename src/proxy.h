@@ -40,6 +40,9 @@ struct proxy {
 	struct resolver *resolver;
 	struct usage_table *usage;
 	struct ledger *ledger;
+	const char *agents_dir;		/* the agents cgroup, or NULL */
+	long ls_uid;			/* --ls-user's uid, -1 if none */
+	const char *ls_agent;		/* what its records name it */
 	struct proxy_stats stats;
 };
 

@@ -117,6 +117,15 @@ spawn_our_env(struct spawn_vec *e, const struct passwd *pw,
 	return 0;
 }
 
+int
+spawn_trust_setenv(const char *bundle)
+{
+	for (size_t i = 0; spawn_trust_vars[i]; i++)
+		if (setenv(spawn_trust_vars[i], bundle, 1) < 0)
+			return -1;
+	return setenv("SSL_CERT_DIR", "/dev/null", 1);
+}
+
 /* The full environment for exec: ours, then the inherited rest. */
 static int
 spawn_full_env(struct spawn_vec *e, const struct passwd *pw,

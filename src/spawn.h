@@ -54,6 +54,11 @@ struct spawn_cmd *spawn_cmd_new(const char *bin, char *const *args,
 				const char *bundle_path);
 void spawn_cmd_free(struct spawn_cmd *c);
 
+/* Sets the trust variables spawn_cmd_new() gives a command (the bundle
+ * at bundle_path, SSL_CERT_DIR=/dev/null) in this process's own
+ * environment, for a caller that execs itself; 0 or -1. */
+int spawn_trust_setenv(const char *bundle_path);
+
 /* Forks and execs c with io; *pid gets the child. Returns 0, or -1 with
  * errno set when the fork or the exec failed (the child is then reaped). */
 int spawn_start(const struct spawn_cmd *c, const struct spawn_io *io,

@@ -1,34 +1,43 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * standalone.c - the language-server supervisor, the privilege drop and
- * the `run` command.
+ * standalone.c - the supervisor (the language server, the control
+ * socket) and the privilege drop.
  *
- * Process model (--standalone, started as root):
+ * Process model (started as root):
  *
  *   daemon (pid from the pidfile)          supervisor (root)
  *     binds, loads the CA, opens the   --fork-->  poll loop: LS output,
- *     ledger, writes the bundle                   SIGCHLD, control pipe
+ *     ledger, writes the bundle,                  SIGCHLD, control pipe,
+ *     binds the control socket                    control socket
  *     drops to --user                                 |
- *     starts accept + API threads                   fork+exec as --ls-user
+ *     starts accept + API threads      fork+exec as --ls-user (--standalone)
  *     on TERM: closes the control pipe,               v
  *       waits for the supervisor               language server
  *
+ *   Who holds what: the daemon's threads (network, API, ledger) run as
+ *   --user with no capability; they never write a cgroup and never start
+ *   a process. The supervisor keeps root for exactly two jobs: starting
+ *   the LS as another user, and moving a `run` caller into the agents
+ *   cgroup (writing cgroup.procs), on a request over the control socket
+ *   (control.c) that names the caller itself. It reads nothing from the
+ *   network. Without root there is no supervisor, hence no `run` by
+ *   cgroup (run --as-ls-user still works) and no --standalone drop.
+ *
  *   The supervisor is forked while the daemon still has one thread, so it
- *   is single-threaded and keeps root only to start the LS as another
- *   user. It reads nothing from the network: its only input is the
- *   control pipe, whose end of file (the daemon stopped, cleanly or not)
- *   makes it TERM the LS, KILL it after a grace period, reap it and exit.
- *   The unprivileged daemon could not signal a root process; a pipe needs
- *   no privilege and also fires when the daemon is killed outright.
+ *   is single-threaded. Its control pipe's end of file (the daemon
+ *   stopped, cleanly or not) makes it TERM the LS, KILL it after a grace
+ *   period, reap it and exit. The unprivileged daemon could not signal a
+ *   root process; a pipe needs no privilege and also fires when the daemon
+ *   is killed outright.
  *   The LS runs in a process group of its own, with stdout and stderr on
  *   one pipe whose lines go to the log as "ls: ...". When it dies it is
  *   restarted after 1 s, doubling to 60 s; a run of 60 s resets the delay.
  *   Before each start the supervisor brings the combined bundle up to
  *   date, so an LS started after a system CA update trusts the new set.
- *   Without --standalone there is no supervisor; the drop happens anyway.
  *
  * Threading: the daemon side runs in main; the supervisor is a process.
  * Ownership: struct standalone owns the control pipe and the counters
- *   page shared with the supervisor (MAP_SHARED, written only by it).
+ *   page shared with the supervisor (MAP_SHARED, written only by it); the
+ *   supervisor owns the control socket.
  */
 #include "config.h"
 
@@ -52,6 +61,7 @@
 
 #include "bundle.h"
 #include "ca.h"
+#include "control.h"
 #include "log.h"
 #include "options.h"
 #include "privsep.h"
@@ -69,6 +79,8 @@ struct sa_counters {
 	atomic_ulong restarts;
 	atomic_ulong exits;
 	atomic_long pid;
+	atomic_ulong run_moves;		/* control: runs moved */
+	atomic_ulong run_refusals;	/* control: requests refused */
 };
 
 struct standalone {
@@ -81,7 +93,8 @@ struct standalone {
 /* The supervisor's state; it lives on the supervisor's stack. */
 struct sup {
 	const struct options *opt;
-	const struct spawn_cmd *cmd;
+	const struct spawn_cmd *cmd;	/* the LS; NULL without one */
+	struct control *control;	/* NULL without a control socket */
 	struct sa_counters *ctr;
 	int ctl, sfd, out, devnull;
 	pid_t pid;			/* the LS, or -1 */
@@ -280,17 +293,31 @@ sup_events(struct sup *s, struct pollfd *pfd)
 	sup_reap(s);	/* signals merge: never trust one SIGCHLD per child */
 }
 
+/* Serves the control socket; its counters go to the shared page. */
+static void
+sup_control(struct sup *s, const struct pollfd *pfd, int n)
+{
+	unsigned long moved, refused;
+
+	control_handle(s->control, pfd, n);
+	control_counts(s->control, &moved, &refused);
+	atomic_store(&s->ctr->run_moves, moved);
+	atomic_store(&s->ctr->run_refusals, refused);
+}
+
 static void
 sup_loop(struct sup *s)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[3 + 1 + CONTROL_CLIENTS];
 
 	for (;;) {
 		long long now = sa_now_ms();
+		int n = 3, timeout;
 
 		if (s->stopping && s->pid < 0)
 			return;
-		if (!s->stopping && s->pid < 0 && now >= s->next_start)
+		if (s->cmd && !s->stopping && s->pid < 0 &&
+		    now >= s->next_start)
 			sup_spawn(s);
 		if (s->stopping && s->pid > 0 && !s->killed &&
 		    now >= s->kill_at) {
@@ -304,29 +331,46 @@ sup_loop(struct sup *s)
 					  POLLIN, 0 };
 		pfd[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ s->out, POLLIN, 0 };
-		if (poll(pfd, 3, sup_timeout(s, sa_now_ms())) < 0) {
+		timeout = sup_timeout(s, sa_now_ms());
+		if (s->control && !s->stopping)
+			n += control_poll(s->control, pfd + 3, &timeout);
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno != EINTR)
 				log_warn("standalone: poll");
 			continue;
 		}
 		sup_events(s, pfd);
+		if (n > 3)
+			sup_control(s, pfd + 3, n - 3);
 	}
 }
 
-/* The supervisor process: never returns. Only the control pipe and the
- * standard streams survive from the daemon. */
+/* Closes every descriptor but the standard streams, a and b. */
+static void
+close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+/* The supervisor process: never returns. Only the control pipe, the
+ * control socket and the standard streams survive from the daemon. */
 static void
 sup_main(const struct options *opt, const struct spawn_cmd *cmd, int ctl,
-	 struct sa_counters *ctr)
+	 struct control *control, struct sa_counters *ctr)
 {
-	struct sup s = { .opt = opt, .cmd = cmd, .ctr = ctr, .ctl = 3,
-			 .out = -1,
-			 .pid = -1, .backoff = SA_BACKOFF_MIN };
+	struct sup s = { .opt = opt, .cmd = cmd, .control = control,
+			 .ctr = ctr, .ctl = ctl, .out = -1, .pid = -1,
+			 .backoff = SA_BACKOFF_MIN };
 	sigset_t set;
 
-	if (ctl != 3 && (dup2(ctl, 3) < 0 || close(ctl) < 0))
-		_exit(1);
-	close_range(4, ~0U, 0);	/* listeners, ledger, API: not ours */
+	/* Listeners, ledger, API: not ours. */
+	close_all_but(ctl, control ? control_fileno(control) : ctl);
 	if (opt->daemon) {	/* its socket went with the rest */
 		log_use_syslog(false);
 		log_use_syslog(true);
@@ -342,35 +386,53 @@ sup_main(const struct options *opt, const struct spawn_cmd *cmd, int ctl,
 		_exit(1);
 	}
 	sup_loop(&s);
+	control_unlink(control);
 	log_info("standalone: supervisor done");
 	_exit(0);
 }
 
-/* Forks the supervisor; 0 or -1 (logged). */
-static int
-sa_fork_supervisor(struct standalone *sa, const struct options *opt,
-		   const char *bundle)
+/* The language server's command, or NULL without --standalone; *rc -1
+ * on failure (logged). */
+static struct spawn_cmd *
+sa_ls_cmd(const struct options *opt, const char *bundle, int *rc)
 {
 	struct spawn_cmd *cmd;
-	int p[2] = { -1, -1 }, rc = -1;
 
+	*rc = 0;
+	if (!opt->standalone)
+		return NULL;
 	cmd = spawn_cmd_new(opt->ls_binary, opt->ls_args.v, opt->ls_args.n,
 			    opt->ls_user, bundle);
 	if (!cmd)
-		return -1;
-	if (cmd->user_missing)
+		*rc = -1;
+	else if (cmd->user_missing)
 		log_warnx("standalone: WARNING: user %s does not exist; the "
 			  "language server runs as uid %lu and the UID-scoped "
 			  "redirect does NOT apply to it: its traffic is not "
 			  "metered (create the user with mitm-redirect.sh)",
 			  opt->ls_user, (unsigned long)geteuid());
+	return cmd;
+}
+
+/* Forks the supervisor, which takes control; 0 or -1 (logged). */
+static int
+sa_fork_supervisor(struct standalone *sa, const struct options *opt,
+		   const char *bundle, struct control *control)
+{
+	struct spawn_cmd *cmd;
+	int p[2] = { -1, -1 }, rc;
+
+	cmd = sa_ls_cmd(opt, bundle, &rc);
+	if (rc < 0)
+		return -1;
+	rc = -1;
 	if (pipe2(p, O_CLOEXEC) < 0 || (sa->sup_pid = fork()) < 0) {
 		log_err("standalone: starting the supervisor");
 		goto out;
 	}
 	if (sa->sup_pid == 0) {
 		close(p[1]);
-		sup_main(opt, cmd, p[0], sa->ctr);
+		sup_main(opt, cmd, p[0], control, sa->ctr);
 	}
 	sa->ctl = p[1];
 	p[1] = -1;
@@ -437,6 +499,7 @@ struct standalone *
 standalone_new(const struct options *opt)
 {
 	struct standalone *sa = calloc(1, sizeof(*sa));
+	struct control *control = NULL;
 	char bundle[4096];
 
 	if (!sa)
@@ -452,13 +515,23 @@ standalone_new(const struct options *opt)
 	if (bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
 			  bundle, sizeof(bundle)) < 0)
 		goto fail;
-	if (opt->standalone && (sa_state_searchable(opt->state_dir) < 0 ||
-				sa_fork_supervisor(sa, opt, bundle) < 0))
+	/* `run` callers read the bundle by name too, as the LS does. */
+	if (geteuid() == 0 && *opt->control_socket &&
+	    !(control = control_new(opt->control_socket, opt->agents_cgroup,
+				    bundle)))
 		goto fail;
+	if ((opt->standalone || control) &&
+	    (sa_state_searchable(opt->state_dir) < 0 ||
+	     sa_fork_supervisor(sa, opt, bundle, control) < 0))
+		goto fail;
+	control_free(control);	/* the supervisor's now */
+	control = NULL;
 	if (sa_drop(opt) < 0)
 		goto fail;
 	return sa;
 fail:
+	control_unlink(control);
+	control_free(control);
 	standalone_free(sa);
 	return NULL;
 }
@@ -510,12 +583,28 @@ standalone_metrics(const struct standalone *sa, char *buf, size_t len)
 	if (!sa || !sa->ctr || sa->sup_pid < 0)
 		return 0;
 	n = snprintf(buf, len,
+		     "# HELP antigravity_proxy_run_moves_total runs moved "
+		     "into the agents cgroup\n"
+		     "# TYPE antigravity_proxy_run_moves_total counter\n"
+		     "antigravity_proxy_run_moves_total %lu\n"
+		     "# HELP antigravity_proxy_run_refusals_total control "
+		     "socket requests refused\n"
+		     "# TYPE antigravity_proxy_run_refusals_total counter\n"
+		     "antigravity_proxy_run_refusals_total %lu\n"
+		     "# HELP antigravity_proxy_ls_starts_total language "
+		     "server starts\n"
 		     "# TYPE antigravity_proxy_ls_starts_total counter\n"
 		     "antigravity_proxy_ls_starts_total %lu\n"
+		     "# HELP antigravity_proxy_ls_restarts_total language "
+		     "server restarts\n"
 		     "# TYPE antigravity_proxy_ls_restarts_total counter\n"
 		     "antigravity_proxy_ls_restarts_total %lu\n"
+		     "# HELP antigravity_proxy_ls_pid the language server's "
+		     "pid, 0 when none runs\n"
 		     "# TYPE antigravity_proxy_ls_pid gauge\n"
 		     "antigravity_proxy_ls_pid %ld\n",
+		     atomic_load(&sa->ctr->run_moves),
+		     atomic_load(&sa->ctr->run_refusals),
 		     atomic_load(&sa->ctr->starts),
 		     atomic_load(&sa->ctr->restarts),
 		     atomic_load(&sa->ctr->pid));
@@ -556,12 +645,15 @@ sa_wait_child(pid_t pid)
 	return spawn_exit_code(st);
 }
 
-int
-standalone_run(const struct options *opt)
+/* The dedicated-user way: the command as --ls-user, whom the UID-scoped
+ * redirect catches. As root it first asks to join the agents cgroup too,
+ * which only names the run in its records; that may fail. */
+static int
+run_as_ls_user(const struct options *opt, const char *agent)
 {
 	struct spawn_io io = { -1, -1, -1, false };
 	struct spawn_cmd *cmd = NULL;
-	char bundle[4096];
+	char bundle[4096], err[512];
 	size_t n = 0;
 	pid_t pid;
 	int rc = 1;
@@ -573,13 +665,17 @@ standalone_run(const struct options *opt)
 	    bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
 			  bundle, sizeof(bundle)) < 0 ||
 	    !(cmd = spawn_cmd_new(opt->command_argv[0], opt->command_argv + 1,
-				  n - 1, opt->user, bundle)))
+				  n - 1, opt->ls_user, bundle)))
 		goto out;
 	if (cmd->user_missing)
 		log_warnx("run: WARNING: user %s does not exist; running as "
 			  "uid %lu, which the redirect does NOT apply to: this "
-			  "command's traffic is not metered", opt->user,
+			  "command's traffic is not metered", opt->ls_user,
 			  (unsigned long)geteuid());
+	if (*opt->control_socket &&
+	    control_move_self(opt->control_socket, agent, bundle,
+			      sizeof(bundle), err, sizeof(err)) < 0)
+		log_debug("run: no run cgroup: %s", err);
 	if (spawn_start(cmd, &io, &pid) < 0) {
 		log_warn("run: %s", opt->command_argv[0]);
 		rc = errno == ENOENT ? 127 : 126;
@@ -589,4 +685,41 @@ standalone_run(const struct options *opt)
 out:
 	spawn_cmd_free(cmd);
 	return rc;
+}
+
+int
+standalone_run(const struct options *opt)
+{
+	const char *agent = strrchr(opt->command_argv[0], '/');
+	char bundle[4096], err[1024];
+
+	agent = agent ? agent + 1 : opt->command_argv[0];
+	if (opt->as_ls_user)
+		return run_as_ls_user(opt, agent);
+	/* As oneself: into the agents cgroup, whose rule redirects us and
+	 * whatever we start, then exec, keeping cwd, HOME, groups and the
+	 * rest of the environment. Never a silent run unmetered. */
+	if (!*opt->control_socket) {
+		fprintf(stderr, "antigravity-proxy run: --control-socket is "
+			"empty, so this run cannot be intercepted: set it, or "
+			"use 'run --as-ls-user'\n");
+		return STANDALONE_RUN_REFUSED;
+	}
+	if (control_move_self(opt->control_socket, agent, bundle,
+			      sizeof(bundle), err, sizeof(err)) < 0) {
+		fprintf(stderr, "antigravity-proxy run: %s\n", err);
+		return STANDALONE_RUN_REFUSED;
+	}
+	if (access(bundle, R_OK) < 0) {
+		fprintf(stderr, "antigravity-proxy run: cannot read the CA "
+			"bundle %s (%s): its directory must be searchable "
+			"(0711)\n", bundle, strerror(errno));
+		return STANDALONE_RUN_REFUSED;
+	}
+	if (spawn_trust_setenv(bundle) < 0)
+		return STANDALONE_RUN_REFUSED;
+	execvp(opt->command_argv[0], opt->command_argv);
+	fprintf(stderr, "antigravity-proxy run: %s: %s\n", opt->command_argv[0],
+		strerror(errno));
+	return errno == ENOENT ? 127 : 126;
 }

@@ -35,9 +35,16 @@ void standalone_reap(struct standalone *sa);
 size_t standalone_metrics(const struct standalone *sa, char *buf,
 			  size_t len);
 
-/* The `run` command: opt->command_argv as opt->user with the trust
- * environment. Returns its exit status (128+n after signal n; 127 when
- * it could not be started, 1 on a setup error). */
+/*
+ * The `run` command. By default it asks the daemon over the control
+ * socket to move this process into the agents cgroup, sets the trust
+ * environment and execs opt->command_argv as the invoking user; a
+ * refusal is one line on stderr and STANDALONE_RUN_REFUSED. With
+ * opt->as_ls_user it runs the command as opt->ls_user and returns its
+ * exit status (128+n after signal n; 127 when it could not be started,
+ * 1 on a setup error).
+ */
+#define STANDALONE_RUN_REFUSED 125
 int standalone_run(const struct options *opt);
 
 #endif

@@ -500,6 +500,10 @@ usage_record_to_json(const struct usage_record *r)
 				       json_object_new_string(r->error));
 	if (r->raw[0] && (raw = json_tokener_parse(r->raw)))
 		json_object_object_add(o, "raw", raw);
+	json_object_object_add(o, "agent", json_object_new_string(r->agent));
+	json_object_object_add(o, "pid", json_object_new_int64(r->pid));
+	if (r->uid >= 0)
+		json_object_object_add(o, "uid", json_object_new_int64(r->uid));
 	return o;
 }
 
@@ -538,6 +542,10 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	copy_string(o, "endpoint", r->endpoint, sizeof(r->endpoint));
 	copy_string(o, "model", r->model, sizeof(r->model));
 	copy_string(o, "error", r->error, sizeof(r->error));
+	copy_string(o, "agent", r->agent, sizeof(r->agent));
+	r->pid = (long)get_int(o, "pid");
+	r->uid = json_object_object_get_ex(o, "uid", &v) ?
+		 (long)json_object_get_int64(v) : -1;
 	r->status = (int)get_int(o, "status");
 	r->has_usage = json_object_object_get_ex(o, "has_usage", &v) &&
 		       json_object_get_boolean(v);

@@ -20,6 +20,7 @@
 #define USAGE_HOST_MAX 256
 #define USAGE_RAW_MAX 2048
 #define USAGE_ERROR_MAX 64
+#define USAGE_AGENT_MAX 64
 
 /*
  * One metered response, normalised (see doc/usage-format.md): input,
@@ -44,6 +45,11 @@ struct usage_record {
 	double ttfb_ms;			/* request sent to first body byte */
 	char error[USAGE_ERROR_MAX];	/* provider error type, "" if none */
 	char raw[USAGE_RAW_MAX];	/* provider's usage object as JSON */
+	/* Who sent it (peer.h): a run's agent and pid, or the language
+	 * server's name; the socket owner's uid, -1 when unknown. */
+	char agent[USAGE_AGENT_MAX];
+	long pid;
+	long uid;
 };
 
 struct usage_table;

@@ -16,6 +16,7 @@ mport=$(free_port)
 # `(run_proxy ...) &` makes $! the daemon's own pid.
 run_proxy() {
 	exec "$PROXY" --config /dev/null --user root --state-dir "$work/state" \
+		--control-socket "$work/control.sock" \
 		--api-listen "127.0.0.1:$port" --mitm-listen "127.0.0.1:$mport" "$@"
 }
 
@@ -71,7 +72,9 @@ else
 	ok 1 "promtool is installed (Debian package prometheus)"
 fi
 
-is "$(stat -c %a "$work/state")" 700 "state dir created 0700"
+# Searchable (0711), not listable: `run` callers read combined-ca.pem by
+# name; the key and the ledger are 0600.
+is "$(stat -c %a "$work/state")" 711 "state dir created 0711 (it serves run)"
 "$PROXY" --config /dev/null --state-dir "$work/state" ca-cert >"$work/ca.pem"
 cmp -s "$work/ca.pem" "$work/state/ca-cert.pem"
 ok $? "ca-cert prints the CA certificate of the state dir"

@@ -143,7 +143,7 @@ cat >"$work/defaults" <<EOF
 DAEMON=$daemon
 PIDFILE=$work/run/agp.pid
 CONFIG=/dev/null
-DAEMON_ARGS="--user root --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
+DAEMON_ARGS="--user root --control-socket $work/run/control.sock --state-dir $work/state --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
 STOP_TIMEOUT=10
 REDIRECT=no
 EOF
@@ -179,9 +179,16 @@ mount --rbind "$d" /dev && exec "$@"' sh "$work/dev" \
 		sh "$init" "$1"
 }
 
-# How many daemons serve our API port.
+# How many daemons serve our API port; a daemon's supervisor (its child,
+# with the same command line) is not another one.
 ndaemons() {
-	pgrep -f -- "--api-listen 127.0.0.1:$port " | grep -c .
+	pids=" $(pgrep -f -- "--api-listen 127.0.0.1:$port " | tr '\n' ' ')"
+	n=0
+	for p in $pids; do
+		pp=$(ps -o ppid= -p "$p" | tr -d ' ')
+		case $pids in *" $pp "*) ;; *) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
 }
 
 initrc status >"$work/st0" 2>&1
@@ -277,7 +284,7 @@ cat >"$work/defaults-ns" <<EOF
 DAEMON=$daemon
 PIDFILE=$work/run/agp-ns.pid
 CONFIG=/dev/null
-DAEMON_ARGS="--user root --state-dir $work/state-ns --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
+DAEMON_ARGS="--user root --control-socket $work/run/control-ns.sock --state-dir $work/state-ns --api-listen 127.0.0.1:$port --mitm-listen 127.0.0.1:$mport"
 REDIRECT_ARGS="--user nobody --port $mport"
 REDIRECT_CMD=$sbin/mitm-redirect.sh
 EOF

@@ -14,6 +14,8 @@ DNS_IP=127.0.0.53	# the fake DNS server
 DOWN_IP=127.0.0.3	# nothing listens here
 H2_IP=127.0.0.4		# an HTTP/2-only upstream (nghttpd), when installed
 API="http://127.0.0.1:8741"
+AGENTS="agp-test-$$"	# the agents cgroup, under the cgroup v2 mount
+AGENTS_DIR=""
 HOSTS="api.example.test other.example.test pinned.example.test"
 PLAIN_HOST=plain.other.test	# not on the intercept list
 ns_pids=""
@@ -39,6 +41,17 @@ ns_bg() {	# ns_bg CMD...: starts a background process in the namespace
 	ns_pids="$ns_pids $!"
 }
 
+# The same, keeping /sys: `ip netns exec` mounts a new one, without the
+# cgroup hierarchy the proxy's supervisor works in. The namespace's hosts
+# file is mounted as `ip netns exec` would, for the LS it starts.
+ns_bg_sys() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	nsenter --net="/run/netns/$NS" unshare --mount sh -c \
+		'mount --bind "$0" /etc/hosts && exec "$@"' \
+		"/etc/netns/$NS/hosts" "$@" &
+	ns_pids="$ns_pids $!"
+}
+
 ns_down() {
 	if [ "$tap_failed" -gt 0 ] && [ -f "$work/proxy.log" ]; then
 		echo "# --- the proxy log's last warnings and errors"
@@ -51,6 +64,15 @@ ns_down() {
 	for p in $ns_pids; do wait "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "/etc/netns/$NS"
+	if [ -d "$AGENTS_DIR" ]; then
+		for d in "$AGENTS_DIR"/run-*; do
+			[ -d "$d" ] || continue
+			# Whatever a test left running in a run cgroup goes too.
+			xargs -r kill -KILL <"$d/cgroup.procs" 2>/dev/null
+			for _ in 1 2 3 4 5; do rmdir "$d" 2>/dev/null && break; sleep 0.2; done
+		done
+		rmdir "$AGENTS_DIR"
+	fi
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 
@@ -78,9 +100,19 @@ ns_up() {
 		return 1
 	ip netns add "$NS" || return 1
 	in_ns ip link set lo up
+	cg2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break;
+		     if ($(i + 1) == "cgroup2") { print $5; exit } }' \
+		/proc/self/mountinfo)
+	[ -n "$cg2" ] || { echo "Bail out! no cgroup v2 mount"; return 1; }
+	AGENTS_DIR="$cg2/$AGENTS"
+	mkdir "$AGENTS_DIR" || return 1
+	# The two redirects of mitm-redirect.sh: the uid's, the cgroup's.
 	for ipt in iptables ip6tables; do
 		in_ns $ipt -t nat -A OUTPUT -p tcp --dport 443 \
 			-m owner --uid-owner "$TEST_USER" \
+			-j REDIRECT --to-ports 8742 || return 1
+		in_ns $ipt -t nat -A OUTPUT -p tcp --dport 443 \
+			-m cgroup --path "$AGENTS" \
 			-j REDIRECT --to-ports 8742 || return 1
 	done
 	# `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts.
@@ -118,7 +150,8 @@ ns_up() {
 }
 
 proxy_start() {
-	ns_bg "$PROXY" --config /dev/null --state-dir "$work/state" \
+	ns_bg_sys "$PROXY" --config /dev/null --state-dir "$work/state" \
+		--control-socket "$work/control.sock" --agents-cgroup "$AGENTS" \
 		--api-listen 127.0.0.1:8741 --mitm-listen 0.0.0.0:8742 \
 		--mitm-listen '[::]:8742' --dns-server "$DNS_IP" \
 		--upstream-ca "$work/up/ca.pem" --intercept '*.example.test' \

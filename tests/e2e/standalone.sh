@@ -30,6 +30,7 @@ trap cleanup EXIT
 
 prun() {	# prun ARGS...: antigravity-proxy run in the namespace
 	in_ns "$PROXY" --config /dev/null --state-dir "$work/state" \
+		--control-socket "$work/control.sock" \
 		--log-level warn run "$@"
 }
 # usage_of MODEL FIELD...: the fields, from one snapshot of /v1/usage
@@ -46,31 +47,31 @@ uid_of() {	# uid_of PID: the four Uid fields of /proc/PID/status
 client_uid=$(id -u "$TEST_USER")
 
 # --- run -------------------------------------------------------------------
-code=$(prun --user "$TEST_USER" -- curl -sS --max-time 10 -o /dev/null \
+code=$(prun --as-ls-user --ls-user "$TEST_USER" -- curl -sS --max-time 10 -o /dev/null \
 	-w '%{http_code}' -X POST -d '{}' "$GC")
 ok $? "run -- curl as $TEST_USER: exit status 0"
 is "$code" 200 "curl trusted the proxy through CURL_CA_BUNDLE"
 is "$(usage_of gemini-2.5-pro input_tokens)" 2342 \
 	"the command's traffic was intercepted and metered"
-prun --user "$TEST_USER" -- curl -sSf --max-time 10 -o /dev/null \
+prun --as-ls-user --ls-user "$TEST_USER" -- curl -sSf --max-time 10 -o /dev/null \
 	"https://api.example.test/status/404" 2>/dev/null
 is $? 22 "curl's own exit status (22, HTTP 404) comes back"
-prun --user "$TEST_USER" -- false
+prun --as-ls-user --ls-user "$TEST_USER" -- false
 is $? 1 "run -- false: 1"
-prun --user "$TEST_USER" -- sh -c 'kill -TERM $$'
+prun --as-ls-user --ls-user "$TEST_USER" -- sh -c 'kill -TERM $$'
 is $? 143 "a command killed by SIGTERM: 143"
-is "$(prun --user "$TEST_USER" -- id -u)" "$client_uid" \
+is "$(prun --as-ls-user --ls-user "$TEST_USER" -- id -u)" "$client_uid" \
 	"the command runs as the given user"
-is "$(prun --user "$TEST_USER" -- sh -c 'echo $SSL_CERT_FILE $SSL_CERT_DIR')" \
+is "$(prun --as-ls-user --ls-user "$TEST_USER" -- sh -c 'echo $SSL_CERT_FILE $SSL_CERT_DIR')" \
 	"$work/state/combined-ca.pem /dev/null" "with the trust variables"
-prun --user agp-no-such-user -- true 2>"$work/missing.err"
+prun --as-ls-user --ls-user agp-no-such-user -- true 2>"$work/missing.err"
 ok $? "a missing user: the command still runs"
 grep -q 'does NOT apply' "$work/missing.err"
 ok $? "with a loud warning that the redirect does not apply"
-prun --user "$TEST_USER" -- /nonexistent/cmd 2>/dev/null
+prun --as-ls-user --ls-user "$TEST_USER" -- /nonexistent/cmd 2>/dev/null
 is $? 127 "a command that does not exist: 127"
 # The command does not outlive `run` (PR_SET_PDEATHSIG).
-prun --user "$TEST_USER" -- sleep 31 &
+prun --as-ls-user --ls-user "$TEST_USER" -- sleep 31 &
 bg=$!
 for _ in $(seq 50); do
 	cp=$(pgrep -u "$TEST_USER" -f '^sleep 31$') && break
@@ -106,16 +107,16 @@ srun() {	# srun ARGS...: `run` as $PROXY_USER, in the namespace
 }
 echo "$PROXY_USER ALL=($TEST_USER) NOPASSWD: ALL" >"$SUDOERS"
 chmod 440 "$SUDOERS"
-is "$(srun --user "$TEST_USER" -- sh -c 'echo $(id -u) $SSL_CERT_FILE $SSL_CERT_DIR')" \
+is "$(srun --as-ls-user --ls-user "$TEST_USER" -- sh -c 'echo $(id -u) $SSL_CERT_FILE $SSL_CERT_DIR')" \
 	"$client_uid $work/state-sudo/combined-ca.pem /dev/null" \
 	"not root: run goes through sudo -n, as $TEST_USER, with the trust variables"
-code=$(srun --user "$TEST_USER" -- curl -sS --max-time 10 -o /dev/null \
+code=$(srun --as-ls-user --ls-user "$TEST_USER" -- curl -sS --max-time 10 -o /dev/null \
 	-w '%{http_code}' -X POST -d '{}' "$GC" 2>/dev/null)
 is "$code" 200 "and its traffic is redirected to the proxy, which it trusts"
-srun --user "$TEST_USER" -- sh -c 'exit 3'
+srun --as-ls-user --ls-user "$TEST_USER" -- sh -c 'exit 3'
 is $? 3 "the command's exit status comes back through sudo"
 rm -f "$SUDOERS"
-srun --user "$TEST_USER" -- true 2>"$work/sudo.err"
+srun --as-ls-user --ls-user "$TEST_USER" -- true 2>"$work/sudo.err"
 ok $(( $? == 0 )) "without a sudoers rule: a non-zero exit"
 grep -q 'sudo: a password is required' "$work/sudo.err"
 ok $? "and sudo's reason on stderr ($(head -c 60 "$work/sudo.err"))"
