@@ -14,12 +14,14 @@
 #include "privsep.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -107,6 +109,46 @@ privsep_no_caps(void)
 	for (int i = 0; i < 2; i++)
 		if (d[i].effective || d[i].permitted)
 			return -1;
+	return 0;
+}
+
+/* What the supervisor does as root, and no more: start the LS as its
+ * user (setgroups, setgid, setuid), signal it (another uid), and write
+ * the combined bundle into the state dir, which the proxy user owns.
+ * Creating run cgroups and writing cgroup.procs need no capability:
+ * root owns those files. */
+static const int privsep_supervisor_caps[] = {
+	CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_DAC_OVERRIDE,
+};
+
+int
+privsep_limit_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+	size_t nkeep = sizeof(privsep_supervisor_caps) /
+		       sizeof(privsep_supervisor_caps[0]);
+
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		bool keep = false;
+
+		for (size_t i = 0; i < nkeep; i++)
+			keep = keep || privsep_supervisor_caps[i] == cap;
+		if (!keep && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			log_err("privsep: dropping capability %d", cap);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nkeep; i++) {
+		int c = privsep_supervisor_caps[i];
+
+		d[c / 32].effective |= 1U << (c % 32);
+		d[c / 32].permitted |= 1U << (c % 32);
+	}
+	if (syscall(SYS_capset, &h, d) < 0) {
+		log_err("privsep: limiting capabilities");
+		return -1;
+	}
 	return 0;
 }
 

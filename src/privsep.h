@@ -32,4 +32,10 @@ int privsep_own_state(const char *state_dir, const struct privsep_user *u);
  * regained and that no capability is left. 0 or -1 (logged). */
 int privsep_drop(const struct privsep_user *u);
 
+/* For a process that stays root (the supervisor): keeps only the
+ * capabilities PRIVSEP_SUPERVISOR_CAPS lists, in every set and in the
+ * bounding set, so neither it nor what it starts can regain the rest.
+ * 0 or -1 (logged). */
+int privsep_limit_caps(void);
+
 #endif

@@ -18,8 +18,9 @@
  *   a process. The supervisor keeps root for exactly two jobs: starting
  *   the LS as another user, and moving a `run` caller into the agents
  *   cgroup (writing cgroup.procs), on a request over the control socket
- *   (control.c) that names the caller itself. It reads nothing from the
- *   network. Without root there is no supervisor, hence no `run` by
+ *   (control.c) that names the caller itself. It keeps root's uid but
+ *   only the capabilities those need (privsep_limit_caps()), and reads
+ *   nothing from the network. Without root there is no supervisor, hence no `run` by
  *   cgroup (run --as-ls-user still works) and no --standalone drop.
  *
  *   The supervisor is forked while the daemon still has one thread, so it
@@ -380,7 +381,8 @@ sup_main(const struct options *opt, const struct spawn_cmd *cmd, int ctl,
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	if ((s.sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0 ||
+	if ((geteuid() == 0 && privsep_limit_caps() < 0) ||
+	    (s.sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0 ||
 	    (s.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
 		log_err("standalone: supervisor setup");
 		_exit(1);

@@ -112,7 +112,7 @@ rules ip6tables >"$work/before6"
 # Two servers in the namespace: one on 443 (not redirected), one on PORT.
 # Started directly (not through a function) so that $! is the server;
 # it must not hold the lock.
-in_ns "$PYTHON" -c '
+nsenter --net="/run/netns/$NS" "$PYTHON" -c '
 import socket, sys, threading
 def serve(family, addr, port, name):
     s = socket.socket(family)

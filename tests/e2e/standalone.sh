@@ -187,6 +187,10 @@ sup=$(awk '$1 == "PPid:" { print $2 }' "/proc/$ls1/status")
 is "$(awk '$1 == "PPid:" { print $2 }' "/proc/$sup/status")" "$proxy_pid" \
 	"the LS's parent is the daemon's child: the supervisor"
 is "$(uid_of "$sup")" "0 0 0 0" "the supervisor stays root"
+# CAP_DAC_OVERRIDE (1), CAP_KILL (5), CAP_SETGID (6), CAP_SETUID (7).
+is "$(awk '$1 == "CapEff:" || $1 == "CapBnd:" { printf "%s ", $2 }' \
+	"/proc/$sup/status")" "00000000000000e2 00000000000000e2 " \
+	"with only the capabilities it needs, bounding set included"
 is "$(stat -c '%U %a' "$work/state/ca-key.pem")" "$PROXY_USER 600" \
 	"the CA key is the proxy user's, 0600"
 is "$(stat -c '%U %a' "$work/state/usage.jsonl")" "$PROXY_USER 600" \
