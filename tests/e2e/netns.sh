@@ -18,6 +18,10 @@ AGENTS="agp-test-$$"	# the agents cgroup, under the cgroup v2 mount
 AGENTS_DIR=""
 HOSTS="api.example.test other.example.test pinned.example.test"
 PLAIN_HOST=plain.other.test	# not on the intercept list
+# The real agent CLIs' API hosts, served by fakeapi.py on its own address.
+API_IP=127.0.0.5
+API_HOSTS="api.anthropic.com generativelanguage.googleapis.com api.openai.com
+ chatgpt.com"
 ns_pids=""
 
 # The clients run as another user, who cannot reach a Python under
@@ -84,7 +88,7 @@ ns_up() {
 	# of what they check: one at a time, whatever make -j says.
 	exec 9>/tmp/antigravity-proxy-e2e.lock
 	flock 9
-	work=$(mktemp -d /tmp/agp-e2e.XXXXXX)
+	work=$(mktemp -d "${TMPDIR:-/tmp}/agp-e2e.XXXXXX")
 	chmod 1777 "$work"	# the clients write their outputs here
 	trap ns_down EXIT
 	# The clients run as another user, who may not be able to read the
@@ -121,17 +125,21 @@ ns_up() {
 		# sudo looks its host's name up, and warns when it cannot.
 		echo "127.0.0.1 localhost $(hostname)"
 		for h in $HOSTS $PLAIN_HOST; do echo "$UPSTREAM_IP $h"; done
+		for h in $API_HOSTS; do echo "$API_IP $h"; done
 		echo "$DOWN_IP down.example.test"
 		echo "$H2_IP h2.example.test"
 	} >"/etc/netns/$NS/hosts"
 
 	# shellcheck disable=SC2086 # host lists, split on purpose
 	sh "$top_srcdir/tests/helpers/mkcerts.sh" "$work/up" \
-		$HOSTS $PLAIN_HOST h2.example.test "$UPSTREAM_IP" \
+		$HOSTS $PLAIN_HOST $API_HOSTS h2.example.test "$UPSTREAM_IP" \
 		>/dev/null 2>&1 || return 1
 	dns_args=""
 	for h in $HOSTS $PLAIN_HOST; do
 		dns_args="$dns_args --record $h=$UPSTREAM_IP"
+	done
+	for h in $API_HOSTS; do
+		dns_args="$dns_args --record $h=$API_IP"
 	done
 	# shellcheck disable=SC2086 # $dns_args, split on purpose
 	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakedns.py" \
@@ -144,8 +152,11 @@ ns_up() {
 		--key "$work/up/server.key" \
 		--fixtures "$top_srcdir/tests/fixtures" \
 		--log "$work/upstream.log" >"$work/upstream.out"
-	wait_line "$work/dns.out" ready && wait_line "$work/upstream.out" ready ||
-		return 1
+	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakeapi.py" \
+		--listen "$API_IP:443" --cert "$work/up/server.pem" \
+		--key "$work/up/server.key" --log "$work/api.log" >"$work/api.out"
+	wait_line "$work/dns.out" ready && wait_line "$work/upstream.out" ready &&
+		wait_line "$work/api.out" ready || return 1
 	proxy_start "$@"
 }
 
