@@ -15,7 +15,7 @@ struct intercept;
 
 /* The default patterns, used when `patterns` is empty. */
 #define INTERCEPT_DEFAULTS "*.googleapis.com", "api.anthropic.com", \
-	"api.openai.com"
+	"api.openai.com", "chatgpt.com"
 
 /* Builds the list from the defaults plus `patterns` ("host",
  * "*.suffix" or "*" for every host); fail_open_ms is how long a host

@@ -27,6 +27,9 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		M(handshake_failures, "counter", "Failed client handshakes."),
 		M(fail_open, "counter", "Clients that rejected our CA."),
 		M(upstream_errors, "counter", "Upstream failures."),
+		M(websockets, "counter", "WebSocket sessions relayed."),
+		M(websocket_errors, "counter",
+		  "WebSocket relays ended by a failure or the idle limit."),
 #undef M
 	};
 	struct proxy *px = arg;

@@ -30,6 +30,9 @@ struct proxy_stats {
 	atomic_ulong fail_open;		/* client rejected our CA */
 	atomic_ulong requests;		/* HTTP requests forwarded */
 	atomic_ulong upstream_errors;	/* 502/504/broken */
+	atomic_ulong websockets;	/* Upgrade exchanges answered 101 */
+	atomic_ulong websocket_errors;	/* relays ended by a failure or
+					 * the idle limit */
 };
 
 struct proxy {

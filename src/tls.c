@@ -432,6 +432,12 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 	return n;
 }
 
+size_t
+tls_pending(struct tls *s)
+{
+	return gnutls_record_check_pending(s->session);
+}
+
 int
 tls_write_all(struct tls *s, const void *buf, size_t len, int timeout_ms)
 {

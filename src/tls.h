@@ -40,6 +40,10 @@ int tls_handshake(struct tls *s);
  * Returns the count, 0 on close_notify or EOF, TLS_E_TIMEOUT, or
  * TLS_E_FAILED. */
 ssize_t tls_read(struct tls *s, void *buf, size_t len, int timeout_ms);
+/* Decrypted bytes waiting inside GnuTLS, which a poll() on the socket
+ * does not see: read them before waiting. */
+size_t tls_pending(struct tls *s);
+
 /* Writes all of buf; gives up with TLS_E_TIMEOUT when the peer accepts
  * nothing for timeout_ms (0: for ever). Returns 0 or a TLS_E_ code. */
 int tls_write_all(struct tls *s, const void *buf, size_t len,

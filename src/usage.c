@@ -495,6 +495,9 @@ usage_record_to_json(const struct usage_record *r)
 	json_object_object_add(o, "duration_ms",
 			       json_object_new_double(r->duration_ms));
 	json_object_object_add(o, "ttfb_ms", json_object_new_double(r->ttfb_ms));
+	if (r->transport[0])
+		json_object_object_add(o, "transport",
+				       json_object_new_string(r->transport));
 	if (r->error[0])
 		json_object_object_add(o, "error",
 				       json_object_new_string(r->error));
@@ -538,6 +541,7 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	copy_string(o, "endpoint", r->endpoint, sizeof(r->endpoint));
 	copy_string(o, "model", r->model, sizeof(r->model));
 	copy_string(o, "error", r->error, sizeof(r->error));
+	copy_string(o, "transport", r->transport, sizeof(r->transport));
 	r->status = (int)get_int(o, "status");
 	r->has_usage = json_object_object_get_ex(o, "has_usage", &v) &&
 		       json_object_get_boolean(v);

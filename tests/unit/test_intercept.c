@@ -25,6 +25,9 @@ main(void)
 	   "a suffix without the dot does not match");
 	ok(intercept_match(ic, "api.anthropic.com"), "default anthropic");
 	ok(intercept_match(ic, "api.openai.com"), "default openai");
+	ok(intercept_match(ic, "chatgpt.com"),
+	   "default chatgpt.com (Codex with a ChatGPT login)");
+	ok(!intercept_match(ic, "www.chatgpt.com"), "chatgpt.com is exact");
 	ok(!intercept_match(ic, "www.openai.com"), "exact names are exact");
 	ok(intercept_match(ic, "a.b.example.test"), "--intercept wildcard");
 	ok(intercept_match(ic, "EXACT.test"), "matching ignores case");
