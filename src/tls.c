@@ -435,7 +435,10 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 size_t
 tls_pending(struct tls *s)
 {
-	return gnutls_record_check_pending(s->session);
+	/* tls_pull()'s buffer too: records read from the socket but not
+	 * yet decrypted are no more visible to poll() */
+	return gnutls_record_check_pending(s->session) +
+	       (s->rx_len - s->rx_pos);
 }
 
 int

@@ -40,8 +40,10 @@ int tls_handshake(struct tls *s);
  * Returns the count, 0 on close_notify or EOF, TLS_E_TIMEOUT, or
  * TLS_E_FAILED. */
 ssize_t tls_read(struct tls *s, void *buf, size_t len, int timeout_ms);
-/* Decrypted bytes waiting inside GnuTLS, which a poll() on the socket
- * does not see: read them before waiting. */
+/* Bytes read from the socket already and waiting, decrypted inside
+ * GnuTLS or not yet, which a poll() on the socket does not see: read
+ * them before waiting. (A partial record among them makes the read
+ * wait for its rest.) */
 size_t tls_pending(struct tls *s);
 
 /* Writes all of buf; gives up with TLS_E_TIMEOUT when the peer accepts

@@ -811,6 +811,8 @@ set_connect_only(struct upstream_xfer *x, struct curl_slist *resolve,
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                     x->u->connect_timeout_ms) ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ? -1 : 0;
 }
 
@@ -829,6 +831,7 @@ upstream_connect_only(struct upstream_xfer *x,
 	x->untrusted[0] = '\0';
 	x->rx_bytes = 0;
 	x->new_conns = 1;
+	x->connected = false;
 	if ((rc = set_origin(x, req->scheme_host_port, errbuf)) < 0)
 		goto out;
 	rc = UPSTREAM_E_NOMEM;
@@ -838,12 +841,16 @@ upstream_connect_only(struct upstream_xfer *x,
 	    !(resolve = curl_slist_append(NULL, req->resolve))) ||
 	    set_connect_only(x, resolve, errbuf) < 0)
 		goto out;
+	/* on_prereq() checks the peer before curl gives the connection
+	 * up (curl 7.88 calls it for CONNECT_ONLY too; afterwards the TLS
+	 * session is no longer to be had); a refusal fails the perform. */
+	x->cb = NULL;
 	c = curl_easy_perform(x->h.easy);
 	if (c != CURLE_OK)
 		rc = c == CURLE_OPERATION_TIMEDOUT ? UPSTREAM_E_TIMEOUT
 		                                   : UPSTREAM_E_CONNECT;
-	else if (check_peer(x) < 0)
-		rc = UPSTREAM_E_CONNECT;
+	else if (!x->connected)
+		rc = UPSTREAM_E_CONNECT;	/* the peer was never checked */
 	else
 		rc = 0;
 	if (rc == 0) {

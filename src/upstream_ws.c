@@ -41,6 +41,7 @@ struct upstream_ws {
 	struct upstream_head head;
 	char *extra;			/* bytes read past the head */
 	size_t extra_len, extra_off;
+	char errbuf[CURL_ERROR_SIZE];	/* curl's, for the connection's life */
 };
 
 void
@@ -92,9 +93,14 @@ upstream_ws_recv(struct upstream_ws *w, char *buf, size_t len)
 		w->extra_off += n;
 		return (ssize_t)n;
 	}
+	w->errbuf[0] = '\0';
 	c = curl_easy_recv(w->easy, buf, len, &n);
 	if (c == CURLE_AGAIN)
 		return -EAGAIN;
+	/* A close without close_notify is a close, as tls.c takes it from
+	 * clients: many servers just close after the closing handshake. */
+	if (c == CURLE_RECV_ERROR && strstr(w->errbuf, "(-110)"))
+		return 0;
 	if (c != CURLE_OK)
 		return -EIO;
 	return (ssize_t)n;
@@ -207,6 +213,11 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
 		goto out;
 	w->easy = easy;
 	rc = UPSTREAM_E_CONNECT;
+	/* upstream_connect_only()'s error buffer and resolve list were on
+	 * its stack and are gone */
+	if (curl_easy_setopt(w->easy, CURLOPT_ERRORBUFFER, w->errbuf) ||
+	    curl_easy_setopt(w->easy, CURLOPT_RESOLVE, NULL))
+		goto out;
 	if (curl_easy_getinfo(w->easy, CURLINFO_ACTIVESOCKET, &fd) !=
 	    CURLE_OK || fd == CURL_SOCKET_BAD)
 		goto out;

@@ -21,10 +21,10 @@ struct meter_request {
 	const char *host;
 	const char *path;		/* with the query string */
 	const char *content_type;
-	const char *content_encoding;	/* the request body's, or NULL: a
-					 * copy is decoded for its model */
 	const char *body;
 	size_t body_len;
+	const char *content_encoding;	/* the request body's, or NULL: a
+					 * copy is decoded for its model */
 };
 
 struct meter;
