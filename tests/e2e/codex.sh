@@ -17,7 +17,7 @@
 bin=$(sh "$top_srcdir/tests/helpers/install-agents.sh") || {
 	echo "not ok 1 - install the Codex CLI from npm"; echo "1..1"; exit 1; }
 HOSTS="$HOSTS api.openai.com chatgpt.com"
-ns_up
+ns_up --log-level debug
 ok $? "namespace, redirect, DNS, upstream and proxy are up"
 
 # codex_run NAME [VAR=VALUE...]: one `codex exec` with a home of its own,

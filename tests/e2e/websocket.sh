@@ -15,7 +15,7 @@
 . "$top_srcdir/tests/e2e/netns.sh"
 
 HOSTS="$HOSTS api.openai.com chatgpt.com"
-ns_up
+ns_up --log-level debug
 ok $? "namespace, redirect, DNS, upstream and proxy are up"
 "$CLIENT_PYTHON" -c 'import websockets' 2>/dev/null ||
 	{ ok 1 "python3-websockets is installed (tests/run-all.sh installs it)"; tap_done; exit 1; }
