@@ -605,10 +605,30 @@ trim_buffers(struct conn *c)
 		in_resize(c, CONN_IN);	/* else it stays as it was */
 }
 
+/* Reads the first request byte; false when the client went before one,
+ * noting whether it did so at once (a silent rejection, maybe). */
+static bool
+first_byte(struct conn *c)
+{
+	int64_t t0 = clock_mono_ms();
+	ssize_t n = read_more(c, (int)c->opt->idle_timeout);
+
+	if (n > 0)
+		return true;
+	/* Closed or reset by the client within a moment of the handshake;
+	 * not our idle timeout, and not a client that idled a while. */
+	c->silent_close = n != TLS_E_TIMEOUT &&
+	                  clock_mono_ms() - t0 <= CONN_SILENT_MS;
+	return false;
+}
+
 /* The request loop over one TLS session. */
 static void
 serve_requests(struct conn *c)
 {
+	if (!first_byte(c))
+		return;
+	intercept_note_request(c->px->intercept, c->client, c->host);
 	for (;;) {
 		ssize_t n, used;
 		int head;
@@ -655,9 +675,23 @@ serve_requests(struct conn *c)
 	}
 }
 
+/* The client rejected our certificate (how: why): the host is tunnelled
+ * for that client for a while, and the case is counted. */
+static void
+fail_open(struct conn *c, atomic_ulong *counter, const char *why)
+{
+	atomic_fetch_add(counter, 1);
+	intercept_fail_open(c->px->intercept, c->client, c->host);
+	log_warnx("conn#%lu %s -> %s:%u client rejected our certificate "
+		  "for %s (%s): tunnelling that host for %s for %lds", c->id,
+		  c->peer, c->dst_addr, c->dst_port, c->host, why, c->client,
+		  c->opt->fail_open_time / 1000);
+}
+
 static void
 serve_tls(struct conn *c)
 {
+	struct proxy_stats *st = &c->px->stats;
 	int rc;
 
 	if (!(c->tls = tls_server_new(c->px->certs, c->fd, c->host,
@@ -666,26 +700,33 @@ serve_tls(struct conn *c)
 	    !(c->in = malloc(c->in_cap = CONN_IN)))
 		return;
 	rc = tls_handshake(c->tls);
-	if (rc == TLS_E_REJECTED) {
-		atomic_fetch_add(&c->px->stats.fail_open, 1);
-		intercept_fail_open(c->px->intercept, c->host);
-		log_warnx("conn#%lu %s -> %s:%u client rejected our "
-			  "certificate for %s (%s): tunnelling that host for "
-			  "%lds", c->id, c->peer, c->dst_addr, c->dst_port,
-			  c->host, tls_error(c->tls),
-			  c->opt->fail_open_time / 1000);
+	if (rc == TLS_E_REJECTED || rc == TLS_E_CLOSED) {
+		fail_open(c, rc == TLS_E_REJECTED ? &st->fail_open :
+			  &st->fail_open_closed, rc == TLS_E_REJECTED ?
+			  tls_error(c->tls) : "closed after our certificate");
 		return;
 	}
 	if (rc < 0) {
-		atomic_fetch_add(&c->px->stats.handshake_failures, 1);
+		atomic_fetch_add(&st->handshake_failures, 1);
 		log_info("conn#%lu %s -> %s:%u handshake failed: %s", c->id,
 			 c->peer, c->dst_addr, c->dst_port, tls_error(c->tls));
 		return;
 	}
-	atomic_fetch_add(&c->px->stats.intercepted, 1);
+	atomic_fetch_add(&st->intercepted, 1);
 	log_info("conn#%lu %s -> %s:%u sni=%s intercepted", c->id, c->peer,
 		 c->dst_addr, c->dst_port, c->host);
 	serve_requests(c);
+	if (c->silent_close) {
+		unsigned n = intercept_note_silent(c->px->intercept,
+						   c->client, c->host);
+
+		log_info("conn#%lu closed right after the handshake, before "
+			 "a request (%u in a row for %s)", c->id, n, c->host);
+		if (n >= 2)
+			fail_open(c, &st->fail_open_no_request,
+				  "closed before any request, again");
+		return;
+	}
 	if (!c->client_gone)
 		tls_bye(c->tls, 1000);
 }
@@ -712,12 +753,21 @@ serve(struct conn *c)
 	}
 	snprintf(c->host, sizeof(c->host), "%s",
 		 ch.has_sni ? ch.sni : c->dst_addr);
-	if (!intercept_wanted(c->px->intercept, c->host))
+	if (!intercept_wanted(c->px->intercept, c->client, c->host))
 		serve_tunnel(c, "not intercepted");
 	else if (ch.nalpn > 0 && !ch.alpn_h1)
 		serve_tunnel(c, "h2 only");
 	else
 		serve_tls(c);
+}
+
+/* Who connected, for the fail-open table: the peer's address for now (a
+ * second loopback address is a second client); the uid or the `run`
+ * cgroup of the socket's owner take its place when peer.c is in. */
+static void
+conn_client_key(struct conn *c, const char *addr)
+{
+	snprintf(c->client, sizeof(c->client), "addr:%s", addr);
 }
 
 void
@@ -735,6 +785,7 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
 		origdst_format(&peer, addr, sizeof(addr), &port);
 		snprintf(c.peer, sizeof(c.peer), "%s:%u", addr, port);
+		conn_client_key(&c, addr);
 	}
 	if (origdst_get(fd, &c.dst) < 0) {
 		log_warn("conn#%lu %s: no original destination (not "

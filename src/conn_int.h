@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "http1.h"
+#include "intercept.h"
 #include "origdst.h"
 #include "upstream.h"
 
@@ -21,6 +22,8 @@
 #define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
 #define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
 #define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
+#define CONN_SILENT_MS 1000	/* a close this soon after the handshake,
+				 * before a request byte, is "silent" */
 
 struct proxy;
 struct options;
@@ -37,6 +40,8 @@ struct conn {
 	char dst_addr[ORIGDST_STRLEN];
 	unsigned dst_port;
 	char host[256];			/* SNI, else the destination address */
+	char client[INTERCEPT_CLIENT_MAX];	/* who connected (fail-open) */
+	bool silent_close;		/* closed at once, before any request */
 	struct tls *tls;
 	struct upstream_xfer *xfer;
 	char *in;			/* bytes read from the client */

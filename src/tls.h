@@ -19,6 +19,9 @@ struct tls;
 #define TLS_E_FAILED	(-1)	/* any other failure; see tls_error() */
 #define TLS_E_TIMEOUT	(-2)	/* the peer was silent or stuck */
 #define TLS_E_REJECTED	(-3)	/* the client refused our cert */
+#define TLS_E_CLOSED	(-4)	/* the client closed or reset, without an
+				 * alert, after our certificate flight and
+				 * before finishing the handshake */
 
 /* A server session on the connected socket fd. sni_or_ip names the
  * certificate when the client sends no SNI (typically the original
@@ -32,8 +35,9 @@ void tls_free(struct tls *s);
 
 /* Runs the handshake. Returns 0, TLS_E_TIMEOUT, TLS_E_REJECTED when the
  * client aborted with a fatal unknown_ca, bad_certificate or
- * certificate_unknown alert (a pinned client: fail open), or
- * TLS_E_FAILED. */
+ * certificate_unknown alert (a pinned client: fail open), TLS_E_CLOSED
+ * when it closed or reset silently after our certificate flight (Node
+ * and Bun clients reject that way), or TLS_E_FAILED. */
 int tls_handshake(struct tls *s);
 
 /* Reads up to len bytes, waiting at most timeout_ms (0: for ever).
