@@ -151,7 +151,7 @@ bench_stream(const char *what, const char *ctype, const char *body,
 {
 	struct meter_request req = { "POST", "cloudcode-pa.googleapis.com",
 		"/v1internal:streamGenerateContent?alt=sse", "application/json",
-		"{\"model\": \"gemini-2.5-pro\"}", 27 };
+		"{\"model\": \"gemini-2.5-pro\"}", 27, NULL };
 	char *out = malloc(BENCH_CHUNK);
 	double t0, t_base, t_meter, mb = (double)len * streams / 1e6;
 	size_t lines = 0;
@@ -208,7 +208,7 @@ bench_request(const char *body, size_t len, int rounds)
 {
 	struct meter_request req = { "POST", "cloudcode-pa.googleapis.com",
 		"/v1internal:streamGenerateContent?alt=sse", "application/json",
-		body, len };
+		body, len, NULL };
 	double t0 = now(), t;
 	int bad = 0;
 

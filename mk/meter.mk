@@ -8,10 +8,11 @@ src_libagp_a_SOURCES += \
 	src/meter/prune_scan.c src/meter/prune_scan.h \
 	src/meter/decode.c src/meter/decode.h \
 	src/meter/extract.c src/meter/extract.h \
-	src/meter/google.c src/meter/anthropic.c src/meter/openai.c
+	src/meter/google.c src/meter/anthropic.c src/meter/openai.c \
+	src/meter/ws.c src/meter/ws.h src/meter/wsmeter.c src/meter/wsmeter.h
 
 check_PROGRAMS += tests/unit/test_sse tests/unit/test_meter \
-	tests/unit/test_prune
+	tests/unit/test_prune tests/unit/test_ws
 tests_unit_test_sse_SOURCES = tests/unit/test_sse.c tests/unit/tap.h
 tests_unit_test_sse_LDADD = $(AGP_LIBS)
 tests_unit_test_meter_SOURCES = tests/unit/test_meter.c tests/unit/tap.h
@@ -19,9 +20,13 @@ tests_unit_test_meter_LDADD = $(AGP_LIBS) $(BROTLIENC_LIBS)
 tests_unit_test_prune_SOURCES = tests/unit/test_prune.c tests/unit/tap.h \
 	tests/unit/pruned_same.h
 tests_unit_test_prune_LDADD = $(AGP_LIBS)
-TESTS += tests/unit/test_sse tests/unit/test_meter tests/unit/test_prune
+tests_unit_test_ws_SOURCES = tests/unit/test_ws.c tests/unit/tap.h
+tests_unit_test_ws_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/test_sse tests/unit/test_meter tests/unit/test_prune \
+	tests/unit/test_ws
 
-check_PROGRAMS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune
+check_PROGRAMS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune \
+	fuzz/replay-ws
 fuzz_replay_sse_SOURCES = fuzz/replay.c fuzz/fuzz_sse.c
 fuzz_replay_sse_LDADD = $(AGP_LIBS)
 fuzz_replay_meter_SOURCES = fuzz/replay.c fuzz/fuzz_meter.c
@@ -29,7 +34,9 @@ fuzz_replay_meter_LDADD = $(AGP_LIBS)
 fuzz_replay_prune_SOURCES = fuzz/replay.c fuzz/fuzz_prune.c \
 	tests/unit/pruned_same.h
 fuzz_replay_prune_LDADD = $(AGP_LIBS)
-TESTS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune
+fuzz_replay_ws_SOURCES = fuzz/replay.c fuzz/fuzz_ws.c
+fuzz_replay_ws_LDADD = $(AGP_LIBS)
+TESTS += fuzz/replay-sse fuzz/replay-meter fuzz/replay-prune fuzz/replay-ws
 
 METER_FIXTURES = \
 	tests/fixtures/README.txt tests/fixtures/expected.json \
@@ -60,4 +67,9 @@ EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/meter/coalesce_gemini_array \
 	fuzz/corpus/prune/escapes_at_cut fuzz/corpus/prune/surrogate_at_cut \
 	fuzz/corpus/prune/alike_cloudcode fuzz/corpus/prune/alike_chat \
-	fuzz/corpus/prune/alike_raw
+	fuzz/corpus/prune/alike_raw \
+	fuzz/corpus/ws/bad_cont fuzz/corpus/ws/bad_ext fuzz/corpus/ws/bad_rsv2 \
+	fuzz/corpus/ws/client_masked fuzz/corpus/ws/deflate_reset_window9 \
+	fuzz/corpus/ws/deflate_takeover fuzz/corpus/ws/lengths \
+	fuzz/corpus/ws/server_fragments_ping fuzz/corpus/ws/small_limit_drop \
+	fuzz/corpus/ws/control_over_small_limit

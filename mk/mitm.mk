@@ -2,14 +2,18 @@
 # The MITM path: listeners, workers, tunnel, original destination, ledger.
 src_libagp_a_SOURCES += src/proxy.c src/proxy.h src/clock.h \
 	src/intercept.c src/intercept.h src/origdst.c src/origdst.h \
-	src/tunnel.c src/tunnel.h src/conn.c src/conn.h \
+	src/tunnel.c src/tunnel.h src/conn.c src/conn.h src/conn_int.h \
+	src/conn_ws.c src/wsrelay.c src/wsrelay.h \
 	src/listener.c src/listener.h src/ledger.c src/ledger.h
 
 check_PROGRAMS += tests/unit/test_ledger tests/unit/test_intercept
 tests_unit_test_intercept_LDADD = $(AGP_LIBS)
 tests_unit_test_ledger_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_ledger tests/unit/test_intercept tests/e2e/mitm.sh \
-	tests/e2e/metering.sh
+	tests/e2e/metering.sh tests/e2e/websocket.sh tests/e2e/codex.sh \
+	tests/e2e/failopen.sh
 EXTRA_DIST += tests/e2e/mitm.sh tests/e2e/netns.sh tests/helpers/client.py \
 	tests/helpers/goclient.go tests/e2e/metering.sh \
-	tests/helpers/mixed_load.py
+	tests/helpers/mixed_load.py tests/e2e/websocket.sh \
+	tests/helpers/fakews.py tests/helpers/wsclient.py tests/e2e/codex.sh \
+	tests/helpers/install-agents.sh tests/e2e/failopen.sh

@@ -3,7 +3,8 @@
 # fake TLS upstream every end-to-end test talks to.
 src_libagp_a_SOURCES += src/upstream.c src/upstream.h \
 	src/upstream_head.c src/upstream_head.h \
-	src/upstream_trust.c src/upstream_trust.h
+	src/upstream_trust.c src/upstream_trust.h \
+	src/upstream_ws.c src/upstream_ws.h
 
 check_PROGRAMS += tests/unit/test_upstream tests/unit/test_upstream_head \
 	tests/unit/test_upstream_trust fuzz/replay-upstream_head

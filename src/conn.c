@@ -31,6 +31,7 @@
 #include "clienthello.h"
 #include "clock.h"
 #include "conn.h"
+#include "conn_int.h"
 #include "http1.h"
 #include "intercept.h"
 #include "ledger.h"
@@ -45,47 +46,6 @@
 #include "tunnel.h"
 #include "upstream.h"
 #include "usage.h"
-
-#define CONN_IN 4096		/* c->in to start with: a typical head */
-#define CONN_IN_SPARE 1024	/* c->in grows when less is free */
-#define CONN_READ 16384		/* a TLS record's worth */
-#define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
-#define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
-#define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
-
-struct conn {
-	struct proxy *px;
-	const struct options *opt;
-	unsigned long id;
-	int fd;
-	char peer[ORIGDST_STRLEN + 8];	/* "addr:port" */
-	struct sockaddr_storage dst;
-	char dst_addr[ORIGDST_STRLEN];
-	unsigned dst_port;
-	char host[256];			/* SNI, else the destination address */
-	struct peer_info who;		/* who connected */
-	struct tls *tls;
-	struct upstream_xfer *xfer;
-	char *in;			/* bytes read from the client */
-	size_t in_len, in_cap;
-	size_t head_len;		/* c->req's head, parsed from c->in[0..];
-					 * 0 while none is */
-	char *body;			/* the current request's body */
-	size_t body_len, body_cap;
-	char *out;			/* response framing scratch */
-	size_t out_cap;			/* grows to CONN_OUT at most */
-	size_t pending;			/* c->out[0..pending): a head held
-					 * for the first body bytes */
-	/* The exchange in flight. */
-	struct http_request req;
-	struct meter *meter;
-	bool chunked_out;		/* we chunk the response to the client */
-	bool close_after;
-	bool client_gone;
-	int status;
-	double start_ms, first_byte_ms;	/* monotonic */
-	bool got_first_byte;
-};
 
 /*
  * Peeks until the ClientHello is complete, the bytes are not TLS, or the
@@ -155,9 +115,8 @@ serve_tunnel(struct conn *c, const char *why)
 	close(up);
 }
 
-/* Writes all of buf to the client; a failure marks the client gone. */
-static int
-client_write(struct conn *c, const char *buf, size_t len)
+int
+conn_client_write(struct conn *c, const char *buf, size_t len)
 {
 	if (c->client_gone)
 		return -1;
@@ -168,9 +127,8 @@ client_write(struct conn *c, const char *buf, size_t len)
 	return 0;
 }
 
-/* A short JSON error response; the connection closes after it. */
-static void
-send_error(struct conn *c, int status, const char *reason, const char *msg)
+void
+conn_send_error(struct conn *c, int status, const char *reason, const char *msg)
 {
 	char buf[512];
 	int n, body;
@@ -182,7 +140,7 @@ send_error(struct conn *c, int status, const char *reason, const char *msg)
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
 		     status, reason, body, json);
-	client_write(c, buf, (size_t)n);
+	conn_client_write(c, buf, (size_t)n);
 	c->close_after = true;
 }
 
@@ -191,19 +149,19 @@ send_http1_error(struct conn *c, int rc)
 {
 	switch (rc) {
 	case -431:
-		send_error(c, 431, "Request Header Fields Too Large",
+		conn_send_error(c, 431, "Request Header Fields Too Large",
 			   "request head too large");
 		break;
 	case -501:
-		send_error(c, 501, "Not Implemented",
+		conn_send_error(c, 501, "Not Implemented",
 			   "unsupported transfer coding or method");
 		break;
 	case -505:
-		send_error(c, 505, "HTTP Version Not Supported",
+		conn_send_error(c, 505, "HTTP Version Not Supported",
 			   "only HTTP/1.x is supported");
 		break;
 	default:
-		send_error(c, 400, "Bad Request", "malformed request");
+		conn_send_error(c, 400, "Bad Request", "malformed request");
 		break;
 	}
 }
@@ -332,7 +290,7 @@ read_body(struct conn *c, size_t head_len)
 	if (c->req.expect_continue && c->in_len == head_len) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-		if (client_write(c, cont, sizeof(cont) - 1) < 0)
+		if (conn_client_write(c, cont, sizeof(cont) - 1) < 0)
 			return -1;
 	}
 	if (c->req.framing == HTTP1_LENGTH) {
@@ -402,8 +360,8 @@ out_reserve(struct conn *c, size_t need)
 	return true;
 }
 
-static int
-on_head(void *arg, int status, const char *reason,
+int
+conn_on_head(void *arg, int status, const char *reason,
 	const struct http_header *h, size_t n)
 {
 	struct conn *c = arg;
@@ -463,18 +421,18 @@ on_head(void *arg, int status, const char *reason,
 }
 
 /* What on_head held goes out; curl is about to wait for more. */
-static int
-on_flush(void *arg)
+int
+conn_on_flush(void *arg)
 {
 	struct conn *c = arg;
 	size_t n = c->pending;
 
 	c->pending = 0;
-	return n ? client_write(c, c->out, n) : 0;
+	return n ? conn_client_write(c, c->out, n) : 0;
 }
 
-static int
-on_body(void *arg, const char *buf, size_t len)
+int
+conn_on_body(void *arg, const char *buf, size_t len)
 {
 	struct conn *c = arg;
 	char frame[24];
@@ -488,7 +446,7 @@ on_body(void *arg, const char *buf, size_t len)
 	if (c->chunked_out)
 		w = (size_t)snprintf(frame, sizeof(frame), "%zx\r\n", len);
 	if (!c->pending && !c->chunked_out) {
-		rc = client_write(c, buf, len);
+		rc = conn_client_write(c, buf, len);
 	} else if (out_reserve(c, c->pending + w + len + 2)) {
 		/* The held head, the frame and the data: one TLS record. */
 		o = c->pending;
@@ -500,15 +458,15 @@ on_body(void *arg, const char *buf, size_t len)
 			o += 2;
 		}
 		c->pending = 0;
-		rc = client_write(c, c->out, o);
+		rc = conn_client_write(c, c->out, o);
 	} else {
-		rc = on_flush(c);
+		rc = conn_on_flush(c);
 		if (rc == 0 && w)
-			rc = client_write(c, frame, w);
+			rc = conn_client_write(c, frame, w);
 		if (rc == 0)
-			rc = client_write(c, buf, len);
+			rc = conn_client_write(c, buf, len);
 		if (rc == 0 && w)
-			rc = client_write(c, "\r\n", 2);
+			rc = conn_client_write(c, "\r\n", 2);
 	}
 	if (c->meter)
 		meter_chunk(c->meter, buf, len);
@@ -520,8 +478,8 @@ on_body(void *arg, const char *buf, size_t len)
 
 /* Hands the finished exchange's record to the ledger, which counts it
  * once it is durable; the worker does not wait for the disk. */
-static void
-record_exchange(struct conn *c, bool ended)
+void
+conn_record_exchange(struct conn *c, bool ended)
 {
 	struct usage_record r;
 
@@ -533,9 +491,7 @@ record_exchange(struct conn *c, bool ended)
 	r.status = c->status;
 	r.duration_ms = clock_mono_msf() - c->start_ms;
 	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
-	snprintf(r.agent, sizeof(r.agent), "%s", c->who.agent);
-	r.pid = c->who.pid;
-	r.uid = c->who.uid;
+	conn_attribute(c, &r);
 	/* The ledger counts it in the table once it is on disk. */
 	ledger_append(c->px->ledger, &r);
 	log_info("conn#%lu %s %s%s -> %d model=%s agent=%s in=%" PRId64
@@ -547,37 +503,39 @@ record_exchange(struct conn *c, bool ended)
 		 r.complete ? "" : " (incomplete)");
 }
 
-/* Forwards the parsed request; false when the connection must close. */
-static bool
-forward(struct conn *c)
+void
+conn_upstream_request(struct conn *c, struct upstream_request *ur,
+                      char *origin, char *resolve)
 {
-	struct meter_request mr = {
-		.method = c->req.method, .host = c->host,
-		.path = c->req.target,
-		.content_type = http1_header(&c->req, "Content-Type"),
-		.body = c->body, .body_len = c->body_len,
-	};
-	struct upstream_callbacks cb = {
-		.head = on_head, .body = on_body, .flush = on_flush, .arg = c
-	};
-	char origin[300], resolve[400], addr[64];
-	struct upstream_request ur = {
+	char addr[64];
+	bool fell_back = false;
+
+	snprintf(origin, 300,
+		 strchr(c->host, ':') ? "https://[%s]:%u" : "https://%s:%u",
+		 c->host, c->dst_port);
+	*ur = (struct upstream_request){
 		.method = c->req.method, .scheme_host_port = origin,
 		.target = c->req.target, .headers = c->req.headers,
 		.nheaders = c->req.nheaders, .body = c->body,
 		.body_len = c->body_len, .resolve = NULL,
 	};
-	bool head_sent = false, fell_back = false;
-	int rc;
-
-	snprintf(origin, sizeof(origin),
-		 strchr(c->host, ':') ? "https://[%s]:%u" : "https://%s:%u",
-		 c->host, c->dst_port);
 	if (resolver_lookup(c->px->resolver, c->host, c->dst_addr, addr,
 			    sizeof(addr), &fell_back) == 0 &&
-	    resolve_curl_entry(c->host, c->dst_port, addr, resolve,
-			       sizeof(resolve)) == 0)
-		ur.resolve = resolve;
+	    resolve_curl_entry(c->host, c->dst_port, addr, resolve, 400) == 0)
+		ur->resolve = resolve;
+}
+
+void
+conn_exchange_start(struct conn *c)
+{
+	struct meter_request mr = {
+		.method = c->req.method, .host = c->host,
+		.path = c->req.target,
+		.content_type = http1_header(&c->req, "Content-Type"),
+		.content_encoding = http1_header(&c->req, "Content-Encoding"),
+		.body = c->body, .body_len = c->body_len,
+	};
+
 	if (c->opt->log_bodies && c->body_len)
 		log_debug("conn#%lu body -> %.*s", c->id,
 			  c->body_len > CONN_LOG_BODY ? CONN_LOG_BODY
@@ -588,30 +546,54 @@ forward(struct conn *c)
 	c->chunked_out = false;
 	c->start_ms = clock_mono_msf();
 	atomic_fetch_add(&c->px->stats.requests, 1);
+}
 
-	rc = upstream_perform(c->xfer, &ur, &cb, &head_sent);
-	on_flush(c);	/* a head without a body, or before a failure */
+bool
+conn_exchange_end(struct conn *c, int rc, bool head_sent)
+{
+	conn_on_flush(c);	/* a head without a body, or before a failure */
 	if (rc == 0 && c->chunked_out)
-		client_write(c, "0\r\n\r\n", 5);
+		conn_client_write(c, "0\r\n\r\n", 5);
 	if (rc < 0 && rc != UPSTREAM_E_ABORTED)
 		atomic_fetch_add(&c->px->stats.upstream_errors, 1);
 	if (rc < 0 && !head_sent) {
 		if (rc == UPSTREAM_E_TIMEOUT) {
 			c->status = 504;
-			send_error(c, 504, "Gateway Timeout",
+			conn_send_error(c, 504, "Gateway Timeout",
 				   "upstream timed out");
 		} else if (rc != UPSTREAM_E_ABORTED) {
 			c->status = 502;
-			send_error(c, 502, "Bad Gateway",
+			conn_send_error(c, 502, "Bad Gateway",
 				   "upstream unreachable");
 		}
 	}
-	record_exchange(c, rc == 0);
+	conn_record_exchange(c, rc == 0);
 	meter_free(c->meter);
 	c->meter = NULL;
 	/* After a broken or aborted body the client must see a close, never
 	 * a body that looks complete. */
 	return rc == 0 && !c->client_gone && !c->close_after;
+}
+
+/* Forwards the parsed request; false when the connection must close. */
+static bool
+forward(struct conn *c)
+{
+	struct upstream_callbacks cb = {
+		.head = conn_on_head, .body = conn_on_body,
+		.flush = conn_on_flush, .arg = c
+	};
+	char origin[300], resolve[400];
+	struct upstream_request ur;
+	bool head_sent = false;
+	int rc;
+
+	if (http1_is_websocket(&c->req))
+		return conn_ws_forward(c);
+	conn_upstream_request(c, &ur, origin, resolve);
+	conn_exchange_start(c);
+	rc = upstream_perform(c->xfer, &ur, &cb, &head_sent);
+	return conn_exchange_end(c, rc, head_sent);
 }
 
 /* Between exchanges: a large body buffer or a head buffer grown for a
@@ -626,10 +608,30 @@ trim_buffers(struct conn *c)
 		in_resize(c, CONN_IN);	/* else it stays as it was */
 }
 
+/* Reads the first request byte; false when the client went before one,
+ * noting whether it did so at once (a silent rejection, maybe). */
+static bool
+first_byte(struct conn *c)
+{
+	int64_t t0 = clock_mono_ms();
+	ssize_t n = read_more(c, (int)c->opt->idle_timeout);
+
+	if (n > 0)
+		return true;
+	/* Closed or reset by the client within a moment of the handshake;
+	 * not our idle timeout, and not a client that idled a while. */
+	c->silent_close = n != TLS_E_TIMEOUT &&
+	                  clock_mono_ms() - t0 <= CONN_SILENT_MS;
+	return false;
+}
+
 /* The request loop over one TLS session. */
 static void
 serve_requests(struct conn *c)
 {
+	if (!first_byte(c))
+		return;
+	intercept_note_request(c->px->intercept, c->client, c->host);
 	for (;;) {
 		ssize_t n, used;
 		int head;
@@ -656,13 +658,13 @@ serve_requests(struct conn *c)
 		c->head_len = (size_t)head;
 		used = read_body(c, (size_t)head);
 		if (used == -413) {
-			send_error(c, 413, "Content Too Large",
+			conn_send_error(c, 413, "Content Too Large",
 				   "request body too large");
 			return;
 		}
 		if (used < 0) {
 			if (used != -1)
-				send_error(c, 400, "Bad Request",
+				conn_send_error(c, 400, "Bad Request",
 					   "malformed request body");
 			return;
 		}
@@ -676,9 +678,23 @@ serve_requests(struct conn *c)
 	}
 }
 
+/* The client rejected our certificate (how: why): the host is tunnelled
+ * for that client for a while, and the case is counted. */
+static void
+fail_open(struct conn *c, atomic_ulong *counter, const char *why)
+{
+	atomic_fetch_add(counter, 1);
+	intercept_fail_open(c->px->intercept, c->client, c->host);
+	log_warnx("conn#%lu %s -> %s:%u client rejected our certificate "
+		  "for %s (%s): tunnelling that host for %s for %lds", c->id,
+		  c->peer, c->dst_addr, c->dst_port, c->host, why, c->client,
+		  c->opt->fail_open_time / 1000);
+}
+
 static void
 serve_tls(struct conn *c)
 {
+	struct proxy_stats *st = &c->px->stats;
 	int rc;
 
 	if (!(c->tls = tls_server_new(c->px->certs, c->fd, c->host,
@@ -687,26 +703,33 @@ serve_tls(struct conn *c)
 	    !(c->in = malloc(c->in_cap = CONN_IN)))
 		return;
 	rc = tls_handshake(c->tls);
-	if (rc == TLS_E_REJECTED) {
-		atomic_fetch_add(&c->px->stats.fail_open, 1);
-		intercept_fail_open(c->px->intercept, c->host);
-		log_warnx("conn#%lu %s -> %s:%u client rejected our "
-			  "certificate for %s (%s): tunnelling that host for "
-			  "%lds", c->id, c->peer, c->dst_addr, c->dst_port,
-			  c->host, tls_error(c->tls),
-			  c->opt->fail_open_time / 1000);
+	if (rc == TLS_E_REJECTED || rc == TLS_E_CLOSED) {
+		fail_open(c, rc == TLS_E_REJECTED ? &st->fail_open :
+			  &st->fail_open_closed, rc == TLS_E_REJECTED ?
+			  tls_error(c->tls) : "closed after our certificate");
 		return;
 	}
 	if (rc < 0) {
-		atomic_fetch_add(&c->px->stats.handshake_failures, 1);
+		atomic_fetch_add(&st->handshake_failures, 1);
 		log_info("conn#%lu %s -> %s:%u handshake failed: %s", c->id,
 			 c->peer, c->dst_addr, c->dst_port, tls_error(c->tls));
 		return;
 	}
-	atomic_fetch_add(&c->px->stats.intercepted, 1);
+	atomic_fetch_add(&st->intercepted, 1);
 	log_info("conn#%lu %s -> %s:%u sni=%s intercepted", c->id, c->peer,
 		 c->dst_addr, c->dst_port, c->host);
 	serve_requests(c);
+	if (c->silent_close) {
+		unsigned n = intercept_note_silent(c->px->intercept,
+						   c->client, c->host);
+
+		log_info("conn#%lu closed right after the handshake, before "
+			 "a request (%u in a row for %s)", c->id, n, c->host);
+		if (n >= 2)
+			fail_open(c, &st->fail_open_no_request,
+				  "closed before any request, again");
+		return;
+	}
 	if (!c->client_gone)
 		tls_bye(c->tls, 1000);
 }
@@ -733,7 +756,7 @@ serve(struct conn *c)
 	}
 	snprintf(c->host, sizeof(c->host), "%s",
 		 ch.has_sni ? ch.sni : c->dst_addr);
-	if (!intercept_wanted(c->px->intercept, c->host))
+	if (!intercept_wanted(c->px->intercept, c->client, c->host))
 		serve_tunnel(c, "not intercepted");
 	else if (ch.nalpn > 0 && !ch.alpn_h1)
 		serve_tunnel(c, "h2 only");
@@ -741,20 +764,37 @@ serve(struct conn *c)
 		serve_tls(c);
 }
 
-/* The run, or the language server, behind the connection. */
+/* The run, or the language server, behind the connection, and the key
+ * of the fail-open table: the run's cgroup, else the socket owner's uid,
+ * else (no sock_diag answer) the peer's address. */
 static void
-who_connected(struct conn *c)
+who_connected(struct conn *c, const char *addr)
 {
 	struct peer_info *w = &c->who;
 
-	if (peer_lookup(c->fd, &c->dst, c->px->agents_dir, w) < 0)
+	if (peer_lookup(c->fd, &c->dst, c->px->agents_dir, w) < 0) {
+		snprintf(c->client, sizeof(c->client), "addr:%s", addr);
 		return;
+	}
 	if (!w->agent[0] && w->uid >= 0 && w->uid == c->px->ls_uid &&
 	    c->px->ls_agent)
 		snprintf(w->agent, sizeof(w->agent), "%s", c->px->ls_agent);
+	if (w->pid > 0)
+		snprintf(c->client, sizeof(c->client), "cgroup:%" PRIu64,
+			 w->cgroup_id);
+	else
+		snprintf(c->client, sizeof(c->client), "uid:%ld", w->uid);
 	log_debug("conn#%lu %s uid=%ld cgroup=%" PRIu64 " agent=%s pid=%ld",
 		  c->id, c->peer, w->uid, w->cgroup_id,
 		  w->agent[0] ? w->agent : "-", w->pid);
+}
+
+void
+conn_attribute(const struct conn *c, struct usage_record *r)
+{
+	snprintf(r->agent, sizeof(r->agent), "%s", c->who.agent);
+	r->pid = c->who.pid;
+	r->uid = c->who.uid;
 }
 
 void
@@ -765,7 +805,7 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	unsigned port;
-	char addr[ORIGDST_STRLEN];
+	char addr[ORIGDST_STRLEN] = "";
 
 	/* Each response chunk goes out at once: no Nagle delay behind the
 	 * client's delayed ACK. */
@@ -784,7 +824,7 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	} else {
 		origdst_format(&c.dst, c.dst_addr, sizeof(c.dst_addr),
 			      &c.dst_port);
-		who_connected(&c);
+		who_connected(&c, addr);
 		serve(&c);
 	}
 	tls_free(c.tls);

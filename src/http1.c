@@ -373,6 +373,34 @@ http1_hop_by_hop(const char *name, const struct http_request *req)
 	return false;
 }
 
+/* Does any header called name list token (comma-separated, any case)? */
+static bool
+header_lists(const struct http_request *req, const char *name,
+             const char *token)
+{
+	const char *cur, *tok;
+	size_t n;
+
+	for (size_t i = 0; i < req->nheaders; i++) {
+		if (strcasecmp(req->headers[i].name, name) != 0)
+			continue;
+		cur = req->headers[i].value;
+		while (list_next(&cur, &tok, &n))
+			if (tok_is(tok, n, token))
+				return true;
+	}
+	return false;
+}
+
+bool
+http1_is_websocket(const struct http_request *req)
+{
+	return strcmp(req->method, "GET") == 0 && req->minor >= 1 &&
+	       req->framing == HTTP1_NO_BODY &&
+	       header_lists(req, "Upgrade", "websocket") &&
+	       header_lists(req, "Connection", "upgrade");
+}
+
 enum chunk_state {
 	CH_SIZE,		/* hex digits of the chunk size */
 	CH_BWS,			/* white space after the size */

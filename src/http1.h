@@ -65,6 +65,11 @@ const char *http1_header(const struct http_request *req, const char *name);
  * req is not NULL, every name listed in req's Connection headers. */
 bool http1_hop_by_hop(const char *name, const struct http_request *req);
 
+/* True for a WebSocket opening handshake (RFC 6455 4.1): a bodiless
+ * HTTP/1.1 GET whose Upgrade lists "websocket" and whose Connection
+ * lists "upgrade". */
+bool http1_is_websocket(const struct http_request *req);
+
 /* Incremental chunked-body decoder (RFC 9112 7.1). Set it up with
  * http1_chunked_init(); the fields are private. */
 struct http1_chunked {

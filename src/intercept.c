@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * intercept.c - which hosts are decrypted: the intercept list and the
- * fail-open table of hosts whose clients rejected our certificate.
+ * fail-open table, keyed by client and host: a client that rejects our
+ * certificate gets that host tunnelled, and every other client is still
+ * metered there. The same table counts silent closes in a row.
  *
  * Threading: the pattern list is written once in intercept_new() and only
  *   read afterwards; ic->lock guards the fail-open table. Both are small,
@@ -22,8 +24,11 @@
 #define INTERCEPT_FAILED_MAX 256
 
 struct failed_host {
+	char client[INTERCEPT_CLIENT_MAX];
 	char host[256];
-	int64_t until_ms;		/* monotonic */
+	int64_t until_ms;		/* monotonic; 0 while only counted */
+	unsigned silent;		/* closes before a request, in a row */
+	int64_t used_ms;		/* last touched, for eviction */
 };
 
 struct intercept {
@@ -31,7 +36,7 @@ struct intercept {
 	size_t npatterns;
 	bool all;
 	long fail_open_ms;
-	pthread_mutex_t lock;		/* guards failed[] */
+	pthread_mutex_t lock;		/* guards failed[] and nfailed */
 	struct failed_host failed[INTERCEPT_FAILED_MAX];
 	size_t nfailed;
 };
@@ -110,46 +115,98 @@ intercept_match(const struct intercept *ic, const char *host)
 	return false;
 }
 
+/* The entry of (client, host), or -1; ic->lock held. */
+static int
+entry_find(const struct intercept *ic, const char *client, const char *host)
+{
+	for (size_t i = 0; i < ic->nfailed; i++)
+		if (strcmp(ic->failed[i].client, client) == 0 &&
+		    strcasecmp(ic->failed[i].host, host) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The entry of (client, host), made when there is none: a free slot, else
+ * the one touched longest ago, so the table never grows past its bound.
+ * ic->lock held. */
+static struct failed_host *
+entry_get(struct intercept *ic, const char *client, const char *host,
+          int64_t now)
+{
+	int i = entry_find(ic, client, host);
+	size_t slot = 0;
+	struct failed_host *e;
+
+	if (i >= 0) {
+		e = &ic->failed[i];
+	} else {
+		if (ic->nfailed < INTERCEPT_FAILED_MAX) {
+			slot = ic->nfailed++;
+		} else {
+			for (size_t k = 1; k < ic->nfailed; k++)
+				if (ic->failed[k].used_ms <
+				    ic->failed[slot].used_ms)
+					slot = k;
+		}
+		e = &ic->failed[slot];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->client, sizeof(e->client), "%s", client);
+		snprintf(e->host, sizeof(e->host), "%s", host);
+	}
+	e->used_ms = now;
+	return e;
+}
+
 bool
-intercept_wanted(struct intercept *ic, const char *host)
+intercept_wanted(struct intercept *ic, const char *client, const char *host)
 {
 	int64_t now = clock_mono_ms();
 	bool failed = false;
+	int i;
 
 	if (!intercept_match(ic, host))
 		return false;
 	pthread_mutex_lock(&ic->lock);
-	for (size_t i = 0; i < ic->nfailed; i++)
-		if (strcasecmp(ic->failed[i].host, host) == 0) {
-			failed = now < ic->failed[i].until_ms;
-			break;
-		}
+	if ((i = entry_find(ic, client, host)) >= 0)
+		failed = now < ic->failed[i].until_ms;
 	pthread_mutex_unlock(&ic->lock);
 	return !failed;
 }
 
 void
-intercept_fail_open(struct intercept *ic, const char *host)
+intercept_fail_open(struct intercept *ic, const char *client,
+                    const char *host)
 {
-	int64_t until = clock_mono_ms() + ic->fail_open_ms;
-	size_t i, slot;
+	int64_t now = clock_mono_ms();
+	struct failed_host *e;
 
 	pthread_mutex_lock(&ic->lock);
-	/* Reuse the host's slot, else a free or expired one, else the one
-	 * that expires first: the table never grows past its bound. */
-	slot = 0;
-	for (i = 0; i < ic->nfailed; i++) {
-		if (strcasecmp(ic->failed[i].host, host) == 0)
-			break;
-		if (ic->failed[i].until_ms < ic->failed[slot].until_ms)
-			slot = i;
-	}
-	if (i < ic->nfailed)
-		slot = i;
-	else if (ic->nfailed < INTERCEPT_FAILED_MAX)
-		slot = ic->nfailed++;
-	snprintf(ic->failed[slot].host, sizeof(ic->failed[slot].host), "%s",
-		 host);
-	ic->failed[slot].until_ms = until;
+	e = entry_get(ic, client, host, now);
+	e->until_ms = now + ic->fail_open_ms;
+	e->silent = 0;
+	pthread_mutex_unlock(&ic->lock);
+}
+
+unsigned
+intercept_note_silent(struct intercept *ic, const char *client,
+                      const char *host)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&ic->lock);
+	n = ++entry_get(ic, client, host, clock_mono_ms())->silent;
+	pthread_mutex_unlock(&ic->lock);
+	return n;
+}
+
+void
+intercept_note_request(struct intercept *ic, const char *client,
+                       const char *host)
+{
+	int i;
+
+	pthread_mutex_lock(&ic->lock);
+	if ((i = entry_find(ic, client, host)) >= 0)
+		ic->failed[i].silent = 0;
 	pthread_mutex_unlock(&ic->lock);
 }

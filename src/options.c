@@ -98,6 +98,9 @@ static const struct opt opts[] = {
 	  "TIME", "upstream silence mid-response (default 300s)", NULL },
 	{ "write-timeout", OPT_DURATION, O(write_timeout), "TIME",
 	  "client write (default 30s)", NULL },
+	{ "websocket-idle-timeout", OPT_DURATION,
+	  O(websocket_idle_timeout), "TIME",
+	  "WebSocket silence both ways (default 1h)", NULL },
 	{ "fail-open-time", OPT_DURATION, O(fail_open_time), "TIME",
 	  "tunnel a host whose client rejected our CA (default 10m)", NULL },
 	{ "standalone", OPT_FLAG, O(standalone), NULL,
@@ -451,6 +454,7 @@ options_defaults(struct options *cfg)
 	cfg->upstream_idle_timeout = 300 * 1000;
 	cfg->write_timeout = 30 * 1000;
 	cfg->fail_open_time = 600 * 1000;
+	cfg->websocket_idle_timeout = 3600 * 1000;
 }
 
 /* Fills what neither the file nor the command line set. */

@@ -53,6 +53,8 @@ struct options {
 	long upstream_idle_timeout;
 	long write_timeout;
 	long fail_open_time;
+	long websocket_idle_timeout;	/* ms; a relayed WebSocket silent
+					 * both ways this long is closed */
 	bool standalone;
 	char *ls_binary;
 	struct options_list ls_args;

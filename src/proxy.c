@@ -26,7 +26,14 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		M(intercepted, "counter", "Connections decrypted."),
 		M(handshake_failures, "counter", "Failed client handshakes."),
 		M(fail_open, "counter", "Clients that rejected our CA."),
+		M(fail_open_closed, "counter",
+		  "Clients that closed after our certificate, failed open."),
+		M(fail_open_no_request, "counter",
+		  "Clients that closed before a request again, failed open."),
 		M(upstream_errors, "counter", "Upstream failures."),
+		M(websockets, "counter", "WebSocket sessions relayed."),
+		M(websocket_errors, "counter",
+		  "WebSocket relays ended by a failure or the idle limit."),
 #undef M
 	};
 	struct proxy *px = arg;

@@ -27,9 +27,15 @@ struct proxy_stats {
 	atomic_ulong tunnelled;		/* relayed raw */
 	atomic_ulong intercepted;	/* TLS terminated */
 	atomic_ulong handshake_failures;
-	atomic_ulong fail_open;		/* client rejected our CA */
+	atomic_ulong fail_open;		/* client rejected our CA (alert) */
+	atomic_ulong fail_open_closed;	/* closed after our certificate */
+	atomic_ulong fail_open_no_request;	/* handshake, then closed
+						 * before a request, again */
 	atomic_ulong requests;		/* HTTP requests forwarded */
 	atomic_ulong upstream_errors;	/* 502/504/broken */
+	atomic_ulong websockets;	/* Upgrade exchanges answered 101 */
+	atomic_ulong websocket_errors;	/* relays ended by a failure or
+					 * the idle limit */
 };
 
 struct proxy {

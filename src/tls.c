@@ -21,6 +21,7 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -61,6 +62,7 @@ struct tls {
 	unsigned char rx[TLS_RX_AHEAD];
 	int alert;			/* fatal alert received, or -1 */
 	int last_rc;			/* GnuTLS code of the last error */
+	size_t pushed;			/* bytes sent so far */
 	unsigned char tail[8];		/* the last bytes received */
 	size_t tail_len;
 	char sni[TLS_NAME_MAX];		/* empty without SNI */
@@ -193,8 +195,11 @@ static ssize_t
 tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct tls *s = ptr;
+	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
 
-	return send(s->fd, buf, len, MSG_NOSIGNAL);
+	if (n > 0)
+		s->pushed += (size_t)n;
+	return n;
 }
 
 /* OpenSSL clients (Python, curl-openssl) send a TLS 1.3 alert about our
@@ -374,6 +379,7 @@ int
 tls_handshake(struct tls *s)
 {
 	int64_t deadline = tls_deadline(s->handshake_timeout_ms);
+	bool closed;
 	int rc;
 
 	tls_set_sndtimeo(s, s->handshake_timeout_ms);
@@ -388,7 +394,13 @@ tls_handshake(struct tls *s)
 	}
 	if (rc == GNUTLS_E_PUSH_ERROR)
 		s->alert = tls_drain_for_alert(s);
+	closed = rc == GNUTLS_E_PREMATURE_TERMINATION ||
+	         rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR;
 	rc = tls_fail(s, rc);
+	/* Our flight went out and the client went away without a word:
+	 * what clients that check the certificate after the fact do. */
+	if (rc == TLS_E_FAILED && closed && s->alert < 0 && s->pushed > 0)
+		return TLS_E_CLOSED;
 	/* Tell a client that broke the protocol why; not one that was
 	 * silent or has already given up on us. */
 	if (rc == TLS_E_FAILED && s->alert < 0 &&
@@ -430,6 +442,15 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 	}
 	s->rx_deadline = 0;	/* tls_pull() serves other calls too */
 	return n;
+}
+
+size_t
+tls_pending(struct tls *s)
+{
+	/* tls_pull()'s buffer too: records read from the socket but not
+	 * yet decrypted are no more visible to poll() */
+	return gnutls_record_check_pending(s->session) +
+	       (s->rx_len - s->rx_pos);
 }
 
 int

@@ -19,6 +19,9 @@ struct tls;
 #define TLS_E_FAILED	(-1)	/* any other failure; see tls_error() */
 #define TLS_E_TIMEOUT	(-2)	/* the peer was silent or stuck */
 #define TLS_E_REJECTED	(-3)	/* the client refused our cert */
+#define TLS_E_CLOSED	(-4)	/* the client closed or reset, without an
+				 * alert, after our certificate flight and
+				 * before finishing the handshake */
 
 /* A server session on the connected socket fd. sni_or_ip names the
  * certificate when the client sends no SNI (typically the original
@@ -32,14 +35,21 @@ void tls_free(struct tls *s);
 
 /* Runs the handshake. Returns 0, TLS_E_TIMEOUT, TLS_E_REJECTED when the
  * client aborted with a fatal unknown_ca, bad_certificate or
- * certificate_unknown alert (a pinned client: fail open), or
- * TLS_E_FAILED. */
+ * certificate_unknown alert (a pinned client: fail open), TLS_E_CLOSED
+ * when it closed or reset silently after our certificate flight (Node
+ * and Bun clients reject that way), or TLS_E_FAILED. */
 int tls_handshake(struct tls *s);
 
 /* Reads up to len bytes, waiting at most timeout_ms (0: for ever).
  * Returns the count, 0 on close_notify or EOF, TLS_E_TIMEOUT, or
  * TLS_E_FAILED. */
 ssize_t tls_read(struct tls *s, void *buf, size_t len, int timeout_ms);
+/* Bytes read from the socket already and waiting, decrypted inside
+ * GnuTLS or not yet, which a poll() on the socket does not see: read
+ * them before waiting. (A partial record among them makes the read
+ * wait for its rest.) */
+size_t tls_pending(struct tls *s);
+
 /* Writes all of buf; gives up with TLS_E_TIMEOUT when the peer accepts
  * nothing for timeout_ms (0: for ever). Returns 0 or a TLS_E_ code. */
 int tls_write_all(struct tls *s, const void *buf, size_t len,

@@ -776,6 +776,95 @@ out:
 	return rc;
 }
 
+long
+upstream_xfer_idle_ms(const struct upstream_xfer *x)
+{
+	return x->u->idle_timeout_ms;
+}
+
+bool
+upstream_xfer_stopping(const struct upstream_xfer *x)
+{
+	return atomic_load(&x->u->stopping);
+}
+
+static int
+set_connect_only(struct upstream_xfer *x, struct curl_slist *resolve,
+                 char *errbuf)
+{
+	CURL *e = x->h.easy;
+
+	/* HTTP/1.1 only: ALPN must not make it h2, where Upgrade is none. */
+	return curl_easy_setopt(e, CURLOPT_URL, x->url) ||
+	    curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
+	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+	    curl_easy_setopt(e, CURLOPT_SHARE, x->u->share) ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+	                     (long)CURL_HTTP_VERSION_1_1) ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
+	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                     x->u->connect_timeout_ms) ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
+	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ? -1 : 0;
+}
+
+int
+upstream_connect_only(struct upstream_xfer *x,
+                      const struct upstream_request *req, void **easy)
+{
+	struct curl_slist *resolve = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long long t0 = clock_mono_ms();
+	CURLcode c = CURLE_OK;
+	int rc;
+
+	*easy = NULL;
+	x->head_sent = x->aborted = x->idle_expired = x->bad_head = false;
+	x->untrusted[0] = '\0';
+	x->rx_bytes = 0;
+	x->new_conns = 1;
+	x->connected = false;
+	if ((rc = set_origin(x, req->scheme_host_port, errbuf)) < 0)
+		goto out;
+	rc = UPSTREAM_E_NOMEM;
+	handle_free(&x->h);
+	x->mark.set = false;
+	if (handle_new(&x->h) < 0 || (req->resolve &&
+	    !(resolve = curl_slist_append(NULL, req->resolve))) ||
+	    set_connect_only(x, resolve, errbuf) < 0)
+		goto out;
+	/* on_prereq() checks the peer before curl gives the connection
+	 * up (curl 7.88 calls it for CONNECT_ONLY too; afterwards the TLS
+	 * session is no longer to be had); a refusal fails the perform. */
+	x->cb = NULL;
+	c = curl_easy_perform(x->h.easy);
+	if (c != CURLE_OK)
+		rc = c == CURLE_OPERATION_TIMEDOUT ? UPSTREAM_E_TIMEOUT
+		                                   : UPSTREAM_E_CONNECT;
+	else if (!x->connected)
+		rc = UPSTREAM_E_CONNECT;	/* the peer was never checked */
+	else
+		rc = 0;
+	if (rc == 0) {
+		*easy = x->h.easy;
+		x->h.easy = NULL;
+	}
+out:
+	handle_free(&x->h);
+	pool_put(x->u, &x->h, req->scheme_host_port, x->new_conns, &x->mark);
+	log_exchange(req, x, rc, c, errbuf, clock_mono_ms() - t0);
+	curl_slist_free_all(resolve);
+	return rc;
+}
+
 void
 upstream_stop(struct upstream *u)
 {

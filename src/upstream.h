@@ -98,6 +98,20 @@ long upstream_xfer_new_connections(const struct upstream_xfer *x);
  * that got no answer at all). */
 size_t upstream_xfer_body_sent(const struct upstream_xfer *x);
 
+/* For an Upgrade exchange (upstream_ws.c): connects a fresh handle of
+ * its own to req's origin with CURLOPT_CONNECT_ONLY and HTTP/1.1 only,
+ * with req->resolve, the connect timeout and the same trust check as
+ * every exchange, and sends nothing. Returns 0 with *easy (a CURL *, the
+ * caller's to curl_easy_cleanup()), or an UPSTREAM_E_* code. Counted as
+ * an exchange with a new connection. */
+int upstream_connect_only(struct upstream_xfer *x,
+                          const struct upstream_request *req, void **easy);
+
+/* The upstream idle timeout (ms), and whether upstream_stop() was called:
+ * for upstream_ws.c, which waits on its own. */
+long upstream_xfer_idle_ms(const struct upstream_xfer *x);
+bool upstream_xfer_stopping(const struct upstream_xfer *x);
+
 /* Exchanges performed and upstream connections opened so far, for
  * /metrics. */
 void upstream_stats(struct upstream *u, unsigned long *exchanges,

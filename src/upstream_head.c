@@ -68,6 +68,66 @@ upstream_head_e2e(const struct upstream_head *h, struct http_header *out)
 	return n;
 }
 
+/* Hop-by-hop but for the two headers an upgrade needs. */
+static bool
+upgrade_drops(const char *name)
+{
+	if (strcasecmp(name, "Upgrade") == 0 ||
+	    strcasecmp(name, "Connection") == 0)
+		return false;
+	for (size_t i = 0; hop_headers[i]; i++)
+		if (strcasecmp(name, hop_headers[i]) == 0)
+			return true;
+	return false;
+}
+
+size_t
+upstream_head_upgrade(const struct upstream_head *h, struct http_header *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->nhdrs; i++)
+		if (h->hdrs[i].name[0] != ':' && !upgrade_drops(h->hdrs[i].name))
+			out[n++] = h->hdrs[i];
+	return n;
+}
+
+static bool
+has_crlf(const char *s)
+{
+	return strpbrk(s, "\r\n") != NULL;
+}
+
+char *
+upstream_head_upgrade_request(const char *method, const char *target,
+                              const struct http_header *h, size_t n,
+                              size_t *len)
+{
+	size_t cap = strlen(method) + strlen(target) + 16, off;
+	char *buf;
+
+	if (has_crlf(method) || has_crlf(target))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (has_crlf(h[i].name) || has_crlf(h[i].value))
+			return NULL;
+		cap += strlen(h[i].name) + strlen(h[i].value) + 4;
+	}
+	if (!(buf = malloc(cap + 3)))
+		return NULL;
+	off = (size_t)snprintf(buf, cap, "%s %s HTTP/1.1\r\n", method, target);
+	for (size_t i = 0; i < n; i++) {
+		if (upgrade_drops(h[i].name) ||
+		    strcasecmp(h[i].name, "Expect") == 0)
+			continue;
+		off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n",
+		                        h[i].name, h[i].value);
+	}
+	memcpy(buf + off, "\r\n", 3);
+	*len = off + 2;
+	return buf;
+}
+
 void
 upstream_head_clear(struct upstream_head *h)
 {

@@ -58,6 +58,21 @@ size_t upstream_head_e2e(const struct upstream_head *h,
  * *out for the caller to free with curl_slist_free_all(), or -1. */
 int upstream_head_request(const struct http_header *h, size_t n,
                           bool with_body, struct curl_slist **out);
+/* Like upstream_head_e2e() for a 101 answer to an Upgrade request: the
+ * Upgrade and Connection headers stay (the client needs them to switch
+ * protocols), the other hop-by-hop ones go. */
+size_t upstream_head_upgrade(const struct upstream_head *h,
+                             struct http_header *out);
+
+/* The request head to send upstream for an Upgrade request: the request
+ * line as received ("METHOD target HTTP/1.1"), then the client's headers
+ * in order, Upgrade and Connection included, minus the other hop-by-hop
+ * ones and Expect. Returns a malloc'd head with *len, or NULL (out of
+ * memory, or a line with CR or LF in it). */
+char *upstream_head_upgrade_request(const char *method, const char *target,
+                                    const struct http_header *h, size_t n,
+                                    size_t *len);
+
 /* The standard reason phrase of an HTTP status ("" if unknown). */
 const char *upstream_head_reason(int status);
 

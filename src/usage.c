@@ -495,6 +495,9 @@ usage_record_to_json(const struct usage_record *r)
 	json_object_object_add(o, "duration_ms",
 			       json_object_new_double(r->duration_ms));
 	json_object_object_add(o, "ttfb_ms", json_object_new_double(r->ttfb_ms));
+	if (r->transport[0])
+		json_object_object_add(o, "transport",
+				       json_object_new_string(r->transport));
 	if (r->error[0])
 		json_object_object_add(o, "error",
 				       json_object_new_string(r->error));
@@ -546,6 +549,7 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	r->pid = (long)get_int(o, "pid");
 	r->uid = json_object_object_get_ex(o, "uid", &v) ?
 		 (long)json_object_get_int64(v) : -1;
+	copy_string(o, "transport", r->transport, sizeof(r->transport));
 	r->status = (int)get_int(o, "status");
 	r->has_usage = json_object_object_get_ex(o, "has_usage", &v) &&
 		       json_object_get_boolean(v);

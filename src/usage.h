@@ -21,6 +21,7 @@
 #define USAGE_RAW_MAX 2048
 #define USAGE_ERROR_MAX 64
 #define USAGE_AGENT_MAX 64
+#define USAGE_TRANSPORT_MAX 16
 
 /*
  * One metered response, normalised (see doc/usage-format.md): input,
@@ -44,6 +45,8 @@ struct usage_record {
 	double duration_ms;		/* request sent to last byte */
 	double ttfb_ms;			/* request sent to first body byte */
 	char error[USAGE_ERROR_MAX];	/* provider error type, "" if none */
+	char transport[USAGE_TRANSPORT_MAX];	/* "sse", "json", "websocket",
+						 * "" when the body was neither */
 	char raw[USAGE_RAW_MAX];	/* provider's usage object as JSON */
 	/* Who sent it (peer.h): a run's agent and pid, or the language
 	 * server's name; the socket owner's uid, -1 when unknown. */

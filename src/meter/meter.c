@@ -138,28 +138,95 @@ meter_url_model(const char *path, char *out, size_t size)
 	}
 }
 
+static bool meter_reserve(char **buf, size_t *cap, size_t len);
+
+struct meter_buf {
+	char *p;
+	size_t len, cap;
+	bool full;
+};
+
+/* Collects a decoded request body, up to METER_REQUEST_MAX. */
+static void
+meter_request_sink(void *arg, const char *buf, size_t len)
+{
+	struct meter_buf *b = arg;
+
+	if (b->full || len > METER_REQUEST_MAX - b->len ||
+	    !meter_reserve(&b->p, &b->cap, b->len + len)) {
+		b->full = true;
+		return;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+}
+
+/* A copy of a compressed request body, decoded (Codex sends zstd): fed
+ * in pieces, so that no one call may pass decode.c's bomb limit on an
+ * honest body. NULL (logged) when it cannot be had. */
+static char *
+meter_request_decode(struct meter *m, const struct meter_request *req,
+                     size_t *len)
+{
+	struct decode *d = decode_new(req->content_encoding);
+	struct meter_buf b = { NULL, 0, 0, false };
+	size_t off, n;
+
+	if (!d) {
+		log_warnx("meter: %s/%s: request Content-Encoding %s not "
+		          "supported, its model not read", m->host,
+		          m->endpoint, req->content_encoding);
+		return NULL;
+	}
+	for (off = 0; off < req->body_len && !b.full; off += n) {
+		n = req->body_len - off < 65536 ? req->body_len - off : 65536;
+		if (decode_feed(d, req->body + off, n, meter_request_sink,
+		                &b) < 0) {
+			log_warnx("meter: %s/%s: corrupt compressed request "
+			          "body, its model not read", m->host,
+			          m->endpoint);
+			b.full = true;
+		}
+	}
+	decode_free(d);
+	if (b.full) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p ? b.p : calloc(1, 1);
+}
+
 static void
 meter_request_model(struct meter *m, const struct meter_request *req)
 {
 	struct json_object *o = NULL;
 	struct json_tokener *tok;
 	char slice[PRUNE_SLICE];
-	const char *s;
-	size_t i = 0;
+	const char *s, *body = req->body;
+	char *decoded = NULL;
+	size_t i = 0, len = req->body_len;
 
-	if (!req->body)
+	if (!body)
 		return;
-	while (i < req->body_len && memchr(" \t\r\n", req->body[i], 4))
+	if (req->content_encoding && *req->content_encoding &&
+	    strcasecmp(req->content_encoding, "identity") != 0) {
+		if (!(decoded = meter_request_decode(m, req, &len)))
+			return;
+		body = decoded;
+	}
+	while (i < len && memchr(" \t\r\n", body[i], 4))
 		i++;
-	if (i == req->body_len || req->body[i] != '{' ||
+	if (i == len || body[i] != '{' ||
 	    !(tok = json_tokener_new_ex(METER_JSON_DEPTH)))
-		return;
-	o = prune_parse(tok, req->body, req->body_len, METER_REQUEST_MAX,
-	                slice);
+		goto out;
+	o = prune_parse(tok, body, len, METER_REQUEST_MAX, slice);
 	if ((s = extract_str(o, "model")) && *s)
 		snprintf(m->req_model, sizeof(m->req_model), "%s", s);
 	json_object_put(o);
 	json_tokener_free(tok);
+out:
+	free(decoded);
 }
 
 struct meter *
@@ -567,6 +634,8 @@ meter_finish(struct meter *m, bool ended, struct usage_record *out)
 	if (m->body == METER_JSON)
 		ok = ok && m->js && jstream_done(m->js);
 	extract_finish(&m->x, sse, ok, out);
+	snprintf(out->transport, sizeof(out->transport), "%s",
+	         sse ? "sse" : m->body == METER_JSON ? "json" : "");
 	if (m->body == METER_NONE || m->body == METER_SNIFF)
 		out->complete = ok;
 	if (m->sse && sse_dropped(m->sse) > 0)

@@ -23,6 +23,8 @@ struct meter_request {
 	const char *content_type;
 	const char *body;
 	size_t body_len;
+	const char *content_encoding;	/* the request body's, or NULL: a
+					 * copy is decoded for its model */
 };
 
 struct meter;

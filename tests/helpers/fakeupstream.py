@@ -21,6 +21,8 @@
 #   /reset-mid                 head + part of a chunked body, then a TCP RST
 #   /fixture/NAME?ct=...&gzip=1  a --fixtures file, chunked in small pieces
 #   /status/CODE               that status with a short body
+#   any other path with Upgrade: websocket
+#                              a Responses WebSocket session (fakews.py)
 import argparse
 import gzip
 import hashlib
@@ -37,6 +39,9 @@ import sys
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fakews  # noqa: E402
 
 CHUNK = 64 * 1024
 
@@ -111,8 +116,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         }
         self.server.write_log(self.req_info)
         route = url.path
+        upgrade = "websocket" in self.headers.get("Upgrade", "").lower()
         try:
-            if "fixture" in q:
+            if upgrade and not route.startswith("/status/"):
+                rec = fakews.serve(self, q)
+                rec["conn"] = self.conn_id
+                rec["path"] = self.path
+                self.server.write_log(rec)
+            elif "fixture" in q:
                 # Any path: serve the named fixture as that API would.
                 name = q["fixture"]
                 q.setdefault("ct", "text/event-stream" if name.endswith(".sse")

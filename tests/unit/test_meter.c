@@ -36,7 +36,7 @@ meter_run(const char *ctype, const char *coding, const char *body,
           struct usage_record *out)
 {
 	struct meter_request req = { "POST", "api.example", "/v1/x",
-	                             "application/json", NULL, 0 };
+	                             "application/json", NULL, 0, NULL };
 	struct meter *m = meter_new(&req);
 	size_t prev = 0;
 	int rc;
@@ -329,7 +329,7 @@ exchange(const char *path, const char *req_body, int status,
 {
 	struct meter_request req = { "POST", "h.example", path,
 	                             "application/json", req_body,
-	                             req_body ? strlen(req_body) : 0 };
+	                             req_body ? strlen(req_body) : 0, NULL };
 	struct meter *m = meter_new(&req);
 	int rc;
 

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * conn_int.h - struct conn and the pieces of conn.c that conn_ws.c (the
+ * Upgrade exchange) shares; internal to those two files.
+ *
+ * Threading: a struct conn belongs to its worker thread alone.
+ */
+#ifndef AGP_CONN_INT_H
+#define AGP_CONN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "http1.h"
+#include "intercept.h"
+#include "origdst.h"
+#include "peer.h"
+#include "upstream.h"
+
+#define CONN_IN 4096		/* c->in to start with: a typical head */
+#define CONN_IN_SPARE 1024	/* c->in grows when less is free */
+#define CONN_READ 16384		/* a TLS record's worth */
+#define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
+#define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
+#define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
+#define CONN_SILENT_MS 1000	/* a close this soon after the handshake,
+				 * before a request byte, is "silent" */
+
+struct proxy;
+struct options;
+struct tls;
+struct meter;
+struct usage_record;
+
+struct conn {
+	struct proxy *px;
+	const struct options *opt;
+	unsigned long id;
+	int fd;
+	char peer[ORIGDST_STRLEN + 8];	/* "addr:port" */
+	struct sockaddr_storage dst;
+	char dst_addr[ORIGDST_STRLEN];
+	unsigned dst_port;
+	char host[256];			/* SNI, else the destination address */
+	char client[INTERCEPT_CLIENT_MAX];	/* who connected (fail-open) */
+	struct peer_info who;		/* who connected (records) */
+	bool silent_close;		/* closed at once, before any request */
+	struct tls *tls;
+	struct upstream_xfer *xfer;
+	char *in;			/* bytes read from the client */
+	size_t in_len, in_cap;
+	size_t head_len;		/* c->req's head, parsed from c->in[0..];
+					 * 0 while none is */
+	char *body;			/* the current request's body */
+	size_t body_len, body_cap;
+	char *out;			/* response framing scratch */
+	size_t out_cap;			/* grows to CONN_OUT at most */
+	size_t pending;			/* c->out[0..pending): a head held
+					 * for the first body bytes */
+	/* The exchange in flight. */
+	struct http_request req;
+	struct meter *meter;
+	bool chunked_out;		/* we chunk the response to the client */
+	bool close_after;
+	bool client_gone;
+	int status;
+	double start_ms, first_byte_ms;	/* monotonic */
+	bool got_first_byte;
+};
+
+/* The response callbacks forward() gives upstream_perform(). */
+int conn_on_head(void *arg, int status, const char *reason,
+                 const struct http_header *h, size_t n);
+int conn_on_body(void *arg, const char *buf, size_t len);
+int conn_on_flush(void *arg);
+
+/* Writes all of buf to the client; a failure marks the client gone. */
+int conn_client_write(struct conn *c, const char *buf, size_t len);
+
+/* A short JSON error response; the connection closes after it. */
+void conn_send_error(struct conn *c, int status, const char *reason,
+                     const char *msg);
+
+/* Fills *ur for the request in c->req, its origin and resolver entry in
+ * the caller's origin[300] and resolve[400]. */
+void conn_upstream_request(struct conn *c, struct upstream_request *ur,
+                           char *origin, char *resolve);
+
+/* Before an exchange: its meter (from c->req and the body), the clock,
+ * the counters. */
+void conn_exchange_start(struct conn *c);
+
+/* After it, with upstream's result: the end of a chunked response, or
+ * the error answer when the client saw nothing, then the record. False
+ * when the connection must close. */
+bool conn_exchange_end(struct conn *c, int rc, bool head_sent);
+
+/* Hands the finished exchange's record (c->meter's) to the ledger. */
+void conn_record_exchange(struct conn *c, bool ended);
+
+/* Names in r who sent it: the run's agent and pid, the uid. */
+void conn_attribute(const struct conn *c, struct usage_record *r);
+
+/* conn_ws.c: forwards an Upgrade request (http1_is_websocket()) and,
+ * after a 101, relays the WebSocket to its end; any other answer goes
+ * to the client as forward() would pass it. False when the connection
+ * must close (always after a WebSocket). */
+bool conn_ws_forward(struct conn *c);
+
+#endif

@@ -1,0 +1,125 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# failopen.sh - fail-open for clients that reject our certificate without
+# an alert, keyed by client and host, as root in a network namespace of
+# its own. Node (its default store replaced by the upstream's CA alone)
+# closes without a word; a client that finishes the handshake and closes
+# before a request, twice, is taken for one that does not trust us (as
+# opencode does); each fails open, for itself only, and works through the
+# tunnel at its next attempt, while a client that trusts our CA (another
+# address) is still intercepted there. A keep-alive client that closes
+# after its requests, and one that idles and then closes, never are.
+# shellcheck source=tests/e2e/lib.sh
+. "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/netns.sh
+. "$top_srcdir/tests/e2e/netns.sh"
+
+HOSTS="$HOSTS node.example.test silent.example.test keep.example.test"
+ns_up --log-level debug
+ok $? "namespace, redirect, DNS, upstream and proxy are up"
+
+# node_get HOST: an https GET from Node trusting the upstream's CA only
+# (a store without ours); prints the status or the error code.
+node_get() {
+	as_client node -e '
+const https = require("https"), fs = require("fs");
+const req = https.get({host: process.argv[1], path: "/echo",
+  ca: fs.readFileSync(process.argv[2]), agent: false, timeout: 5000},
+  (res) => { console.log(res.statusCode); res.resume(); });
+req.on("error", (e) => console.log(e.code || e.message));' "$1" "$work/up/ca.pem"
+}
+
+# --- Node: a silent close after our certificate ------------------------
+first=$(node_get node.example.test)
+diag "Node, first attempt: $first"
+[ "$first" != 200 ]
+ok $? "Node without our CA rejects the forged certificate"
+second=$(node_get node.example.test)
+is "$second" 200 "its next attempt goes through the tunnel and works"
+grep -q 'client rejected our certificate for node.example.test' "$work/proxy.log"
+ok $? "the silent rejection is logged"
+closed=$(metric antigravity_proxy_fail_open_closed_total)
+norq=$(metric antigravity_proxy_fail_open_no_request_total)
+diag "counted: closed after our certificate $closed, no request $norq"
+[ $((closed + norq)) -eq 1 ]
+ok $? "and counted once in /metrics"
+code=$(as_client curl -s --cacert "$work/bundle.pem" -o /dev/null \
+	-w '%{http_code}' --interface 127.0.0.9 https://node.example.test/echo)
+is "$code" 200 "a client that trusts our CA, elsewhere, still gets through"
+grep -q '127.0.0.9:[0-9]* -> 127.0.0.2:443 sni=node.example.test intercepted' \
+	"$work/proxy.log"
+ok $? "and is still intercepted (metered) for the same host"
+
+# --- handshake, then a close before any request -----------------------
+# hello HOST [SLEEP] [SRC]: finishes the handshake trusting our CA, waits
+# SLEEP seconds, closes without a request.
+hello() {
+	as_client "$CLIENT_PYTHON" -c '
+import socket, ssl, sys, time
+ctx = ssl.create_default_context()
+s = socket.create_connection((sys.argv[1], 443), timeout=5,
+                             source_address=(sys.argv[3], 0))
+t = ctx.wrap_socket(s, server_hostname=sys.argv[1])
+time.sleep(float(sys.argv[2]))
+t.close()' "$1" "${2:-0}" "${3:-127.0.0.1}"
+}
+# who HOST: "proxy" when our forged certificate answers, "upstream" when
+# the connection is tunnelled. It checks nothing and sends a request, so
+# it is itself no rejection.
+who() {
+	as_client "$CLIENT_PYTHON" -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(socket.create_connection((sys.argv[1], 443), timeout=5),
+                    server_hostname=sys.argv[1])
+der = t.getpeercert(binary_form=True)
+t.sendall(b"GET /echo HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+          % sys.argv[1].encode())
+while t.recv(65536):
+    pass
+print("proxy" if b"antigravity-proxy MITM CA" in der else "upstream")' "$1"
+}
+hello silent.example.test
+hello silent.example.test 0 127.0.0.9
+wait_line "$work/proxy.log" 'before a request (1 in a row for silent'
+ok $? "a close before a request is noted"
+[ "$(metric antigravity_proxy_fail_open_no_request_total)" = "$norq" ]
+ok $? "once is no rejection: nothing failed open"
+hello silent.example.test
+for _ in $(seq 20); do
+	[ "$(metric antigravity_proxy_fail_open_no_request_total)" -gt "$norq" ] && break
+	sleep 0.1
+done
+is "$(metric antigravity_proxy_fail_open_no_request_total)" $((norq + 1)) \
+	"two in a row from one client: failed open and counted"
+is "$(who silent.example.test)" upstream "its next attempt is tunnelled"
+code=$(as_client curl -s --cacert "$work/bundle.pem" -o /dev/null \
+	-w '%{http_code}' --interface 127.0.0.9 https://silent.example.test/echo)
+is "$code" 200 "another client is still served for that host"
+grep -q '127.0.0.9:[0-9]* -> 127.0.0.2:443 sni=silent.example.test intercepted' \
+	"$work/proxy.log"
+ok $? "and still intercepted: the table is keyed by client and host"
+
+# --- ordinary closes are never taken for a rejection --------------------
+for _ in 1 2 3; do
+	as_client "$CLIENT_PYTHON" -c '
+import http.client, ssl
+c = http.client.HTTPSConnection("keep.example.test", timeout=5,
+                                context=ssl.create_default_context())
+for _ in range(2):
+    c.request("GET", "/echo")
+    c.getresponse().read()
+c.close()' || echo "keep-alive client failed"
+done
+for _ in 1 2 3; do hello keep.example.test 1.5; done
+is "$(who keep.example.test)" proxy \
+	"keep-alive clients closing after their requests, and idle closes, are no rejection"
+is "$(metric antigravity_proxy_fail_open_no_request_total)" $((norq + 1)) \
+	"nothing more counted"
+
+proxy_stop
+grep -q 'AddressSanitizer\|runtime error' "$work/proxy.log"
+ok $(( $? == 0 )) "no sanitizer report in the proxy log"
+tap_done
