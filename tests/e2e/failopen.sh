@@ -6,8 +6,8 @@
 # closes without a word; a client that finishes the handshake and closes
 # before a request, twice, is taken for one that does not trust us (as
 # opencode does); each fails open, for itself only, and works through the
-# tunnel at its next attempt, while a client that trusts our CA (another
-# address) is still intercepted there. A keep-alive client that closes
+# tunnel at its next attempt, while a client that trusts our CA (the same
+# user from a run cgroup: another client) is still intercepted there. A keep-alive client that closes
 # after its requests, and one that idles and then closes, never are.
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
@@ -43,25 +43,38 @@ norq=$(metric antigravity_proxy_fail_open_no_request_total)
 diag "counted: closed after our certificate $closed, no request $norq"
 [ $((closed + norq)) -eq 1 ]
 ok $? "and counted once in /metrics"
-code=$(as_client curl -s --cacert "$work/bundle.pem" -o /dev/null \
-	-w '%{http_code}' --interface 127.0.0.9 https://node.example.test/echo)
+# as_other CMD...: as_client, but another client: the same user from a
+# run cgroup of its own (the table's key is the run's cgroup, else the
+# uid). Root joins the cgroup before it enters the namespace, whose
+# `ip netns exec` hides /sys.
+as_other() {
+	mkdir -p "$AGENTS_DIR/run-1-other"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$AGENTS_DIR/run-1-other" \
+		ip netns exec "$NS" runuser -u "$TEST_USER" -- \
+		env SSL_CERT_FILE="$work/bundle.pem" HOME=/ "$@"
+}
+intercepted() {	# intercepted HOST: how many connections were, so far
+	grep -c "sni=$1 intercepted" "$work/proxy.log"
+}
+before=$(intercepted node.example.test)
+code=$(as_other curl -s --cacert "$work/bundle.pem" -o /dev/null \
+	-w '%{http_code}' https://node.example.test/echo)
 is "$code" 200 "a client that trusts our CA, elsewhere, still gets through"
-grep -q '127.0.0.9:[0-9]* -> 127.0.0.2:443 sni=node.example.test intercepted' \
-	"$work/proxy.log"
-ok $? "and is still intercepted (metered) for the same host"
+is "$(intercepted node.example.test)" $((before + 1)) \
+	"and is still intercepted (metered) for the same host"
 
 # --- handshake, then a close before any request -----------------------
-# hello HOST [SLEEP] [SRC]: finishes the handshake trusting our CA, waits
-# SLEEP seconds, closes without a request.
+# hello HOST [SLEEP] [as_other]: finishes the handshake trusting our CA,
+# waits SLEEP seconds, closes without a request.
 hello() {
-	as_client "$CLIENT_PYTHON" -c '
+	${3:-as_client} "$CLIENT_PYTHON" -c '
 import socket, ssl, sys, time
 ctx = ssl.create_default_context()
-s = socket.create_connection((sys.argv[1], 443), timeout=5,
-                             source_address=(sys.argv[3], 0))
+s = socket.create_connection((sys.argv[1], 443), timeout=5)
 t = ctx.wrap_socket(s, server_hostname=sys.argv[1])
 time.sleep(float(sys.argv[2]))
-t.close()' "$1" "${2:-0}" "${3:-127.0.0.1}"
+t.close()' "$1" "${2:-0}"
 }
 # who HOST: "proxy" when our forged certificate answers, "upstream" when
 # the connection is tunnelled. It checks nothing and sends a request, so
@@ -82,7 +95,7 @@ while t.recv(65536):
 print("proxy" if b"antigravity-proxy MITM CA" in der else "upstream")' "$1"
 }
 hello silent.example.test
-hello silent.example.test 0 127.0.0.9
+hello silent.example.test 0 as_other
 wait_line "$work/proxy.log" 'before a request (1 in a row for silent'
 ok $? "a close before a request is noted"
 [ "$(metric antigravity_proxy_fail_open_no_request_total)" = "$norq" ]
@@ -95,12 +108,12 @@ done
 is "$(metric antigravity_proxy_fail_open_no_request_total)" $((norq + 1)) \
 	"two in a row from one client: failed open and counted"
 is "$(who silent.example.test)" upstream "its next attempt is tunnelled"
-code=$(as_client curl -s --cacert "$work/bundle.pem" -o /dev/null \
-	-w '%{http_code}' --interface 127.0.0.9 https://silent.example.test/echo)
+before=$(intercepted silent.example.test)
+code=$(as_other curl -s --cacert "$work/bundle.pem" -o /dev/null \
+	-w '%{http_code}' https://silent.example.test/echo)
 is "$code" 200 "another client is still served for that host"
-grep -q '127.0.0.9:[0-9]* -> 127.0.0.2:443 sni=silent.example.test intercepted' \
-	"$work/proxy.log"
-ok $? "and still intercepted: the table is keyed by client and host"
+is "$(intercepted silent.example.test)" $((before + 1)) \
+	"and still intercepted: the table is keyed by client and host"
 
 # --- ordinary closes are never taken for a rejection --------------------
 for _ in 1 2 3; do
