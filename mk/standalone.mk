@@ -12,7 +12,7 @@ tests_unit_test_spawn_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_bundle tests/unit/test_spawn tests/e2e/standalone.sh \
 	tests/e2e/run.sh tests/e2e/agents.sh
 EXTRA_DIST += tests/e2e/standalone.sh tests/e2e/run.sh tests/e2e/agents.sh \
-	tests/agents/install.sh tests/helpers/fakeapi.py tests/helpers/fake_ls.go \
+	tests/agents/install.sh tests/helpers/fakeagents.py tests/helpers/fake_ls.go \
 	tests/helpers/fake_ls.py
 
 check_PROGRAMS += tests/unit/test_control fuzz/replay-control

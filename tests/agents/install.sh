@@ -34,7 +34,8 @@ prefix=$(cd "$prefix" && pwd)
 nm=$prefix/node_modules
 stamp=$prefix/.installed
 # shellcheck disable=SC2086 # the package list, split on purpose
-want=$(echo $NODE_PKG $CLI_PKGS)
+set -- $NODE_PKG $CLI_PKGS
+want=$*
 
 # entry NAME: the file a CLI's bin link points at.
 entry() {
@@ -46,13 +47,13 @@ entry() {
 	qwen) echo "$nm/@qwen-code/qwen-code/cli-entry.js" ;;
 	esac
 }
-complete() {
+all_there() {
 	for c in node claude gemini codex qwen; do
 		[ -x "$prefix/bin/$c" ] && [ -f "$(entry "$c")" ] || return 1
 	done
 }
 
-if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && complete; then
+if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && all_there; then
 	echo "install.sh: $prefix already has $want"
 else
 	rm -f "$stamp"
@@ -81,11 +82,20 @@ else
 	for c in node claude gemini codex qwen; do
 		ln -sfn "$(entry "$c")" "$prefix/bin/$c"
 	done
-	complete || {
+	all_there || {
 		cat "$log" >&2
 		echo "install.sh: an entry point is missing under $nm" >&2
 		exit 1
 	}
+	# Each one starts (Claude Code's binary is put in place by its
+	# install script, Codex's comes in an optional package).
+	for c in claude gemini codex qwen; do
+		"$prefix/bin/$c" --version >>"$log" 2>&1 || {
+			cat "$log" >&2
+			echo "install.sh: $c --version failed" >&2
+			exit 1
+		}
+	done
 	echo "$want" >"$stamp"
 fi
 chmod -R a+rX "$prefix"

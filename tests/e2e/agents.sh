@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # agents.sh - the real agent CLIs from npm (Claude Code, Gemini CLI, Codex,
 # Qwen Code), each started with `antigravity-proxy run --` by an ordinary
-# user in a directory of theirs, in one-shot mode, against fakeapi.py
+# user in a directory of theirs, in one-shot mode, against fakeagents.py
 # under the real host names, in a network namespace of this test's. Each
 # completes; /v1/usage equals, per model and field, what the fake API
-# sent; each kept its settings in the user's own HOME. Each also runs
+# sent; each kept its settings in the user's own HOME, and wrote a file
+# by its own tool call (the fake API asks for one) that is the user's, in
+# the user's directory. Each also runs
 # once direct (trusting the fake's CA itself), and both times are shown.
 # Nothing leaves the namespace: it has no route out, and the CLIs'
 # telemetry and update hosts do not resolve there.
@@ -61,27 +63,29 @@ as_person() {
 # cli_args NAME: the one-shot command line of each CLI.
 cli_args() {
 	case $1 in
-	claude) echo "claude -p say-done" ;;
-	gemini) echo "gemini -p say-done" ;;
-	codex) echo "codex exec --skip-git-repo-check say-done" ;;
-	qwen) echo "qwen --auth-type openai -p say-done" ;;
+	claude) echo "claude -p --permission-mode acceptEdits write-the-file" ;;
+	gemini) echo "gemini --skip-trust --yolo -p write-the-file" ;;
+	codex) echo "codex exec --skip-git-repo-check" \
+		"--dangerously-bypass-approvals-and-sandbox" \
+		"-c analytics.enabled=false -c check_for_update_on_startup=false" \
+		"--disable plugins --disable apps write-the-file" ;;
+	qwen) echo "qwen --auth-type openai --yolo -p write-the-file" ;;
 	esac
 }
 # expected: /v1/usage's per-model token fields as the fake API's log sums
 # them. (Side calls without usage, count_tokens say, count as requests of
 # their model too: requests are not compared, tokens are, exactly.)
 expected() {
-	"$PYTHON" -c '
+	"$PYTHON" "$top_srcdir/tests/helpers/fakeagents.py" --totals \
+		"$work/api.log" | "$PYTHON" -c '
 import json, sys
-tot = {}
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["usage"] is None:
-        continue
-    m = tot.setdefault(e["model"], {})
-    for k, v in e["usage"].items():
-        m[k] = m.get(k, 0) + v
-print(json.dumps(tot, sort_keys=True))' "$work/api.log"
+names = {"input_tokens": "input", "output_tokens": "output",
+         "thinking_tokens": "thinking", "cached_tokens": "cached",
+         "cache_creation_tokens": "cache_creation"}
+out = {m: {names[k]: v for k, v in row.items() if k in names}
+       for m, row in json.load(sys.stdin).items()
+       if any(row[k] for k in names)}
+print(json.dumps(out, sort_keys=True))'
 }
 metered() {
 	in_ns curl -s --max-time 5 "$API/v1/usage" | "$PYTHON" -c '
@@ -98,7 +102,7 @@ ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 CLIS=${AGP_AGENTS:-claude gemini codex qwen}
 for cli in $CLIS; do
-	rm -rf "$work/home/.$cli"
+	rm -rf "$work/home/.$cli" "$work/home/project/agp-proof.txt"
 	# shellcheck disable=SC2046 # the command line's words
 	set -- $(cli_args "$cli")
 	t0=$(date +%s%N)
@@ -109,10 +113,10 @@ for cli in $CLIS; do
 	through=$(ms "$t0")
 	is "$rc" 0 "$cli through run: exit 0 (${through} ms)"
 	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$work/$cli.err" | tail -15
-	grep -q Done "$work/$cli.out"
-	ok $? "  and it printed the fake API's answer"
 	is "$(stat -c %U "$work/home/.$cli" 2>/dev/null)" "$PERSON" \
 		"  it kept its settings in $PERSON's HOME (~/.$cli)"
+	is "$(stat -c %U "$work/home/project/agp-proof.txt" 2>/dev/null)" \
+		"$PERSON" "  the file its tool call wrote is $PERSON's, in their project"
 	for _ in $(seq 20); do		# the last record commits
 		[ "$(metered)" = "$(expected)" ] && break
 		sleep 0.1

@@ -18,7 +18,8 @@ AGENTS="agp-test-$$"	# the agents cgroup, under the cgroup v2 mount
 AGENTS_DIR=""
 HOSTS="api.example.test other.example.test pinned.example.test"
 PLAIN_HOST=plain.other.test	# not on the intercept list
-# The real agent CLIs' API hosts, served by fakeapi.py on its own address.
+# The real agent CLIs' API hosts, served by fakeagents.py on its own
+# address.
 API_IP=127.0.0.5
 API_HOSTS="api.anthropic.com generativelanguage.googleapis.com api.openai.com
  chatgpt.com"
@@ -152,7 +153,7 @@ ns_up() {
 		--key "$work/up/server.key" \
 		--fixtures "$top_srcdir/tests/fixtures" \
 		--log "$work/upstream.log" >"$work/upstream.out"
-	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakeapi.py" \
+	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakeagents.py" \
 		--listen "$API_IP:443" --cert "$work/up/server.pem" \
 		--key "$work/up/server.key" --log "$work/api.log" >"$work/api.out"
 	wait_line "$work/dns.out" ready && wait_line "$work/upstream.out" ready &&

@@ -34,7 +34,9 @@ shared; everything else gets the provider's own 404 JSON):
                                     Codex fall back to HTTP at once), 404,
                                     or accept (the Responses WebSocket
                                     protocol: response.create frames in,
-                                    the same events as SSE out, as text)
+                                    the same events as SSE out, as text
+                                    frames; a generate:false prewarm gets
+                                    an empty completed response, no usage)
     POST /v1/chat/completions       SSE with a final usage chunk
                                     (stream_options.include_usage) or JSON
                                     (Qwen Code with OPENAI_BASE_URL)
@@ -42,7 +44,9 @@ shared; everything else gets the provider's own 404 JSON):
   chatgpt.com and any other host: 404 JSON.
 
 The agent turn: when a request offers the CLI's file-writing tool (Claude
-`Write`, Gemini/Qwen `write_file`, Codex `apply_patch` or its shell tool)
+`Write`, Gemini/Qwen `write_file`; Codex 0.17x: its code-mode `exec` tool,
+sent in an "additional_tools" input item, running
+tools.apply_patch(...); older Codex: `apply_patch` or its shell tool)
 and carries no tool result yet, the answer is a call of that tool creating
 agp-proof.txt in the agent's working directory (read from the request's
 system prompt / environment context; a bare relative name otherwise). The
@@ -106,6 +110,13 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.seqs = {}
         super().__init__(addr, Handler)
 
+    def server_bind(self):
+        # HTTPServer's would look up the address's name (getfqdn), a DNS
+        # query to the host's resolver: from inside a network namespace
+        # with only lo, an attempt to leave it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
     def get_request(self):
         sock, addr = self.socket.accept()
         # The handshake runs in the connection's thread (see setup()).
@@ -134,7 +145,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             self.log.flush()
 
 
-# -- usage per provider ------------------------------------------------------
+# -- usage per provider ----------------------------------------------------
 
 def model_salt(model):
     return zlib.crc32((model or "").encode()) % 47
@@ -208,7 +219,7 @@ def chat_usage(n, model):
     return usage, norm
 
 
-# -- reading requests ----------------------------------------------------------
+# -- reading requests ------------------------------------------------------
 
 def strings_of(obj, out):
     if isinstance(obj, str):
