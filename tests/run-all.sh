@@ -14,7 +14,7 @@ deps="build-essential autoconf automake pkg-config libgnutls28-dev
  zlib1g-dev libbrotli-dev libzstd-dev python3 curl gnutls-bin openssl
  iproute2 iptables golang-go clang libclang-rt-14-dev procps
  prometheus util-linux nghttp2-server shellcheck groff-base systemd
- passwd sudo python3-websockets npm"
+ passwd sudo python3-websockets"
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	echo "== installing packages"
 	export DEBIAN_FRONTEND=noninteractive
@@ -22,6 +22,12 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	if ! apt-get update -qq >/dev/null ||
 	   ! apt-get install -y -qq $deps >/dev/null; then
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1
+	fi
+	# npm installs the agent CLIs the tests drive; a nodejs that bundles
+	# its own npm conflicts with Debian's package, so only when missing.
+	if ! command -v npm >/dev/null &&
+	   ! apt-get install -y -qq npm >/dev/null; then
+		echo "apt-get install npm failed"; echo "0 passed, 1 failed"; exit 1
 	fi
 fi
 
