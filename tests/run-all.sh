@@ -23,6 +23,12 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	   ! apt-get install -y -qq $deps >/dev/null; then
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1
 	fi
+	# npm installs the agent CLIs the tests drive; a nodejs that bundles
+	# its own npm conflicts with Debian's package, so only when missing.
+	if ! command -v npm >/dev/null &&
+	   ! apt-get install -y -qq npm >/dev/null; then
+		echo "apt-get install npm failed"; echo "0 passed, 1 failed"; exit 1
+	fi
 fi
 
 echo "== autoreconf"

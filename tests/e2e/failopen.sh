@@ -3,18 +3,23 @@
 # failopen.sh - fail-open for clients that reject our certificate without
 # an alert, keyed by client and host, as root in a network namespace of
 # its own. Node (its default store replaced by the upstream's CA alone)
-# closes without a word; a client that finishes the handshake and closes
-# before a request, twice, is taken for one that does not trust us (as
-# opencode does); each fails open, for itself only, and works through the
-# tunnel at its next attempt, while a client that trusts our CA (the same
-# user from a run cgroup: another client) is still intercepted there. A keep-alive client that closes
+# closes without a word after our certificate. Bun, like any client that
+# finishes the handshake and closes before a request, twice, is taken for
+# one that does not trust us (as opencode does); each fails open, for
+# itself only, and works through the tunnel at its next attempt, while a
+# client that trusts our CA (the same user from a run cgroup: another
+# client) is still intercepted there. A keep-alive client that closes
 # after its requests, and one that idles and then closes, never are.
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
 # shellcheck source=tests/e2e/netns.sh
 . "$top_srcdir/tests/e2e/netns.sh"
 
-HOSTS="$HOSTS node.example.test silent.example.test keep.example.test"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, iptables, a user)"
+bin=$(sh "$top_srcdir/tests/helpers/install-agents.sh") || {
+	echo "not ok 1 - install Bun from npm"; echo "1..1"; exit 1; }
+HOSTS="$HOSTS node.example.test silent.example.test keep.example.test
+ bun.example.test"
 ns_up --log-level debug
 ok $? "namespace, redirect, DNS, upstream and proxy are up"
 
@@ -63,6 +68,31 @@ code=$(as_other curl -s --cacert "$work/bundle.pem" -o /dev/null \
 is "$code" 200 "a client that trusts our CA, elsewhere, still gets through"
 is "$(intercepted node.example.test)" $((before + 1)) \
 	"and is still intercepted (metered) for the same host"
+
+# --- Bun: the same, from its own TLS stack -----------------------------
+# (its store: the bundled roots and NODE_EXTRA_CA_CERTS, the upstream's)
+bun_get() {
+	as_client env NODE_EXTRA_CA_CERTS="$work/up/ca.pem" "$bin/bun" -e '
+try {
+  const r = await fetch("https://" + process.argv[1] + "/echo",
+                        {keepalive: false});
+  console.log(r.status);
+} catch (e) { console.log(e.code || e.message); }' "$1"
+}
+c0=$(metric antigravity_proxy_fail_open_closed_total)
+n0=$(metric antigravity_proxy_fail_open_no_request_total)
+first=$(bun_get bun.example.test)
+diag "Bun, first attempt: $first"
+[ "$first" != 200 ]
+ok $? "Bun without our CA rejects the forged certificate"
+# Bun (BoringSSL) finishes the handshake first, then closes: a close
+# before any request, which takes two in a row to fail open.
+second=$(bun_get bun.example.test)
+diag "Bun, second attempt: $second"
+is "$(bun_get bun.example.test)" 200 \
+	"Bun: the attempt after two closes goes through the tunnel"
+diag "counted: closed after our certificate $(($(metric antigravity_proxy_fail_open_closed_total) - c0)), no request $(($(metric antigravity_proxy_fail_open_no_request_total) - n0))"
+norq=$(metric antigravity_proxy_fail_open_no_request_total)
 
 # --- handshake, then a close before any request -----------------------
 # hello HOST [SLEEP] [as_other]: finishes the handshake trusting our CA,

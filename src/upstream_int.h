@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * upstream_int.h - the structs of upstream.c, for its own use: they
+ * were most of a file past its size (STYLE: about 800 lines). Nothing
+ * outside upstream.c includes it.
+ *
+ * Threading and ownership: see upstream.c.
+ */
+#ifndef AGP_UPSTREAM_INT_H
+#define AGP_UPSTREAM_INT_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "upstream.h"
+#include "upstream_head.h"
+
+#define UPSTREAM_POOL_MAX	32	/* idle easy handles kept */
+#define UPSTREAM_POOL_IDLE_MS	(110 * 1000L)	/* curl's MAXAGE_CONN is 118 s */
+#define UPSTREAM_HOST_MAX	256	/* a DNS name is at most 253 */
+/* curl copies what it sends over TLS through an upload buffer, 64 KiB by
+ * default and kept per handle; its smallest size, one TLS record, moved
+ * 1 MiB request bodies as fast (bench/loadgen, within the noise). */
+#define UPSTREAM_UPLOAD_BUFFER	(16 * 1024L)
+
+/* The TLS session whose peer a handle checked last, for host. The client
+ * and server randoms of a handshake never recur, so a match is the very
+ * connection that was checked, never a new one at the same address. */
+struct tls_mark {
+	bool set;
+	unsigned char randoms[64];
+	char host[UPSTREAM_HOST_MAX];
+};
+
+/* An easy handle (its connection cache and DNS cache with it). */
+struct handle {
+	CURL *easy;
+	char *resolved;		/* the CURLOPT_RESOLVE entry in its DNS cache */
+};
+
+struct pool_entry {
+	struct handle h;
+	char *key;		/* scheme_host_port it last talked to */
+	long long idle_since_ms;
+	struct tls_mark mark;
+};
+
+struct upstream {
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	struct upstream_trust *trust;	/* read-only after upstream_new() */
+	long connect_timeout_ms;
+	long idle_timeout_ms;
+	pthread_mutex_t pool_lock;
+	struct pool_entry pool[UPSTREAM_POOL_MAX];	/* pool_lock */
+	size_t npool;					/* pool_lock */
+	unsigned long exchanges;			/* pool_lock */
+	unsigned long connections;			/* pool_lock */
+	atomic_bool stopping;		/* upstream_stop(): abort transfers */
+};
+
+struct upstream_xfer {
+	struct upstream *u;
+	long new_conns;
+	char *origin, *url;		/* the last origin and its URL */
+	/* State of the exchange in progress. */
+	struct handle h;
+	struct tls_mark mark;		/* travels with h */
+	char host[UPSTREAM_HOST_MAX];	/* origin's: the certificate must
+					 * match it */
+	char untrusted[256];		/* why the peer was refused, or "" */
+	const struct upstream_callbacks *cb;
+	struct upstream_head head;
+	bool head_sent, aborted, idle_expired, bad_head;
+	bool connected;			/* the idle clock runs */
+	long long last_rx_ms;
+	curl_off_t last_ul;
+	unsigned long long rx_bytes;
+};
+
+#endif
