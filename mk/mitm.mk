@@ -16,4 +16,4 @@ EXTRA_DIST += tests/e2e/mitm.sh tests/e2e/netns.sh tests/helpers/client.py \
 	tests/helpers/goclient.go tests/e2e/metering.sh \
 	tests/helpers/mixed_load.py tests/e2e/websocket.sh \
 	tests/helpers/fakews.py tests/helpers/wsclient.py tests/e2e/codex.sh \
-	tests/helpers/install-agents.sh tests/e2e/failopen.sh
+	tests/e2e/failopen.sh

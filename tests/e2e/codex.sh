@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # codex.sh - the real Codex CLI (@openai/codex from npm, installed by
-# tests/helpers/install-agents.sh) through the proxy, as root in a network
+# tests/agents/install.sh) through the proxy, as root in a network
 # namespace of its own: `codex exec` with an API key holds its Responses
 # session over a WebSocket with the fake upstream named api.openai.com
 # (and, as a model provider, with one named chatgpt.com at
@@ -14,7 +14,9 @@
 . "$top_srcdir/tests/e2e/netns.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, iptables, a user)"
-bin=$(sh "$top_srcdir/tests/helpers/install-agents.sh") || {
+AGENTS_PREFIX=${AGP_AGENTS_PREFIX:-/var/cache/antigravity-proxy-tests/agents}
+bin=$AGENTS_PREFIX/bin
+sh "$top_srcdir/tests/agents/install.sh" "$AGENTS_PREFIX" >&2 || {
 	echo "not ok 1 - install the Codex CLI from npm"; echo "1..1"; exit 1; }
 HOSTS="$HOSTS api.openai.com chatgpt.com"
 ns_up --log-level debug

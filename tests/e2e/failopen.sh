@@ -16,7 +16,9 @@
 . "$top_srcdir/tests/e2e/netns.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, iptables, a user)"
-bin=$(sh "$top_srcdir/tests/helpers/install-agents.sh") || {
+AGENTS_PREFIX=${AGP_AGENTS_PREFIX:-/var/cache/antigravity-proxy-tests/agents}
+bin=$AGENTS_PREFIX/bin
+sh "$top_srcdir/tests/agents/install.sh" "$AGENTS_PREFIX" >&2 || {
 	echo "not ok 1 - install Bun from npm"; echo "1..1"; exit 1; }
 HOSTS="$HOSTS node.example.test silent.example.test keep.example.test
  bun.example.test"
