@@ -158,7 +158,9 @@ for _ in range(2):
     c.getresponse().read()
 c.close()' || echo "keep-alive client failed"
 done
-for _ in 1 2 3; do hello keep.example.test 1.5; done
+# Idle well past CONN_SILENT_MS (1 s), so a worker the load delays
+# still sees an idle close.
+for _ in 1 2 3; do hello keep.example.test 3; done
 is "$(who keep.example.test)" proxy \
 	"keep-alive clients closing after their requests, and idle closes, are no rejection"
 is "$(metric antigravity_proxy_fail_open_no_request_total)" $((norq + 1)) \
