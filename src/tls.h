@@ -37,7 +37,7 @@ void tls_free(struct tls *s);
  * client aborted with a fatal unknown_ca, bad_certificate or
  * certificate_unknown alert (a pinned client: fail open), TLS_E_CLOSED
  * when it closed or reset silently after our certificate flight (Node
- * and Bun clients reject that way), or TLS_E_FAILED. */
+ * clients reject that way), or TLS_E_FAILED. */
 int tls_handshake(struct tls *s);
 
 /* Reads up to len bytes, waiting at most timeout_ms (0: for ever).

@@ -183,6 +183,13 @@ is "$code" 400 "an Upgrade answered 400 passes through"
 grep -q 'status 400' "$work/refused.out"
 ok $? "with its body"
 
+# An Upgrade to an upstream that cannot be reached: a 502, as any request.
+code=$(as_client curl -s --cacert "$work/bundle.pem" -o /dev/null -w '%{http_code}' \
+	--max-time 20 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+	-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+	https://down.example.test/v1/responses)
+is "$code" 502 "an Upgrade to an unreachable upstream gets a 502"
+
 ws_total=$(metric antigravity_proxy_websockets_total)
 is "$ws_total" 5 "/metrics counts the WebSocket sessions"
 
@@ -196,6 +203,20 @@ grep -q 'websocket .* closed (idle timeout)' "$work/proxy.log"
 ok $? "the proxy logs the idle close"
 is "$(metric antigravity_proxy_websocket_errors_total)" 1 \
 	"/metrics counts it"
+
+# The upstream leg has the trust check of every exchange: with a CA that
+# did not sign the upstream's certificate, nothing is sent.
+proxy_stop
+proxy_start --upstream-ca "$work/state/ca-cert.pem"
+before=$(grep -c '"ws": true' "$work/upstream.log")
+code=$(as_client curl -s --cacert "$work/bundle.pem" -o /dev/null -w '%{http_code}' \
+	--max-time 20 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+	-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+	https://api.openai.com/v1/responses)
+is "$code" 502 "an Upgrade to an upstream we do not trust gets a 502"
+grep -q 'certificate refused for api.openai.com, nothing sent' "$work/proxy.log" &&
+	[ "$(grep -c '"ws": true' "$work/upstream.log")" = "$before" ]
+ok $? "and nothing was sent upstream"
 
 proxy_stop
 grep -q 'AddressSanitizer\|runtime error' "$work/proxy.log"
