@@ -48,10 +48,13 @@
 #include "usage.h"
 
 /*
- * Peeks until the ClientHello is complete, the bytes are not TLS, or the
- * handshake timeout passes. SO_RCVLOWAT makes poll() wait for more bytes
- * than are already queued, so a hello in many small segments costs no
- * busy loop. Returns a CLIENTHELLO_* result, or PEEK_TIMEOUT or
+ * Peeks until the ClientHello is complete, the bytes are not TLS, the
+ * client sends its FIN, or the handshake timeout passes. SO_RCVLOWAT
+ * makes poll() wait for more bytes than are already queued, so a hello
+ * in many small segments costs no busy loop; after a FIN, though, poll()
+ * reports the socket readable at once and for good, and the peek returns
+ * the same bytes again, so the FIN (POLLRDHUP) ends the peek: no more
+ * will come. Returns a CLIENTHELLO_* result, or PEEK_TIMEOUT or
  * PEEK_CLOSED when no complete hello came.
  */
 enum { PEEK_TIMEOUT = -100, PEEK_CLOSED = -101 };
@@ -69,7 +72,7 @@ peek_hello(struct conn *c, struct clienthello *ch)
 	if (!buf)
 		return PEEK_CLOSED;
 	for (;;) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
 		int64_t left = deadline - clock_mono_ms();
 
 		lowat = need > CLIENTHELLO_MAX ? CLIENTHELLO_MAX : (int)need;
@@ -85,6 +88,10 @@ peek_hello(struct conn *c, struct clienthello *ch)
 		rc = clienthello_parse(buf, (size_t)n, ch, &need);
 		if (rc != CLIENTHELLO_NEED_MORE)
 			break;
+		if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			rc = PEEK_CLOSED;	/* the rest will never come */
+			break;
+		}
 		if ((size_t)n >= CLIENTHELLO_MAX)
 			break;	/* too big to read: tunnelled as odd */
 		if (need <= (size_t)n)
