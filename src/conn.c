@@ -108,6 +108,7 @@ serve_tunnel(struct conn *c, const char *why)
 {
 	int up = tunnel_connect(&c->dst, c->opt->connect_timeout);
 	ssize_t moved;
+	int64_t t0;
 
 	atomic_fetch_add(&c->px->stats.tunnelled, 1);
 	if (up < 0) {
@@ -117,7 +118,14 @@ serve_tunnel(struct conn *c, const char *why)
 	}
 	log_info("conn#%lu %s -> %s:%u tunnel (%s) host=%s", c->id, c->peer,
 		 c->dst_addr, c->dst_port, why, c->host[0] ? c->host : "-");
-	moved = tunnel_relay(c->fd, up, c->opt->idle_timeout);
+	t0 = clock_mono_ms();
+	moved = tunnel_relay(c->fd, up, c->opt->idle_timeout,
+			     c->opt->write_timeout);
+	if (moved < 0 && errno == ETIMEDOUT)
+		log_info("conn#%lu tunnel: a side did not take its bytes "
+			 "within --write-timeout (%ld ms), %" PRId64 " ms into "
+			 "the tunnel: closing", c->id, c->opt->write_timeout,
+			 clock_mono_ms() - t0);
 	log_debug("conn#%lu tunnel closed after %zd bytes", c->id, moved);
 	close(up);
 }
@@ -125,9 +133,18 @@ serve_tunnel(struct conn *c, const char *why)
 int
 conn_client_write(struct conn *c, const char *buf, size_t len)
 {
+	int rc;
+
 	if (c->client_gone)
 		return -1;
-	if (tls_write_all(c->tls, buf, len, (int)c->opt->write_timeout) < 0) {
+	rc = tls_write_all(c->tls, buf, len, (int)c->opt->write_timeout);
+	if (rc < 0) {
+		if (rc == TLS_E_TIMEOUT)
+			log_info("conn#%lu %s -> %s client did not take %zu "
+				 "bytes within --write-timeout (%ld ms), %.0f "
+				 "ms into the exchange: closing", c->id,
+				 c->peer, c->host, len, c->opt->write_timeout,
+				 clock_mono_msf() - c->start_ms);
 		c->client_gone = true;
 		return -1;
 	}

@@ -58,6 +58,7 @@ struct tls {
 	int sndtimeo_ms;		/* what SO_SNDTIMEO is now; -1 unset */
 	int rcvtimeo_ms;		/* what SO_RCVTIMEO is now; -1 unset */
 	int64_t rx_deadline;		/* tls_read()'s, or 0 */
+	int64_t tx_deadline;		/* tls_write_all()'s, or 0 */
 	size_t rx_pos, rx_len;		/* rx[rx_pos..rx_len) not yet pulled */
 	unsigned char rx[TLS_RX_AHEAD];
 	int alert;			/* fatal alert received, or -1 */
@@ -191,11 +192,43 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 	            ms > INT32_MAX ? INT32_MAX : (int)ms);
 }
 
+/* One send() for tls_push() within tls_write_all(): it moves what fits
+ * without blocking, and waits for room only until the write's deadline.
+ * A blocking send() under SO_SNDTIMEO would start its timeout again on
+ * each call GnuTLS makes for the rest of a record, so a reader taking a
+ * few bytes now and then held a write for several timeouts. */
+static ssize_t
+tls_send_by(struct tls *s, const void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+	int64_t left;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		               errno != EINTR))
+			return n;
+		left = s->tx_deadline - clock_mono_ms();
+		if (left <= 0)
+			break;
+		rc = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (rc == 0)
+			break;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+	errno = EAGAIN;		/* tls_write_all() sees the deadline passed */
+	return -1;
+}
+
 static ssize_t
 tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct tls *s = ptr;
-	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+	ssize_t n = s->tx_deadline ? tls_send_by(s, buf, len) :
+	            send(s->fd, buf, len, MSG_NOSIGNAL);
 
 	if (n > 0)
 		s->pushed += (size_t)n;
@@ -461,23 +494,29 @@ tls_write_all(struct tls *s, const void *buf, size_t len, int timeout_ms)
 	ssize_t n;
 	int rc;
 
+	/* One deadline for the whole of buf, however the reader takes it:
+	 * tls_push() waits only until then. */
 	tls_set_sndtimeo(s, timeout_ms);
+	s->tx_deadline = deadline;
+	rc = 0;
 	while (len > 0) {
 		n = gnutls_record_send(s->session, p, len);
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			deadline = tls_deadline(timeout_ms);
 			continue;
 		}
-		if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
-			return tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR :
-			                (int)n);
+		if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) {
+			rc = tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR :
+			              (int)n);
+			break;
+		}
 		/* GnuTLS wants the same arguments again after AGAIN. */
 		if ((rc = tls_wait(s, (int)n, deadline)) < 0)
-			return rc;
+			break;
 	}
-	return 0;
+	s->tx_deadline = 0;	/* tls_push() serves the handshake too */
+	return rc;
 }
 
 int

@@ -50,8 +50,10 @@ ssize_t tls_read(struct tls *s, void *buf, size_t len, int timeout_ms);
  * wait for its rest.) */
 size_t tls_pending(struct tls *s);
 
-/* Writes all of buf; gives up with TLS_E_TIMEOUT when the peer accepts
- * nothing for timeout_ms (0: for ever). Returns 0 or a TLS_E_ code. */
+/* Writes all of buf; gives up with TLS_E_TIMEOUT when the peer has not
+ * taken all of it within timeout_ms (0: for ever), one deadline for the
+ * call however many bytes trickle out before it. Returns 0 or a TLS_E_
+ * code; after TLS_E_TIMEOUT the session is not to be written again. */
 int tls_write_all(struct tls *s, const void *buf, size_t len,
                   int timeout_ms);
 /* Sends close_notify (without waiting for the peer's). 0 or TLS_E_. */

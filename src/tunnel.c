@@ -10,8 +10,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "tunnel.h"
 
 #define TUNNEL_BUF (16 * 1024)
@@ -56,12 +59,45 @@ fail:
 	return -1;
 }
 
-/* Moves what is readable from `from` to `to`; 0 on progress, 1 at EOF,
- * -1 on an error. The write blocks: the peer's window is our buffer. */
+/* Writes buf[0..n) to `to` by the deadline (0: none); 0, or -1 on an
+ * error or when the peer stopped reading (errno ETIMEDOUT). The socket
+ * stays blocking; each send() takes what fits without waiting, so a
+ * peer that takes a byte now and then cannot stretch the deadline. */
 static int
-pump(int from, int to, char *buf, ssize_t *moved)
+write_by(int to, const char *buf, ssize_t n, int64_t deadline)
 {
-	ssize_t n, w, off = 0;
+	struct pollfd p = { .fd = to, .events = POLLOUT };
+	ssize_t w, off = 0;
+	int64_t left;
+
+	while (off < n) {
+		w = send(to, buf + off, (size_t)(n - off),
+			 MSG_NOSIGNAL | (deadline ? MSG_DONTWAIT : 0));
+		if (w > 0) {
+			off += w;
+			continue;
+		}
+		if (w == 0 || (errno != EINTR && errno != EAGAIN &&
+		               errno != EWOULDBLOCK))
+			return -1;
+		if (errno == EINTR)
+			continue;
+		left = deadline - clock_mono_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Moves what is readable from `from` to `to`; 0 on progress, 1 at EOF,
+ * -1 on an error. The write blocks until write_ms have passed: the
+ * peer's window is our buffer. */
+static int
+pump(int from, int to, char *buf, ssize_t *moved, long write_ms)
+{
+	ssize_t n;
 
 	do
 		n = read(from, buf, TUNNEL_BUF);
@@ -70,20 +106,15 @@ pump(int from, int to, char *buf, ssize_t *moved)
 		return -1;
 	if (n == 0)
 		return 1;
-	while (off < n) {
-		w = write(to, buf + off, (size_t)(n - off));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		off += w;
-	}
+	if (write_by(to, buf, n, write_ms > 0 ? clock_mono_ms() + write_ms
+	                                      : 0) < 0)
+		return -1;
 	*moved += n;
 	return 0;
 }
 
 ssize_t
-tunnel_relay(int a, int b, long idle_timeout_ms)
+tunnel_relay(int a, int b, long idle_timeout_ms, long write_timeout_ms)
 {
 	char buf[TUNNEL_BUF];
 	bool a_open = true, b_open = true;
@@ -98,10 +129,12 @@ tunnel_relay(int a, int b, long idle_timeout_ms)
 
 		if (rc < 0 && errno == EINTR)
 			continue;
+		if (rc == 0)
+			errno = EAGAIN;	/* idle: not ETIMEDOUT, a write's */
 		if (rc <= 0)
 			return -1;	/* idle, or poll failed */
 		if (p[0].revents) {
-			if ((r = pump(a, b, buf, &moved)) < 0)
+			if ((r = pump(a, b, buf, &moved, write_timeout_ms)) < 0)
 				return -1;
 			if (r == 1) {
 				a_open = false;
@@ -109,7 +142,7 @@ tunnel_relay(int a, int b, long idle_timeout_ms)
 			}
 		}
 		if (p[1].revents) {
-			if ((r = pump(b, a, buf, &moved)) < 0)
+			if ((r = pump(b, a, buf, &moved, write_timeout_ms)) < 0)
 				return -1;
 			if (r == 1) {
 				b_open = false;

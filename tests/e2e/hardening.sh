@@ -9,7 +9,7 @@
 # shellcheck source=tests/e2e/netns.sh
 . "$top_srcdir/tests/e2e/netns.sh"
 
-ns_up --handshake-timeout 10s
+ns_up --handshake-timeout 10s --write-timeout 5s
 ok $? "namespace, redirect, DNS, upstream and proxy are up"
 cp "$top_srcdir/tests/helpers/hardclient.py" "$work/helpers/"
 chmod a+r "$work/helpers/hardclient.py"
@@ -33,5 +33,31 @@ diag "4 half hellos then FIN, over 3 s: $((c1 - c0)) ticks of CPU" \
 ok $(( c1 - c0 > hz / 5 )) "a FIN during the ClientHello peek ends it (no busy loop)"
 is "$(grep -c 'closed before its ClientHello was complete' "$work/proxy.log")" 4 \
 	"each such connection is logged once"
+
+# --- a reader that takes a few bytes now and then is cut at --write-timeout -
+# 1 KB/s through a 4 KiB receive buffer: a 16 KiB write cannot finish in
+# 5 s, though bytes move all the time.
+# The ms into the exchange (or tunnel) at which the proxy gave up, from
+# its log line; empty when it did not.
+cut_ms() {
+	grep "$1" "$work/proxy.log" | tail -n 1 |
+		sed -n 's/.*), \([0-9]*\) ms into the.*/\1/p'
+}
+hclient --timeout 60 --max 25 slowread "/bytes?n=30000000&mode=length" \
+	4096 256 0.25 >"$work/slowread.json"
+ms=$(cut_ms 'client did not take')
+diag "slow reader, --write-timeout 5s: cut ${ms:-never (25 s read)} ms into the exchange"
+ok $(( ${ms:-99999} < 4900 || ${ms:-99999} > 7500 )) \
+	"a slow reader is cut about --write-timeout into the write, once"
+
+# The same through a tunnel (a host not intercepted), where the write
+# used to block for ever.
+hclient --timeout 60 --max 25 --cafile "$work/up/ca.pem" \
+	--host "$PLAIN_HOST" slowread "/bytes?n=30000000&mode=length" \
+	4096 256 0.25 >"$work/slowtunnel.json"
+ms=$(cut_ms 'tunnel: a side did not take')
+diag "slow reader through a tunnel: cut ${ms:-never (25 s read)} ms into the tunnel"
+ok $(( ${ms:-99999} < 4900 || ${ms:-99999} > 7500 )) \
+	"a tunnel whose reader stalls is cut about --write-timeout into the write"
 
 tap_done

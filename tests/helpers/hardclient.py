@@ -39,7 +39,7 @@ def tls_conn(args, rcvbuf=0):
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     raw.settimeout(args.timeout)
     raw.connect((args.host, 443))
-    ctx = ssl.create_default_context()
+    ctx = ssl.create_default_context(cafile=args.cafile)
     return ctx.wrap_socket(raw, server_hostname=args.host)
 
 
@@ -148,6 +148,9 @@ def cmd_slowread(args):
             break
         got += len(d)
         last = time.monotonic()
+        if last - t0 > args.max:
+            how = "stopped reading"
+            break
         time.sleep(args.ivl)
     out({"bytes": got, "how": how,
          "last_byte_s": round(last - t0, 2),
@@ -172,6 +175,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="api.example.test")
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--cafile")
+    ap.add_argument("--max", type=float, default=60,
+                    help="slowread: stop reading after this many s")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("halfhello")
     p.add_argument("n", type=int)
