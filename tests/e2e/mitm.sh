@@ -217,15 +217,28 @@ done
 is "$(metric antigravity_proxy_in_flight)" 0 \
 	"its worker is freed at once (no connection in flight)"
 
-printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >"$work/plain.req"
-# Bytes that are not TLS are relayed raw to the original destination.
+# Bytes that are not TLS are relayed raw to the original destination,
+# where the fake upstream answers plain HTTP on its port 443.
 as_client "$CLIENT_PYTHON" -c '
 import socket, sys
 s = socket.create_connection(("api.example.test", 443), timeout=5)
-s.sendall(b"NOT TLS\r\n\r\n")
-d = s.recv(100)
-sys.exit(0 if d[:1] in (b"\x15", b"") else 1)' 
-ok $? "non-TLS bytes are tunnelled to the original destination"
+s.sendall(b"GET /echo?plain=1 HTTP/1.1\r\nHost: api.example.test\r\n"
+          b"Connection: close\r\n\r\n")
+d = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    d += b
+sys.stdout.write(d.decode("utf-8", "replace"))' >"$work/plain.out"
+head -n 1 "$work/plain.out" | tr -d '\r' >"$work/plain.status"
+is "$(cat "$work/plain.status")" "HTTP/1.1 200 OK" \
+	"non-TLS bytes are tunnelled to the original destination"
+sed '1,/^\r*$/d' "$work/plain.out" | json_get path >"$work/plain.path"
+is "$(cat "$work/plain.path")" "/echo?plain=1" \
+	"the tunnelled plain-HTTP exchange is the upstream's answer to it"
+grep -q '"path": "/echo?plain=1"' "$work/upstream.log"
+ok $? "the upstream saw the plain request, byte for byte"
 
 # --- fail-open --------------------------------------------------------------
 f0=$(metric antigravity_proxy_fail_open_total)

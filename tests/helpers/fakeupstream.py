@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # fakeupstream.py - the fake TLS upstream server of the end-to-end tests.
 #
-# Python 3 stdlib only. HTTP/1.1 with keep-alive over TLS, one thread per
-# connection. With --listen ADDR:0 it prints "ready PORT" on stdout once it
+# Python 3 stdlib only. HTTP/1.1 with keep-alive over TLS (or plain, when
+# the first byte is not a TLS record), one thread per connection. With --listen ADDR:0 it prints "ready PORT" on stdout once it
 # accepts. --log FILE gets one JSON line per request (method, path,
 # headers in order, body length and sha256, connection id) so tests can
 # check what was forwarded and count TCP connections.
@@ -59,11 +59,24 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.conn_ids = itertools.count(1)
         super().__init__(addr, Handler)
 
-    def get_request(self):
-        sock, addr = self.socket.accept()
-        # The handshake runs in the connection's thread (see setup()).
-        return (self.ctx.wrap_socket(sock, server_side=True,
-                                     do_handshake_on_connect=False), addr)
+    def finish_request(self, request, client_address):
+        # In the connection's thread: a first byte that is not a TLS
+        # handshake record means plain HTTP (what the proxy tunnels raw);
+        # else TLS, whose handshake runs in setup().
+        request.settimeout(60)
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if first and first != b"\x16":
+            self.RequestHandlerClass(request, client_address, self)
+            return
+        tls = self.ctx.wrap_socket(request, server_side=True,
+                                   do_handshake_on_connect=False)
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            self.shutdown_request(tls)
 
     def handle_error(self, request, client_address):
         pass  # clients that reject the cert or vanish are expected
@@ -82,7 +95,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         self.request.settimeout(60)
-        self.request.do_handshake()
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
         self.conn_id = next(self.server.conn_ids)
         super().setup()
 
