@@ -168,189 +168,6 @@ conn_send_error(struct conn *c, int status, const char *reason, const char *msg)
 	c->close_after = true;
 }
 
-static void
-send_http1_error(struct conn *c, int rc)
-{
-	switch (rc) {
-	case -431:
-		conn_send_error(c, 431, "Request Header Fields Too Large",
-			   "request head too large");
-		break;
-	case -501:
-		conn_send_error(c, 501, "Not Implemented",
-			   "unsupported transfer coding or method");
-		break;
-	case -505:
-		conn_send_error(c, 505, "HTTP Version Not Supported",
-			   "only HTTP/1.x is supported");
-		break;
-	default:
-		conn_send_error(c, 400, "Bad Request", "malformed request");
-		break;
-	}
-}
-
-/* Moves c->in to a buffer of cap bytes (at least c->in_len); 0 or -1.
- * Not realloc: c->req points into the head, and moves with it while
- * both copies exist. */
-static int
-in_resize(struct conn *c, size_t cap)
-{
-	char *p = malloc(cap);
-
-	if (!p)
-		return -1;
-	memcpy(p, c->in, c->in_len);
-	if (c->head_len > 0)
-		http1_request_move(&c->req, c->in, p);
-	free(c->in);
-	c->in = p;
-	c->in_cap = cap;
-	return 0;
-}
-
-/* Reads more client bytes into c->in; >0 bytes, 0 on EOF, <0 on error
- * or timeout. */
-static ssize_t
-read_more(struct conn *c, int timeout_ms)
-{
-	ssize_t n;
-
-	/* c->in holds at most a head (64 KiB, checked by the caller) and
-	 * one read of chunked body, which read_body() moves out at once. */
-	if (c->in_cap - c->in_len < CONN_IN_SPARE &&
-	    in_resize(c, c->in_cap * 2) < 0)
-		return -1;
-	n = tls_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len,
-		     timeout_ms);
-	if (n > 0)
-		c->in_len += (size_t)n;
-	return n;
-}
-
-/* Makes room for n more body bytes, within --max-request-body (the
- * caller checks the limit); 0, or -413 when memory runs out. */
-static int
-body_reserve(struct conn *c, size_t n)
-{
-	size_t cap = c->body_cap ? c->body_cap : 4096;
-	char *b;
-
-	if (c->body_len + n <= c->body_cap)
-		return 0;
-	while (cap < c->body_len + n)
-		cap *= 2;
-	if (!(b = realloc(c->body, cap)))
-		return -413;
-	c->body = b;
-	c->body_cap = cap;
-	return 0;
-}
-
-/* Frees the body buffer; body_len stays, for the record. */
-static void
-body_release(struct conn *c)
-{
-	free(c->body);
-	c->body = NULL;
-	c->body_cap = 0;
-}
-
-/* Appends body bytes, enforcing --max-request-body; 0, or -413. */
-static int
-body_add(struct conn *c, const char *p, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (c->body_len + n > c->opt->max_request_body ||
-	    body_reserve(c, n) < 0)
-		return -413;
-	memcpy(c->body + c->body_len, p, n);
-	c->body_len += n;
-	return 0;
-}
-
-/* Reads the rest of a Content-Length body straight into c->body: each
- * read takes what the TLS record holds, and the buffer grows as the
- * bytes come, so a length that is claimed but never sent costs no
- * memory. 0, -413, or -1 when the client fails or goes. */
-static int
-read_length_body(struct conn *c)
-{
-	size_t want = (size_t)c->req.content_length;
-	ssize_t n;
-
-	while (c->body_len < want) {
-		size_t left = want - c->body_len, room;
-
-		if (body_reserve(c, left < CONN_READ ? left : CONN_READ) < 0)
-			return -413;
-		room = c->body_cap - c->body_len;
-		n = tls_read(c->tls, c->body + c->body_len,
-			     room < left ? room : left,
-			     (int)c->opt->idle_timeout);
-		if (n <= 0)
-			return -1;
-		c->body_len += (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads the request body after a head of head_len bytes; returns the
- * bytes of c->in the request used, or a negative status. */
-static ssize_t
-read_body(struct conn *c, size_t head_len)
-{
-	struct http1_chunked ch;
-	size_t pos = head_len, used, outn;
-	int rc;
-
-	c->body_len = 0;
-	if (c->req.framing == HTTP1_NO_BODY)
-		return (ssize_t)pos;
-	if (c->req.framing == HTTP1_LENGTH &&
-	    c->req.content_length > c->opt->max_request_body)
-		return -413;
-	if (c->req.expect_continue && c->in_len == head_len) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-		if (conn_client_write(c, cont, sizeof(cont) - 1) < 0)
-			return -1;
-	}
-	if (c->req.framing == HTTP1_LENGTH) {
-		used = c->in_len - pos;
-		if (used > (size_t)c->req.content_length)
-			used = (size_t)c->req.content_length;
-		if ((rc = body_add(c, c->in + pos, used)) < 0 ||
-		    (rc = read_length_body(c)) < 0)
-			return rc;
-		return (ssize_t)(pos + used);
-	}
-	http1_chunked_init(&ch);
-	for (;;) {
-		char tmp[CONN_READ];
-
-		do {
-			rc = http1_chunked_decode(&ch, c->in + pos,
-				c->in_len - pos, &used, tmp, sizeof(tmp),
-				&outn);
-			if (rc < 0)
-				return rc;
-			pos += used;
-			if ((rc = body_add(c, tmp, outn)) < 0)
-				return rc;
-		} while (!ch.done && outn == sizeof(tmp));
-		if (ch.done)
-			return (ssize_t)pos;
-		/* Keep c->in small: the body has been copied out. */
-		memmove(c->in + head_len, c->in + pos, c->in_len - pos);
-		c->in_len -= pos - head_len;
-		pos = head_len;
-		if (read_more(c, (int)c->opt->idle_timeout) <= 0)
-			return -1;
-	}
-}
-
 /* --- the upstream callbacks: the response goes out as it arrives --- */
 
 static bool
@@ -436,7 +253,7 @@ conn_on_head(void *arg, int status, const char *reason,
 	    upstream_xfer_body_sent(c->xfer) >= c->body_len) {
 		log_debug("conn#%lu %zu-byte request body sent, its buffer "
 			  "freed", c->id, c->body_len);
-		body_release(c);
+		conn_body_release(c);
 	}
 	/* Held: on_body sends it with the first body bytes, in one record
 	 * and one segment, or on_flush when the pass brought none. */
@@ -627,9 +444,9 @@ static void
 trim_buffers(struct conn *c)
 {
 	if (c->body_cap > CONN_BODY_KEEP)
-		body_release(c);
+		conn_body_release(c);
 	if (c->in_cap > CONN_IN && c->in_len <= CONN_IN - CONN_IN_SPARE)
-		in_resize(c, CONN_IN);	/* else it stays as it was */
+		conn_in_resize(c, CONN_IN);	/* else it stays as it was */
 }
 
 /* Reads the first request byte; false when the client went before one,
@@ -638,7 +455,7 @@ static bool
 first_byte(struct conn *c)
 {
 	int64_t t0 = clock_mono_ms();
-	ssize_t n = read_more(c, (int)c->opt->idle_timeout);
+	ssize_t n = conn_read_more(c, (int)c->opt->idle_timeout);
 
 	if (n > 0)
 		return true;
@@ -657,41 +474,10 @@ serve_requests(struct conn *c)
 		return;
 	intercept_note_request(c->px->intercept, c->client, c->host);
 	for (;;) {
-		ssize_t n, used;
-		int head;
+		ssize_t used = conn_read_request(c);
 
-		while ((head = http1_parse_head(c->in, c->in_len,
-						&c->req)) == 0) {
-			if (c->in_len > HTTP1_MAX_HEAD) {
-				head = -431;
-				break;
-			}
-			n = read_more(c, (int)c->opt->idle_timeout);
-			if (n <= 0) {
-				if (c->in_len > 0 && n == 0)
-					log_debug("conn#%lu closed mid-head",
-						  c->id);
-				return;
-			}
-		}
-		if (head < 0) {
-			send_http1_error(c, head);
+		if (used < 0)
 			return;
-		}
-		c->close_after = !c->req.keep_alive;
-		c->head_len = (size_t)head;
-		used = read_body(c, (size_t)head);
-		if (used == -413) {
-			conn_send_error(c, 413, "Content Too Large",
-				   "request body too large");
-			return;
-		}
-		if (used < 0) {
-			if (used != -1)
-				conn_send_error(c, 400, "Bad Request",
-					   "malformed request body");
-			return;
-		}
 		if (!forward(c))
 			return;
 		c->head_len = 0;

@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include "http1.h"
@@ -23,6 +25,9 @@
 #define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
 #define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
 #define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
+#define CONN_BODY_MIN_RATE 1024	/* bytes/s a request body must average
+				 * after its --request-timeout grace */
+#define CONN_BODY_MIN_RATE_STR "1 KiB/s"
 #define CONN_SILENT_MS 1000	/* a close this soon after the handshake,
 				 * before a request byte, is "silent" */
 
@@ -51,6 +56,7 @@ struct conn {
 	size_t in_len, in_cap;
 	size_t head_len;		/* c->req's head, parsed from c->in[0..];
 					 * 0 while none is */
+	int64_t body_t0;		/* when its body began (monotonic ms) */
 	char *body;			/* the current request's body */
 	size_t body_len, body_cap;
 	char *out;			/* response framing scratch */
@@ -67,6 +73,22 @@ struct conn {
 	double start_ms, first_byte_ms;	/* monotonic */
 	bool got_first_byte;
 };
+
+/* conn_read.c: reads the next request into c->req, c->body (the head
+ * in c->in); the bytes of c->in it used, or -1 when the connection must
+ * close (the client went, or was answered with an error, 408 past
+ * --request-timeout). */
+ssize_t conn_read_request(struct conn *c);
+
+/* Reads more client bytes into c->in; >0 bytes, 0 on EOF, <0 on error
+ * or timeout (TLS_E_TIMEOUT). */
+ssize_t conn_read_more(struct conn *c, int timeout_ms);
+
+/* Moves c->in to a buffer of cap bytes (at least c->in_len); 0 or -1. */
+int conn_in_resize(struct conn *c, size_t cap);
+
+/* Frees the body buffer; body_len stays, for the record. */
+void conn_body_release(struct conn *c);
 
 /* The response callbacks forward() gives upstream_perform(). */
 int conn_on_head(void *arg, int status, const char *reason,

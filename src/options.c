@@ -92,6 +92,8 @@ static const struct opt opts[] = {
 	  "client TLS handshake (default 10s)", NULL },
 	{ "idle-timeout", OPT_DURATION, O(idle_timeout), "TIME",
 	  "client idle between requests (default 120s)", NULL },
+	{ "request-timeout", OPT_DURATION, O(request_timeout), "TIME",
+	  "whole request head, and a body's grace (default 30s)", NULL },
 	{ "connect-timeout", OPT_DURATION, O(connect_timeout), "TIME",
 	  "upstream connect (default 10s)", NULL },
 	{ "upstream-idle-timeout", OPT_DURATION, O(upstream_idle_timeout),
@@ -450,6 +452,7 @@ options_defaults(struct options *cfg)
 	cfg->max_request_body = 64ULL * 1024 * 1024;
 	cfg->handshake_timeout = 10 * 1000;
 	cfg->idle_timeout = 120 * 1000;
+	cfg->request_timeout = 30 * 1000;
 	cfg->connect_timeout = 10 * 1000;
 	cfg->upstream_idle_timeout = 300 * 1000;
 	cfg->write_timeout = 30 * 1000;

@@ -49,6 +49,8 @@ struct options {
 	/* Timeouts, in milliseconds. */
 	long handshake_timeout;
 	long idle_timeout;
+	long request_timeout;		/* a whole request head; a body's
+					 * grace */
 	long connect_timeout;
 	long upstream_idle_timeout;
 	long write_timeout;

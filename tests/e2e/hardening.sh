@@ -9,7 +9,8 @@
 # shellcheck source=tests/e2e/netns.sh
 . "$top_srcdir/tests/e2e/netns.sh"
 
-ns_up --handshake-timeout 10s --write-timeout 5s
+ns_up --handshake-timeout 10s --write-timeout 5s --idle-timeout 2s \
+	--request-timeout 3s
 ok $? "namespace, redirect, DNS, upstream and proxy are up"
 cp "$top_srcdir/tests/helpers/hardclient.py" "$work/helpers/"
 chmod a+r "$work/helpers/hardclient.py"
@@ -59,5 +60,30 @@ ms=$(cut_ms 'tunnel: a side did not take')
 diag "slow reader through a tunnel: cut ${ms:-never (25 s read)} ms into the tunnel"
 ok $(( ${ms:-99999} < 4900 || ${ms:-99999} > 7500 )) \
 	"a tunnel whose reader stalls is cut about --write-timeout into the write"
+
+# --- a request trickled in is cut at --request-timeout ----------------------
+# One byte every 1.5 s: under --idle-timeout 2s each time, so only the
+# request's own deadline (3 s) can end it.
+hclient --max 12 trickle-head 1.5 >"$work/trhead.json"
+diag "trickled head: $(cat "$work/trhead.json")"
+is "$(json_get status <"$work/trhead.json")" 408 \
+	"a head trickled in under the idle timeout gets a 408"
+t=$(json_get cut_after_s <"$work/trhead.json")
+ok "$(awk -v t="$t" 'BEGIN { print !(t >= 2.5 && t <= 5) }')" \
+	"... at --request-timeout (3 s), not at the end of the head"
+json_get body <"$work/trhead.json" | json_get error | grep -q 'not received in time'
+ok $? "the 408 carries a JSON body"
+grep -q 'request head not received within --request-timeout' "$work/proxy.log"
+ok $? "the cut head is logged"
+
+hclient --max 12 trickle-body 1.5 100 >"$work/trbody.json"
+diag "trickled body: $(cat "$work/trbody.json")"
+is "$(json_get status <"$work/trbody.json")" 408 \
+	"a body trickled in under the idle timeout gets a 408"
+t=$(json_get cut_after_s <"$work/trbody.json")
+ok "$(awk -v t="$t" 'BEGIN { print !(t >= 2.5 && t <= 5) }')" \
+	"... at --request-timeout plus what its bytes earned (about 3 s)"
+grep -q 'request body not received within --request-timeout' "$work/proxy.log"
+ok $? "the cut body is logged"
 
 tap_done

@@ -8,9 +8,9 @@ misbehaves one way and prints one JSON line with what it saw and when.
   halfhello N HOLD   N connections each send the start of a ClientHello,
                      then a FIN (shutdown SHUT_WR), and stay HOLD s
   trickle-head IVL   a request head, one byte every IVL s, until the
-                     proxy answers or closes
+                     proxy answers or closes (or --max s pass)
   trickle-body IVL LEN  a head with Content-Length LEN, then one body byte
-                     every IVL s
+                     every IVL s (the same)
   slowread PATH RCVBUF NBYTES IVL  GET PATH with a small receive buffer,
                      reading NBYTES every IVL s; reports when the stream
                      stopped
@@ -78,15 +78,18 @@ def cmd_halfhello(args):
     out({"n": args.n, "closed_by_proxy": closed}, True)
 
 
-def trickle(args, head, body_len):
+def trickle(args, pieces):
+    """Sends pieces one every args.ivl s, until an answer or a close, or
+    for args.max s."""
     s = tls_conn(args)
     t0 = time.monotonic()
     s.settimeout(args.ivl)
     sent = 0
     data = b""
-    how = "?"
-    for b in [head[i:i + 1] for i in range(len(head))] + \
-            [b"x"] * body_len:
+    how = "gave up"
+    for b in pieces:
+        if time.monotonic() - t0 > args.max:
+            break
         try:
             s.sendall(b)
             sent += 1
@@ -111,7 +114,7 @@ def trickle(args, head, body_len):
     status = 0
     if data.startswith(b"HTTP/1.1 "):
         status = int(data[9:12])
-    body = data.partition(b"\r\n\r\n")[2].decode("utf-8", "replace")
+    body = data.partition(b"\r\n\r\n")[2].decode("utf-8", "replace").strip()
     out({"status": status, "body": body, "sent": sent, "how": how,
          "cut_after_s": round(time.monotonic() - t0, 2)}, True)
 
@@ -119,14 +122,13 @@ def trickle(args, head, body_len):
 def cmd_trickle_head(args):
     head = (b"POST /echo HTTP/1.1\r\nHost: %s\r\n" % args.host.encode() +
             b"X-Pad: " + b"p" * 400 + b"\r\n\r\n")
-    trickle(args, head, 0)
+    trickle(args, [head[i:i + 1] for i in range(len(head))])
 
 
 def cmd_trickle_body(args):
     head = (b"POST /echo HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
             % (args.host.encode(), args.len))
-    s_args = args
-    trickle(s_args, head, args.len)
+    trickle(args, [head] + [b"x"] * args.len)
 
 
 def cmd_slowread(args):
@@ -177,7 +179,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--cafile")
     ap.add_argument("--max", type=float, default=60,
-                    help="slowread: stop reading after this many s")
+                    help="slowread, trickle: stop after this many s")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("halfhello")
     p.add_argument("n", type=int)
