@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -217,32 +219,86 @@ listener_start(struct listener *l)
 	return 0;
 }
 
-int
-listener_free(struct listener *l, long grace_ms)
+/* Joins the accept thread and closes the listening sockets. */
+static void
+stop_accepting(struct listener *l)
 {
-	struct timespec deadline;
-	size_t left;
-
-	if (!l)
-		return 0;
 	if (l->started) {
 		if (write(l->wake[1], "x", 1) < 0)
 			log_warn("mitm: waking the accept thread");
 		pthread_join(l->thread, NULL);
+		l->started = false;
 	}
 	for (size_t i = 0; i < l->nfds; i++)
 		close(l->fds[i]);
+	l->nfds = 0;
+}
+
+/* Shuts down how (SHUT_RD, SHUT_RDWR) every open client socket, then
+ * waits until none is open or wait_ms have passed; l->lock is taken.
+ * Returns how many are still open. */
+static size_t
+shut_and_wait(struct listener *l, int how, long wait_ms)
+{
+	struct timespec deadline;
+	size_t left;
+
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += grace_ms / 1000 + 1;
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&l->lock);
 	for (size_t i = 0; i < l->capconns && l->conns; i++)
 		if (l->conns[i] >= 0)
-			shutdown(l->conns[i], SHUT_RDWR);
+			shutdown(l->conns[i], how);
 	while (l->nconns > 0 &&
 	       pthread_cond_timedwait(&l->idle, &l->lock, &deadline) == 0)
 		;
 	left = l->nconns;
 	pthread_mutex_unlock(&l->lock);
+	return left;
+}
+
+size_t
+listener_drain(struct listener *l, long grace_ms)
+{
+	int64_t t0 = clock_mono_ms();
+	size_t open;
+
+	if (!l)
+		return 0;
+	stop_accepting(l);
+	pthread_mutex_lock(&l->lock);
+	open = l->nconns;
+	pthread_mutex_unlock(&l->lock);
+	if (open == 0)
+		return 0;
+	log_info("mitm: %zu connection(s) open; in-flight exchanges have "
+	         "--shutdown-grace (%ld ms) to finish", open, grace_ms);
+	/* Reading ends: a worker between requests sees EOF and closes, one
+	 * in an exchange writes its answer to the end, then closes. */
+	open = shut_and_wait(l, SHUT_RD, grace_ms);
+	if (open == 0)
+		log_info("mitm: every exchange finished, in %" PRId64 " ms",
+		         clock_mono_ms() - t0);
+	else
+		log_warnx("mitm: %zu connection(s) still busy after "
+		          "--shutdown-grace: cutting them", open);
+	return open;
+}
+
+int
+listener_free(struct listener *l, long grace_ms)
+{
+	size_t left;
+
+	if (!l)
+		return 0;
+	stop_accepting(l);
+	left = shut_and_wait(l, SHUT_RDWR, grace_ms + 1000);
 	if (left > 0) {
 		/* Workers still running would use what we free. */
 		log_warnx("mitm: %zu connections still open at exit", left);

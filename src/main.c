@@ -255,6 +255,9 @@ mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 static int
 mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 {
+	/* In-flight exchanges first get --shutdown-grace to end; then
+	 * upstream transfers are aborted and client sockets shut down. */
+	listener_drain(l, px->opt->shutdown_grace);
 	if (px->upstream)
 		upstream_stop(px->upstream);
 	if (listener_free(l, 5000) < 0)

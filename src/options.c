@@ -103,6 +103,8 @@ static const struct opt opts[] = {
 	{ "websocket-idle-timeout", OPT_DURATION,
 	  O(websocket_idle_timeout), "TIME",
 	  "WebSocket silence both ways (default 1h)", NULL },
+	{ "shutdown-grace", OPT_DURATION, O(shutdown_grace), "TIME",
+	  "on SIGTERM, in-flight exchanges' time to end (default 10s)", NULL },
 	{ "fail-open-time", OPT_DURATION, O(fail_open_time), "TIME",
 	  "tunnel a host whose client rejected our CA (default 10m)", NULL },
 	{ "standalone", OPT_FLAG, O(standalone), NULL,
@@ -457,6 +459,7 @@ options_defaults(struct options *cfg)
 	cfg->upstream_idle_timeout = 300 * 1000;
 	cfg->write_timeout = 30 * 1000;
 	cfg->fail_open_time = 600 * 1000;
+	cfg->shutdown_grace = 10 * 1000;
 	cfg->websocket_idle_timeout = 3600 * 1000;
 }
 

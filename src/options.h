@@ -55,6 +55,7 @@ struct options {
 	long upstream_idle_timeout;
 	long write_timeout;
 	long fail_open_time;
+	long shutdown_grace;		/* SIGTERM: in-flight exchanges' time */
 	long websocket_idle_timeout;	/* ms; a relayed WebSocket silent
 					 * both ways this long is closed */
 	bool standalone;

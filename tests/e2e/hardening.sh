@@ -86,4 +86,44 @@ ok "$(awk -v t="$t" 'BEGIN { print !(t >= 2.5 && t <= 5) }')" \
 grep -q 'request body not received within --request-timeout' "$work/proxy.log"
 ok $? "the cut body is logged"
 
+# --- SIGTERM: in-flight exchanges get --shutdown-grace ----------------------
+now_ms() {
+	date +%s%3N
+}
+requests() {
+	in_ns curl -s --max-time 5 "$API/v1/usage" | json_get totals.requests
+}
+slow_sse() {	# slow_sse DELAY-MS OUTPUT: 8 chunks, DELAY-MS apart
+	hclient stream "/fixture/anthropic_stream.sse?chunk=300&delay_ms=$1" \
+		>"$2" &
+	sleep 0.7
+}
+proxy_stop
+proxy_start --shutdown-grace 3s
+r0=$(requests)
+slow_sse 300 "$work/grace.json"
+sse_pid=$!
+t0=$(now_ms)
+proxy_stop
+t1=$(now_ms)
+wait "$sse_pid"
+diag "stream ending within the grace: $(cat "$work/grace.json"); the proxy took $((t1 - t0)) ms to stop"
+is "$(json_get complete <"$work/grace.json")" True \
+	"SIGTERM: a stream that ends within --shutdown-grace reaches the client whole"
+proxy_start --shutdown-grace 3s
+is "$(requests)" $((r0 + 1)) "... and its record is counted after the restart"
+
+slow_sse 1000 "$work/cut.json"
+sse_pid=$!
+t0=$(now_ms)
+proxy_stop
+t1=$(now_ms)
+wait "$sse_pid"
+diag "stream longer than the grace: $(cat "$work/cut.json"); cut $((t1 - t0)) ms after SIGTERM"
+is "$(json_get complete <"$work/cut.json")" False \
+	"SIGTERM: a stream longer than --shutdown-grace is cut"
+ok $(( t1 - t0 < 2500 || t1 - t0 > 5000 )) "... at about the grace (3 s)"
+grep -q 'still busy after --shutdown-grace: cutting them' "$work/proxy.log"
+ok $? "the cut is logged"
+
 tap_done

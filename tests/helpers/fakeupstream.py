@@ -19,7 +19,9 @@
 #   /silent-mid?ms=M           head + first chunk, M ms of silence, then the end
 #   /head-first?ms=M           the head at once, the body M ms later
 #   /reset-mid                 head + part of a chunked body, then a TCP RST
-#   /fixture/NAME?ct=...&gzip=1  a --fixtures file, chunked in small pieces
+#   /fixture/NAME?ct=...&gzip=1&chunk=B&delay_ms=M
+#                              a --fixtures file, chunked in pieces of B
+#                              bytes (512), M ms apart (2)
 #   /status/CODE               that status with a short body
 #   any other path with Upgrade: websocket
 #                              a Responses WebSocket session (fakews.py)
@@ -301,9 +303,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         step = int(q.get("chunk", "512"))
+        delay = int(q.get("delay_ms", "2")) / 1000
         for off in range(0, len(data), step):
             self.chunk(data[off:off + step])
-            time.sleep(0.002)
+            time.sleep(delay)
         self.end_chunks()
 
 
