@@ -10,10 +10,12 @@ check_PROGRAMS += tests/unit/test_ledger tests/unit/test_intercept
 tests_unit_test_intercept_LDADD = $(AGP_LIBS)
 tests_unit_test_ledger_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_ledger tests/unit/test_intercept tests/e2e/mitm.sh \
+	tests/e2e/hardening.sh \
 	tests/e2e/metering.sh tests/e2e/websocket.sh tests/e2e/codex.sh \
-	tests/e2e/failopen.sh tests/e2e/hardening.sh tests/helpers/hardclient.py
+	tests/e2e/failopen.sh tests/e2e/timeouts.sh
 EXTRA_DIST += tests/e2e/mitm.sh tests/e2e/netns.sh tests/helpers/client.py \
+	tests/e2e/hardening.sh \
 	tests/helpers/goclient.go tests/e2e/metering.sh \
 	tests/helpers/mixed_load.py tests/e2e/websocket.sh \
 	tests/helpers/fakews.py tests/helpers/wsclient.py tests/e2e/codex.sh \
-	tests/e2e/failopen.sh tests/e2e/hardening.sh tests/helpers/hardclient.py
+	tests/e2e/failopen.sh tests/e2e/timeouts.sh tests/helpers/hardclient.py

@@ -4,7 +4,7 @@
 src_libagp_a_SOURCES += src/bundle.c src/bundle.h src/spawn.c src/spawn.h \
 	src/privsep.c src/privsep.h src/standalone.c src/standalone.h \
 	src/cgroup.c src/cgroup.h src/control.c src/control.h \
-	src/peer.c src/peer.h
+	src/peer.c src/peer.h src/redirect.c src/redirect.h
 
 check_PROGRAMS += tests/unit/test_bundle tests/unit/test_spawn
 tests_unit_test_bundle_LDADD = $(AGP_LIBS)
@@ -22,3 +22,8 @@ fuzz_replay_control_SOURCES = fuzz/replay.c fuzz/fuzz_control.c
 fuzz_replay_control_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_control fuzz/replay-control
 EXTRA_DIST += fuzz/corpus/control
+
+check_PROGRAMS += tests/unit/test_redirect
+tests_unit_test_redirect_SOURCES = tests/unit/test_redirect.c tests/unit/tap.h
+tests_unit_test_redirect_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/test_redirect

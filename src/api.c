@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -30,6 +31,27 @@
 
 #define API_METRICS_MAX (256 * 1024)
 #define API_REQUESTS_MAX 1000
+
+/* libmicrohttpd answers a head too big for a connection's memory with its
+ * own HTML page, and offers no hook to replace it. So each connection
+ * gets room for a head far larger than any real client sends, and the
+ * limits clients meet are ours, answered in JSON like every other error.
+ * Memory is mapped per connection but touched only as a head fills it. */
+#define API_MEMORY_LIMIT (256 * 1024)
+#define API_URI_MAX (8 * 1024)		/* request target, query included */
+#define API_HEADERS_MAX (32 * 1024)	/* names and values together */
+/* Idle connections must not lock readers out: a short idle timeout, a
+ * total far above what a dashboard uses, and a cap per client address
+ * (one remote client; on loopback every local user shares it). */
+#define API_CONN_TIMEOUT 10U		/* seconds */
+#define API_CONN_LIMIT 1024U
+#define API_PER_IP_LIMIT 256U
+
+/* One request's state, from the URI callback to the completion one. */
+struct api_req {
+	size_t uri_len;
+	bool started;
+};
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -287,16 +309,57 @@ static const struct {
 };
 
 static enum MHD_Result
+api_header_sum(void *cls, enum MHD_ValueKind kind, const char *key,
+	       const char *value)
+{
+	size_t *sum = cls;
+
+	(void)kind;
+	*sum += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Our limits on the head, in JSON; MHD_YES with *answered false when the
+ * head is within them. */
+static enum MHD_Result
+api_check_head(struct MHD_Connection *conn, const struct api_req *r,
+	       bool *answered)
+{
+	size_t hdrs = 0;
+
+	*answered = true;
+	if (r->uri_len > API_URI_MAX)
+		return reply_error(conn, MHD_HTTP_URI_TOO_LONG,
+				   "request target too long");
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, api_header_sum,
+				  &hdrs);
+	if (hdrs > API_HEADERS_MAX)
+		return reply_error(conn,
+				   MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+				   "request header fields too large");
+	*answered = false;
+	return MHD_YES;
+}
+
+static enum MHD_Result
 api_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	    const char *method, const char *version, const char *upload_data,
 	    size_t *upload_data_size, void **req_cls)
 {
 	struct api *a = cls;
+	struct api_req *r = *req_cls;
+	enum MHD_Result ret;
+	bool answered;
 	size_t i;
 
+	if (!r)
+		return MHD_NO;	/* the URI callback ran out of memory */
 	/* A request body is read and ignored before answering. */
-	if (*req_cls == NULL) {
-		*req_cls = a;
+	if (!r->started) {
+		r->started = true;
+		ret = api_check_head(conn, r, &answered);
+		if (answered)
+			return ret;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -312,6 +375,31 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				   "method not allowed");
 	return api_routes[i].fn(a, conn);
+}
+
+/* Called with the whole request target once the request line is in:
+ * its length is kept for api_check_head(). */
+static void *
+api_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct api_req *r = calloc(1, sizeof(*r));
+
+	(void)cls;
+	(void)conn;
+	if (r)
+		r->uri_len = strlen(uri);
+	return r;
+}
+
+static void
+api_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+	      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	free(*req_cls);
+	*req_cls = NULL;
 }
 
 static void
@@ -339,13 +427,23 @@ api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
 	a->metrics = metrics;
 	a->metrics_arg = metrics_arg;
 	a->started = clock_wall();
-	a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	/* epoll (AUTO): select() could not watch API_CONN_LIMIT sockets. */
+	a->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
 				  MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				  api_handler, a,
 				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, a->fd,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 30U,
-				  MHD_OPTION_CONNECTION_LIMIT, 64U,
+				  MHD_OPTION_CONNECTION_TIMEOUT,
+				  API_CONN_TIMEOUT,
+				  MHD_OPTION_CONNECTION_LIMIT, API_CONN_LIMIT,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				  API_PER_IP_LIMIT,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				  (size_t)API_MEMORY_LIMIT,
+				  MHD_OPTION_URI_LOG_CALLBACK, api_uri_log,
+				  NULL,
+				  MHD_OPTION_NOTIFY_COMPLETED, api_completed,
+				  NULL,
 				  MHD_OPTION_END);
 	if (!a->mhd) {
 		log_errx("api: libmicrohttpd failed to start");

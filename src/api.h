@@ -21,8 +21,9 @@ typedef size_t (*api_metrics_fn)(void *arg, char *buf, size_t len);
 /*
  * Starts serving on the listening socket fd (from api_listen_socket(),
  * which the API then owns); `metrics` (may be NULL) adds to /metrics.
- * Returns NULL when libmicrohttpd cannot start. Free with api_free(),
- * which stops the thread and closes fd.
+ * Returns NULL when libmicrohttpd cannot start, having closed fd: the
+ * caller gives fd up in every case. Free with api_free(), which stops
+ * the thread and closes fd.
  */
 struct api *api_new(int fd, struct usage_table *usage,
 		    api_metrics_fn metrics, void *metrics_arg);

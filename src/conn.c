@@ -335,9 +335,11 @@ conn_record_exchange(struct conn *c, bool ended)
 	conn_attribute(c, &r);
 	/* The ledger counts it in the table once it is on disk. */
 	ledger_append(c->px->ledger, &r);
-	log_info("conn#%lu %s %s%s -> %d model=%s agent=%s in=%" PRId64
+	/* The query may carry an API key (?key=): the path only. */
+	log_info("conn#%lu %s %s%.*s -> %d model=%s agent=%s in=%" PRId64
 		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
-		 c->id, c->req.method, c->host, c->req.target, c->status,
+		 c->id, c->req.method, c->host,
+		 (int)strcspn(c->req.target, "?"), c->req.target, c->status,
 		 r.model[0] ? r.model : "-", r.agent[0] ? r.agent : "-",
 		 r.input_tokens, r.output_tokens,
 		 r.thinking_tokens, r.cached_tokens,

@@ -29,6 +29,10 @@
 #include "usage.h"
 #include "wsrelay.h"
 
+/* The query may carry an API key (?key=): logs show the path only, as
+ * the precision and argument pair of a "%.*s". */
+#define WS_PATH(c) (int)strcspn((c)->req.target, "?"), (c)->req.target
+
 /* One response of the session ended: its record to the ledger. */
 static void
 ws_record(void *arg, const struct usage_record *rec)
@@ -39,9 +43,9 @@ ws_record(void *arg, const struct usage_record *rec)
 	r.time = clock_wall();
 	conn_attribute(c, &r);
 	ledger_append(c->px->ledger, &r);
-	log_info("conn#%lu websocket %s%s response model=%s in=%" PRId64
+	log_info("conn#%lu websocket %s%.*s response model=%s in=%" PRId64
 		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
-		 c->id, c->host, c->req.target, r.model[0] ? r.model : "-",
+		 c->id, c->host, WS_PATH(c), r.model[0] ? r.model : "-",
 		 r.input_tokens, r.output_tokens, r.thinking_tokens,
 		 r.cached_tokens, r.complete ? "" : " (incomplete)");
 }
@@ -72,8 +76,8 @@ ws_session(struct conn *c, struct upstream_ws *w)
 	int end;
 
 	atomic_fetch_add(&c->px->stats.websockets, 1);
-	log_info("conn#%lu websocket %s%s open (extensions: %s)", c->id,
-		 c->host, c->req.target, ext ? ext : "none");
+	log_info("conn#%lu websocket %s%.*s open (extensions: %s)", c->id,
+		 c->host, WS_PATH(c), ext ? ext : "none");
 	end = wsrelay_run(&r, c->in + c->head_len, early);
 	c->in_len = c->head_len;	/* the early bytes went upstream */
 	if (end == WSRELAY_CLIENT_FAILED || end == WSRELAY_CLIENT_CLOSED)
@@ -81,9 +85,9 @@ ws_session(struct conn *c, struct upstream_ws *w)
 	if (end == WSRELAY_IDLE || end == WSRELAY_UPSTREAM_FAILED ||
 	    end == WSRELAY_CLIENT_FAILED)
 		atomic_fetch_add(&c->px->stats.websocket_errors, 1);
-	log_info("conn#%lu websocket %s%s closed (%s) after %llu bytes up, "
+	log_info("conn#%lu websocket %s%.*s closed (%s) after %llu bytes up, "
 		 "%llu down, %zu responses metered", c->id, c->host,
-		 c->req.target, wsrelay_strend(end), r.to_upstream,
+		 WS_PATH(c), wsrelay_strend(end), r.to_upstream,
 		 r.to_client, m ? wsmeter_responses(m) : 0);
 	wsmeter_free(m);
 }

@@ -140,6 +140,27 @@ worker_main(void *p)
 	return NULL;
 }
 
+/* A flood over --max-connections makes one line a second, not one per
+ * refusal: the first at once, then the count held back since. */
+static void
+listener_log_refused(struct listener *l)
+{
+	static struct log_rate rate = LOG_RATE_INIT;
+	unsigned long n;
+	double secs;
+
+	if ((n = log_rate_check(&rate, 1000, &secs)) == 0)
+		return;
+	if (secs == 0)
+		log_warnx("mitm: --max-connections (%ld) reached; connection "
+			  "closed (further refusals: one line a second)",
+			  l->px->opt->max_connections);
+	else
+		log_warnx("mitm: --max-connections (%ld) reached: %lu "
+			  "connection(s) refused in the last %.1fs",
+			  l->px->opt->max_connections, n, secs);
+}
+
 static void
 start_worker(struct listener *l, int fd)
 {
@@ -151,8 +172,7 @@ start_worker(struct listener *l, int fd)
 	atomic_fetch_add(&l->px->stats.connections, 1);
 	if (!a || !conn_register(l, fd, &a->id)) {
 		atomic_fetch_add(&l->px->stats.rejected, 1);
-		log_warnx("mitm: --max-connections (%ld) reached; connection "
-			  "closed", l->px->opt->max_connections);
+		listener_log_refused(l);
 		free(a);
 		close(fd);
 		return;

@@ -131,3 +131,24 @@ log_msg_errno(int level, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 }
+
+unsigned long
+log_rate_check(struct log_rate *r, long interval_ms, double *secs)
+{
+	struct timespec ts;
+	unsigned long n = 0;
+	double now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&r->lock);
+	r->held++;
+	if (r->last == 0 || (now - r->last) * 1000 >= (double)interval_ms) {
+		n = r->held;
+		*secs = r->last == 0 ? 0 : now - r->last;
+		r->held = 0;
+		r->last = now;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}

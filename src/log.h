@@ -16,6 +16,7 @@
 #ifndef AGP_LOG_H
 #define AGP_LOG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <syslog.h>
 
@@ -30,6 +31,21 @@ bool log_enabled(int level);
 
 void log_msg(int level, const char *fmt, ...) LOG_PRINTF(2, 3);
 void log_msg_errno(int level, const char *fmt, ...) LOG_PRINTF(2, 3);
+
+/* A rate limit for one recurring line (a flood of refusals): at most one
+ * line per interval. Static storage, initialised with LOG_RATE_INIT. */
+struct log_rate {
+	pthread_mutex_t lock;
+	double last;		/* monotonic seconds of the last line, or 0 */
+	unsigned long held;	/* events since then not logged */
+};
+#define LOG_RATE_INIT { PTHREAD_MUTEX_INITIALIZER, 0, 0 }
+
+/* Counts one event. Returns 0 when the caller must stay silent, else how
+ * many events its line stands for (this one and those held back since
+ * the last line), with *secs the time since that line (0 for the first). */
+unsigned long log_rate_check(struct log_rate *r, long interval_ms,
+			     double *secs);
 
 #define log_err(...)	log_msg_errno(LOG_ERR, __VA_ARGS__)
 #define log_errx(...)	log_msg(LOG_ERR, __VA_ARGS__)

@@ -34,6 +34,7 @@
 #include "options.h"
 #include "privsep.h"
 #include "proxy.h"
+#include "redirect.h"
 #include "resolve.h"
 #include "standalone.h"
 #include "upstream.h"
@@ -57,6 +58,25 @@ tunables_restore(const char *was)
 	else
 		unsetenv("GLIBC_TUNABLES");
 	unsetenv(MAIN_TUNABLES_WAS);
+}
+
+/* Runs this program again with argv unchanged. By the path that
+ * /proc/self/exe links to, not by /proc/self/exe itself: the kernel names
+ * a process (comm, what ps -C and pgrep -x match) after the basename of
+ * the file execve() was given, and that would be "exe". The link is the
+ * fallback when the binary was replaced or removed since it started. */
+static void
+main_reexec(char **argv)
+{
+	char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (n > 0 && path[0] == '/') {
+		path[n] = '\0';
+		if (access(path, X_OK) == 0 && !strstr(path, " (deleted)"))
+			execv(path, argv);
+	}
+	execv("/proc/self/exe", argv);
 }
 
 /* glibc gives every thread a cache of freed blocks (tcache). With a
@@ -86,7 +106,7 @@ malloc_tune(char **argv)
 	    setenv(MAIN_TUNABLES_WAS, t ? t : "", 1) < 0)
 		return;
 	if (setenv("GLIBC_TUNABLES", buf, 1) == 0)
-		execv("/proc/self/exe", argv);
+		main_reexec(argv);
 	tunables_restore(getenv(MAIN_TUNABLES_WAS));
 }
 
@@ -324,6 +344,35 @@ attribution_setup(struct proxy *px, char *agents, size_t len)
 							  : opt->ls_user;
 }
 
+/* The uid the daemon's network threads will have must not be one the
+ * redirect covers, or its own upstream connections come back to it in a
+ * loop (and the state dir, CA key included, goes to the intercepted
+ * user). --ls-user is what the UID-scoped redirect covers by design; the
+ * nat OUTPUT rules say what it covers in fact (redirect.h). A refusal is
+ * one line on stderr: 0 or -1. */
+static int
+user_check(const struct options *opt)
+{
+	struct privsep_user u, ls;
+	unsigned long uid = (unsigned long)geteuid();
+	const char *why = NULL;
+
+	if (geteuid() == 0 && privsep_lookup(opt->user, &u) == 1)
+		uid = (unsigned long)u.uid;
+	if (strcmp(opt->user, opt->ls_user) == 0 ||
+	    (privsep_lookup(opt->ls_user, &ls) == 1 &&
+	     (unsigned long)ls.uid == uid))
+		why = "is --ls-user, the intercepted user";
+	else if (redirect_covers_uid(uid) == 1)
+		why = "is redirected to the proxy by an iptables owner rule";
+	if (!why)
+		return 0;
+	fprintf(stderr, "antigravity-proxy: --user %s (uid %lu) %s: its own "
+		"upstream connections would loop back to it\n", opt->user,
+		uid, why);
+	return -1;
+}
+
 static int
 run_daemon(struct options *opt)
 {
@@ -378,9 +427,11 @@ run_daemon(struct options *opt)
 	    !(metrics.sa = standalone_new(opt)) ||
 	    ledger_start(px.ledger) < 0 || listener_start(listener) < 0)
 		goto out;
-	if (!(api = api_new(api_fd, px.usage, main_metrics, &metrics)))
+	/* api_new() owns the socket from here, closed on failure too. */
+	api = api_new(api_fd, px.usage, main_metrics, &metrics);
+	api_fd = -1;
+	if (!api)
 		goto out;
-	api_fd = -1;	/* the API owns it now */
 	log_info("%s started; usage API on http://%s/v1/usage",
 		 PACKAGE_STRING, opt->api_listen);
 	daemon_ready(&ready_fd);
@@ -436,6 +487,10 @@ main(int argc, char **argv)
 	}
 	if (opt.command == OPTIONS_CMD_DAEMON)
 		malloc_tune(argv);
+	if (opt.command == OPTIONS_CMD_DAEMON && user_check(&opt) < 0) {
+		options_free(&opt);
+		return EXIT_USAGE;
+	}
 	log_set_level(opt.log_level);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	gnutls_global_init();

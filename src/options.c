@@ -22,6 +22,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "options.h"
+#include "resolve.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -280,6 +281,7 @@ opt_apply(struct options *cfg, const struct opt *o, const char *val,
 	  bool cmdline, char *err, size_t errlen)
 {
 	char *base = (char *)cfg;
+	struct resolve_server dns;
 	struct options_list *l;
 	char *end;
 	long n;
@@ -316,9 +318,12 @@ opt_apply(struct options *cfg, const struct opt *o, const char *val,
 		if (*val == '\0' || (o->offset == O(model_labels) &&
 				     (!strchr(val, '=') || *val == '=')))
 			goto bad;
-		if ((strcmp(o->name, "mitm-listen") == 0 ||
-		     strcmp(o->name, "dns-server") == 0) &&
+		if (strcmp(o->name, "mitm-listen") == 0 &&
 		    check_hostport(val) < 0 && strchr(val, ':'))
+			goto bad;
+		/* The resolver's own parser: what it takes, we take. */
+		if (strcmp(o->name, "dns-server") == 0 &&
+		    resolve_server_parse(val, &dns) < 0)
 			goto bad;
 		return list_add(l, val);
 	case OPT_COUNT:
@@ -561,7 +566,8 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 
 	if (i >= argc)
 		return OPTIONS_OK;
-	if (strcmp(argv[i], "ca-cert") == 0 && i + 1 == argc) {
+	if (strcmp(argv[i], "ca-cert") == 0) {
+		/* Its options follow the word, as run's do. */
 		cfg->command = OPTIONS_CMD_CA_CERT;
 		return OPTIONS_OK;
 	}
@@ -573,6 +579,25 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 	}
 	snprintf(err, errlen, "unknown command '%s'", argv[i]);
 	return OPTIONS_ERROR;
+}
+
+/* "ca-cert [OPTION]...": the options after the word, nothing else. */
+static int
+options_ca_cert_args(struct options *cfg, int argc, char **argv,
+		    const struct option *lo, FILE *out, char *err,
+		    size_t errlen)
+{
+	int start = optind, rc;
+
+	/* argv[start] ("ca-cert") acts as argv[0] for the sub-parse. */
+	rc = options_getopt(cfg, argc - start, argv + start, lo, true, out,
+			   err, errlen);
+	if (rc == OPTIONS_OK && start + optind < argc) {
+		snprintf(err, errlen, "ca-cert: unexpected '%s'",
+			 argv[start + optind]);
+		rc = OPTIONS_ERROR;
+	}
+	return rc;
 }
 
 /* "run [OPTION]... -- CMD ARGS...": options after "run" are parsed too. */
@@ -633,6 +658,9 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 		rc = options_command(cfg, argc, argv, err, errlen);
 	if (rc == OPTIONS_OK && cfg->command == OPTIONS_CMD_RUN)
 		rc = options_run_args(cfg, argc, argv, lo, out, err, errlen);
+	else if (rc == OPTIONS_OK && cfg->command == OPTIONS_CMD_CA_CERT)
+		rc = options_ca_cert_args(cfg, argc, argv, lo, out, err,
+					  errlen);
 	if (rc == OPTIONS_OK && cfg->standalone && !cfg->ls_binary) {
 		snprintf(err, errlen, "--standalone needs --ls-binary");
 		rc = OPTIONS_ERROR;

@@ -59,6 +59,14 @@ privsep_own_entry(int dirfd, const char *name, const struct privsep_user *u)
 	}
 	if (!S_ISREG(st.st_mode))
 		return 0;
+	/* A second link may be a file outside the dir (a planted hard
+	 * link to /etc/shadow, say): handing it over would give that away.
+	 * The daemon never makes one, so it is left as it is. */
+	if (st.st_nlink > 1) {
+		log_warnx("privsep: %s has %lu links: not handed to the proxy "
+			  "user", name, (unsigned long)st.st_nlink);
+		return 0;
+	}
 	if (fchownat(dirfd, name, bundle ? 0 : u->uid, bundle ? 0 : u->gid,
 		     AT_SYMLINK_NOFOLLOW) < 0) {
 		log_err("privsep: chown %s", name);

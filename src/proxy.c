@@ -17,11 +17,16 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		const char *name, *type, *help;
 		size_t offset;
 	} m[] = {
-#define M(f, type, help) { "antigravity_proxy_" #f, type, help, \
+#define MN(name, f, type, help) { "antigravity_proxy_" name, type, help, \
 	offsetof(struct proxy_stats, f) }
+#define M(f, type, help) MN(#f, f, type, help)
 		M(connections, "counter", "Redirected connections accepted."),
 		M(rejected, "counter", "Connections over --max-connections."),
 		M(loops_refused, "counter", "Connections to the proxy itself."),
+		/* antigravity_proxy_requests_total is usage.c's, per
+		 * endpoint and status of the metered responses. */
+		MN("forwarded_requests", requests, "counter",
+		   "HTTP requests forwarded upstream, metered or not."),
 		M(tunnelled, "counter", "Connections relayed raw."),
 		M(intercepted, "counter", "Connections decrypted."),
 		M(handshake_failures, "counter", "Failed client handshakes."),
@@ -35,6 +40,7 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		M(websocket_errors, "counter",
 		  "WebSocket relays ended by a failure or the idle limit."),
 #undef M
+#undef MN
 	};
 	struct proxy *px = arg;
 	unsigned long lerrors, lsyncs;

@@ -18,6 +18,9 @@ AGENTS="agp-test-$$"	# the agents cgroup, under the cgroup v2 mount
 AGENTS_DIR=""
 HOSTS="api.example.test other.example.test pinned.example.test"
 PLAIN_HOST=plain.other.test	# not on the intercept list
+# In the fake DNS at the upstream, in /etc/hosts at the address where
+# nothing listens: reached only when the daemon asks the DNS server.
+DNS_ONLY_HOST=dnsonly.example.test
 # The real agent CLIs' API hosts, served by fakeagents.py on its own
 # address.
 API_IP=127.0.0.5
@@ -136,13 +139,14 @@ ns_up() {
 		echo "127.0.0.1 localhost $(hostname)"
 		for h in $HOSTS $PLAIN_HOST; do echo "$UPSTREAM_IP $h"; done
 		for h in $(api_hosts); do echo "$API_IP $h"; done
-		echo "$DOWN_IP down.example.test"
+		echo "$DOWN_IP down.example.test $DNS_ONLY_HOST"
 		echo "$H2_IP h2.example.test"
 	} >"/etc/netns/$NS/hosts"
 
 	# shellcheck disable=SC2086 # host lists, split on purpose
 	sh "$top_srcdir/tests/helpers/mkcerts.sh" "$work/up" \
-		$HOSTS $PLAIN_HOST $API_HOSTS h2.example.test "$UPSTREAM_IP" \
+		$HOSTS $PLAIN_HOST $API_HOSTS h2.example.test $DNS_ONLY_HOST \
+		"$UPSTREAM_IP" \
 		>/dev/null 2>&1 || return 1
 	dns_args=""
 	for h in $HOSTS $PLAIN_HOST; do
@@ -155,6 +159,7 @@ ns_up() {
 	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakedns.py" \
 		--listen "$DNS_IP:53" $dns_args \
 		--record "down.example.test=$DOWN_IP" \
+		--record "$DNS_ONLY_HOST=$UPSTREAM_IP" \
 		--record "h2.example.test=$H2_IP" \
 		--log "$work/dns.log" >"$work/dns.out"
 	ns_bg "$PYTHON" "$top_srcdir/tests/helpers/fakeupstream.py" \

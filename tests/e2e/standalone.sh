@@ -285,4 +285,35 @@ ok $? "the daemon still serves"
 proxy_stop
 ok $? "and stops on SIGTERM"
 
+# --- restart backoff: 1 s, doubling -----------------------------------------
+proxy_start --standalone --ls-binary /bin/sh --ls-arg -c --ls-arg 'exit 3' \
+	--ls-user "$TEST_USER" --user "$PROXY_USER"
+wait_line "$work/proxy.log" 'exited with 3; restarting in 4000 ms'
+ok $? "an LS that exits at once is restarted after 1, 2, then 4 s"
+is "$(sed -n 's/.*exited with 3; restarting in \([0-9]*\) ms.*/\1/p' \
+	"$work/proxy.log" | head -3 | tr '\n' ' ')" "1000 2000 4000 " \
+	"the delay doubles from 1 s"
+proxy_stop
+ok $? "the proxy stops while its LS is down"
+
+# --- an LS that ignores SIGTERM is killed -----------------------------------
+proxy_start --standalone --ls-binary /bin/sh --ls-arg -c \
+	--ls-arg 'trap "" TERM; echo trapped; while :; do sleep 1; done' \
+	--ls-user "$TEST_USER" --user "$PROXY_USER"
+wait_line "$work/proxy.log" 'ls: trapped'
+ok $? "an LS that ignores SIGTERM runs"
+lsp=$(metric antigravity_proxy_ls_pid)
+in_ns curl -s --max-time 5 "$API/metrics" >"$work/metrics.sa"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$work/metrics.sa" >"$work/promtool.sa" 2>&1
+	ok $? "promtool check metrics accepts /metrics with --standalone"
+	sed 's/^/# /' "$work/promtool.sa"
+fi
+proxy_stop
+ok $? "the proxy stops"
+grep -q "language server pid $lsp ignored SIGTERM; killing it" "$work/proxy.log"
+ok $? "after the grace period the supervisor sends SIGKILL"
+kill -0 "$lsp" 2>/dev/null
+ok $(( $? == 0 )) "the LS ($lsp) is gone"
+
 tap_done

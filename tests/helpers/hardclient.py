@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Misbehaving clients for tests/e2e/hardening.sh (Python 3 stdlib only).
+"""Misbehaving clients for tests/e2e/timeouts.sh (Python 3 stdlib only).
 
 Each subcommand connects to HOST:443 (the redirect sends it to the proxy),
 misbehaves one way and prints one JSON line with what it saw and when.

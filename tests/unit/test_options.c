@@ -106,7 +106,11 @@ test_errors(void)
 		{ "--resolve", "magic", "invalid value 'magic'" },
 		{ "--api-listen", "nowhere:99999", "invalid value" },
 		{ "--mitm-listen", "1.2.3.4:0", "invalid value" },
-		{ "--dns-server", "::1:53", "invalid value" },
+		{ "--dns-server", "[::1]53", "invalid value" },
+		{ "--dns-server", "[::1", "invalid value" },
+		{ "--dns-server", "1.2.3.4:0", "invalid value" },
+		{ "--dns-server", "dns.example", "invalid value" },
+		{ "ca-cert", "extra", "ca-cert: unexpected 'extra'" },
 		{ "--model-label", "noequals", "invalid value" },
 		{ "--standalone", NULL, "--standalone needs --ls-binary" },
 		{ "frobnicate", NULL, "unknown command 'frobnicate'" },
@@ -190,6 +194,28 @@ test_config_file(void)
 	unlink(conf_path);
 }
 
+/* The resolver's parser decides: a bare IPv6 address is one. */
+static void
+test_dns_servers(void)
+{
+	static const char *const good[] = {
+		"::1", "2001:db8::53", "[::1]:5353", "[2001:db8::1]",
+		"127.0.0.53", "127.0.0.1:5353",
+	};
+	struct options o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		is_int(parse(&o, err, "--config", "/dev/null", "--dns-server",
+			     good[i], NULL), OPTIONS_OK,
+		       "--dns-server %s is accepted", good[i]);
+		ok(o.dns_servers.n == 1 &&
+		   strcmp(o.dns_servers.v[0], good[i]) == 0,
+		   "--dns-server %s is kept as given", good[i]);
+		options_free(&o);
+	}
+}
+
 static void
 test_commands(void)
 {
@@ -199,6 +225,18 @@ test_commands(void)
 	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert", NULL),
 	       OPTIONS_OK, "ca-cert command");
 	is_int(o.command, OPTIONS_CMD_CA_CERT, "ca-cert recognised");
+	options_free(&o);
+	/* As the man page writes it: ca-cert [OPTION]... */
+	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert",
+		     "--state-dir", "/tmp/agp-ca", NULL), OPTIONS_OK,
+	       "ca-cert --state-dir DIR parses");
+	ok(o.command == OPTIONS_CMD_CA_CERT &&
+	   strcmp(o.state_dir, "/tmp/agp-ca") == 0,
+	   "ca-cert: the option after the word applies");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert",
+		     "--bogus", NULL), OPTIONS_ERROR,
+	       "ca-cert: an unknown option after it is an error");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "run", "--user", "u1",
 		     "--", "curl", "-s", NULL), OPTIONS_OK, "run command");
@@ -235,6 +273,7 @@ main(void)
 	test_errors();
 	test_config_file();
 	test_commands();
+	test_dns_servers();
 	test_helpers();
 	return tap_done();
 }
