@@ -3,12 +3,18 @@
  *
  * Threading: libmicrohttpd's internal polling thread calls api_handler();
  *   it reads the usage table through usage_table_json(), which copies
- *   under the table's lock, and formats outside it.
- * Ownership: struct api owns the MHD daemon and its listening socket.
+ *   under the table's lock, and formats outside it. Windows (?since=) and
+ *   /v1/requests are queries on the API's own read connection to
+ *   usage.db (a->reader, guarded by a->reader_lock, opened on first use),
+ *   never under the table's lock.
+ * Ownership: struct api owns the MHD daemon, its listening socket and the
+ *   read connection.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -24,17 +30,21 @@
 
 #include "api.h"
 #include "clock.h"
+#include "ledger.h"
 #include "log.h"
 #include "options.h"
+#include "store.h"
 #include "usage.h"
 
 #define API_METRICS_MAX (256 * 1024)
-#define API_REQUESTS_MAX 1000
 
 struct api {
 	struct MHD_Daemon *mhd;
 	int fd;
 	struct usage_table *usage;
+	struct ledger *ledger;
+	pthread_mutex_t reader_lock;	/* guards reader */
+	struct store *reader;
 	api_metrics_fn metrics;
 	void *metrics_arg;
 	double started;
@@ -86,8 +96,8 @@ api_listen_socket(const char *listen_spec)
 }
 
 static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned status, const char *type,
-      char *body, size_t len)
+reply_next(struct MHD_Connection *conn, unsigned status, const char *type,
+	   char *body, size_t len, const char *next)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -101,15 +111,25 @@ reply(struct MHD_Connection *conn, unsigned status, const char *type,
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	if (next && *next)
+		MHD_add_response_header(r, "X-Next-Before", next);
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-/* Sends a JSON document (consumed) with a trailing newline. */
 static enum MHD_Result
-reply_json(struct MHD_Connection *conn, unsigned status,
-	   struct json_object *doc)
+reply(struct MHD_Connection *conn, unsigned status, const char *type,
+      char *body, size_t len)
+{
+	return reply_next(conn, status, type, body, len, NULL);
+}
+
+/* Sends a JSON document (consumed) with a trailing newline; `next`, if
+ * not NULL, is the X-Next-Before header (the /v1/requests cursor). */
+static enum MHD_Result
+reply_json_next(struct MHD_Connection *conn, unsigned status,
+		struct json_object *doc, const char *next)
 {
 	const char *s;
 	char *body;
@@ -127,7 +147,14 @@ reply_json(struct MHD_Connection *conn, unsigned status,
 	json_object_put(doc);
 	if (!body)
 		return MHD_NO;
-	return reply(conn, status, "application/json", body, len);
+	return reply_next(conn, status, "application/json", body, len, next);
+}
+
+static enum MHD_Result
+reply_json(struct MHD_Connection *conn, unsigned status,
+	   struct json_object *doc)
+{
+	return reply_json_next(conn, status, doc, NULL);
 }
 
 static enum MHD_Result
@@ -216,14 +243,35 @@ static enum MHD_Result
 handle_health(struct api *a, struct MHD_Connection *conn)
 {
 	struct json_object *doc = json_object_new_object();
+	struct ledger_stats ls = { .degraded = false };
 
-	json_object_object_add(doc, "status", json_object_new_string("ok"));
+	if (a->ledger)
+		ledger_stats(a->ledger, &ls);
+	json_object_object_add(doc, "status", json_object_new_string(
+		ls.degraded ? "degraded" : "ok"));
+	if (ls.degraded) {
+		json_object_object_add(doc, "reason",
+				       json_object_new_string(ls.reason));
+		json_object_object_add(doc, "queued",
+				       json_object_new_int64((int64_t)ls.queued));
+	}
 	json_object_object_add(doc, "version",
 			       json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(doc, "uptime_seconds",
 			       json_object_new_int64((int64_t)(clock_wall() -
 							       a->started)));
-	return reply_json(conn, MHD_HTTP_OK, doc);
+	return reply_json(conn, ls.degraded ? MHD_HTTP_SERVICE_UNAVAILABLE :
+			  MHD_HTTP_OK, doc);
+}
+
+/* The read connection, opened on first use (on this thread, after the
+ * privilege drop); a->reader_lock held. */
+static struct store *
+api_reader(struct api *a)
+{
+	if (!a->reader && a->ledger)
+		a->reader = ledger_reader(a->ledger);
+	return a->reader;
 }
 
 static enum MHD_Result
@@ -231,31 +279,73 @@ handle_usage(struct api *a, struct MHD_Connection *conn)
 {
 	const char *s = MHD_lookup_connection_value(conn,
 		MHD_GET_ARGUMENT_KIND, "since");
+	struct json_object *doc = NULL;
+	struct store *st;
 	double since = 0;
 
 	if (s && api_parse_since(s, clock_wall(), &since) < 0)
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST,
 			"since: expected RFC 3339 time, 'today' or a duration "
 			"like 1h");
-	return reply_json(conn, MHD_HTTP_OK, usage_table_json(a->usage, since));
+	if (since <= 0)
+		return reply_json(conn, MHD_HTTP_OK,
+				  usage_table_json(a->usage));
+	pthread_mutex_lock(&a->reader_lock);
+	if ((st = api_reader(a)))
+		doc = store_window_json(st, a->usage, since);
+	pthread_mutex_unlock(&a->reader_lock);
+	if (!doc)
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "usage.db cannot be read");
+	return reply_json(conn, MHD_HTTP_OK, doc);
+}
+
+struct api_filter_ctx {
+	struct store_filter f;
+	double now;
+	char err[128];
+	bool bad;
+};
+
+static enum MHD_Result
+api_filter_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+	       const char *value)
+{
+	struct api_filter_ctx *c = cls;
+
+	(void)kind;
+	if (c->bad)
+		return MHD_NO;
+	if (store_filter_set(&c->f, key, value, c->now, c->err,
+			     sizeof(c->err)) < 0)
+		c->bad = true;
+	return c->bad ? MHD_NO : MHD_YES;
 }
 
 static enum MHD_Result
 handle_requests(struct api *a, struct MHD_Connection *conn)
 {
-	const char *s = MHD_lookup_connection_value(conn,
-		MHD_GET_ARGUMENT_KIND, "limit");
-	long limit = 100;
-	char *end;
+	struct api_filter_ctx c = { .now = clock_wall() };
+	struct json_object *arr = NULL;
+	struct store *st;
+	int64_t next = 0;
+	char hdr[32] = "";
 
-	if (s) {
-		limit = strtol(s, &end, 10);
-		if (end == s || *end || limit < 1 || limit > API_REQUESTS_MAX)
-			return reply_error(conn, MHD_HTTP_BAD_REQUEST,
-				"limit: expected a number from 1 to 1000");
-	}
-	return reply_json(conn, MHD_HTTP_OK,
-			  usage_recent_json(a->usage, (int)limit));
+	store_filter_init(&c.f);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, api_filter_arg,
+				  &c);
+	if (c.bad)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, c.err);
+	pthread_mutex_lock(&a->reader_lock);
+	if ((st = api_reader(a)))
+		arr = store_requests_json(st, &c.f, &next);
+	pthread_mutex_unlock(&a->reader_lock);
+	if (!arr)
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "usage.db cannot be read");
+	if (next)
+		snprintf(hdr, sizeof(hdr), "%" PRId64, next);
+	return reply_json_next(conn, MHD_HTTP_OK, arr, hdr);
 }
 
 static enum MHD_Result
@@ -325,8 +415,8 @@ api_mhd_log(void *arg, const char *fmt, va_list ap)
 }
 
 struct api *
-api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
-	void *metrics_arg)
+api_new(int fd, struct usage_table *usage, struct ledger *ledger,
+	api_metrics_fn metrics, void *metrics_arg)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
@@ -336,6 +426,8 @@ api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
 	}
 	a->fd = fd;
 	a->usage = usage;
+	a->ledger = ledger;
+	pthread_mutex_init(&a->reader_lock, NULL);
 	a->metrics = metrics;
 	a->metrics_arg = metrics_arg;
 	a->started = clock_wall();
@@ -363,5 +455,7 @@ api_free(struct api *a)
 	if (a->mhd)
 		MHD_stop_daemon(a->mhd);
 	close(a->fd);
+	store_free(a->reader);
+	pthread_mutex_destroy(&a->reader_lock);
 	free(a);
 }
