@@ -96,11 +96,11 @@ static const char *const store_sql_ins_rec =
 	" ttfb_ms, error, transport, raw, agent, pid, uid) VALUES"
 	" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char *const store_sql_ins_sum =
-	"INSERT INTO summary VALUES (?1,?2,?3,1,?4,?5,?6,?7,?8,?9,?10,?10)"
+	"INSERT INTO summary VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
 	" ON CONFLICT (row, endpoint, status) DO UPDATE SET "
 	STORE_COUNTS_UPDATE ", first = min(first, excluded.first)";
 static const char *const store_sql_ins_hour =
-	"INSERT INTO hourly VALUES (?1,?2,?3,1,?4,?5,?6,?7,?8,?9,?10)"
+	"INSERT INTO hourly VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
 	" ON CONFLICT (hour, row, endpoint) DO UPDATE SET "
 	STORE_COUNTS_UPDATE;
 
@@ -342,18 +342,22 @@ store_free(struct store *s)
 	free(s);
 }
 
-/* Binds row, endpoint and the token counts at 2.. of a summary upsert. */
-static void
-bind_counts(sqlite3_stmt *st, int at, const struct usage_record *r)
-{
-	sqlite3_bind_int64(st, at, r->input_tokens);
-	sqlite3_bind_int64(st, at + 1, r->output_tokens);
-	sqlite3_bind_int64(st, at + 2, r->thinking_tokens);
-	sqlite3_bind_int64(st, at + 3, r->cached_tokens);
-	sqlite3_bind_int64(st, at + 4, r->cache_creation_tokens);
-	sqlite3_bind_int64(st, at + 5, r->total_tokens);
-	sqlite3_bind_double(st, at + 6, r->time);
-}
+/* A batch's summary rows, added up before they are written: a batch of
+ * hundreds of records touches a handful of (row, endpoint, status) and
+ * (hour, row, endpoint) keys. The strings point into the batch. */
+struct store_agg {
+	const char *row, *endpoint;
+	int status;			/* summary; -1 in hourly */
+	int64_t hour;			/* hourly; -1 in summary */
+	struct usage_counts c;
+	double first, last;
+};
+#define STORE_AGG_MAX 64
+
+struct store_aggs {
+	struct store_agg a[STORE_AGG_MAX];
+	size_t n;
+};
 
 static int
 step_reset(sqlite3_stmt *st)
@@ -364,11 +368,92 @@ step_reset(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-store_insert(struct store *s, const struct usage_record *r)
+/* Binds the requests, the token counts and the times from `at` on. */
+static int
+bind_agg(sqlite3_stmt *st, int at, const struct store_agg *a, bool first)
+{
+	sqlite3_bind_int64(st, at++, a->c.requests);
+	sqlite3_bind_int64(st, at++, a->c.input_tokens);
+	sqlite3_bind_int64(st, at++, a->c.output_tokens);
+	sqlite3_bind_int64(st, at++, a->c.thinking_tokens);
+	sqlite3_bind_int64(st, at++, a->c.cached_tokens);
+	sqlite3_bind_int64(st, at++, a->c.cache_creation_tokens);
+	sqlite3_bind_int64(st, at++, a->c.total_tokens);
+	if (first)
+		sqlite3_bind_double(st, at++, a->first);
+	sqlite3_bind_double(st, at, a->last);
+	return step_reset(st);
+}
+
+static int
+aggs_flush(struct store *s, struct store_aggs *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct store_agg *a = &g->a[i];
+		sqlite3_stmt *st = a->hour < 0 ? s->ins_sum : s->ins_hour;
+
+		if (a->hour < 0) {
+			sqlite3_bind_text(st, 1, a->row, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, a->endpoint, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, a->status);
+		} else {
+			sqlite3_bind_int64(st, 1, a->hour);
+			sqlite3_bind_text(st, 2, a->row, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, a->endpoint, -1, SQLITE_STATIC);
+		}
+		if (bind_agg(st, 4, a, a->hour < 0) < 0)
+			return -1;
+	}
+	g->n = 0;
+	return 0;
+}
+
+/* Adds r under its key; a full table is written out first. */
+static int
+aggs_add(struct store *s, struct store_aggs *g, const struct usage_record *r,
+	 int status, int64_t hour)
+{
+	const char *row = usage_row_key(r);
+	struct store_agg *a;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		a = &g->a[i];
+		if (a->status == status && a->hour == hour &&
+		    strcmp(a->row, row) == 0 &&
+		    strcmp(a->endpoint, r->endpoint) == 0)
+			break;
+	}
+	if (i == STORE_AGG_MAX) {
+		if (aggs_flush(s, g) < 0)
+			return -1;
+		i = 0;
+	}
+	a = &g->a[i];
+	if (i == g->n) {
+		*a = (struct store_agg){ row, r->endpoint, status, hour,
+					 { 0 }, r->time, r->time };
+		g->n++;
+	}
+	a->c.requests++;
+	a->c.input_tokens += r->input_tokens;
+	a->c.output_tokens += r->output_tokens;
+	a->c.thinking_tokens += r->thinking_tokens;
+	a->c.cached_tokens += r->cached_tokens;
+	a->c.cache_creation_tokens += r->cache_creation_tokens;
+	a->c.total_tokens += r->total_tokens;
+	if (r->time < a->first)
+		a->first = r->time;
+	if (r->time > a->last)
+		a->last = r->time;
+	return 0;
+}
+
+/* The row alone. */
+static int
+insert_row(struct store *s, const struct usage_record *r)
 {
 	sqlite3_stmt *st = s->ins_rec;
-	const char *row = usage_row_key(r);
 	int i = 1;
 
 	sqlite3_bind_double(st, i++, r->time);
@@ -378,8 +463,12 @@ store_insert(struct store *s, const struct usage_record *r)
 	sqlite3_bind_int(st, i++, r->status);
 	sqlite3_bind_int(st, i++, r->has_usage);
 	sqlite3_bind_int(st, i++, r->complete);
-	bind_counts(st, i, r);	/* ... and the time again, overwritten */
-	i += 6;
+	sqlite3_bind_int64(st, i++, r->input_tokens);
+	sqlite3_bind_int64(st, i++, r->output_tokens);
+	sqlite3_bind_int64(st, i++, r->thinking_tokens);
+	sqlite3_bind_int64(st, i++, r->cached_tokens);
+	sqlite3_bind_int64(st, i++, r->cache_creation_tokens);
+	sqlite3_bind_int64(st, i++, r->total_tokens);
 	sqlite3_bind_double(st, i++, r->duration_ms);
 	sqlite3_bind_double(st, i++, r->ttfb_ms);
 	sqlite3_bind_text(st, i++, r->error, -1, SQLITE_STATIC);
@@ -388,37 +477,48 @@ store_insert(struct store *s, const struct usage_record *r)
 	sqlite3_bind_text(st, i++, r->agent, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, i++, r->pid);
 	sqlite3_bind_int64(st, i, r->uid);
-	if (step_reset(st) < 0)
-		return -1;
-
-	st = s->ins_sum;
-	sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->endpoint, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, r->status);
-	bind_counts(st, 4, r);
-	if (step_reset(st) < 0)
-		return -1;
-
-	st = s->ins_hour;
-	sqlite3_bind_int64(st, 1, (int64_t)floor(r->time / 3600));
-	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->endpoint, -1, SQLITE_STATIC);
-	bind_counts(st, 4, r);
 	return step_reset(st);
+}
+
+/* Rows of r[0..n) and their summaries, inside the caller's transaction. */
+static int
+insert_batch(struct store *s, const struct usage_record *r, size_t n)
+{
+	struct store_aggs *sum = malloc(sizeof(*sum));
+	struct store_aggs *hour = malloc(sizeof(*hour));
+	int rc = -1;
+	size_t i;
+
+	if (!sum || !hour)
+		goto out;
+	sum->n = hour->n = 0;
+	for (i = 0; i < n; i++)
+		if (insert_row(s, &r[i]) < 0 ||
+		    aggs_add(s, sum, &r[i], r[i].status, -1) < 0 ||
+		    aggs_add(s, hour, &r[i], -1,
+			     (int64_t)floor(r[i].time / 3600)) < 0)
+			goto out;
+	if (aggs_flush(s, sum) == 0 && aggs_flush(s, hour) == 0)
+		rc = 0;
+out:
+	free(sum);
+	free(hour);
+	return rc;
+}
+
+int
+store_insert(struct store *s, const struct usage_record *r)
+{
+	return insert_batch(s, r, 1);
 }
 
 int
 store_commit(struct store *s, const struct usage_record *r, size_t n,
 	     char *err, size_t errlen)
 {
-	size_t i;
-
 	if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (store_insert(s, &r[i]) < 0)
-			break;
-	if (i < n) {
+	if (insert_batch(s, r, n) < 0) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
 		goto fail;
 	}
