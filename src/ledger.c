@@ -33,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "clock.h"
 #include "ledger.h"
 #include "log.h"
@@ -91,8 +93,9 @@ ledger_open(const char *state_dir, struct usage_table *t, char *err,
 		goto fail;
 	}
 	if (store_load(l->store, t) < 0) {
-		snprintf(err, errlen, "%s/" STORE_FILE ": reading its "
-			 "summary failed (corrupt?); refusing it", state_dir);
+		snprintf(err, errlen, "%s/" STORE_FILE ": reading its summary: "
+			 "%s; refusing it, left untouched", state_dir,
+			 sqlite3_errmsg(store_db(l->store)));
 		goto fail;
 	}
 	return l;

@@ -542,10 +542,8 @@ store_load(struct store *s, struct usage_table *t)
 			       " thinking_tokens, cached_tokens,"
 			       " cache_creation_tokens, total_tokens, first,"
 			       " last FROM summary", -1, &st,
-			       NULL) != SQLITE_OK) {
-		log_errx("store: %s", sqlite3_errmsg(s->db));
+			       NULL) != SQLITE_OK)
 		return -1;
-	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct usage_counts c = {
 			.requests = sqlite3_column_int64(st, 3),
@@ -563,9 +561,6 @@ store_load(struct store *s, struct usage_table *t)
 				sqlite3_column_double(st, 10),
 				sqlite3_column_double(st, 11));
 	}
-	if (rc != SQLITE_DONE)
-		log_errx("store: reading the summary: %s",
-			 sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -44,7 +44,7 @@ int store_commit(struct store *s, const struct usage_record *r, size_t n,
 		 char *err, size_t errlen);
 
 /* Counts the all-time summary into t (one row per model, endpoint and
- * status: no record is read). 0 or -1. */
+ * status: no record is read). 0, or -1 (sqlite3_errmsg says why). */
 int store_load(struct store *s, struct usage_table *t);
 
 /* The /v1/usage document for records at or after since (see

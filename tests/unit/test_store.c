@@ -350,6 +350,36 @@ refused(const char *name, const char *what)
 	store_free(s);
 }
 
+/* A real usage.db whose pages are overwritten: refused at start-up. */
+static void
+corrupt_pages(void)
+{
+	static struct usage_record r[2000];
+	static char junk[4096 * 40];
+	struct usage_table *t = usage_table_new();
+	char p[512], err[512];
+	struct store *s = store_open(dir, true, err, sizeof(err));
+	struct ledger *l;
+	int fd;
+
+	for (int i = 0; i < 2000; i++)
+		rec(&r[i], i, T0 + i);
+	store_commit(s, r, 2000, err, sizeof(err));
+	store_free(s);
+	snprintf(p, sizeof(p), "%s/usage.db", dir);
+	memset(junk, 0xff, sizeof(junk));
+	fd = open(p, O_WRONLY);
+	ok(pwrite(fd, junk, sizeof(junk), 4096 * 3) == (ssize_t)sizeof(junk),
+	   "a usage.db with pages overwritten");
+	close(fd);
+	l = ledger_open(dir, t, err, sizeof(err));
+	ok(!l && strstr(err, "malformed") && strstr(err, "untouched"),
+	   "is refused in one line: %s", err);
+	ledger_free(l);
+	usage_table_free(t);
+	rm_state();
+}
+
 static void
 test_safety(void)
 {
@@ -389,6 +419,7 @@ test_safety(void)
 	s = store_open(dir, true, err, sizeof(err));
 	ok(!s && strstr(err, "newer"), "a newer schema is refused: %s", err);
 	rm_state();
+	corrupt_pages();
 }
 
 static int64_t
