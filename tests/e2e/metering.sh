@@ -105,7 +105,7 @@ diag "counted before kill -9: $last"
 ok $? "the burst was under way when the proxy was killed"
 proxy_start
 after=$(in_ns curl -s --max-time 5 "$API/v1/usage" | json_get totals.requests)
-diag "replayed after kill -9: $after"
+diag "counted after kill -9 and a restart: $after"
 [ "$after" -ge "$last" ]
 ok $? "kill -9 lost no record that /v1/usage had counted"
 is "$after" "$(sqlite3 "$work/state/usage.db" 'SELECT count(*) FROM records')" \
@@ -117,11 +117,24 @@ sqlite3 -json "$work/state/usage.db" "SELECT model, count(*) AS requests,
 	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
 	sum(total_tokens) AS total_tokens FROM records WHERE model <> ''
 	GROUP BY model" >"$work/rows.json"
-"$PYTHON" - "$work/before_kill.json" "$work/usage3.json" "$work/rows.json" <<'PY'
-import json, sys
+"$PYTHON" - "$work/before_kill.json" "$work/usage3.json" "$work/rows.json" \
+	"$work/upstream.log" "$top_srcdir/tests/fixtures/expected.json" <<'PY'
+import json, sys, urllib.parse
 before = json.load(open(sys.argv[1]))["models"]
 after = json.load(open(sys.argv[2]))["models"]
 rows = {r["model"]: r for r in json.load(open(sys.argv[3]))}
+# The upstream's truth: what it was asked for, per model.
+exp = json.load(open(sys.argv[5]))
+truth = {}
+for line in open(sys.argv[4]):
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
+        json.loads(line).get("path", "")).query))
+    if q.get("fixture") in exp:
+        e = exp[q["fixture"]]
+        t = truth.setdefault(e["model"], {"requests": 0})
+        t["requests"] += 1
+        for f in ("input_tokens", "output_tokens", "total_tokens"):
+            t[f] = t.get(f, 0) + e[f]
 bad = []
 for m, b in before.items():
     for f, v in b.items():
@@ -133,11 +146,17 @@ for m, r in rows.items():
         if after.get(m, {}).get(f) != r[f]:
             bad.append("%s.%s: shown %s, rows %s" %
                        (m, f, after.get(m, {}).get(f), r[f]))
+        if r[f] > truth.get(m, {}).get(f, 0):
+            bad.append("%s.%s: %s stored, the upstream served %s" %
+                       (m, f, r[f], truth.get(m, {}).get(f, 0)))
+print("# upstream served %d, usage.db holds %d" % (
+    sum(t["requests"] for t in truth.values()),
+    sum(r["requests"] for r in rows.values())))
 for x in bad:
     print("# " + x)
 sys.exit(1 if bad else 0)
 PY
-ok $? "after kill -9: per model, nothing counted before is missing; totals equal the rows"
+ok $? "after kill -9: per model, nothing counted before is missing, totals equal the rows, none beyond what the upstream served"
 
 proxy_stop
 grep -q 'AddressSanitizer\|runtime error' "$work/proxy.log"
