@@ -5,12 +5,14 @@
  * URL-decoded: libmicrohttpd decodes before the parser sees it). Checks
  * that whatever is accepted is in range, and every refusal says why.
  *
- * Build and run (from a configured build dir, after `make`):
+ * Build and run (from a configured build dir, after `make`; the rest of
+ * the daemon comes uninstrumented from libagp.a):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *     -I../src $(pkg-config --cflags json-c) ../fuzz/fuzz_filter.c \
- *     ../src/store_filter.c ../src/api.c ../src/options.c ../src/log.c \
- *     ../src/cgroup.c $(pkg-config --libs json-c libmicrohttpd) \
- *     -pthread -o fuzz-filter
+ *     -I../src -DRUNSTATEDIR='"/run"' $(pkg-config --cflags json-c) \
+ *     ../fuzz/fuzz_filter.c ../src/store_filter.c ../src/api.c \
+ *     src/libagp.a $(pkg-config --libs json-c libmicrohttpd gnutls \
+ *     libcurl libcares zlib libbrotlidec libzstd sqlite3) -lm -pthread \
+ *     -o fuzz-filter
  *   ./fuzz-filter -max_total_time=300 ../fuzz/corpus/filter
  */
 #include "config.h"

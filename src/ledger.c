@@ -63,6 +63,8 @@ struct ledger {
 	bool stop;
 	struct ledger_stats st;
 	int64_t lost_warned;		/* when a loss was last logged */
+	int64_t fail_warned;		/* the writer's: when a failed
+					 * commit was last logged */
 };
 
 static void *writer_main(void *arg);
@@ -285,10 +287,13 @@ commit(struct ledger *l, struct usage_record *batch, size_t n, long backoff)
 	backoff = backoff ? backoff * 2 : LEDGER_BACKOFF_MIN_MS;
 	if (backoff > LEDGER_BACKOFF_MAX_MS)
 		backoff = LEDGER_BACKOFF_MAX_MS;
-	warn = !was || backoff == LEDGER_BACKOFF_MAX_MS / 2;
-	if (warn)
+	warn = !was || clock_mono_ms() - l->fail_warned >=
+		       LEDGER_WARN_EVERY_MS;
+	if (warn) {
+		l->fail_warned = clock_mono_ms();
 		log_warnx("ledger: usage.db: commit of %zu records failed: %s;"
 			  " kept queued, not counted, retrying", n, err);
+	}
 	return backoff;
 }
 
