@@ -96,8 +96,8 @@ api_listen_socket(const char *listen_spec)
 }
 
 static enum MHD_Result
-reply_next(struct MHD_Connection *conn, unsigned status, const char *type,
-	   char *body, size_t len, const char *next)
+reply(struct MHD_Connection *conn, unsigned status, const char *type,
+      char *body, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -111,25 +111,15 @@ reply_next(struct MHD_Connection *conn, unsigned status, const char *type,
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, "Allow", "GET, HEAD");
-	if (next && *next)
-		MHD_add_response_header(r, "X-Next-Before", next);
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
+/* Sends a JSON document (consumed) with a trailing newline. */
 static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned status, const char *type,
-      char *body, size_t len)
-{
-	return reply_next(conn, status, type, body, len, NULL);
-}
-
-/* Sends a JSON document (consumed) with a trailing newline; `next`, if
- * not NULL, is the X-Next-Before header (the /v1/requests cursor). */
-static enum MHD_Result
-reply_json_next(struct MHD_Connection *conn, unsigned status,
-		struct json_object *doc, const char *next)
+reply_json(struct MHD_Connection *conn, unsigned status,
+	   struct json_object *doc)
 {
 	const char *s;
 	char *body;
@@ -147,14 +137,7 @@ reply_json_next(struct MHD_Connection *conn, unsigned status,
 	json_object_put(doc);
 	if (!body)
 		return MHD_NO;
-	return reply_next(conn, status, "application/json", body, len, next);
-}
-
-static enum MHD_Result
-reply_json(struct MHD_Connection *conn, unsigned status,
-	   struct json_object *doc)
-{
-	return reply_json_next(conn, status, doc, NULL);
+	return reply(conn, status, "application/json", body, len);
 }
 
 static enum MHD_Result
@@ -300,6 +283,40 @@ handle_usage(struct api *a, struct MHD_Connection *conn)
 	return reply_json(conn, MHD_HTTP_OK, doc);
 }
 
+/* A /v1/requests page (consumed), with its cursor, when there is a next
+ * page, in X-Next-Before. */
+static enum MHD_Result
+reply_page(struct MHD_Connection *conn, struct json_object *arr,
+	   const char *next)
+{
+	const char *s = json_object_to_json_string_ext(arr,
+		JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+	char *body = malloc(len + 2);
+	struct MHD_Response *r = NULL;
+	enum MHD_Result ret;
+
+	if (body) {
+		memcpy(body, s, len);
+		body[len++] = '\n';
+		body[len] = '\0';
+		r = MHD_create_response_from_buffer(len, body,
+						    MHD_RESPMEM_MUST_FREE);
+	}
+	json_object_put(arr);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (*next)
+		MHD_add_response_header(r, "X-Next-Before", next);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 struct api_filter_ctx {
 	struct store_filter f;
 	double now;
@@ -345,7 +362,7 @@ handle_requests(struct api *a, struct MHD_Connection *conn)
 				   "usage.db cannot be read");
 	if (next)
 		snprintf(hdr, sizeof(hdr), "%" PRId64, next);
-	return reply_json_next(conn, MHD_HTTP_OK, arr, hdr);
+	return reply_page(conn, arr, hdr);
 }
 
 static enum MHD_Result
