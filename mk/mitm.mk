@@ -6,10 +6,9 @@ src_libagp_a_SOURCES += src/proxy.c src/proxy.h src/clock.h \
 	src/conn_read.c src/conn_ws.c src/wsrelay.c src/wsrelay.h \
 	src/listener.c src/listener.h src/ledger.c src/ledger.h
 
-check_PROGRAMS += tests/unit/test_ledger tests/unit/test_intercept
+check_PROGRAMS += tests/unit/test_intercept
 tests_unit_test_intercept_LDADD = $(AGP_LIBS)
-tests_unit_test_ledger_LDADD = $(AGP_LIBS)
-TESTS += tests/unit/test_ledger tests/unit/test_intercept tests/e2e/mitm.sh \
+TESTS += tests/unit/test_intercept tests/e2e/mitm.sh \
 	tests/e2e/hardening.sh \
 	tests/e2e/metering.sh tests/e2e/websocket.sh tests/e2e/codex.sh \
 	tests/e2e/failopen.sh tests/e2e/timeouts.sh

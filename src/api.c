@@ -3,12 +3,18 @@
  *
  * Threading: libmicrohttpd's internal polling thread calls api_handler();
  *   it reads the usage table through usage_table_json(), which copies
- *   under the table's lock, and formats outside it.
- * Ownership: struct api owns the MHD daemon and its listening socket.
+ *   under the table's lock, and formats outside it. Windows (?since=) and
+ *   /v1/requests are queries on the API's own read connection to
+ *   usage.db (a->reader, guarded by a->reader_lock, opened on first use),
+ *   never under the table's lock.
+ * Ownership: struct api owns the MHD daemon, its listening socket and the
+ *   read connection.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,12 +31,13 @@
 
 #include "api.h"
 #include "clock.h"
+#include "ledger.h"
 #include "log.h"
 #include "options.h"
+#include "store.h"
 #include "usage.h"
 
 #define API_METRICS_MAX (256 * 1024)
-#define API_REQUESTS_MAX 1000
 
 /* libmicrohttpd answers a head too big for a connection's memory with its
  * own HTML page, and offers no hook to replace it. So each connection
@@ -57,6 +64,9 @@ struct api {
 	struct MHD_Daemon *mhd;
 	int fd;
 	struct usage_table *usage;
+	struct ledger *ledger;
+	pthread_mutex_t reader_lock;	/* guards reader */
+	struct store *reader;
 	api_metrics_fn metrics;
 	void *metrics_arg;
 	double started;
@@ -238,14 +248,35 @@ static enum MHD_Result
 handle_health(struct api *a, struct MHD_Connection *conn)
 {
 	struct json_object *doc = json_object_new_object();
+	struct ledger_stats ls = { .degraded = false };
 
-	json_object_object_add(doc, "status", json_object_new_string("ok"));
+	if (a->ledger)
+		ledger_stats(a->ledger, &ls);
+	json_object_object_add(doc, "status", json_object_new_string(
+		ls.degraded ? "degraded" : "ok"));
+	if (ls.degraded) {
+		json_object_object_add(doc, "reason",
+				       json_object_new_string(ls.reason));
+		json_object_object_add(doc, "queued",
+				       json_object_new_int64((int64_t)ls.queued));
+	}
 	json_object_object_add(doc, "version",
 			       json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(doc, "uptime_seconds",
 			       json_object_new_int64((int64_t)(clock_wall() -
 							       a->started)));
-	return reply_json(conn, MHD_HTTP_OK, doc);
+	return reply_json(conn, ls.degraded ? MHD_HTTP_SERVICE_UNAVAILABLE :
+			  MHD_HTTP_OK, doc);
+}
+
+/* The read connection, opened on first use (on this thread, after the
+ * privilege drop); a->reader_lock held. */
+static struct store *
+api_reader(struct api *a)
+{
+	if (!a->reader && a->ledger)
+		a->reader = ledger_reader(a->ledger);
+	return a->reader;
 }
 
 static enum MHD_Result
@@ -253,31 +284,107 @@ handle_usage(struct api *a, struct MHD_Connection *conn)
 {
 	const char *s = MHD_lookup_connection_value(conn,
 		MHD_GET_ARGUMENT_KIND, "since");
+	struct json_object *doc = NULL;
+	struct store *st;
 	double since = 0;
 
 	if (s && api_parse_since(s, clock_wall(), &since) < 0)
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST,
 			"since: expected RFC 3339 time, 'today' or a duration "
 			"like 1h");
-	return reply_json(conn, MHD_HTTP_OK, usage_table_json(a->usage, since));
+	if (since <= 0)
+		return reply_json(conn, MHD_HTTP_OK,
+				  usage_table_json(a->usage));
+	pthread_mutex_lock(&a->reader_lock);
+	if ((st = api_reader(a)))
+		doc = store_window_json(st, a->usage, since);
+	pthread_mutex_unlock(&a->reader_lock);
+	if (!doc)
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "usage.db cannot be read");
+	return reply_json(conn, MHD_HTTP_OK, doc);
+}
+
+/* A /v1/requests page (consumed), with its cursor, when there is a next
+ * page, in X-Next-Before. */
+static enum MHD_Result
+reply_page(struct MHD_Connection *conn, struct json_object *arr,
+	   const char *next)
+{
+	const char *s = json_object_to_json_string_ext(arr,
+		JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+	char *body = malloc(len + 2);
+	struct MHD_Response *r = NULL;
+	enum MHD_Result ret;
+
+	if (body) {
+		memcpy(body, s, len);
+		body[len++] = '\n';
+		body[len] = '\0';
+		r = MHD_create_response_from_buffer(len, body,
+						    MHD_RESPMEM_MUST_FREE);
+	}
+	json_object_put(arr);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (*next)
+		MHD_add_response_header(r, "X-Next-Before", next);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+struct api_filter_ctx {
+	struct store_filter f;
+	double now;
+	char err[128];
+	bool bad;
+};
+
+static enum MHD_Result
+api_filter_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+	       const char *value)
+{
+	struct api_filter_ctx *c = cls;
+
+	(void)kind;
+	if (c->bad)
+		return MHD_NO;
+	if (store_filter_set(&c->f, key, value, c->now, c->err,
+			     sizeof(c->err)) < 0)
+		c->bad = true;
+	return c->bad ? MHD_NO : MHD_YES;
 }
 
 static enum MHD_Result
 handle_requests(struct api *a, struct MHD_Connection *conn)
 {
-	const char *s = MHD_lookup_connection_value(conn,
-		MHD_GET_ARGUMENT_KIND, "limit");
-	long limit = 100;
-	char *end;
+	struct api_filter_ctx c = { .now = clock_wall() };
+	struct json_object *arr = NULL;
+	struct store *st;
+	int64_t next = 0;
+	char hdr[32] = "";
 
-	if (s) {
-		limit = strtol(s, &end, 10);
-		if (end == s || *end || limit < 1 || limit > API_REQUESTS_MAX)
-			return reply_error(conn, MHD_HTTP_BAD_REQUEST,
-				"limit: expected a number from 1 to 1000");
-	}
-	return reply_json(conn, MHD_HTTP_OK,
-			  usage_recent_json(a->usage, (int)limit));
+	store_filter_init(&c.f);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, api_filter_arg,
+				  &c);
+	if (c.bad)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, c.err);
+	pthread_mutex_lock(&a->reader_lock);
+	if ((st = api_reader(a)))
+		arr = store_requests_json(st, &c.f, &next);
+	pthread_mutex_unlock(&a->reader_lock);
+	if (!arr)
+		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "usage.db cannot be read");
+	if (next)
+		snprintf(hdr, sizeof(hdr), "%" PRId64, next);
+	return reply_page(conn, arr, hdr);
 }
 
 static enum MHD_Result
@@ -413,8 +520,8 @@ api_mhd_log(void *arg, const char *fmt, va_list ap)
 }
 
 struct api *
-api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
-	void *metrics_arg)
+api_new(int fd, struct usage_table *usage, struct ledger *ledger,
+	api_metrics_fn metrics, void *metrics_arg)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
@@ -424,6 +531,8 @@ api_new(int fd, struct usage_table *usage, api_metrics_fn metrics,
 	}
 	a->fd = fd;
 	a->usage = usage;
+	a->ledger = ledger;
+	pthread_mutex_init(&a->reader_lock, NULL);
 	a->metrics = metrics;
 	a->metrics_arg = metrics_arg;
 	a->started = clock_wall();
@@ -461,5 +570,7 @@ api_free(struct api *a)
 	if (a->mhd)
 		MHD_stop_daemon(a->mhd);
 	close(a->fd);
+	store_free(a->reader);
+	pthread_mutex_destroy(&a->reader_lock);
 	free(a);
 }

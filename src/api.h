@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 struct usage_table;
+struct ledger;
 struct api;
 
 /* Extra text appended to /metrics (Prometheus format); the callback
@@ -20,13 +21,16 @@ typedef size_t (*api_metrics_fn)(void *arg, char *buf, size_t len);
 
 /*
  * Starts serving on the listening socket fd (from api_listen_socket(),
- * which the API then owns); `metrics` (may be NULL) adds to /metrics.
+ * which the API then owns); `ledger` (may be NULL: no windows, no
+ * records) gives /health its state and the API a read connection to
+ * usage.db; `metrics` (may be NULL) adds to /metrics.
  * Returns NULL when libmicrohttpd cannot start, having closed fd: the
  * caller gives fd up in every case. Free with api_free(), which stops
  * the thread and closes fd.
  */
 struct api *api_new(int fd, struct usage_table *usage,
-		    api_metrics_fn metrics, void *metrics_arg);
+		    struct ledger *ledger, api_metrics_fn metrics,
+		    void *metrics_arg);
 void api_free(struct api *a);
 
 /* Parses a ?since= value: RFC 3339 ("2026-11-29T03:00:00Z", offsets and

@@ -1,160 +1,126 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * ledger.c - usage.jsonl: every record, appended and made durable, then
- * counted.
+ * ledger.c - the writer of usage.db: every record committed, then counted.
  *
- * A record counts in the table only after it is on disk, so a crash never
- * loses a record that /v1/usage showed. Workers only queue their records:
- * the writer thread takes the whole queue, writes it with one write(2)
- * and one fdatasync(2), then counts it. The writer gathers for
- * LEDGER_GATHER_MS after the first record of a batch, so one sync covers
- * every record of that window however fast they come (a sync per
- * request cost a quarter of the daemon's CPU at 3,000 requests/s), and
+ * A record counts in the table only after its transaction commits
+ * (synchronous=FULL), so a crash never loses a record that /v1/usage
+ * showed. Workers only queue their records: the writer thread takes the
+ * whole queue, commits it as one transaction and then counts it. It
+ * gathers for LEDGER_GATHER_MS after the first record of a batch, so one
+ * commit covers every record of that window however fast they come, and
  * no client waits for the disk before its next request.
- * Start-up replays the file line by line with one reused json_tokener.
  *
- * Threading: l->lock guards the queue, `stop` and `errors`; the writer
- *   holds it only to swap the queue out. l->fd_lock guards `fd`: the
- *   writer holds it across the write and the sync, ledger_reopen() to
- *   swap the file; appenders never take it.
- * Ownership: struct ledger owns its path copy, descriptor and queue.
+ * A failed commit (disk full, I/O error, read-only file system, a lock
+ * held too long) rolls back; the batch stays queued, ahead of what comes
+ * next, and is retried after LEDGER_BACKOFF_MIN_MS doubling to
+ * LEDGER_BACKOFF_MAX_MS. Meanwhile the daemon is degraded (/health 503
+ * with the reason, a metric, a warning). Nothing is counted that did not
+ * commit and nothing is dropped silently: past LEDGER_QUEUE_MAX waiting
+ * records, new ones are lost, counted and warned about.
+ * With --retain, the writer prunes old records between commits, at most
+ * LEDGER_PRUNE_BATCH per short transaction.
+ *
+ * Threading: l->lock guards the queue, the pending count, `stop` and the
+ *   statistics; the writer holds it only to swap the queue out. The store
+ *   connection is the writer's alone once it runs (main's before).
+ * Ownership: struct ledger owns its store, queue and batch.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "clock.h"
 #include "ledger.h"
 #include "log.h"
+#include "store.h"
 
-/* How long the writer gathers records before it writes and syncs them:
- * the delay before a record counts, and the bound on syncs per second. */
+/* How long the writer gathers records before it commits them: the delay
+ * before a record counts, and the bound on commits per second. */
 #define LEDGER_GATHER_MS 5
+#define LEDGER_BACKOFF_MIN_MS 50
+#define LEDGER_BACKOFF_MAX_MS 5000
+#define LEDGER_PRUNE_BATCH 500
+#define LEDGER_WARN_EVERY_MS 10000
 
 struct ledger {
-	char *path;
+	char *dir;
 	struct usage_table *table;
+	struct store *store;		/* the writer's */
+	double retain_s;
 	pthread_t writer;
 	bool started;
-	pthread_mutex_t fd_lock;	/* guards fd */
-	int fd;
 	pthread_mutex_t lock;		/* guards what follows */
 	pthread_cond_t more;		/* the queue is not empty, or stop */
 	struct usage_record *queue;
 	size_t n, cap;
+	size_t pending;			/* the writer's uncommitted batch */
 	bool stop;
-	unsigned long errors;
-	unsigned long syncs;
+	struct ledger_stats st;
+	int64_t lost_warned;		/* when a loss was last logged */
+	int64_t fail_warned;		/* the writer's: when a failed
+					 * commit was last logged */
 };
-
-/* Replays complete lines; returns the offset just past the last complete
- * line (where appending must resume), or -1 when the file is unreadable. */
-static off_t
-ledger_replay(const char *path, struct usage_table *t, unsigned long *n)
-{
-	struct json_tokener *tok = json_tokener_new();
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	off_t good = 0;
-	unsigned long lineno = 0, bad = 0;
-	FILE *f;
-
-	*n = 0;
-	if (!(f = fopen(path, "r"))) {
-		json_tokener_free(tok);
-		return errno == ENOENT ? 0 : -1;
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		struct usage_record r;
-		struct json_object *o;
-
-		lineno++;
-		if (line[len - 1] != '\n') {
-			log_warnx("ledger: %s: line %lu is torn (%zd bytes "
-				  "without a newline); skipped", path, lineno,
-				  len);
-			break;
-		}
-		good += len;
-		json_tokener_reset(tok);
-		o = json_tokener_parse_ex(tok, line, (int)len);
-		if (!o || usage_record_from_json(o, &r) < 0) {
-			if (bad++ < 10)
-				log_warnx("ledger: %s: line %lu is malformed; "
-					  "skipped", path, lineno);
-		} else {
-			usage_record(t, &r);
-			(*n)++;
-		}
-		json_object_put(o);
-	}
-	free(line);
-	fclose(f);
-	json_tokener_free(tok);
-	return good;
-}
-
-static int
-ledger_open_fd(const char *path, off_t truncate_at)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		log_err("ledger: %s", path);
-		return -1;
-	}
-	if (truncate_at >= 0 && ftruncate(fd, truncate_at) < 0) {
-		log_err("ledger: %s: cutting off the torn line", path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static void *writer_main(void *arg);
 
 struct ledger *
-ledger_open(const char *path, struct usage_table *t, unsigned long *replayed)
+ledger_open(const char *state_dir, struct usage_table *t, char *err,
+	    size_t errlen)
 {
 	struct ledger *l = calloc(1, sizeof(*l));
-	struct stat st;
-	off_t good;
+	pthread_condattr_t ca;
+	unsigned long n = 0;
 
-	if (!l || !(l->path = strdup(path)))
+	snprintf(err, errlen, "out of memory");
+	if (!l || !(l->dir = strdup(state_dir)))
 		goto fail;
 	l->table = t;
-	l->fd = -1;
+	l->lost_warned = -LEDGER_WARN_EVERY_MS;
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_mutex_init(&l->fd_lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&l->more, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	if ((good = ledger_replay(path, t, replayed)) < 0) {
-		log_err("ledger: %s", path);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->more, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!(l->store = store_open(state_dir, true, err, errlen)))
+		goto fail;
+	if (store_import_jsonl(l->store, state_dir, &n) < 0) {
+		snprintf(err, errlen, "%s/usage.jsonl: the import failed",
+			 state_dir);
 		goto fail;
 	}
-	/* Cut only a torn tail: a file that grew meanwhile is left alone. */
-	if (stat(path, &st) < 0 || st.st_size == good)
-		good = -1;
-	if ((l->fd = ledger_open_fd(path, good)) < 0)
+	if (store_load(l->store, t) < 0) {
+		snprintf(err, errlen, "%s/" STORE_FILE ": reading its summary: "
+			 "%s; refusing it, left untouched", state_dir,
+			 sqlite3_errmsg(store_db(l->store)));
 		goto fail;
+	}
 	return l;
 fail:
 	ledger_free(l);
 	return NULL;
+}
+
+void
+ledger_set_retain(struct ledger *l, double retain_s)
+{
+	l->retain_s = retain_s;
+}
+
+struct store *
+ledger_reader(struct ledger *l)
+{
+	char err[STORE_ERR_MAX];
+	struct store *s = store_open(l->dir, false, err, sizeof(err));
+
+	if (!s)
+		log_errx("store: read connection: %s", err);
+	return s;
 }
 
 int
@@ -176,7 +142,7 @@ ledger_free(struct ledger *l)
 {
 	if (!l)
 		return;
-	if (!l->started && l->n > 0 && l->fd >= 0)
+	if (!l->started && l->n > 0 && l->store)
 		ledger_start(l);	/* so that what was queued is written */
 	if (l->started) {
 		pthread_mutex_lock(&l->lock);
@@ -185,23 +151,25 @@ ledger_free(struct ledger *l)
 		pthread_mutex_unlock(&l->lock);
 		pthread_join(l->writer, NULL);	/* it drains the queue */
 	}
-	if (l->fd >= 0)
-		close(l->fd);
+	store_free(l->store);
 	pthread_mutex_destroy(&l->lock);
-	pthread_mutex_destroy(&l->fd_lock);
 	pthread_cond_destroy(&l->more);
 	free(l->queue);
-	free(l->path);
+	free(l->dir);
 	free(l);
 }
 
 int
 ledger_append(struct ledger *l, const struct usage_record *r)
 {
+	unsigned long lost = 0;
+	bool warn = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&l->lock);
-	if (l->n == l->cap) {
+	if (l->n + l->pending >= LEDGER_QUEUE_MAX) {
+		rc = -1;
+	} else if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		struct usage_record *q = realloc(l->queue, cap * sizeof(*q));
 
@@ -218,82 +186,130 @@ ledger_append(struct ledger *l, const struct usage_record *r)
 		if (l->n++ == 0)
 			pthread_cond_signal(&l->more);
 		l->queue[l->n - 1] = *r;
+	} else {
+		lost = ++l->st.lost;
+		if (clock_mono_ms() - l->lost_warned >= LEDGER_WARN_EVERY_MS) {
+			l->lost_warned = clock_mono_ms();
+			warn = true;
+		}
 	}
 	pthread_mutex_unlock(&l->lock);
-	if (rc < 0)
-		log_warnx("ledger: out of memory; a record is lost");
+	if (warn)
+		log_warnx("ledger: %lu records waiting (the most kept) or out "
+			  "of memory: a record is lost (%lu in all)",
+			  (unsigned long)LEDGER_QUEUE_MAX, lost);
 	return rc;
 }
 
-/* Appends the batch's lines to buf; returns its length, or 0. */
-static size_t
-batch_format(const struct usage_record *b, size_t n, char **buf)
-{
-	size_t len = 0, cap = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = usage_record_to_json(&b[i]);
-		const char *s = json_object_to_json_string_ext(o,
-			JSON_C_TO_STRING_PLAIN);
-		size_t sl = strlen(s);
-
-		if (len + sl + 1 > cap) {
-			char *p;
-
-			cap = (len + sl + 1) * 2;
-			if (!(p = realloc(*buf, cap))) {
-				json_object_put(o);
-				return 0;
-			}
-			*buf = p;
-		}
-		memcpy(*buf + len, s, sl);
-		(*buf)[len + sl] = '\n';
-		len += sl + 1;
-		json_object_put(o);
-	}
-	return len;
-}
-
-/* Writes the batch and syncs; 0 or -1. Called with l->fd_lock held. */
-static int
-batch_write(struct ledger *l, const char *buf, size_t len)
-{
-	size_t off = 0;
-	ssize_t w;
-
-	while (off < len) {
-		w = write(l->fd, buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			log_warn("ledger: %s: write", l->path);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	if (fdatasync(l->fd) < 0) {
-		log_warn("ledger: %s: fdatasync", l->path);
-		return -1;
-	}
-	return 0;
-}
-
-/* Waits out the gathering window, or until a stop; l->lock held. */
+/* Waits until `ms` from now, or a stop; l->lock held. With `any`, a new
+ * record ends the wait too. */
 static void
-gather(struct ledger *l)
+wait_ms(struct ledger *l, long ms, bool any)
 {
 	struct timespec until;
+	size_t n0 = l->n;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += LEDGER_GATHER_MS * 1000000L;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	while (!l->stop &&
+	while (!l->stop && !(any && l->n != n0) &&
 	       pthread_cond_timedwait(&l->more, &l->lock, &until) != ETIMEDOUT)
 		;
+}
+
+/* Moves the queue behind the batch's pending records; l->lock held. */
+static int
+take_queue(struct ledger *l, struct usage_record **batch, size_t *bn,
+	   size_t *bcap)
+{
+	if (*bn == 0) {		/* swap: appenders go on while we commit */
+		struct usage_record *q = l->queue;
+		size_t c = l->cap;
+
+		l->queue = *batch;
+		l->cap = *bcap;
+		*batch = q;
+		*bcap = c;
+		*bn = l->n;
+	} else if (l->n) {
+		if (*bn + l->n > *bcap) {
+			struct usage_record *p = realloc(*batch,
+				(*bn + l->n) * sizeof(*p));
+
+			if (!p)
+				return -1;	/* next round */
+			*batch = p;
+			*bcap = *bn + l->n;
+		}
+		memcpy(*batch + *bn, l->queue, l->n * sizeof(**batch));
+		*bn += l->n;
+	}
+	l->n = 0;
+	l->pending = *bn;
+	return 0;
+}
+
+/* Commits the batch; counts it when it committed. Returns the backoff
+ * for the next try, 0 after a success. */
+static long
+commit(struct ledger *l, struct usage_record *batch, size_t n, long backoff)
+{
+	char err[STORE_ERR_MAX];
+	bool was, warn;
+	int rc = store_commit(l->store, batch, n, err, sizeof(err));
+
+	pthread_mutex_lock(&l->lock);
+	was = l->st.degraded;
+	if (rc == 0) {
+		l->st.commits++;
+		l->st.degraded = false;
+		l->pending = 0;
+	} else {
+		l->st.failures++;
+		l->st.degraded = true;
+		snprintf(l->st.reason, sizeof(l->st.reason),
+			 "usage.db: commit failed: %s", err);
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (rc == 0) {
+		/* Durable: now they count. */
+		for (size_t i = 0; i < n; i++)
+			usage_record(l->table, &batch[i]);
+		if (was)
+			log_info("ledger: usage.db commits again; %zu queued "
+				 "records committed and counted", n);
+		return 0;
+	}
+	backoff = backoff ? backoff * 2 : LEDGER_BACKOFF_MIN_MS;
+	if (backoff > LEDGER_BACKOFF_MAX_MS)
+		backoff = LEDGER_BACKOFF_MAX_MS;
+	warn = !was || clock_mono_ms() - l->fail_warned >=
+		       LEDGER_WARN_EVERY_MS;
+	if (warn) {
+		l->fail_warned = clock_mono_ms();
+		log_warnx("ledger: usage.db: commit of %zu records failed: %s;"
+			  " kept queued, not counted, retrying", n, err);
+	}
+	return backoff;
+}
+
+/* One short prune transaction, when due; returns when the next is. */
+static int64_t
+prune(struct ledger *l, int64_t now)
+{
+	long n = store_prune(l->store, clock_wall() - l->retain_s,
+			     LEDGER_PRUNE_BATCH);
+
+	if (n > 0) {
+		pthread_mutex_lock(&l->lock);
+		l->st.pruned += (unsigned long)n;
+		pthread_mutex_unlock(&l->lock);
+	}
+	return now + (n == LEDGER_PRUNE_BATCH ? 20 : 1000);
 }
 
 static void *
@@ -301,77 +317,65 @@ writer_main(void *arg)
 {
 	struct ledger *l = arg;
 	struct usage_record *batch = NULL;
-	size_t n, batch_cap = 0;
-	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	long backoff = 0;
+	int64_t next_prune = 0;
 	bool stop;
 
 	for (;;) {
-		size_t len;
-		int rc = 0;
-
 		pthread_mutex_lock(&l->lock);
-		while (l->n == 0 && !l->stop)
-			pthread_cond_wait(&l->more, &l->lock);
-		gather(l);
-		/* Swap the queue out: appenders go on while we write. */
-		{
-			struct usage_record *q = l->queue;
-			size_t c = l->cap;
-
-			l->queue = batch;
-			l->cap = batch_cap;
-			batch = q;
-			batch_cap = c;
-		}
-		n = l->n;
-		l->n = 0;
+		if (backoff)
+			wait_ms(l, backoff, false);
+		else if (l->n == 0 && !l->stop)
+			wait_ms(l, l->retain_s > 0 ? 1000 : 3600000, true);
+		if (l->n)
+			wait_ms(l, LEDGER_GATHER_MS, false);
+		take_queue(l, &batch, &n, &cap);
 		stop = l->stop;
 		pthread_mutex_unlock(&l->lock);
 
-		if (n) {
-			len = batch_format(batch, n, &buf);
-			pthread_mutex_lock(&l->fd_lock);
-			rc = len ? batch_write(l, buf, len) : -1;
-			pthread_mutex_unlock(&l->fd_lock);
+		if (n && (backoff = commit(l, batch, n, backoff)) == 0)
+			n = 0;
+		if (stop && n && backoff) {
+			/* One last try, then the loss is said. */
+			if ((backoff = commit(l, batch, n, backoff)) != 0) {
+				log_errx("ledger: stopping with %zu records "
+					 "that could not be committed; they "
+					 "are lost", n);
+				pthread_mutex_lock(&l->lock);
+				l->st.lost += n;
+				l->pending = 0;
+				pthread_mutex_unlock(&l->lock);
+			}
+			n = 0;
 		}
-		if (n) {
+		if (!backoff && l->retain_s > 0 &&
+		    clock_mono_ms() >= next_prune)
+			next_prune = prune(l, clock_mono_ms());
+		if (stop && n == 0) {
 			pthread_mutex_lock(&l->lock);
-			l->syncs++;
-			if (rc < 0)
-				l->errors += n;
+			stop = l->n == 0;
 			pthread_mutex_unlock(&l->lock);
+			if (stop)
+				break;
 		}
-		/* Durable (or failed loudly): now they count. */
-		for (size_t i = 0; i < n; i++)
-			usage_record(l->table, &batch[i]);
-		if (stop && n == 0)
-			break;
 	}
 	free(batch);
-	free(buf);
 	return NULL;
 }
 
 int
 ledger_reopen(struct ledger *l)
 {
-	int fd = ledger_open_fd(l->path, -1), old;
-
-	if (fd < 0)
-		return -1;
-	pthread_mutex_lock(&l->fd_lock);
-	old = l->fd;
-	l->fd = fd;
-	pthread_mutex_unlock(&l->fd_lock);
-	close(old);
+	(void)l;
 	return 0;
 }
 
 void
-ledger_stats(struct ledger *l, unsigned long *errors, unsigned long *syncs)
+ledger_stats(struct ledger *l, struct ledger_stats *st)
 {
 	pthread_mutex_lock(&l->lock);
-	*errors = l->errors;
-	*syncs = l->syncs;
+	*st = l->st;
+	st->queued = l->n + l->pending;
 	pthread_mutex_unlock(&l->lock);
 }

@@ -1,46 +1,67 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * ledger.h - usage.jsonl: every record, appended and made durable, then
- * counted.
+ * ledger.h - the writer of usage.db: every record committed, then counted.
  *
  * Threading: ledger_append() is thread-safe and never waits for the disk:
- *   a writer thread of the ledger's own writes what is queued, makes it
- *   durable with one fdatasync per batch (group commit: a batch is what
- *   came in a few milliseconds), and only then adds the records to the
- *   usage table.
+ *   the ledger's writer thread owns the store's write connection, commits
+ *   what is queued in one transaction per gathering window (a few
+ *   milliseconds), and only then adds the records to the usage table. A
+ *   failed commit keeps the batch queued and retries it with backoff.
  */
 #ifndef AGP_LEDGER_H
 #define AGP_LEDGER_H
 
+#include <stdbool.h>
+
+#include "store.h"
 #include "usage.h"
 
+/* Records queued but not yet committed, at most: past it a record is
+ * lost, counted and warned about. About 2.7 KB each at the worst. */
+#define LEDGER_QUEUE_MAX 32768
+
 struct ledger;
+struct store;
 
-/* Opens (creating, 0600) path for appending, after replaying every line
- * into t. A torn or malformed line is skipped with a warning; a torn
- * last line is cut off so the next record starts on a line of its own.
- * *replayed gets the number of records replayed. NULL on error (logged).
- * Starts no thread: the daemon forks its supervisor after this. */
-struct ledger *ledger_open(const char *path, struct usage_table *t,
-			   unsigned long *replayed);
+/* Opens state_dir/usage.db (store.h: refused when unsafe or foreign),
+ * imports an old usage.jsonl once, and counts the all-time summary into
+ * t (no replay). NULL on error, with one line in err. Starts no thread:
+ * the daemon forks its supervisor after this. */
+struct ledger *ledger_open(const char *state_dir, struct usage_table *t,
+			   char *err, size_t errlen);
 
-/* Starts the writer thread, which writes, syncs and then counts in t
- * what ledger_append() queues (records queued before wait for it). */
+/* Prunes records older than retain_s seconds (0: keep forever), in small
+ * batches between commits. Call before ledger_start(). */
+void ledger_set_retain(struct ledger *l, double retain_s);
+
+/* Starts the writer thread, which commits and then counts in t what
+ * ledger_append() queues (records queued before wait for it). */
 int ledger_start(struct ledger *l);
 
-/* Writes and counts everything queued, stops the writer, frees l. */
+/* Commits and counts everything queued, stops the writer, frees l. What
+ * still cannot be committed then is lost, and logged. */
 void ledger_free(struct ledger *l);
 
-/* Queues a copy of r: it is written, made durable and then counted in
- * the table by the writer thread. 0, or -1 when out of memory. */
+/* Queues a copy of r: it is committed and then counted by the writer.
+ * 0, or -1 when the queue is full (the record is lost and counted). */
 int ledger_append(struct ledger *l, const struct usage_record *r);
 
-/* Reopens the file (after a rotation, on SIGHUP); 0 or -1. */
+/* Nothing to reopen (SQLite keeps its files); 0. For SIGHUP. */
 int ledger_reopen(struct ledger *l);
 
-/* Records that could not be made durable (they were counted anyway),
- * and batches written and synced (or tried): one per gathering window at
- * most, however many records it held. */
-void ledger_stats(struct ledger *l, unsigned long *errors,
-                  unsigned long *syncs);
+/* A read connection to the same store, for another thread (the API's);
+ * NULL on error (logged). Free with store_free(). */
+struct store *ledger_reader(struct ledger *l);
+
+struct ledger_stats {
+	unsigned long commits;		/* transactions committed */
+	unsigned long failures;		/* commits that failed */
+	unsigned long lost;		/* records dropped: queue full, or
+					 * uncommittable at exit */
+	unsigned long queued;		/* records waiting (gauge) */
+	unsigned long pruned;		/* records removed by --retain */
+	bool degraded;			/* the last commit failed */
+	char reason[STORE_ERR_MAX + 32];	/* why, when degraded */
+};
+void ledger_stats(struct ledger *l, struct ledger_stats *st);
 
 #endif

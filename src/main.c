@@ -3,7 +3,8 @@
  *
  * Threading: main sets everything up, starts the other threads, then
  *   waits in sigwait(): TERM/INT stop the daemon gracefully, HUP reopens
- *   the log. No signal handler does any work.
+ *   the log. No signal handler does any work. `export` reads usage.db
+ *   and writes its records to stdout.
  * Exit status: 0 after a clean stop, 1 when it cannot start (a port in
  *   use, an unusable state dir), 2 for a usage error.
  */
@@ -37,6 +38,7 @@
 #include "redirect.h"
 #include "resolve.h"
 #include "standalone.h"
+#include "store.h"
 #include "upstream.h"
 #include "usage.h"
 
@@ -290,19 +292,21 @@ mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 	return 0;
 }
 
-/* Replays the ledger into the table, saying how long it took. */
+/* Opens usage.db and counts its summary into the table (no replay),
+ * saying how long it took. */
 static struct ledger *
 ledger_load(const struct options *opt, struct usage_table *usage)
 {
 	double t0 = clock_mono_msf();
+	char err[512];
 	struct ledger *l;
-	unsigned long n = 0;
-	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/usage.jsonl", opt->state_dir);
-	if (!(l = ledger_open(path, usage, &n)))
+	if (!(l = ledger_open(opt->state_dir, usage, err, sizeof(err)))) {
+		log_errx("%s", err);
 		return NULL;
-	log_info("ledger: replayed %lu records from %s in %.0f ms", n, path,
+	}
+	ledger_set_retain(l, (double)opt->retain / 1000);
+	log_info("store: %s/usage.db opened in %.1f ms", opt->state_dir,
 		 clock_mono_msf() - t0);
 	return l;
 }
@@ -428,7 +432,7 @@ run_daemon(struct options *opt)
 	    ledger_start(px.ledger) < 0 || listener_start(listener) < 0)
 		goto out;
 	/* api_new() owns the socket from here, closed on failure too. */
-	api = api_new(api_fd, px.usage, main_metrics, &metrics);
+	api = api_new(api_fd, px.usage, px.ledger, main_metrics, &metrics);
 	api_fd = -1;
 	if (!api)
 		goto out;
@@ -441,8 +445,8 @@ out:
 	api_free(api);
 	standalone_free(metrics.sa);
 	if (mitm_stop(&px, ca, listener) < 0) {
-		/* Counted records are on disk already (the ledger counts
-		 * only what it synced), so leaving now loses none of them. */
+		/* Counted records are committed already (the ledger counts
+		 * only what committed), so leaving now loses none of them. */
 		if (opt->pidfile)
 			unlink(opt->pidfile);
 		_exit(rc);
@@ -468,6 +472,36 @@ run_ca_cert(const struct options *opt)
 	fputs(ca_cert_pem(ca), stdout);
 	ca_free(ca);
 	return 0;
+}
+
+/* Writes the state dir's records to stdout (the `export` command). */
+static int
+run_export(const struct options *opt)
+{
+	double now = clock_wall(), since = 0, until = 0;
+	bool csv = opt->export_format && strcmp(opt->export_format, "csv") == 0;
+	struct store *s;
+	char err[512];
+	int rc;
+
+	if ((opt->export_since &&
+	     api_parse_since(opt->export_since, now, &since) < 0) ||
+	    (opt->export_until &&
+	     api_parse_since(opt->export_until, now, &until) < 0)) {
+		fprintf(stderr, "antigravity-proxy: export: --since/--until: "
+			"expected RFC 3339 time, 'today' or a duration like "
+			"7d\n");
+		return EXIT_USAGE;
+	}
+	if (!(s = store_open(opt->state_dir, false, err, sizeof(err)))) {
+		log_errx("export: %s", err);
+		return EXIT_START;
+	}
+	rc = store_export(s, since, until, csv, stdout, err, sizeof(err));
+	if (rc < 0)
+		log_errx("export: %s", err);
+	store_free(s);
+	return rc < 0 ? EXIT_START : 0;
 }
 
 int
@@ -501,6 +535,9 @@ main(int argc, char **argv)
 		break;
 	case OPTIONS_CMD_CA_CERT:
 		rc = run_ca_cert(&opt);
+		break;
+	case OPTIONS_CMD_EXPORT:
+		rc = run_export(&opt);
 		break;
 	case OPTIONS_CMD_RUN:
 		/* As oneself, the daemon's state dir is not ours to touch. */

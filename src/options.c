@@ -67,7 +67,7 @@ static const struct opt opts[] = {
 	{ "pidfile", OPT_STRING, O(pidfile), "FILE",
 	  "write the process id to FILE", NULL },
 	{ "state-dir", OPT_STRING, O(state_dir), "DIR",
-	  "CA, bundle and ledger (default " LOCALSTATEDIR
+	  "CA, bundle and usage.db (default " LOCALSTATEDIR
 	  "/lib/antigravity-proxy)", NULL },
 	{ "api-listen", OPT_STRING, O(api_listen), "ADDR:PORT",
 	  "usage API address (default 127.0.0.1:8741)", NULL },
@@ -106,6 +106,9 @@ static const struct opt opts[] = {
 	  "WebSocket silence both ways (default 1h)", NULL },
 	{ "shutdown-grace", OPT_DURATION, O(shutdown_grace), "TIME",
 	  "on SIGTERM, in-flight exchanges' time to end (default 10s)", NULL },
+	{ "retain", OPT_DURATION, O(retain), "TIME",
+	  "prune usage records older than TIME, e.g. 90d (default: keep "
+	  "forever; totals are kept)", NULL },
 	{ "fail-open-time", OPT_DURATION, O(fail_open_time), "TIME",
 	  "tunnel a host whose client rejected our CA (default 10m)", NULL },
 	{ "standalone", OPT_FLAG, O(standalone), NULL,
@@ -127,6 +130,13 @@ static const struct opt opts[] = {
 	{ "as-ls-user", OPT_FLAG, O(as_ls_user), NULL,
 	  "run: as --ls-user (the UID-scoped redirect), not as yourself",
 	  NULL },
+	{ "since", OPT_STRING, O(export_since), "TIME",
+	  "export: records from TIME (RFC 3339, today, or a duration back "
+	  "like 7d)", NULL },
+	{ "until", OPT_STRING, O(export_until), "TIME",
+	  "export: records before TIME", NULL },
+	{ "format", OPT_CHOICE, O(export_format), "FORMAT",
+	  "export: jsonl (default) or csv", "|jsonl|csv|" },
 	{ "system-ca", OPT_STRING, O(system_ca), "FILE",
 	  "system CA bundle for the combined bundle (default: found)",
 	  NULL },
@@ -191,6 +201,8 @@ options_parse_duration(const char *s, long *ms)
 		mult = 60 * 1000;
 	else if (strcmp(end, "h") == 0)
 		mult = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400L * 1000;
 	else
 		return -1;
 	if (v * mult > (double)LONG_MAX / 2)
@@ -434,6 +446,7 @@ options_usage(FILE *out)
 		"Usage: antigravity-proxy [OPTION]...\n"
 		"       antigravity-proxy ca-cert [OPTION]...\n"
 		"       antigravity-proxy run [OPTION]... -- COMMAND [ARG]...\n"
+		"       antigravity-proxy export [OPTION]...\n"
 		"Meters the token usage of AI coding agents by intercepting "
 		"their HTTPS traffic.\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -571,6 +584,10 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 		cfg->command = OPTIONS_CMD_CA_CERT;
 		return OPTIONS_OK;
 	}
+	if (strcmp(argv[i], "export") == 0) {
+		cfg->command = OPTIONS_CMD_EXPORT;
+		return OPTIONS_OK;
+	}
 	if (strcmp(argv[i], "run") == 0) {
 		/* getopt stopped at "run" ("+" in optstring); the options
 		 * after it were parsed by the caller's second pass. */
@@ -581,19 +598,20 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 	return OPTIONS_ERROR;
 }
 
-/* "ca-cert [OPTION]...": the options after the word, nothing else. */
+/* "ca-cert [OPTION]..." and "export [OPTION]...": the options after the
+ * word, nothing else. */
 static int
-options_ca_cert_args(struct options *cfg, int argc, char **argv,
-		    const struct option *lo, FILE *out, char *err,
-		    size_t errlen)
+options_word_args(struct options *cfg, int argc, char **argv,
+		  const struct option *lo, FILE *out, char *err,
+		  size_t errlen)
 {
 	int start = optind, rc;
 
-	/* argv[start] ("ca-cert") acts as argv[0] for the sub-parse. */
+	/* argv[start] (the word) acts as argv[0] for the sub-parse. */
 	rc = options_getopt(cfg, argc - start, argv + start, lo, true, out,
 			   err, errlen);
 	if (rc == OPTIONS_OK && start + optind < argc) {
-		snprintf(err, errlen, "ca-cert: unexpected '%s'",
+		snprintf(err, errlen, "%s: unexpected '%s'", argv[start],
 			 argv[start + optind]);
 		rc = OPTIONS_ERROR;
 	}
@@ -658,9 +676,9 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 		rc = options_command(cfg, argc, argv, err, errlen);
 	if (rc == OPTIONS_OK && cfg->command == OPTIONS_CMD_RUN)
 		rc = options_run_args(cfg, argc, argv, lo, out, err, errlen);
-	else if (rc == OPTIONS_OK && cfg->command == OPTIONS_CMD_CA_CERT)
-		rc = options_ca_cert_args(cfg, argc, argv, lo, out, err,
-					  errlen);
+	else if (rc == OPTIONS_OK && (cfg->command == OPTIONS_CMD_CA_CERT ||
+				      cfg->command == OPTIONS_CMD_EXPORT))
+		rc = options_word_args(cfg, argc, argv, lo, out, err, errlen);
 	if (rc == OPTIONS_OK && cfg->standalone && !cfg->ls_binary) {
 		snprintf(err, errlen, "--standalone needs --ls-binary");
 		rc = OPTIONS_ERROR;
@@ -692,6 +710,7 @@ options_free(struct options *cfg)
 		&cfg->api_listen, &cfg->resolve, &cfg->upstream_ca,
 		&cfg->ls_binary, &cfg->ls_user, &cfg->user, &cfg->system_ca,
 		&cfg->control_socket, &cfg->agents_cgroup,
+		&cfg->export_since, &cfg->export_until, &cfg->export_format,
 	};
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)

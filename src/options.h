@@ -26,6 +26,7 @@ enum options_command {
 	OPTIONS_CMD_DAEMON,	/* no command: run the proxy */
 	OPTIONS_CMD_CA_CERT,	/* print the MITM CA certificate */
 	OPTIONS_CMD_RUN,		/* run one command, intercepted */
+	OPTIONS_CMD_EXPORT,		/* write usage records to stdout */
 };
 
 struct options {
@@ -67,6 +68,10 @@ struct options {
 	char *agents_cgroup;		/* under the cgroup v2 mount */
 	bool as_ls_user;		/* run: as --ls-user, not oneself */
 	char *system_ca;		/* NULL: found at run time */
+	long retain;			/* ms; 0: keep records forever */
+	char *export_since;		/* export: NULL for all */
+	char *export_until;		/* export: NULL for no bound */
+	char *export_format;		/* export: "jsonl" (NULL) or "csv" */
 };
 
 /* Outcome of options_parse(). */
@@ -89,7 +94,8 @@ void options_free(struct options *cfg);
 int options_split_hostport(const char *s, char *host, size_t hostlen,
 			  unsigned *port);
 
-/* Parses "10", "10s", "500ms", "2m", "1h" into milliseconds; 0 or -1. */
+/* Parses "10", "10s", "500ms", "2m", "1h", "7d" into milliseconds; 0 or
+ * -1. */
 int options_parse_duration(const char *s, long *ms);
 /* Parses "1048576", "64K", "64M", "1G" into bytes; 0 or -1. */
 int options_parse_size(const char *s, uint64_t *bytes);

@@ -10,6 +10,44 @@
 #include "proxy.h"
 #include "usage.h"
 
+/* The store's counters (ledger.h). */
+static size_t
+ledger_metrics(const struct ledger_stats *ls, char *buf, size_t len)
+{
+	static const char *const fmt =
+		"# HELP antigravity_proxy_ledger_errors_total "
+		"Commits of usage.db that failed (their records stay queued)."
+		"\n# TYPE antigravity_proxy_ledger_errors_total counter\n"
+		"antigravity_proxy_ledger_errors_total %lu\n"
+		"# HELP antigravity_proxy_ledger_syncs_total "
+		"Transactions committed to usage.db.\n"
+		"# TYPE antigravity_proxy_ledger_syncs_total counter\n"
+		"antigravity_proxy_ledger_syncs_total %lu\n"
+		"# HELP antigravity_proxy_ledger_queued Records waiting "
+		"for a commit.\n"
+		"# TYPE antigravity_proxy_ledger_queued gauge\n"
+		"antigravity_proxy_ledger_queued %lu\n"
+		"# HELP antigravity_proxy_ledger_lost_total Records lost: "
+		"the queue was full, or they could not commit at exit.\n"
+		"# TYPE antigravity_proxy_ledger_lost_total counter\n"
+		"antigravity_proxy_ledger_lost_total %lu\n"
+		"# HELP antigravity_proxy_ledger_degraded 1 while commits "
+		"to usage.db fail.\n"
+		"# TYPE antigravity_proxy_ledger_degraded gauge\n"
+		"antigravity_proxy_ledger_degraded %d\n"
+		"# HELP antigravity_proxy_ledger_pruned_total Records "
+		"removed by --retain.\n"
+		"# TYPE antigravity_proxy_ledger_pruned_total counter\n"
+		"antigravity_proxy_ledger_pruned_total %lu\n";
+	int n;
+
+	if (len == 0)
+		return 0;
+	n = snprintf(buf, len, fmt, ls->failures, ls->commits, ls->queued,
+		     ls->lost, ls->degraded ? 1 : 0, ls->pruned);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 size_t
 proxy_metrics(void *arg, char *buf, size_t len)
 {
@@ -43,7 +81,7 @@ proxy_metrics(void *arg, char *buf, size_t len)
 #undef MN
 	};
 	struct proxy *px = arg;
-	unsigned long lerrors, lsyncs;
+	struct ledger_stats ls;
 	size_t off = 0;
 	int n;
 
@@ -58,26 +96,17 @@ proxy_metrics(void *arg, char *buf, size_t len)
 		if (n > 0)
 			off += (size_t)n;
 	}
-	ledger_stats(px->ledger, &lerrors, &lsyncs);
+	ledger_stats(px->ledger, &ls);
 	if (off < len) {
 		n = snprintf(buf + off, len - off,
 			     "# HELP antigravity_proxy_in_flight Connections "
 			     "being served.\n# TYPE antigravity_proxy_in_flight "
-			     "gauge\nantigravity_proxy_in_flight %ld\n"
-			     "# HELP antigravity_proxy_ledger_errors_total "
-			     "Records not made durable.\n"
-			     "# TYPE antigravity_proxy_ledger_errors_total "
-			     "counter\nantigravity_proxy_ledger_errors_total "
-			     "%lu\n"
-			     "# HELP antigravity_proxy_ledger_syncs_total "
-			     "Batches of records written and synced.\n"
-			     "# TYPE antigravity_proxy_ledger_syncs_total "
-			     "counter\nantigravity_proxy_ledger_syncs_total "
-			     "%lu\n", atomic_load(&px->stats.in_flight),
-			     lerrors, lsyncs);
+			     "gauge\nantigravity_proxy_in_flight %ld\n",
+			     atomic_load(&px->stats.in_flight));
 		if (n > 0)
 			off += (size_t)n;
 	}
+	off += ledger_metrics(&ls, buf + off, off < len ? len - off : 0);
 	if (off < len)
 		off += usage_table_metrics(px->usage, buf + off, len - off);
 	return off < len ? off : len - 1;

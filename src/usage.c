@@ -4,12 +4,12 @@
  * Threading: one mutex (t->lock) guards every field of struct usage_table.
  *   Readers copy the
  *   numbers they need under the lock and build JSON after releasing it.
- * Ownership: the table owns its rows, labels, history and ring; records
- *   passed in are copied.
+ * Ownership: the table owns its rows and labels; records passed in are
+ *   copied into the counters, never kept.
  *
- * Besides the running totals, the table keeps a compact history entry per
- * record (model and endpoint as indexes, no strings) so that /v1/usage
- * can answer for any window (?since=) without re-reading the ledger.
+ * The table holds running totals only, so its memory does not grow with
+ * history: windows (?since=) and single records are the store's (store.h),
+ * which answers them from its own summaries and rows.
  */
 #include "config.h"
 
@@ -24,19 +24,6 @@
 
 #include "clock.h"
 #include "usage.h"
-
-#define USAGE_RING 1000
-
-/* The token counters, in the order of the contract. */
-struct usage_counts {
-	int64_t requests;
-	int64_t input_tokens;
-	int64_t output_tokens;
-	int64_t thinking_tokens;
-	int64_t cached_tokens;
-	int64_t cache_creation_tokens;
-	int64_t total_tokens;
-};
 
 struct usage_row {
 	char model[USAGE_MODEL_MAX];
@@ -61,13 +48,6 @@ struct usage_label {
 	char label[USAGE_LABEL_MAX];
 };
 
-struct usage_history {
-	double time;
-	int32_t row;		/* index in rows, -1 when no model/usage */
-	int32_t endpoint;	/* index in endpoints, -1 when none */
-	struct usage_counts c;
-};
-
 struct usage_table {
 	pthread_mutex_t lock;		/* guards all that follows */
 	double since;			/* creation, or the oldest record */
@@ -80,10 +60,6 @@ struct usage_table {
 	size_t nlabels;
 	struct usage_status *statuses;
 	size_t nstatuses, capstatuses;
-	struct usage_history *history;
-	size_t nhistory, caphistory;
-	struct usage_record *ring;	/* USAGE_RING entries */
-	size_t ring_next, ring_count;
 };
 
 static const char *const builtin_labels[][2] = {
@@ -118,10 +94,8 @@ usage_table_new(void)
 	struct usage_table *t = calloc(1, sizeof(*t));
 	size_t i;
 
-	if (!t || !(t->ring = calloc(USAGE_RING, sizeof(*t->ring)))) {
-		free(t);
+	if (!t)
 		return NULL;
-	}
 	pthread_mutex_init(&t->lock, NULL);
 	t->since = clock_wall();
 	for (i = 0; i < sizeof(builtin_labels) / sizeof(builtin_labels[0]);
@@ -144,8 +118,6 @@ usage_table_free(struct usage_table *t)
 	free(t->endpoints);
 	free(t->labels);
 	free(t->statuses);
-	free(t->history);
-	free(t->ring);
 	free(t);
 }
 
@@ -226,7 +198,7 @@ endpoint_find(struct usage_table *t, const char *name)
 }
 
 static void
-status_count(struct usage_table *t, int32_t ep, int status)
+status_count(struct usage_table *t, int32_t ep, int status, int64_t n)
 {
 	size_t i;
 
@@ -241,7 +213,46 @@ status_count(struct usage_table *t, int32_t ep, int status)
 		t->statuses[i] = (struct usage_status){ ep, status, 0 };
 		t->nstatuses++;
 	}
-	t->statuses[i].count++;
+	t->statuses[i].count += n;
+}
+
+const char *
+usage_row_key(const struct usage_record *r)
+{
+	if (r->model[0])
+		return r->model;
+	return r->has_usage ? "unknown" : "";
+}
+
+/* Called with t->lock held. */
+static void
+table_add(struct usage_table *t, const char *row, const char *endpoint,
+	  int status, const struct usage_counts *c, double first, double last)
+{
+	int32_t rw, ep = -1;
+
+	if (first < t->since)		/* from the store */
+		t->since = first;
+	counts_add(&t->totals, c);
+	if (row[0] && (rw = row_find(t, row)) >= 0) {
+		counts_add(&t->rows[rw].c, c);
+		if (last > t->rows[rw].last_seen)
+			t->rows[rw].last_seen = last;
+	}
+	if (endpoint[0] && (ep = endpoint_find(t, endpoint)) >= 0)
+		t->endpoints[ep].count += c->requests;
+	if (status >= 0)
+		status_count(t, ep, status, c->requests);
+}
+
+void
+usage_table_add(struct usage_table *t, const char *row, const char *endpoint,
+		int status, const struct usage_counts *c, double first,
+		double last)
+{
+	pthread_mutex_lock(&t->lock);
+	table_add(t, row, endpoint, status, c, first, last);
+	pthread_mutex_unlock(&t->lock);
 }
 
 void
@@ -256,33 +267,38 @@ usage_record(struct usage_table *t, const struct usage_record *r)
 		.cache_creation_tokens = r->cache_creation_tokens,
 		.total_tokens = r->total_tokens,
 	};
-	int32_t row = -1, ep = -1;
 
 	pthread_mutex_lock(&t->lock);
-	if (r->time < t->since)		/* replayed from the ledger */
-		t->since = r->time;
-	counts_add(&t->totals, &c);
-	if (r->has_usage || r->model[0]) {
-		row = row_find(t, r->model[0] ? r->model : "unknown");
-		if (row >= 0) {
-			counts_add(&t->rows[row].c, &c);
-			if (r->time > t->rows[row].last_seen)
-				t->rows[row].last_seen = r->time;
-		}
-	}
-	if (r->endpoint[0] && (ep = endpoint_find(t, r->endpoint)) >= 0)
-		t->endpoints[ep].count++;
-	status_count(t, ep, r->status);
-	if (grow((void **)&t->history, &t->caphistory, t->nhistory,
-		 sizeof(*t->history)) == 0)
-		t->history[t->nhistory++] = (struct usage_history){
-			.time = r->time, .row = row, .endpoint = ep, .c = c,
-		};
-	t->ring[t->ring_next] = *r;
-	t->ring_next = (t->ring_next + 1) % USAGE_RING;
-	if (t->ring_count < USAGE_RING)
-		t->ring_count++;
+	table_add(t, usage_row_key(r), r->endpoint, r->status, &c, r->time,
+		  r->time);
 	pthread_mutex_unlock(&t->lock);
+}
+
+struct usage_table *
+usage_table_window(struct usage_table *t, double since)
+{
+	struct usage_table *w = calloc(1, sizeof(*w));
+	int rc = -1;
+
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	w->since = since;
+	pthread_mutex_lock(&t->lock);
+	if (t->nlabels == 0 ||
+	    (w->labels = malloc(t->nlabels * sizeof(*w->labels)))) {
+		if (t->nlabels)
+			memcpy(w->labels, t->labels,
+			       t->nlabels * sizeof(*w->labels));
+		w->nlabels = t->nlabels;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc < 0) {
+		usage_table_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 static void
@@ -333,10 +349,10 @@ label_for(const struct usage_table *t, const char *model)
 	return model;
 }
 
-/* Fills s from the running totals (since == 0) or the history. Called
- * with t->lock held; returns 0 or -1 when out of memory. */
+/* Fills s from the running totals. Called with t->lock held; returns 0
+ * or -1 when out of memory. */
 static int
-snapshot_take(struct usage_table *t, double since, struct usage_snapshot *s)
+snapshot_take(struct usage_table *t, struct usage_snapshot *s)
 {
 	size_t i;
 
@@ -350,36 +366,13 @@ snapshot_take(struct usage_table *t, double since, struct usage_snapshot *s)
 	for (i = 0; i < t->nrows; i++)
 		snprintf(s->labels[i], USAGE_LABEL_MAX, "%s",
 			 label_for(t, t->rows[i].model));
-	if (since <= t->since) {
-		s->since = t->since;
-		s->totals = t->totals;
-		if (t->nrows)
-			memcpy(s->rows, t->rows, t->nrows * sizeof(*s->rows));
-		if (t->nendpoints)
-			memcpy(s->endpoints, t->endpoints,
-			       t->nendpoints * sizeof(*s->endpoints));
-		return 0;
-	}
-	s->since = since;
-	for (i = 0; i < t->nrows; i++)
-		memcpy(s->rows[i].model, t->rows[i].model, USAGE_MODEL_MAX);
-	for (i = 0; i < t->nendpoints; i++)
-		memcpy(s->endpoints[i].name, t->endpoints[i].name,
-		       USAGE_ENDPOINT_MAX);
-	for (i = 0; i < t->nhistory; i++) {
-		const struct usage_history *h = &t->history[i];
-
-		if (h->time < since)
-			continue;
-		counts_add(&s->totals, &h->c);
-		if (h->row >= 0) {
-			counts_add(&s->rows[h->row].c, &h->c);
-			if (h->time > s->rows[h->row].last_seen)
-				s->rows[h->row].last_seen = h->time;
-		}
-		if (h->endpoint >= 0)
-			s->endpoints[h->endpoint].count++;
-	}
+	s->since = t->since;
+	s->totals = t->totals;
+	if (t->nrows)
+		memcpy(s->rows, t->rows, t->nrows * sizeof(*s->rows));
+	if (t->nendpoints)
+		memcpy(s->endpoints, t->endpoints,
+		       t->nendpoints * sizeof(*s->endpoints));
 	return 0;
 }
 
@@ -421,14 +414,14 @@ snapshot_json(const struct usage_snapshot *s)
 }
 
 struct json_object *
-usage_table_json(struct usage_table *t, double since)
+usage_table_json(struct usage_table *t)
 {
 	struct usage_snapshot s = { 0 };
 	struct json_object *doc = NULL;
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	rc = snapshot_take(t, since, &s);
+	rc = snapshot_take(t, &s);
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
 		doc = snapshot_json(&s);
@@ -436,29 +429,6 @@ usage_table_json(struct usage_table *t, double since)
 	free(s.labels);
 	free(s.endpoints);
 	return doc;
-}
-
-struct json_object *
-usage_recent_json(struct usage_table *t, int limit)
-{
-	struct json_object *arr = json_object_new_array();
-	struct usage_record *copy;
-	size_t n, i;
-
-	if (limit <= 0)
-		return arr;
-	if (!(copy = malloc(sizeof(*copy) * USAGE_RING)))
-		return arr;
-	pthread_mutex_lock(&t->lock);
-	n = t->ring_count < (size_t)limit ? t->ring_count : (size_t)limit;
-	for (i = 0; i < n; i++)
-		copy[i] = t->ring[(t->ring_next + USAGE_RING - 1 - i) %
-				  USAGE_RING];
-	pthread_mutex_unlock(&t->lock);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, usage_record_to_json(&copy[i]));
-	free(copy);
-	return arr;
 }
 
 struct json_object *
@@ -621,7 +591,7 @@ usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	rc = snapshot_take(t, 0, &s);
+	rc = snapshot_take(t, &s);
 	if (rc == 0 && (st = malloc((t->nstatuses + 1) * sizeof(*st)))) {
 		if (t->nstatuses)
 			memcpy(st, t->statuses, t->nstatuses * sizeof(*st));

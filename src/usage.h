@@ -55,6 +55,17 @@ struct usage_record {
 	long uid;
 };
 
+/* The token counters, in the order of the contract. */
+struct usage_counts {
+	int64_t requests;
+	int64_t input_tokens;
+	int64_t output_tokens;
+	int64_t thinking_tokens;
+	int64_t cached_tokens;
+	int64_t cache_creation_tokens;
+	int64_t total_tokens;
+};
+
 struct usage_table;
 
 /* Returns a new empty table whose "since" is now, or NULL. Free with
@@ -62,30 +73,43 @@ struct usage_table;
 struct usage_table *usage_table_new(void);
 void usage_table_free(struct usage_table *t);
 
-/* Adds one record to its model's row, the totals and the endpoint count,
- * and keeps it in the recent-records ring. */
+/* Adds one record to its model's row, the totals, the endpoint count and
+ * the status count. No record is kept: the table is totals only. */
 void usage_record(struct usage_table *t, const struct usage_record *r);
+
+/* The row a record counts in: its model, "unknown" when it has usage but
+ * no model, "" (no row) when it has neither. */
+const char *usage_row_key(const struct usage_record *r);
+
+/* Adds an aggregate (from the store's summaries): c to the totals, to
+ * row `row` unless it is "", to endpoint `endpoint` (c->requests times)
+ * unless it is "", and to (endpoint, status) when status >= 0. first and
+ * last are the oldest and newest record times it covers. */
+void usage_table_add(struct usage_table *t, const char *row,
+		     const char *endpoint, int status,
+		     const struct usage_counts *c, double first, double last);
+
+/* A new empty table with t's labels, whose "since" is `since`; for
+ * building a window's document. NULL when out of memory. */
+struct usage_table *usage_table_window(struct usage_table *t, double since);
 
 /* Maps a model id to its display label ("MODEL_PLACEHOLDER_M18" ->
  * "Gemini 3 Flash"); an id without a label is its own label. Adding a
  * label for an id already mapped replaces it. Returns 0 or -1. */
 int usage_label_add(struct usage_table *t, const char *id, const char *label);
 
-/* The /v1/usage document over records whose time is >= since (0: all),
- * built from a copy taken under the lock. The caller owns the result
- * (json_object_put). NULL only when out of memory. */
-struct json_object *usage_table_json(struct usage_table *t, double since);
-
-/* The newest `limit` records, newest first, as a JSON array the caller
- * owns. */
-struct json_object *usage_recent_json(struct usage_table *t, int limit);
+/* The /v1/usage document of everything counted, built from a copy taken
+ * under the lock. Windows (?since=) come from the store (store.h). The
+ * caller owns the result (json_object_put). NULL only when out of memory.
+ */
+struct json_object *usage_table_json(struct usage_table *t);
 
 /* Writes the token and request counters in Prometheus text format into
  * buf (at most len bytes, NUL-terminated); returns the length written. */
 size_t usage_table_metrics(struct usage_table *t, char *buf, size_t len);
 
-/* Serialises one record as a single-line JSON object (the ledger format)
- * and parses it back; the parse returns 0, or -1 on a malformed line. */
+/* Serialises one record as a single-line JSON object (the export and old
+ * usage.jsonl format) and parses it back; the parse returns 0, or -1 on a malformed line. */
 struct json_object *usage_record_to_json(const struct usage_record *r);
 int usage_record_from_json(struct json_object *o, struct usage_record *r);
 

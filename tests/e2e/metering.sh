@@ -4,7 +4,9 @@
 # of its own: 100 mixed LLM responses (every fixture format, streaming and
 # not, some gzip) from 8 concurrent clients through the redirect must give
 # /v1/usage totals equal, per model and field, to what the upstream sent;
-# a restart keeps them; kill -9 during a burst loses nothing counted.
+# a restart keeps them (no replay: from usage.db's summary); kill -9
+# during a burst loses nothing counted, and after the restart the totals
+# are exactly what usage.db holds and no more than the upstream sent.
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
 # shellcheck source=tests/e2e/netns.sh
@@ -74,7 +76,7 @@ fi
 grep -q 'antigravity_proxy_tokens_total{model="claude-sonnet-4-5-20250929",type="input"}' "$work/metrics"
 ok $? "/metrics has token counters per model and type"
 
-# A restart replays the ledger: identical totals.
+# A restart reads usage.db's summary: identical totals.
 proxy_stop
 ok $? "proxy stopped"
 proxy_start
@@ -89,8 +91,9 @@ load 2 300 >"$work/load2.json" &
 loadpid=$!
 last=0
 for _ in $(seq 100); do
-	n=$(in_ns curl -s --max-time 2 "$API/v1/usage" | json_get totals.requests 2>/dev/null)
-	[ -n "$n" ] && last=$n
+	in_ns curl -s --max-time 2 "$API/v1/usage" >"$work/snap.json"
+	n=$(json_get totals.requests <"$work/snap.json" 2>/dev/null)
+	[ -n "$n" ] && last=$n && cp "$work/snap.json" "$work/before_kill.json"
 	[ "$last" -ge 200 ] && break
 	sleep 0.05
 done
@@ -102,11 +105,58 @@ diag "counted before kill -9: $last"
 ok $? "the burst was under way when the proxy was killed"
 proxy_start
 after=$(in_ns curl -s --max-time 5 "$API/v1/usage" | json_get totals.requests)
-diag "replayed after kill -9: $after"
+diag "counted after kill -9 and a restart: $after"
 [ "$after" -ge "$last" ]
 ok $? "kill -9 lost no record that /v1/usage had counted"
-is "$after" "$(wc -l <"$work/state/usage.jsonl")" \
-	"every ledger line is counted"
+is "$after" "$(sqlite3 "$work/state/usage.db" 'SELECT count(*) FROM records')" \
+	"every committed record is counted, none more"
+# Per model and field: nothing shown before the kill is missing after
+# it, and what is shown after is exactly what usage.db's rows hold.
+in_ns curl -s --max-time 5 "$API/v1/usage" >"$work/usage3.json"
+sqlite3 -json "$work/state/usage.db" "SELECT model, count(*) AS requests,
+	sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+	sum(total_tokens) AS total_tokens FROM records WHERE model <> ''
+	GROUP BY model" >"$work/rows.json"
+"$PYTHON" - "$work/before_kill.json" "$work/usage3.json" "$work/rows.json" \
+	"$work/upstream.log" "$top_srcdir/tests/fixtures/expected.json" <<'PY'
+import json, sys, urllib.parse
+before = json.load(open(sys.argv[1]))["models"]
+after = json.load(open(sys.argv[2]))["models"]
+rows = {r["model"]: r for r in json.load(open(sys.argv[3]))}
+# The upstream's truth: what it was asked for, per model.
+exp = json.load(open(sys.argv[5]))
+truth = {}
+for line in open(sys.argv[4]):
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
+        json.loads(line).get("path", "")).query))
+    if q.get("fixture") in exp:
+        e = exp[q["fixture"]]
+        t = truth.setdefault(e["model"], {"requests": 0})
+        t["requests"] += 1
+        for f in ("input_tokens", "output_tokens", "total_tokens"):
+            t[f] = t.get(f, 0) + e[f]
+bad = []
+for m, b in before.items():
+    for f, v in b.items():
+        if isinstance(v, int) and after.get(m, {}).get(f, -1) < v:
+            bad.append("%s.%s: %s before the kill, %s after" %
+                       (m, f, v, after.get(m, {}).get(f)))
+for m, r in rows.items():
+    for f in ("requests", "input_tokens", "output_tokens", "total_tokens"):
+        if after.get(m, {}).get(f) != r[f]:
+            bad.append("%s.%s: shown %s, rows %s" %
+                       (m, f, after.get(m, {}).get(f), r[f]))
+        if r[f] > truth.get(m, {}).get(f, 0):
+            bad.append("%s.%s: %s stored, the upstream served %s" %
+                       (m, f, r[f], truth.get(m, {}).get(f, 0)))
+print("# upstream served %d, usage.db holds %d" % (
+    sum(t["requests"] for t in truth.values()),
+    sum(r["requests"] for r in rows.values())))
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad else 0)
+PY
+ok $? "after kill -9: per model, nothing counted before is missing, totals equal the rows, none beyond what the upstream served"
 
 proxy_stop
 grep -q 'AddressSanitizer\|runtime error' "$work/proxy.log"

@@ -193,8 +193,10 @@ is "$(awk '$1 == "CapEff:" || $1 == "CapBnd:" { printf "%s ", $2 }' \
 	"with only the capabilities it needs, bounding set included"
 is "$(stat -c '%U %a' "$work/state/ca-key.pem")" "$PROXY_USER 600" \
 	"the CA key is the proxy user's, 0600"
-is "$(stat -c '%U %a' "$work/state/usage.jsonl")" "$PROXY_USER 600" \
-	"the ledger is the proxy user's, 0600"
+for f in usage.db usage.db-wal usage.db-shm; do
+	is "$(stat -c '%U %a' "$work/state/$f")" "$PROXY_USER 600" \
+		"the store's $f is the proxy user's, 0600"
+done
 is "$(stat -c '%U %a' "$work/state/combined-ca.pem")" "root 644" \
 	"the bundle is root's, 0644"
 is "$(stat -c '%U %a' "$work/state")" "$PROXY_USER 711" \
@@ -204,8 +206,8 @@ as_ls() {
 }
 as_ls cat "$work/state/ca-key.pem" >/dev/null 2>&1
 ok $((! $?)) "the LS user cannot read the CA key"
-as_ls cat "$work/state/usage.jsonl" >/dev/null 2>&1
-ok $((! $?)) "the LS user cannot read the ledger"
+as_ls cat "$work/state/usage.db" >/dev/null 2>&1
+ok $((! $?)) "the LS user cannot read the store"
 as_ls sh -c "echo x >>'$work/state/combined-ca.pem'" 2>/dev/null
 ok $((! $?)) "the LS user cannot write the bundle"
 as_ls sh -c "echo x >'$work/state/x'" 2>/dev/null

@@ -245,6 +245,27 @@ test_commands(void)
 	   strcmp(o.command_argv[1], "-s") == 0 && !o.command_argv[2],
 	   "run: options before --, command after");
 	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "export", "--since",
+		     "7d", "--format", "csv", "--state-dir", "/x", NULL),
+	       OPTIONS_OK, "export command");
+	ok(o.command == OPTIONS_CMD_EXPORT && strcmp(o.export_since, "7d") == 0
+	   && strcmp(o.export_format, "csv") == 0 &&
+	   strcmp(o.state_dir, "/x") == 0, "export: its options after it");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "export", "--format",
+		     "xml", NULL), OPTIONS_ERROR, "export --format xml refused");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "export", "extra",
+		     NULL), OPTIONS_ERROR, "export: a stray argument refused");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "--retain", "90d",
+		     NULL), OPTIONS_OK, "--retain 90d");
+	is_int(o.retain, 90L * 86400 * 1000, "--retain in days");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", NULL), OPTIONS_OK,
+	       "no --retain");
+	is_int(o.retain, 0, "default: keep forever");
+	options_free(&o);
 }
 
 static void

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * test_usage.c - the usage table: concurrent recording, the /v1/usage
- * contract, ?since= windows, labels, the recent ring, the ledger format.
+ * contract, labels, aggregates and windows (usage_table_add), the record
+ * format. Windows over the store (?since=) are in test_store.c.
  */
 #include "config.h"
 
@@ -96,7 +97,7 @@ test_concurrent(void)
 			want_out += i % 7;
 			want_cached += i % 2;
 		}
-	doc = usage_table_json(table, 0);
+	doc = usage_table_json(table);
 	is_int(get(doc, "totals.requests"), THREADS * PER_THREAD,
 	       "16 threads: every request counted");
 	is_int(get(doc, "totals.input_tokens"), want_in,
@@ -131,7 +132,7 @@ test_contract(void)
 	const char *s;
 
 	table = usage_table_new();
-	doc = usage_table_json(table, 0);
+	doc = usage_table_json(table);
 	is_int(get(doc, "totals.requests"), 0, "empty table: zero requests");
 	for (size_t i = 0; i < 7; i++) {
 		char path[64];
@@ -152,7 +153,7 @@ test_contract(void)
 	snprintf(r.endpoint, sizeof(r.endpoint), "fetchUserInfo");
 	usage_record(table, &r);
 
-	doc = usage_table_json(table, 0);
+	doc = usage_table_json(table);
 	s = json_object_to_json_string(doc);
 	diag("%s", s);
 	ok((s = gets(doc, "since", NULL)) && strlen(s) == 20 && s[10] == 'T'
@@ -183,19 +184,32 @@ test_contract(void)
 	       "since reaches back to the oldest record");
 	json_object_put(doc);
 
-	doc = usage_table_json(table, 1795921262.5);
-	is_int(get(doc, "totals.requests"), 1, "since= window excludes older");
-	is_int(get(doc, "totals.total_tokens"), 0,
-	       "since= window: tokens of the window only");
-	is_int(get(doc, "endpoints.fetchUserInfo"), 1,
-	       "since= window: endpoints of the window");
+	{
+		struct usage_table *w = usage_table_window(table, 1795921262);
+		struct usage_counts c = { .requests = 2, .input_tokens = 5 };
+
+		usage_table_add(w, "MODEL_PLACEHOLDER_M18", "messages", -1,
+				&c, 1795921262, 1795921300);
+		usage_table_add(w, "", "fetchUserInfo", -1, &c, 1795921262,
+				1795921300);
+		doc = usage_table_json(w);
+		usage_table_free(w);
+	}
+	is_int(get(doc, "totals.requests"), 4, "window: aggregates added");
+	is_int(get(doc, "endpoints.messages"), 2,
+	       "window: endpoint counted by its requests");
 	ok(json_object_object_length(json_object_object_get(doc, "models"))
-	   == 0, "since= window: no model rows outside it");
+	   == 1, "window: no model row for an aggregate without one");
+	is_str(gets(json_object_object_get(doc, "models"),
+		    "MODEL_PLACEHOLDER_M18", "label"), "Gemini 3 Flash",
+	       "window: labels copied from the table");
+	is_str(gets(doc, "since", NULL), "2026-11-29T03:01:02Z",
+	       "window: since is the window's start");
 	json_object_put(doc);
 
 	ok(usage_label_add(table, "MODEL_PLACEHOLDER_M18", "Flash X") == 0,
 	   "label replaced");
-	doc = usage_table_json(table, 0);
+	doc = usage_table_json(table);
 	is_str(gets(json_object_object_get(doc, "models"),
 		    "MODEL_PLACEHOLDER_M18", "label"), "Flash X",
 	       "configured label wins over the built-in one");
@@ -204,25 +218,10 @@ test_contract(void)
 }
 
 static void
-test_recent_and_ledger(void)
+test_record_format(void)
 {
 	struct usage_record r, back;
-	struct json_object *arr, *o;
-
-	table = usage_table_new();
-	for (int i = 0; i < 1005; i++) {
-		fill(&r, "m", "messages", 1e9 + i, i, 1, 0, 0);
-		usage_record(table, &r);
-	}
-	arr = usage_recent_json(table, 3);
-	is_int(json_object_array_length(arr), 3, "recent: limit honoured");
-	is_int(get(json_object_array_get_idx(arr, 0), "input_tokens"), 1004,
-	       "recent: newest first");
-	json_object_put(arr);
-	arr = usage_recent_json(table, 5000);
-	is_int(json_object_array_length(arr), 1000, "recent: ring of 1000");
-	json_object_put(arr);
-	usage_table_free(table);
+	struct json_object *o;
 
 	fill(&r, "claude-x", "messages", 1795921262.25, 10, 20, 30, 5);
 	r.cache_creation_tokens = 7;
@@ -249,6 +248,6 @@ main(void)
 {
 	test_concurrent();
 	test_contract();
-	test_recent_and_ledger();
+	test_record_format();
 	return tap_done();
 }
