@@ -199,7 +199,7 @@ is "$(stat -c %U "$work/outside")" root \
 	"a planted hard link to a root file: the file stays root's"
 grep -q 'planted has 2 links' "$work/proxy.log"
 ok $? "the hard link is reported"
-is "$(stat -c %U "$work/state/usage.jsonl")" "$HL_USER" \
+is "$(stat -c %U "$work/state/usage.db")" "$HL_USER" \
 	"the state dir's own files still go to --user"
 proxy_stop
 ok $? "the proxy stops"
