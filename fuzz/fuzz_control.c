@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * fuzz_control.c - the parsers a root process runs on what local users
  * send and what the kernel lists: the control request, mountinfo, run
- * cgroup names. Checks that what parses holds only what it may.
+ * cgroup names, iptables -S rules. Checks that what parses holds only
+ * what it may. Run (from the top, after configure in build/):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild \
+ *     fuzz/fuzz_control.c src/control.c src/cgroup.c src/redirect.c \
+ *     src/log.c -lpthread -o /tmp/fuzz-control
+ *   mkdir -p /tmp/ctl && /tmp/fuzz-control -max_total_time=60 /tmp/ctl \
+ *     fuzz/corpus/control
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +15,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "redirect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +44,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cgroup_run_name_parse(text, &pid, agent, sizeof(agent)) == 0 &&
 	    (pid <= 0 || !agent[0]))
 		abort();
+	for (unsigned long uid = 0; uid < 3; uid++) {
+		int c = redirect_rules_cover(text, uid * 999);
+
+		if (c != 0 && c != 1)
+			abort();
+		if (c == 1 && !strstr(text, "--uid-owner"))
+			abort();
+	}
 	free(text);
 	return 0;
 }

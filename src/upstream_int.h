@@ -69,7 +69,7 @@ struct upstream_xfer {
 	struct tls_mark mark;		/* travels with h */
 	char host[UPSTREAM_HOST_MAX];	/* origin's: the certificate must
 					 * match it */
-	char untrusted[256];		/* why the peer was refused, or "" */
+	char untrusted[512];	/* why the peer was refused, or "" */
 	const struct upstream_callbacks *cb;
 	struct upstream_head head;
 	bool head_sent, aborted, idle_expired, bad_head;

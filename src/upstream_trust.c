@@ -127,16 +127,21 @@ static void
 status_text(unsigned status, char *why, size_t size)
 {
 	gnutls_datum_t text = { NULL, 0 };
+	size_t n;
 
 	if (gnutls_certificate_verification_status_print(status,
-	        GNUTLS_CRT_X509, &text, 0) < 0 || !text.data)
+	        GNUTLS_CRT_X509, &text, 0) < 0 || !text.data) {
 		snprintf(why, size, "certificate not trusted (status 0x%x)",
 		         status);
-	else
-		snprintf(why, size, "%s", (const char *)text.data);
+		gnutls_free(text.data);
+		return;
+	}
+	snprintf(why, size, "%s", (const char *)text.data);
 	gnutls_free(text.data);
-	for (size_t n = strlen(why); n > 0 && why[n - 1] == ' '; n--)
+	for (n = strlen(why); n > 0 && why[n - 1] == ' '; n--)
 		why[n - 1] = '\0';
+	if (n < size)
+		snprintf(why + n, size - n, " (status 0x%x)", status);
 }
 
 int
@@ -191,6 +196,35 @@ out:
 	return rc;
 }
 
+/* Appends to why what a refusal is diagnosed with: how many
+ * certificates the session holds, whether it was resumed (its peer then
+ * comes from the stored session, not from this handshake), and the
+ * leaf's subject and issuer. */
+static void
+describe_peer(gnutls_session_t session, const gnutls_datum_t *chain,
+              unsigned n, char *why, size_t size)
+{
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t sub = { NULL, 0 }, iss = { NULL, 0 };
+	size_t len = strlen(why);
+
+	if (n > 0 && gnutls_x509_crt_init(&crt) == 0 &&
+	    gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
+		gnutls_x509_crt_get_dn3(crt, &sub, 0);
+		gnutls_x509_crt_get_issuer_dn3(crt, &iss, 0);
+	}
+	if (len < size)
+		snprintf(why + len, size - len,
+		         " [%u cert(s), %s, leaf %s issued by %s]", n,
+		         gnutls_session_is_resumed(session) ?
+		         "resumed" : "full handshake",
+		         sub.data ? (const char *)sub.data : "-",
+		         iss.data ? (const char *)iss.data : "-");
+	gnutls_free(sub.data);
+	gnutls_free(iss.data);
+	gnutls_x509_crt_deinit(crt);
+}
+
 int
 upstream_trust_check_session(const struct upstream_trust *t,
                              gnutls_session_t session, const char *host,
@@ -207,5 +241,8 @@ upstream_trust_check_session(const struct upstream_trust *t,
 	}
 	if (!(chain = gnutls_certificate_get_peers(session, &n)))
 		n = 0;
-	return upstream_trust_check_chain(t, chain, n, host, why, size);
+	if (upstream_trust_check_chain(t, chain, n, host, why, size) == 0)
+		return 0;
+	describe_peer(session, chain, n, why, size);
+	return -1;
 }
