@@ -104,6 +104,10 @@ ns_up() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/agp-e2e.XXXXXX")
 	chmod 1777 "$work"	# the clients write their outputs here
 	trap ns_down EXIT
+	# A killed run (make check interrupted, the CI's timeout) ends through
+	# the EXIT trap too, so it leaves no namespace, rule or cgroup behind.
+	trap 'exit 143' TERM
+	trap 'exit 130' INT HUP
 	# The clients run as another user, who may not be able to read the
 	# source tree (CI may check it out under /root): give them copies.
 	mkdir -p "$work/helpers/fixtures"
