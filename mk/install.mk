@@ -22,6 +22,7 @@ agp_subst = $(SED) \
 	-e 's|@localstatedir[@]|$(localstatedir)|g' \
 	-e 's|@runstatedir[@]|$(runstatedir)|g' \
 	-e 's|@initdir[@]|$(agp_initdir)|g' \
+	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g' \
 	-e 's|@VERSION[@]|$(VERSION)|g'
 agp_subst_v = $(agp_subst_v_@AM_V@)
 agp_subst_v_ = $(agp_subst_v_@AM_DEFAULT_V@)
@@ -92,3 +93,6 @@ agp-print-paths:
 	echo "man8dir='$(man8dir)' initdir='$(initdir)'"; \
 	echo "unitdir='$(systemdsystemunitdir)'"
 .PHONY: agp-print-paths
+
+# The price table (doc/usage-format.md, "Cost"), read from $(pkgdatadir).
+dist_pkgdata_DATA = data/prices.json

@@ -32,12 +32,14 @@
 #include "clock.h"
 #include "conn.h"
 #include "conn_int.h"
+#include "credential.h"
 #include "http1.h"
 #include "intercept.h"
 #include "ledger.h"
 #include "log.h"
 #include "meter/meter.h"
 #include "options.h"
+#include "price.h"
 #include "origdst.h"
 #include "peer.h"
 #include "proxy.h"
@@ -384,6 +386,7 @@ conn_exchange_start(struct conn *c)
 			  c->body_len > CONN_LOG_BODY ? CONN_LOG_BODY
 						       : (int)c->body_len, c->body);
 	c->meter = meter_new(&mr);
+	credential_fingerprint(&c->req, c->key, &c->key_oauth);
 	c->status = 0;
 	c->got_first_byte = false;
 	c->chunked_out = false;
@@ -604,9 +607,17 @@ who_connected(struct conn *c, const char *addr)
 void
 conn_attribute(const struct conn *c, struct usage_record *r)
 {
+	char label[USAGE_LABEL_MAX] = "";
+
 	snprintf(r->agent, sizeof(r->agent), "%s", c->who.agent);
 	r->pid = c->who.pid;
 	r->uid = c->who.uid;
+	memcpy(r->key, c->key, sizeof(r->key));
+	r->key_oauth = c->key_oauth;
+	if (r->model[0] && c->px->usage)
+		usage_label_copy(c->px->usage, r->model, label,
+				 sizeof(label));
+	price_record(c->px->prices, label, r);
 }
 
 void
