@@ -21,3 +21,16 @@ EXTRA_DIST += tests/fixtures/cost_anthropic_cache_split.json \
 	tests/fixtures/cost_unknown_model.json \
 	tests/fixtures/cost_placeholder.json \
 	tests/fixtures/litellm_sample.json
+
+check_PROGRAMS += fuzz/replay-prices fuzz/replay-litellm fuzz/replay-by
+fuzz_replay_prices_SOURCES = fuzz/replay.c fuzz/fuzz_prices.c
+fuzz_replay_prices_LDADD = $(AGP_LIBS)
+fuzz_replay_litellm_SOURCES = fuzz/replay.c fuzz/fuzz_litellm.c
+fuzz_replay_litellm_LDADD = $(AGP_LIBS)
+fuzz_replay_by_SOURCES = fuzz/replay.c fuzz/fuzz_by.c
+fuzz_replay_by_LDADD = $(AGP_LIBS)
+TESTS += fuzz/replay-prices fuzz/replay-litellm fuzz/replay-by
+EXTRA_DIST += fuzz/corpus/prices/shipped_subset \
+	fuzz/corpus/prices/override fuzz/corpus/prices/bad_rate \
+	fuzz/corpus/litellm/sample fuzz/corpus/litellm/tiers_and_junk \
+	fuzz/corpus/by/basic fuzz/corpus/by/all fuzz/corpus/by/bad

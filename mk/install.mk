@@ -91,7 +91,7 @@ agp-print-paths:
 	@echo "sbindir='$(sbindir)' sysconfdir='$(sysconfdir)'"; \
 	echo "localstatedir='$(localstatedir)' runstatedir='$(runstatedir)'"; \
 	echo "man8dir='$(man8dir)' initdir='$(initdir)'"; \
-	echo "unitdir='$(systemdsystemunitdir)'"
+	echo "unitdir='$(systemdsystemunitdir)' pkgdatadir='$(pkgdatadir)'"
 .PHONY: agp-print-paths
 
 # The price table (doc/usage-format.md, "Cost"), read from $(pkgdatadir).

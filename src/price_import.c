@@ -101,7 +101,7 @@ static struct json_object *
 import_entry(struct json_object *o, const char *source, const char *date)
 {
 	struct json_object *e, *lc = NULL, *v;
-	int64_t tier = lowest_tier(o);
+	int64_t tier;
 	double r, in, out;
 	size_t w;
 
@@ -111,6 +111,7 @@ import_entry(struct json_object *o, const char *source, const char *date)
 	    !json_object_object_get_ex(o, "output_cost_per_token", &v) ||
 	    !rate_of(v, &out))
 		return NULL;
+	tier = lowest_tier(o);
 	e = json_object_new_object();
 	if (json_object_object_get_ex(o, "litellm_provider", &v) &&
 	    json_object_is_type(v, json_type_string))

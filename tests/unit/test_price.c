@@ -336,6 +336,14 @@ check_litellm(void)
 	e = price_lookup(t, "gpt-5-mini", NULL);
 	ok(e && e->lc_threshold == 0 && same(e->base.cache_read, 0.025),
 	   "gpt-5-mini: no tier");
+	json_object_put(doc);
+	doc = NULL;
+	ok(price_import_litellm("{\"x\": 1, \"y\": [2]}", 18, "x", "d", &doc,
+				err, sizeof(err)) == 0 &&
+	   json_object_object_length(json_object_object_get(doc, "models")) ==
+	   0, "entries that are not objects are skipped (found by fuzzing)");
+	json_object_put(doc);
+	doc = NULL;
 	ok(price_import_litellm("[1]", 3, "x", "d", &doc, err,
 				sizeof(err)) < 0 && !doc,
 	   "not an object: refused");
