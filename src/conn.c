@@ -325,6 +325,7 @@ void
 conn_record_exchange(struct conn *c, bool ended)
 {
 	struct usage_record r;
+	char cost[32];
 
 	if (!c->meter)
 		return;
@@ -335,17 +336,21 @@ conn_record_exchange(struct conn *c, bool ended)
 	r.duration_ms = clock_mono_msf() - c->start_ms;
 	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
 	conn_attribute(c, &r);
+	if (r.priced)
+		snprintf(cost, sizeof(cost), "%.6f", r.cost_usd);
+	else
+		snprintf(cost, sizeof(cost), "unpriced");
 	/* The ledger counts it in the table once it is on disk. */
 	ledger_append(c->px->ledger, &r);
 	/* The query may carry an API key (?key=): the path only. */
 	log_info("conn#%lu %s %s%.*s -> %d model=%s agent=%s in=%" PRId64
-		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
-		 c->id, c->req.method, c->host,
+		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64
+		 " cost=%s%s", c->id, c->req.method, c->host,
 		 (int)strcspn(c->req.target, "?"), c->req.target, c->status,
 		 r.model[0] ? r.model : "-", r.agent[0] ? r.agent : "-",
 		 r.input_tokens, r.output_tokens,
 		 r.thinking_tokens, r.cached_tokens,
-		 r.complete ? "" : " (incomplete)");
+		 cost, r.complete ? "" : " (incomplete)");
 }
 
 void

@@ -19,6 +19,7 @@ PERSON=agp-cost	# an ordinary user running both agents
 N=10		# requests per agent
 K1="sk-ant-api03-e2eONE$$x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 K2="sk-ant-oat01-e2eTWO$$x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+K3="AIzaE2eTHREE$$x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 U1="https://api.example.test/v1/messages?fixture=anthropic.json"
 U2="https://api.example.test/v1/responses?fixture=openai_responses_stream.sse"
 
@@ -105,18 +106,28 @@ PY
 ok $? "?by=agent,key: two groups, exact requests, tokens and cost, keys marked"
 sed 's/^/# /' "$work/by_agent_key.json"
 
+# A key in the query, as Gemini clients send it.
+as_client curl -sS --cacert "$work/bundle.pem" --max-time 10 -o /dev/null \
+	-X POST -d '{}' \
+	"https://api.example.test/v1beta/models/gemini-2.0-flash:streamGenerateContent?fixture=gemini_public_stream_array.json&key=$K3"
+wait_requests $((2 * N + 1))
+ok $? "a request with key= in its query is counted"
+in_ns curl -s --max-time 5 "$API/v1/requests?limit=1" | json_get 0.key \
+	>"$work/k3"
+is "$(cat "$work/k3")" "$(fp "$K3")" "its record carries the key's fingerprint"
+
 # The credentials, nowhere: not in the state dir (usage.db and its WAL
 # included, read as bytes), not in a dump of usage.db, not in the log.
-found=$(grep -r -a -l -F -e "$K1" -e "$K2" "$work/state" "$work/proxy.log" \
-	"$work/one.out" "$work/two.out" 2>/dev/null)
-is "$found" "" "neither credential appears in the state dir or the logs"
-sqlite3 "$work/state/usage.db" .dump | grep -c -F -e "$K1" -e "$K2" \
-	>"$work/dump.count"
+found=$(grep -r -a -l -F -e "$K1" -e "$K2" -e "$K3" "$work/state" \
+	"$work/proxy.log" "$work/one.out" "$work/two.out" 2>/dev/null)
+is "$found" "" "no credential appears in the state dir or the logs"
+sqlite3 "$work/state/usage.db" .dump |
+	grep -c -F -e "$K1" -e "$K2" -e "$K3" >"$work/dump.count"
 is "$(cat "$work/dump.count")" 0 "nor in a dump of usage.db"
 [ "$(grep -c -F "$(fp "$K1")" "$work/proxy.log")" -eq 0 ] ||
 	diag "(the log has the fingerprint only)"
-grep -q -F "$K1" "$work/upstream.log"
-ok $? "(the credential did reach the upstream: the grep would find it)"
+grep -q -F "$K1" "$work/upstream.log" && grep -q -F "$K3" "$work/upstream.log"
+ok $? "(the credentials did reach the upstream: the grep would find them)"
 
 # Every priced and unpriced case through the proxy, as the test user.
 for f in anthropic_stream.sse cost_anthropic_cache_split.json \
@@ -125,7 +136,7 @@ for f in anthropic_stream.sse cost_anthropic_cache_split.json \
 	as_client curl -sS --cacert "$work/bundle.pem" --max-time 10 -o /dev/null -X POST -d '{}' \
 		"https://api.example.test/v1/x?fixture=$f"
 done
-wait_requests $((2 * N + 6))
+wait_requests $((2 * N + 7))
 ok $? "six fixtures more counted"
 usage "?by=model" >"$work/by_model.json"
 "$PYTHON" - "$work/by_model.json" <<'PY'
@@ -186,7 +197,7 @@ as_client curl -sS --cacert "$work/bundle.pem" --max-time 1.5 -o /dev/null -X PO
 	"https://api.example.test/v1/messages?fixture=anthropic_stream.sse&chunk=250&delay_ms=1000" \
 	2>/dev/null
 is "$?" 28 "the client gave up after 1.5 s"
-wait_requests $((2 * N + 7))
+wait_requests $((2 * N + 8))
 ok $? "the cut stream is recorded"
 in_ns curl -s --max-time 5 "$API/v1/requests?limit=1" >"$work/cut.json"
 "$PYTHON" - "$work/cut.json" "$t0" <<'PY'
@@ -204,5 +215,29 @@ assert r["duration_ms"] < 5000, r["duration_ms"]
 PY
 ok $? "kept with message_start's counts, priced on them, incomplete, not read to its end"
 sed 's/^/# /' "$work/cut.json"
+
+# `prices import`: LiteLLM's format into ours, to stdout or a file.
+"$PROXY" prices import "$top_srcdir/tests/fixtures/litellm_sample.json" \
+	>"$work/imported.out" 2>"$work/imported.err"
+ok $? "prices import FILE writes to stdout"
+"$PROXY" prices import "$top_srcdir/tests/fixtures/litellm_sample.json" \
+	"$work/imported.json" 2>>"$work/imported.err"
+ok $? "prices import FILE OUTFILE"
+cmp -s "$work/imported.out" "$work/imported.json"
+ok $? "the same document both ways"
+"$PYTHON" - "$work/imported.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "antigravity-proxy-prices/1", d
+m = d["models"]
+assert sorted(m) == ["claude-sonnet-4-5-20250929", "gemini/gemini-2.5-pro",
+                     "gpt-5-mini"], sorted(m)
+s = m["claude-sonnet-4-5-20250929"]
+assert (s["input"], s["output"], s["cache_write_1h"]) == (3, 15, 6), s
+assert s["long_context"]["threshold"] == 200000, s
+PY
+ok $? "its models and rates, per million tokens"
+"$PROXY" prices import /nonexistent 2>/dev/null
+is "$?" 1 "a missing file: exit 1"
 
 tap_done
