@@ -443,10 +443,8 @@ run_daemon(struct options *opt)
 	}
 	if (opt->pidfile && pidfile_write(opt->pidfile) < 0)
 		goto out;
-	if (!(px.usage = usage_table_new()) || !(prices = prices_load(opt)))
+	if (!(px.usage = usage_table_new()))
 		goto out;
-	px.prices = prices;
-	usage_set_price_version(px.usage, price_table_version(prices));
 	for (size_t i = 0; i < opt->model_labels.n; i++) {
 		char *id = opt->model_labels.v[i], *eq = strchr(id, '=');
 
@@ -454,8 +452,12 @@ run_daemon(struct options *opt)
 		usage_label_add(px.usage, id, eq + 1);
 		*eq = '=';
 	}
-	if (!(px.ledger = ledger_load(opt, px.usage)))
+	/* The store first: a refused usage.db is the one line to read. */
+	if (!(px.ledger = ledger_load(opt, px.usage)) ||
+	    !(prices = prices_load(opt)))
 		goto out;
+	px.prices = prices;
+	usage_set_price_version(px.usage, price_table_version(prices));
 	attribution_setup(&px, agents, sizeof(agents));
 	/* Bundle, LS supervisor, then the drop to --user: before any
 	 * thread starts, since standalone_new() forks and setuid()s. */
