@@ -33,8 +33,8 @@ static const struct fig figs[] = {
 	{ "claude-opus-4-5", 5, 25, 0.50, 6.25, 10 },
 	{ "claude-haiku-4-5", 1, 5, 0.10, 1.25, 2 },
 	{ "claude-3-5-haiku", 0.80, 4, 0.08, 1, 1.6 },
-	{ "gemini-2.5-flash", 0.30, 2.50, 0.075, NAN, NAN },
-	{ "gemini-2.5-pro", 1.25, 10, 0.31, NAN, NAN },
+	{ "gemini-2.5-flash", 0.30, 2.50, 0.03, NAN, NAN },
+	{ "gemini-2.5-pro", 1.25, 10, 0.125, NAN, NAN },
 	{ "gemini-2.0-flash", 0.10, 0.40, 0.025, NAN, NAN },
 	{ "gemini-3-flash-preview", 0.50, 3, 0.05, NAN, NAN },
 	{ "gpt-4.1", 2, 8, 0.50, NAN, NAN },
@@ -67,8 +67,8 @@ check_figures(const struct price_table *t)
 	/* The long-context tier of Gemini 2.5 Pro. */
 	const struct price_entry *p = price_lookup(t, "gemini-2.5-pro", NULL);
 	ok(p && p->lc_threshold == 200000 && same(p->lc.input, 2.5) &&
-	   same(p->lc.output, 15) && same(p->lc.cache_read, 0.625),
-	   "gemini-2.5-pro: long context past 200000 at 2.50/15/0.625");
+	   same(p->lc.output, 15) && same(p->lc.cache_read, 0.25),
+	   "gemini-2.5-pro: long context past 200000 at 2.50/15/0.25");
 }
 
 /* Every entry of the shipped file names its date and source. */
@@ -114,13 +114,13 @@ static const struct want wants[] = {
 	  ((22450 - 20480) * 3 + 20480 * 0.30 + 389 * 15) / M },
 	/* Gemini: thoughts at the output rate, cached at the cache rate */
 	{ "gemini_public_stream.sse",
-	  ((5234 - 4096) * 0.30 + 4096 * 0.075 + (312 + 1187) * 2.50) / M },
+	  ((5234 - 4096) * 0.30 + 4096 * 0.03 + (312 + 1187) * 2.50) / M },
 	{ "gemini_public.json", (2342 * 1.25 + (654 + 2410) * 10) / M },
 	{ "gemini_public_stream_array.json", (77 * 0.10 + 142 * 0.40) / M },
 	{ "gemini_stream_growing_usage.sse",
 	  (903 * 1.25 + (96 + 377) * 10) / M },
 	{ "cloudcode_stream.sse",
-	  ((14876 - 12288) * 1.25 + 12288 * 0.31 + (203 + 845) * 10) / M },
+	  ((14876 - 12288) * 1.25 + 12288 * 0.125 + (203 + 845) * 10) / M },
 	{ "cloudcode.json", (3021 * 0.30 + (118 + 402) * 2.50) / M },
 	/* o4-mini: not in the table */
 	{ "openai_chat_stream.sse", NAN },
@@ -137,7 +137,7 @@ static const struct want wants[] = {
 	  (1000 * 5 + 5000 * 0.50 + 1000 * 6.25 + 2000 * 10.0 + 600 * 25) / M },
 	/* 250000 > 200000: the whole request at the long-context rates */
 	{ "cost_gemini_long_context.json",
-	  ((250000 - 120000) * 2.50 + 120000 * 0.625 + (900 + 2100) * 15.0) /
+	  ((250000 - 120000) * 2.50 + 120000 * 0.25 + (900 + 2100) * 15.0) /
 	  M },
 	{ "cost_unknown_model.json", NAN },
 	/* MODEL_PLACEHOLDER_M18 -> "Gemini 3 Flash" -> gemini-3-flash-preview */
