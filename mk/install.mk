@@ -22,6 +22,7 @@ agp_subst = $(SED) \
 	-e 's|@localstatedir[@]|$(localstatedir)|g' \
 	-e 's|@runstatedir[@]|$(runstatedir)|g' \
 	-e 's|@initdir[@]|$(agp_initdir)|g' \
+	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g' \
 	-e 's|@VERSION[@]|$(VERSION)|g'
 agp_subst_v = $(agp_subst_v_@AM_V@)
 agp_subst_v_ = $(agp_subst_v_@AM_DEFAULT_V@)
@@ -90,5 +91,8 @@ agp-print-paths:
 	@echo "sbindir='$(sbindir)' sysconfdir='$(sysconfdir)'"; \
 	echo "localstatedir='$(localstatedir)' runstatedir='$(runstatedir)'"; \
 	echo "man8dir='$(man8dir)' initdir='$(initdir)'"; \
-	echo "unitdir='$(systemdsystemunitdir)'"
+	echo "unitdir='$(systemdsystemunitdir)' pkgdatadir='$(pkgdatadir)'"
 .PHONY: agp-print-paths
+
+# The price table (doc/usage-format.md, "Cost"), read from $(pkgdatadir).
+dist_pkgdata_DATA = data/prices.json

@@ -10,8 +10,9 @@ check_PROGRAMS += tests/unit/test_bundle tests/unit/test_spawn
 tests_unit_test_bundle_LDADD = $(AGP_LIBS)
 tests_unit_test_spawn_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_bundle tests/unit/test_spawn tests/e2e/standalone.sh \
-	tests/e2e/run.sh tests/e2e/agents.sh
+	tests/e2e/run.sh tests/e2e/agents.sh tests/e2e/cost.sh
 EXTRA_DIST += tests/e2e/standalone.sh tests/e2e/run.sh tests/e2e/agents.sh \
+	tests/e2e/cost.sh \
 	tests/agents/install.sh tests/helpers/fakeagents.py tests/helpers/fake_ls.go \
 	tests/helpers/fake_ls.py
 

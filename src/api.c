@@ -279,26 +279,46 @@ api_reader(struct api *a)
 	return a->reader;
 }
 
+/* The price table's version, as in the plain document. */
+static void
+api_add_prices(struct api *a, struct json_object *doc)
+{
+	struct json_object *u = usage_table_json(a->usage), *p;
+
+	if (u && json_object_object_get_ex(u, "prices", &p))
+		json_object_object_add(doc, "prices", json_object_get(p));
+	json_object_put(u);
+}
+
 static enum MHD_Result
 handle_usage(struct api *a, struct MHD_Connection *conn)
 {
 	const char *s = MHD_lookup_connection_value(conn,
 		MHD_GET_ARGUMENT_KIND, "since");
+	const char *by = MHD_lookup_connection_value(conn,
+		MHD_GET_ARGUMENT_KIND, "by");
 	struct json_object *doc = NULL;
+	struct store_by b = { .n = 0 };
 	struct store *st;
 	double since = 0;
+	char err[128];
 
 	if (s && api_parse_since(s, clock_wall(), &since) < 0)
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST,
 			"since: expected RFC 3339 time, 'today' or a duration "
 			"like 1h");
-	if (since <= 0)
+	if (by && store_by_parse(by, &b, err, sizeof(err)) < 0)
+		return reply_error(conn, MHD_HTTP_BAD_REQUEST, err);
+	if (since <= 0 && !by)
 		return reply_json(conn, MHD_HTTP_OK,
 				  usage_table_json(a->usage));
 	pthread_mutex_lock(&a->reader_lock);
 	if ((st = api_reader(a)))
-		doc = store_window_json(st, a->usage, since);
+		doc = by ? store_group_json(st, a->usage, &b, since) :
+		      store_window_json(st, a->usage, since);
 	pthread_mutex_unlock(&a->reader_lock);
+	if (doc && by)
+		api_add_prices(a, doc);
 	if (!doc)
 		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				   "usage.db cannot be read");

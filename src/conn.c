@@ -32,12 +32,14 @@
 #include "clock.h"
 #include "conn.h"
 #include "conn_int.h"
+#include "credential.h"
 #include "http1.h"
 #include "intercept.h"
 #include "ledger.h"
 #include "log.h"
 #include "meter/meter.h"
 #include "options.h"
+#include "price.h"
 #include "origdst.h"
 #include "peer.h"
 #include "proxy.h"
@@ -323,6 +325,7 @@ void
 conn_record_exchange(struct conn *c, bool ended)
 {
 	struct usage_record r;
+	char cost[32];
 
 	if (!c->meter)
 		return;
@@ -333,17 +336,21 @@ conn_record_exchange(struct conn *c, bool ended)
 	r.duration_ms = clock_mono_msf() - c->start_ms;
 	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
 	conn_attribute(c, &r);
+	if (r.priced)
+		snprintf(cost, sizeof(cost), "%.6f", r.cost_usd);
+	else
+		snprintf(cost, sizeof(cost), "unpriced");
 	/* The ledger counts it in the table once it is on disk. */
 	ledger_append(c->px->ledger, &r);
 	/* The query may carry an API key (?key=): the path only. */
 	log_info("conn#%lu %s %s%.*s -> %d model=%s agent=%s in=%" PRId64
-		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64 "%s",
-		 c->id, c->req.method, c->host,
+		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64
+		 " cost=%s%s", c->id, c->req.method, c->host,
 		 (int)strcspn(c->req.target, "?"), c->req.target, c->status,
 		 r.model[0] ? r.model : "-", r.agent[0] ? r.agent : "-",
 		 r.input_tokens, r.output_tokens,
 		 r.thinking_tokens, r.cached_tokens,
-		 r.complete ? "" : " (incomplete)");
+		 cost, r.complete ? "" : " (incomplete)");
 }
 
 void
@@ -384,6 +391,7 @@ conn_exchange_start(struct conn *c)
 			  c->body_len > CONN_LOG_BODY ? CONN_LOG_BODY
 						       : (int)c->body_len, c->body);
 	c->meter = meter_new(&mr);
+	credential_fingerprint(&c->req, c->key, &c->key_oauth);
 	c->status = 0;
 	c->got_first_byte = false;
 	c->chunked_out = false;
@@ -604,9 +612,17 @@ who_connected(struct conn *c, const char *addr)
 void
 conn_attribute(const struct conn *c, struct usage_record *r)
 {
+	char label[USAGE_LABEL_MAX] = "";
+
 	snprintf(r->agent, sizeof(r->agent), "%s", c->who.agent);
 	r->pid = c->who.pid;
 	r->uid = c->who.uid;
+	memcpy(r->key, c->key, sizeof(r->key));
+	r->key_oauth = c->key_oauth;
+	if (r->model[0] && c->px->usage)
+		usage_label_copy(c->px->usage, r->model, label,
+				 sizeof(label));
+	price_record(c->px->prices, label, r);
 }
 
 void

@@ -17,6 +17,7 @@
 #include "intercept.h"
 #include "origdst.h"
 #include "peer.h"
+#include "usage.h"
 #include "upstream.h"
 
 #define CONN_IN 4096		/* c->in to start with: a typical head */
@@ -72,6 +73,8 @@ struct conn {
 	int status;
 	double start_ms, first_byte_ms;	/* monotonic */
 	bool got_first_byte;
+	char key[USAGE_KEY_MAX];	/* the credential's fingerprint */
+	bool key_oauth;
 };
 
 /* conn_read.c: reads the next request into c->req, c->body (the head
@@ -120,7 +123,8 @@ bool conn_exchange_end(struct conn *c, int rc, bool head_sent);
 /* Hands the finished exchange's record (c->meter's) to the ledger. */
 void conn_record_exchange(struct conn *c, bool ended);
 
-/* Names in r who sent it: the run's agent and pid, the uid. */
+/* Names in r who sent it (the run's agent and pid, the uid, the
+ * credential's fingerprint) and prices it (price_record()). */
 void conn_attribute(const struct conn *c, struct usage_record *r);
 
 /* conn_ws.c: forwards an Upgrade request (http1_is_websocket()) and,

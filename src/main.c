@@ -33,6 +33,8 @@
 #include "listener.h"
 #include "log.h"
 #include "options.h"
+#include "price.h"
+#include "price_import.h"
 #include "privsep.h"
 #include "proxy.h"
 #include "redirect.h"
@@ -311,6 +313,33 @@ ledger_load(const struct options *opt, struct usage_table *usage)
 	return l;
 }
 
+/* The shipped price table, then each --prices file over it. Without the
+ * shipped file every model is unpriced (warned); a bad --prices file
+ * stops the start. NULL only when out of memory or on a bad file. */
+static struct price_table *
+prices_load(const struct options *opt)
+{
+	struct price_table *t = price_table_new();
+	char err[512];
+
+	if (!t)
+		return NULL;
+	if (price_table_load(t, OPTIONS_PRICE_TABLE, err, sizeof(err)) < 0)
+		log_warnx("prices: %s; %s", err, opt->prices.n ?
+			  "only --prices is used" : "every model is unpriced");
+	for (size_t i = 0; i < opt->prices.n; i++)
+		if (price_table_load(t, opt->prices.v[i], err,
+				     sizeof(err)) < 0) {
+			log_errx("--prices: %s", err);
+			price_table_free(t);
+			return NULL;
+		}
+	log_info("prices: version %s, %zu models",
+		 price_table_version(t)[0] ? price_table_version(t) : "-",
+		 price_table_count(t));
+	return t;
+}
+
 /* /metrics: the proxy's counters, then the LS supervisor's. */
 struct main_metrics {
 	struct proxy *px;
@@ -386,6 +415,7 @@ run_daemon(struct options *opt)
 	struct listener *listener = NULL;
 	struct ca *ca = NULL;
 	struct api *api = NULL;
+	struct price_table *prices = NULL;
 	sigset_t set;
 	int api_fd = -1, ready_fd = -1, rc = EXIT_START;
 
@@ -422,8 +452,12 @@ run_daemon(struct options *opt)
 		usage_label_add(px.usage, id, eq + 1);
 		*eq = '=';
 	}
-	if (!(px.ledger = ledger_load(opt, px.usage)))
+	/* The store first: a refused usage.db is the one line to read. */
+	if (!(px.ledger = ledger_load(opt, px.usage)) ||
+	    !(prices = prices_load(opt)))
 		goto out;
+	px.prices = prices;
+	usage_set_price_version(px.usage, price_table_version(prices));
 	attribution_setup(&px, agents, sizeof(agents));
 	/* Bundle, LS supervisor, then the drop to --user: before any
 	 * thread starts, since standalone_new() forks and setuid()s. */
@@ -453,6 +487,7 @@ out:
 	}
 	ledger_free(px.ledger);
 	usage_table_free(px.usage);
+	price_table_free(prices);
 	if (api_fd >= 0)
 		close(api_fd);
 	if (opt->pidfile && rc == 0)
@@ -504,6 +539,76 @@ run_export(const struct options *opt)
 	return rc < 0 ? EXIT_START : 0;
 }
 
+/* `prices import FILE [OUTFILE]`: LiteLLM's file in our format, to
+ * OUTFILE (written to a temporary name, then renamed) or stdout. */
+static int
+run_prices_import(const struct options *opt)
+{
+	const char *in = opt->command_argv[0], *outp = opt->command_argv[1];
+	struct price_table *check = price_table_new();
+	struct json_object *doc = NULL;
+	char err[512], date[16], tmp[4096];
+	time_t now = time(NULL);
+	struct tm tm;
+	const char *s;
+	FILE *f = NULL;
+	char *buf = NULL;
+	size_t len = 0, n;
+	int rc = EXIT_START;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	if (!check || !(f = fopen(in, "rb")) ||
+	    !(buf = malloc(PRICE_FILE_MAX + 1))) {
+		log_err("prices import: %s", in);
+		goto out;
+	}
+	while ((n = fread(buf + len, 1, PRICE_FILE_MAX + 1 - len, f)) > 0)
+		len += n;
+	fclose(f);
+	f = NULL;
+	if (price_import_litellm(buf, len, in, date, &doc, err,
+				 sizeof(err)) < 0) {
+		log_errx("prices import: %s: %s", in, err);
+		goto out;
+	}
+	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+		JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* What we write must load. */
+	if (price_table_parse(check, s, strlen(s), "output", err,
+			      sizeof(err)) < 0) {
+		log_errx("prices import: %s", err);
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", outp ? outp : "");
+	if (outp && strcmp(outp, "-") != 0 && !(f = fopen(tmp, "w"))) {
+		log_err("prices import: %s", tmp);
+		goto out;
+	}
+	if (fprintf(f ? f : stdout, "%s\n", s) < 0 ||
+	    fflush(f ? f : stdout) != 0 || (f && fclose(f) != 0)) {
+		f = NULL;
+		log_err("prices import: writing");
+		goto out;
+	}
+	if (f && rename(tmp, outp) < 0) {
+		f = NULL;
+		log_err("prices import: %s", outp);
+		goto out;
+	}
+	f = NULL;
+	fprintf(stderr, "antigravity-proxy: prices import: %zu models\n",
+		price_table_count(check));
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	free(buf);
+	json_object_put(doc);
+	price_table_free(check);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -538,6 +643,9 @@ main(int argc, char **argv)
 		break;
 	case OPTIONS_CMD_EXPORT:
 		rc = run_export(&opt);
+		break;
+	case OPTIONS_CMD_PRICES_IMPORT:
+		rc = run_prices_import(&opt);
 		break;
 	case OPTIONS_CMD_RUN:
 		/* As oneself, the daemon's state dir is not ours to touch. */

@@ -109,6 +109,9 @@ static const struct opt opts[] = {
 	{ "retain", OPT_DURATION, O(retain), "TIME",
 	  "prune usage records older than TIME, e.g. 90d (default: keep "
 	  "forever; totals are kept)", NULL },
+	{ "prices", OPT_LIST, O(prices), "FILE",
+	  "add or override price table entries from FILE, repeatable "
+	  "(over " OPTIONS_PRICE_TABLE ")", NULL },
 	{ "fail-open-time", OPT_DURATION, O(fail_open_time), "TIME",
 	  "tunnel a host whose client rejected our CA (default 10m)", NULL },
 	{ "standalone", OPT_FLAG, O(standalone), NULL,
@@ -447,6 +450,7 @@ options_usage(FILE *out)
 		"       antigravity-proxy ca-cert [OPTION]...\n"
 		"       antigravity-proxy run [OPTION]... -- COMMAND [ARG]...\n"
 		"       antigravity-proxy export [OPTION]...\n"
+		"       antigravity-proxy prices import FILE [OUTFILE]\n"
 		"Meters the token usage of AI coding agents by intercepting "
 		"their HTTPS traffic.\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -588,6 +592,18 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 		cfg->command = OPTIONS_CMD_EXPORT;
 		return OPTIONS_OK;
 	}
+	if (strcmp(argv[i], "prices") == 0) {
+		/* "prices import LITELLM.json [OUT.json]": nothing else */
+		if (i + 2 >= argc || strcmp(argv[i + 1], "import") != 0 ||
+		    i + 4 < argc) {
+			snprintf(err, errlen, "prices: expected 'prices import "
+				 "FILE [OUTFILE]'");
+			return OPTIONS_ERROR;
+		}
+		cfg->command = OPTIONS_CMD_PRICES_IMPORT;
+		cfg->command_argv = argv + i + 2;
+		return OPTIONS_OK;
+	}
 	if (strcmp(argv[i], "run") == 0) {
 		/* getopt stopped at "run" ("+" in optstring); the options
 		 * after it were parsed by the caller's second pass. */
@@ -703,7 +719,7 @@ options_free(struct options *cfg)
 {
 	struct options_list *lists[] = {
 		&cfg->mitm_listen, &cfg->dns_servers, &cfg->intercept,
-		&cfg->model_labels, &cfg->ls_args,
+		&cfg->model_labels, &cfg->ls_args, &cfg->prices,
 	};
 	char **strings[] = {
 		&cfg->config_file, &cfg->pidfile, &cfg->state_dir,

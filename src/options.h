@@ -27,6 +27,7 @@ enum options_command {
 	OPTIONS_CMD_CA_CERT,	/* print the MITM CA certificate */
 	OPTIONS_CMD_RUN,		/* run one command, intercepted */
 	OPTIONS_CMD_EXPORT,		/* write usage records to stdout */
+	OPTIONS_CMD_PRICES_IMPORT,	/* LiteLLM prices -> our format */
 };
 
 struct options {
@@ -72,7 +73,15 @@ struct options {
 	char *export_since;		/* export: NULL for all */
 	char *export_until;		/* export: NULL for no bound */
 	char *export_format;		/* export: "jsonl" (NULL) or "csv" */
+	struct options_list prices;	/* --prices files, over the shipped
+					 * table */
 };
+
+/* The shipped price table. */
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/local/share/antigravity-proxy"
+#endif
+#define OPTIONS_PRICE_TABLE PKGDATADIR "/prices.json"
 
 /* Outcome of options_parse(). */
 #define OPTIONS_OK	0	/* run */

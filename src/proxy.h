@@ -18,6 +18,7 @@ struct upstream;
 struct resolver;
 struct usage_table;
 struct ledger;
+struct price_table;
 
 struct proxy_stats {
 	atomic_ulong connections;	/* accepted */
@@ -46,6 +47,7 @@ struct proxy {
 	struct resolver *resolver;
 	struct usage_table *usage;
 	struct ledger *ledger;
+	const struct price_table *prices;	/* read-only; NULL: none */
 	const char *agents_dir;		/* the agents cgroup, or NULL */
 	long ls_uid;			/* --ls-user's uid, -1 if none */
 	const char *ls_agent;		/* what its records name it */

@@ -78,6 +78,27 @@ static const char *const store_schema_v1 =
 	" size INTEGER NOT NULL, mtime REAL NOT NULL,"
 	" records INTEGER NOT NULL, at REAL NOT NULL);";
 
+/* 1 -> 2: cost and attribution. Records from before it stay unpriced
+ * (cost_usd NULL); so do their summaries' requests with usage. */
+static const char *const store_schema_v2 =
+	"ALTER TABLE records ADD COLUMN cache_write_5m INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE records ADD COLUMN cache_write_1h INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE records ADD COLUMN cost_usd REAL;"
+	"ALTER TABLE records ADD COLUMN key TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE records ADD COLUMN key_oauth INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"UPDATE records SET cache_write_5m = cache_creation_tokens;"
+	"CREATE INDEX records_agent ON records(agent);"
+	"CREATE INDEX records_key ON records(key);"
+	"ALTER TABLE summary ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE summary ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE summary SET unpriced = requests WHERE row <> '';"
+	"ALTER TABLE hourly ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE hourly ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE hourly SET unpriced = requests WHERE row <> '';";
+
 #define STORE_COUNTS_UPDATE \
 	"requests = requests + excluded.requests," \
 	" input_tokens = input_tokens + excluded.input_tokens," \
@@ -87,20 +108,29 @@ static const char *const store_schema_v1 =
 	" cache_creation_tokens = cache_creation_tokens +" \
 	" excluded.cache_creation_tokens," \
 	" total_tokens = total_tokens + excluded.total_tokens," \
+	" cost_usd = cost_usd + excluded.cost_usd," \
+	" unpriced = unpriced + excluded.unpriced," \
 	" last = max(last, excluded.last)"
 
 static const char *const store_sql_ins_rec =
 	"INSERT INTO records (ts, host, endpoint, model, status, has_usage,"
 	" complete, input_tokens, output_tokens, thinking_tokens,"
 	" cached_tokens, cache_creation_tokens, total_tokens, duration_ms,"
-	" ttfb_ms, error, transport, raw, agent, pid, uid) VALUES"
-	" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" ttfb_ms, error, transport, raw, agent, pid, uid, cache_write_5m,"
+	" cache_write_1h, cost_usd, key, key_oauth) VALUES"
+	" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+#define STORE_SUM_COLS "requests, input_tokens, output_tokens," \
+	" thinking_tokens, cached_tokens, cache_creation_tokens," \
+	" total_tokens, cost_usd, unpriced"
 static const char *const store_sql_ins_sum =
-	"INSERT INTO summary VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+	"INSERT INTO summary (row, endpoint, status, " STORE_SUM_COLS
+	", first, last) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+	"?14)"
 	" ON CONFLICT (row, endpoint, status) DO UPDATE SET "
 	STORE_COUNTS_UPDATE ", first = min(first, excluded.first)";
 static const char *const store_sql_ins_hour =
-	"INSERT INTO hourly VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+	"INSERT INTO hourly (hour, row, endpoint, " STORE_SUM_COLS ", last)"
+	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
 	" ON CONFLICT (hour, row, endpoint) DO UPDATE SET "
 	STORE_COUNTS_UPDATE;
 
@@ -262,13 +292,14 @@ store_schema(struct store *s, bool writer, char *err, size_t errlen)
 			 "to migrate it", ver);
 		return -1;
 	}
-	/* Migrations forward, one transaction each: 0 (new) -> 1. */
+	/* Migrations forward, in one transaction: 0 (new) -> 1 -> 2. */
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d;"
 		 "PRAGMA user_version = %d;", STORE_APP_ID,
 		 STORE_SCHEMA_VERSION);
 	if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
-	if (store_exec(s, store_schema_v1, err, errlen) < 0 ||
+	if ((ver < 1 && store_exec(s, store_schema_v1, err, errlen) < 0) ||
+	    (ver < 2 && store_exec(s, store_schema_v2, err, errlen) < 0) ||
 	    store_exec(s, sql, err, errlen) < 0 ||
 	    store_exec(s, "COMMIT", err, errlen) < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -379,6 +410,8 @@ bind_agg(sqlite3_stmt *st, int at, const struct store_agg *a, bool first)
 	sqlite3_bind_int64(st, at++, a->c.cached_tokens);
 	sqlite3_bind_int64(st, at++, a->c.cache_creation_tokens);
 	sqlite3_bind_int64(st, at++, a->c.total_tokens);
+	sqlite3_bind_double(st, at++, a->c.cost_usd);
+	sqlite3_bind_int64(st, at++, a->c.unpriced);
 	if (first)
 		sqlite3_bind_double(st, at++, a->first);
 	sqlite3_bind_double(st, at, a->last);
@@ -442,6 +475,10 @@ aggs_add(struct store *s, struct store_aggs *g, const struct usage_record *r,
 	a->c.cached_tokens += r->cached_tokens;
 	a->c.cache_creation_tokens += r->cache_creation_tokens;
 	a->c.total_tokens += r->total_tokens;
+	if (r->priced)
+		a->c.cost_usd += r->cost_usd;
+	else if (r->has_usage)
+		a->c.unpriced++;
 	if (r->time < a->first)
 		a->first = r->time;
 	if (r->time > a->last)
@@ -476,7 +513,15 @@ insert_row(struct store *s, const struct usage_record *r)
 	sqlite3_bind_text(st, i++, r->raw, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, i++, r->agent, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, i++, r->pid);
-	sqlite3_bind_int64(st, i, r->uid);
+	sqlite3_bind_int64(st, i++, r->uid);
+	sqlite3_bind_int64(st, i++, r->cache_write_5m_tokens);
+	sqlite3_bind_int64(st, i++, r->cache_write_1h_tokens);
+	if (r->priced)
+		sqlite3_bind_double(st, i++, r->cost_usd);
+	else
+		sqlite3_bind_null(st, i++);
+	sqlite3_bind_text(st, i++, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, i, r->key_oauth);
 	return step_reset(st);
 }
 
@@ -541,7 +586,7 @@ store_load(struct store *s, struct usage_table *t)
 			       " requests, input_tokens, output_tokens,"
 			       " thinking_tokens, cached_tokens,"
 			       " cache_creation_tokens, total_tokens, first,"
-			       " last FROM summary", -1, &st,
+			       " last, cost_usd, unpriced FROM summary", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -553,6 +598,8 @@ store_load(struct store *s, struct usage_table *t)
 			.cached_tokens = sqlite3_column_int64(st, 7),
 			.cache_creation_tokens = sqlite3_column_int64(st, 8),
 			.total_tokens = sqlite3_column_int64(st, 9),
+			.cost_usd = sqlite3_column_double(st, 12),
+			.unpriced = sqlite3_column_int64(st, 13),
 		};
 
 		usage_table_add(t, (const char *)sqlite3_column_text(st, 0),

@@ -19,7 +19,7 @@
 
 #define STORE_FILE "usage.db"
 /* PRAGMA user_version of the schema this build writes. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id: "AGPX". A database without it is foreign. */
 #define STORE_APP_ID 0x41475058
 #define STORE_ERR_MAX 256
@@ -52,6 +52,27 @@ int store_load(struct store *s, struct usage_table *t);
  * labels. NULL on error. The caller owns it. */
 struct json_object *store_window_json(struct store *s, struct usage_table *t,
 				      double since);
+
+/* /v1/usage?by= (store_group.c): what the records are grouped by, in
+ * the order given. */
+enum store_by_kind {
+	STORE_BY_MODEL, STORE_BY_AGENT, STORE_BY_KEY, STORE_BY_HOST,
+	STORE_BY_DAY, STORE_BY_NKINDS,
+};
+struct store_by {
+	enum store_by_kind k[STORE_BY_NKINDS];
+	size_t n;
+};
+
+/* Parses "day,model": known names, each at most once, comma-separated,
+ * no blanks. 0, or -1 with a short message in err. */
+int store_by_parse(const char *s, struct store_by *b, char *err,
+		   size_t errlen);
+/* The groups of the records at or after since, with t's labels (NULL:
+ * none): {"by": [...], "groups": [...], "totals": {...}}. NULL on error;
+ * the caller owns it. */
+struct json_object *store_group_json(struct store *s, struct usage_table *t,
+				     const struct store_by *b, double since);
 
 /* A /v1/requests query (store_filter.c parses it). */
 struct store_filter {

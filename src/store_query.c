@@ -22,7 +22,8 @@
 #define STORE_COLS "id, ts, host, endpoint, model, status, has_usage," \
 	" complete, input_tokens, output_tokens, thinking_tokens," \
 	" cached_tokens, cache_creation_tokens, total_tokens, duration_ms," \
-	" ttfb_ms, error, transport, raw, agent, pid, uid"
+	" ttfb_ms, error, transport, raw, agent, pid, uid, cache_write_5m," \
+	" cache_write_1h, cost_usd, key, key_oauth"
 
 #define STORE_ROW_KEY "(CASE WHEN model <> '' THEN model WHEN has_usage" \
 	" THEN 'unknown' ELSE '' END)"
@@ -62,7 +63,13 @@ row_record(sqlite3_stmt *st, struct usage_record *r)
 	col_text(st, i++, r->raw, sizeof(r->raw));
 	col_text(st, i++, r->agent, sizeof(r->agent));
 	r->pid = (long)sqlite3_column_int64(st, i++);
-	r->uid = (long)sqlite3_column_int64(st, i);
+	r->uid = (long)sqlite3_column_int64(st, i++);
+	r->cache_write_5m_tokens = sqlite3_column_int64(st, i++);
+	r->cache_write_1h_tokens = sqlite3_column_int64(st, i++);
+	r->priced = sqlite3_column_type(st, i) != SQLITE_NULL;
+	r->cost_usd = sqlite3_column_double(st, i++);
+	col_text(st, i++, r->key, sizeof(r->key));
+	r->key_oauth = sqlite3_column_int(st, i) != 0;
 	return sqlite3_column_int64(st, 0);
 }
 
@@ -82,11 +89,13 @@ window_add(sqlite3_stmt *st, struct usage_table *w, double since)
 			.cached_tokens = sqlite3_column_int64(st, 6),
 			.cache_creation_tokens = sqlite3_column_int64(st, 7),
 			.total_tokens = sqlite3_column_int64(st, 8),
+			.cost_usd = sqlite3_column_double(st, 9),
+			.unpriced = sqlite3_column_int64(st, 10),
 		};
 
 		usage_table_add(w, (const char *)sqlite3_column_text(st, 0),
 				(const char *)sqlite3_column_text(st, 1), -1,
-				&c, since, sqlite3_column_double(st, 9));
+				&c, since, sqlite3_column_double(st, 11));
 	}
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -113,13 +122,13 @@ store_window_json(struct store *s, struct usage_table *t, double since)
 	static const char *const sum =
 		"sum(input_tokens), sum(output_tokens), sum(thinking_tokens),"
 		" sum(cached_tokens), sum(cache_creation_tokens),"
-		" sum(total_tokens)";
+		" sum(total_tokens), total(cost_usd)";
 	sqlite3 *db = store_db(s);
 	sqlite3_stmt *st = NULL;
 	struct usage_table *w = NULL;
 	struct json_object *doc = NULL;
 	double hour = ceil(since / 3600) * 3600;
-	char sql[512];
+	char sql[1024];
 	int rc = -1;
 
 	/* Rows of the first, partial hour may be pruned: then the window
@@ -131,8 +140,8 @@ store_window_json(struct store *s, struct usage_table *t, double since)
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	snprintf(sql, sizeof(sql), "SELECT row, endpoint, sum(requests), %s,"
-		 " max(last) FROM hourly WHERE hour >= ?1 GROUP BY row,"
-		 " endpoint", sum);
+		 " sum(unpriced), max(last) FROM hourly WHERE hour >= ?1"
+		 " GROUP BY row, endpoint", sum);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)(hour / 3600));
@@ -140,8 +149,9 @@ store_window_json(struct store *s, struct usage_table *t, double since)
 		goto out;
 	sqlite3_finalize(st);
 	snprintf(sql, sizeof(sql), "SELECT " STORE_ROW_KEY " AS r, endpoint,"
-		 " count(*), %s, max(ts) FROM records WHERE ts >= ?1 AND"
-		 " ts < ?2 GROUP BY r, endpoint", sum);
+		 " count(*), %s, sum(has_usage AND cost_usd IS NULL),"
+		 " max(ts) FROM records WHERE ts >= ?1 AND ts < ?2"
+		 " GROUP BY r, endpoint", sum);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_double(st, 1, since);
@@ -212,7 +222,7 @@ store_requests_json(struct store *s, const struct store_filter *f,
 	sqlite3_stmt *st = NULL;
 	struct usage_record *r = malloc(sizeof(*r));
 	int64_t id = 0;
-	char sql[512];
+	char sql[1024];
 	int rc, n = 0;
 
 	*next = 0;
@@ -268,8 +278,8 @@ csv_field(FILE *out, const char *v, bool last)
 static void
 csv_record(FILE *out, int64_t id, const struct usage_record *r)
 {
-	char num[14][32];
-	const char *v[22];
+	char num[18][32];
+	const char *v[27];
 	int i = 0, k = 0;
 
 	snprintf(num[0], 32, "%" PRId64, id);
@@ -285,6 +295,9 @@ csv_record(FILE *out, int64_t id, const struct usage_record *r)
 	snprintf(num[10], 32, "%.3f", r->ttfb_ms);
 	snprintf(num[11], 32, "%ld", r->pid);
 	snprintf(num[12], 32, "%ld", r->uid);
+	snprintf(num[13], 32, "%" PRId64, r->cache_write_5m_tokens);
+	snprintf(num[14], 32, "%" PRId64, r->cache_write_1h_tokens);
+	snprintf(num[15], 32, "%.9f", r->cost_usd);
 	v[i++] = num[k++];
 	v[i++] = num[k++];
 	v[i++] = r->host;
@@ -303,6 +316,11 @@ csv_record(FILE *out, int64_t id, const struct usage_record *r)
 	v[i++] = r->agent;
 	v[i++] = num[k++];
 	v[i++] = r->uid >= 0 ? num[k] : "";
+	v[i++] = num[13];
+	v[i++] = num[14];
+	v[i++] = r->priced ? num[15] : "";
+	v[i++] = r->key;
+	v[i++] = r->key[0] ? (r->key_oauth ? "oauth" : "api_key") : "";
 	for (int j = 0; j < i; j++)
 		csv_field(out, v[j], j == i - 1);
 }
@@ -326,7 +344,9 @@ store_export(struct store *s, double since, double until, bool csv,
 		fputs("id,ts,host,endpoint,model,status,has_usage,complete,"
 		      "input_tokens,output_tokens,thinking_tokens,"
 		      "cached_tokens,cache_creation_tokens,total_tokens,"
-		      "duration_ms,ttfb_ms,error,transport,raw,agent,pid,uid\n",
+		      "duration_ms,ttfb_ms,error,transport,raw,agent,pid,uid,"
+		      "cache_write_5m_tokens,cache_write_1h_tokens,cost_usd,"
+		      "key,key_kind\n",
 		      out);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = row_record(st, r);

@@ -23,6 +23,7 @@
 #include <sys/time.h>
 
 #include "clock.h"
+#include "price.h"
 #include "usage.h"
 
 struct usage_row {
@@ -60,6 +61,7 @@ struct usage_table {
 	size_t nlabels;
 	struct usage_status *statuses;
 	size_t nstatuses, capstatuses;
+	char price_version[PRICE_VERSION_MAX];
 };
 
 static const char *const builtin_labels[][2] = {
@@ -159,6 +161,8 @@ counts_add(struct usage_counts *a, const struct usage_counts *b)
 	a->cached_tokens += b->cached_tokens;
 	a->cache_creation_tokens += b->cache_creation_tokens;
 	a->total_tokens += b->total_tokens;
+	a->cost_usd += b->cost_usd;
+	a->unpriced += b->unpriced;
 }
 
 /* Index of the row for model, added if new; -1 when out of memory.
@@ -266,6 +270,8 @@ usage_record(struct usage_table *t, const struct usage_record *r)
 		.cached_tokens = r->cached_tokens,
 		.cache_creation_tokens = r->cache_creation_tokens,
 		.total_tokens = r->total_tokens,
+		.cost_usd = r->priced ? r->cost_usd : 0,
+		.unpriced = r->has_usage && !r->priced,
 	};
 
 	pthread_mutex_lock(&t->lock);
@@ -285,6 +291,7 @@ usage_table_window(struct usage_table *t, double since)
 	pthread_mutex_init(&w->lock, NULL);
 	w->since = since;
 	pthread_mutex_lock(&t->lock);
+	memcpy(w->price_version, t->price_version, sizeof(w->price_version));
 	if (t->nlabels == 0 ||
 	    (w->labels = malloc(t->nlabels * sizeof(*w->labels)))) {
 		if (t->nlabels)
@@ -311,8 +318,9 @@ format_time(double t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* cost_usd is null for a model none of whose records was priced. */
 static void
-counts_json(struct json_object *o, const struct usage_counts *c)
+counts_json(struct json_object *o, const struct usage_counts *c, bool row)
 {
 	json_object_object_add(o, "requests", json_object_new_int64(c->requests));
 	json_object_object_add(o, "input_tokens",
@@ -327,6 +335,11 @@ counts_json(struct json_object *o, const struct usage_counts *c)
 			       json_object_new_int64(c->cache_creation_tokens));
 	json_object_object_add(o, "total_tokens",
 			       json_object_new_int64(c->total_tokens));
+	json_object_object_add(o, "cost_usd", row && c->requests &&
+			       c->unpriced == c->requests ? NULL :
+			       price_json_usd(c->cost_usd));
+	json_object_object_add(o, "unpriced_requests",
+			       json_object_new_int64(c->unpriced));
 }
 
 /* A copy of the table's numbers for one window, taken under the lock. */
@@ -338,6 +351,7 @@ struct usage_snapshot {
 	size_t nrows;
 	struct usage_endpoint *endpoints;
 	size_t nendpoints;
+	char price_version[PRICE_VERSION_MAX];
 };
 
 static const char *
@@ -368,6 +382,7 @@ snapshot_take(struct usage_table *t, struct usage_snapshot *s)
 			 label_for(t, t->rows[i].model));
 	s->since = t->since;
 	s->totals = t->totals;
+	memcpy(s->price_version, t->price_version, sizeof(s->price_version));
 	if (t->nrows)
 		memcpy(s->rows, t->rows, t->nrows * sizeof(*s->rows));
 	if (t->nendpoints)
@@ -383,12 +398,14 @@ snapshot_json(const struct usage_snapshot *s)
 	struct json_object *totals = json_object_new_object();
 	struct json_object *models = json_object_new_object();
 	struct json_object *eps = json_object_new_object();
+	struct json_object *unpriced = json_object_new_array();
+	struct json_object *prices = json_object_new_object();
 	char ts[32];
 	size_t i;
 
 	format_time(s->since, ts, sizeof(ts));
 	json_object_object_add(doc, "since", json_object_new_string(ts));
-	counts_json(totals, &s->totals);
+	counts_json(totals, &s->totals, false);
 	json_object_object_add(doc, "totals", totals);
 	for (i = 0; i < s->nrows; i++) {
 		struct json_object *m;
@@ -398,7 +415,10 @@ snapshot_json(const struct usage_snapshot *s)
 		m = json_object_new_object();
 		json_object_object_add(m, "label",
 				       json_object_new_string(s->labels[i]));
-		counts_json(m, &s->rows[i].c);
+		counts_json(m, &s->rows[i].c, true);
+		if (s->rows[i].c.unpriced)
+			json_object_array_add(unpriced, json_object_new_string(
+				s->rows[i].model));
 		format_time(s->rows[i].last_seen, ts, sizeof(ts));
 		json_object_object_add(m, "last_seen",
 				       json_object_new_string(ts));
@@ -410,7 +430,28 @@ snapshot_json(const struct usage_snapshot *s)
 			json_object_object_add(eps, s->endpoints[i].name,
 				json_object_new_int64(s->endpoints[i].count));
 	json_object_object_add(doc, "endpoints", eps);
+	json_object_object_add(doc, "unpriced", unpriced);
+	json_object_object_add(prices, "version", s->price_version[0] ?
+			       json_object_new_string(s->price_version) : NULL);
+	json_object_object_add(doc, "prices", prices);
 	return doc;
+}
+
+void
+usage_label_copy(struct usage_table *t, const char *id, char *out,
+		 size_t len)
+{
+	pthread_mutex_lock(&t->lock);
+	snprintf(out, len, "%s", label_for(t, id));
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
+usage_set_price_version(struct usage_table *t, const char *version)
+{
+	pthread_mutex_lock(&t->lock);
+	snprintf(t->price_version, sizeof(t->price_version), "%s", version);
+	pthread_mutex_unlock(&t->lock);
 }
 
 struct json_object *
@@ -462,6 +503,12 @@ usage_record_to_json(const struct usage_record *r)
 			       json_object_new_int64(r->cache_creation_tokens));
 	json_object_object_add(o, "total_tokens",
 			       json_object_new_int64(r->total_tokens));
+	json_object_object_add(o, "cache_write_5m_tokens",
+			       json_object_new_int64(r->cache_write_5m_tokens));
+	json_object_object_add(o, "cache_write_1h_tokens",
+			       json_object_new_int64(r->cache_write_1h_tokens));
+	json_object_object_add(o, "cost_usd", r->priced ?
+			       price_json_usd(r->cost_usd) : NULL);
 	json_object_object_add(o, "duration_ms",
 			       json_object_new_double(r->duration_ms));
 	json_object_object_add(o, "ttfb_ms", json_object_new_double(r->ttfb_ms));
@@ -477,6 +524,11 @@ usage_record_to_json(const struct usage_record *r)
 	json_object_object_add(o, "pid", json_object_new_int64(r->pid));
 	if (r->uid >= 0)
 		json_object_object_add(o, "uid", json_object_new_int64(r->uid));
+	if (r->key[0]) {
+		json_object_object_add(o, "key", json_object_new_string(r->key));
+		json_object_object_add(o, "key_kind", json_object_new_string(
+			r->key_oauth ? "oauth" : "api_key"));
+	}
 	return o;
 }
 
@@ -531,6 +583,18 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	r->cached_tokens = get_int(o, "cached_tokens");
 	r->cache_creation_tokens = get_int(o, "cache_creation_tokens");
 	r->total_tokens = get_int(o, "total_tokens");
+	r->cache_write_1h_tokens = get_int(o, "cache_write_1h_tokens");
+	r->cache_write_5m_tokens = json_object_object_get_ex(o,
+		"cache_write_5m_tokens", &v) ? json_object_get_int64(v) :
+		r->cache_creation_tokens - r->cache_write_1h_tokens;
+	/* A record written before costs existed stays unpriced. */
+	r->priced = json_object_object_get_ex(o, "cost_usd", &v) && v &&
+		    isfinite(r->cost_usd = json_object_get_double(v));
+	if (!r->priced)
+		r->cost_usd = 0;
+	copy_string(o, "key", r->key, sizeof(r->key));
+	r->key_oauth = json_object_object_get_ex(o, "key_kind", &v) &&
+		       strcmp(json_object_get_string(v), "oauth") == 0;
 	if (json_object_object_get_ex(o, "duration_ms", &v))
 		r->duration_ms = json_object_get_double(v);
 	if (json_object_object_get_ex(o, "ttfb_ms", &v))
@@ -614,6 +678,15 @@ usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 			put(buf, len, &off, "antigravity_proxy_tokens_total"
 			    "{model=\"%s\",type=\"%s\"} %" PRId64 "\n", a,
 			    types[k], v[k]);
+	}
+	put(buf, len, &off, "# HELP antigravity_proxy_cost_usd_total Cost in "
+	    "USD of the priced responses, per model (price table: see "
+	    "/v1/usage).\n"
+	    "# TYPE antigravity_proxy_cost_usd_total counter\n");
+	for (i = 0; rc == 0 && i < s.nrows; i++) {
+		escape_label(s.rows[i].model, a, sizeof(a));
+		put(buf, len, &off, "antigravity_proxy_cost_usd_total"
+		    "{model=\"%s\"} %.9f\n", a, s.rows[i].c.cost_usd);
 	}
 	put(buf, len, &off, "# HELP antigravity_proxy_model_requests_total "
 	    "Metered responses per model.\n"

@@ -22,6 +22,7 @@
 #define USAGE_ERROR_MAX 64
 #define USAGE_AGENT_MAX 64
 #define USAGE_TRANSPORT_MAX 16
+#define USAGE_KEY_MAX 9			/* 8 hex digits */
 
 /*
  * One metered response, normalised (see doc/usage-format.md): input,
@@ -42,6 +43,14 @@ struct usage_record {
 	int64_t cached_tokens;
 	int64_t cache_creation_tokens;
 	int64_t total_tokens;
+	/* The split of cache_creation_tokens by lifetime (Anthropic's
+	 * usage.cache_creation); without one, all are 5-minute writes. */
+	int64_t cache_write_5m_tokens;
+	int64_t cache_write_1h_tokens;
+	/* The price it was billed at, kept with it (price.h): priced false
+	 * means unpriced (cost_usd 0, shown as null). */
+	double cost_usd;
+	bool priced;
 	double duration_ms;		/* request sent to last byte */
 	double ttfb_ms;			/* request sent to first body byte */
 	char error[USAGE_ERROR_MAX];	/* provider error type, "" if none */
@@ -53,6 +62,10 @@ struct usage_record {
 	char agent[USAGE_AGENT_MAX];
 	long pid;
 	long uid;
+	/* The credential's fingerprint (credential.h), "" when none was
+	 * sent; key_oauth for OAuth bearer tokens. Never the credential. */
+	char key[USAGE_KEY_MAX];
+	bool key_oauth;
 };
 
 /* The token counters, in the order of the contract. */
@@ -64,6 +77,8 @@ struct usage_counts {
 	int64_t cached_tokens;
 	int64_t cache_creation_tokens;
 	int64_t total_tokens;
+	double cost_usd;		/* of the priced records */
+	int64_t unpriced;		/* records with usage but no price */
 };
 
 struct usage_table;
@@ -97,6 +112,13 @@ struct usage_table *usage_table_window(struct usage_table *t, double since);
  * "Gemini 3 Flash"); an id without a label is its own label. Adding a
  * label for an id already mapped replaces it. Returns 0 or -1. */
 int usage_label_add(struct usage_table *t, const char *id, const char *label);
+
+/* Copies id's label into out (id itself when it has none). */
+void usage_label_copy(struct usage_table *t, const char *id, char *out,
+		      size_t len);
+
+/* The price table's version, shown in /v1/usage; copied. */
+void usage_set_price_version(struct usage_table *t, const char *version);
 
 /* The /v1/usage document of everything counted, built from a copy taken
  * under the lock. Windows (?since=) come from the store (store.h). The

@@ -14,6 +14,8 @@ static const struct extract_field anthropic_fields[] = {
 	{ "input_tokens", NULL, EXTRACT_IN },
 	{ "cache_creation_input_tokens", NULL, EXTRACT_CWRITE },
 	{ "cache_read_input_tokens", NULL, EXTRACT_CACHED },
+	{ "cache_creation", "ephemeral_5m_input_tokens", EXTRACT_CW5M },
+	{ "cache_creation", "ephemeral_1h_input_tokens", EXTRACT_CW1H },
 	{ "output_tokens", NULL, EXTRACT_OUT },
 	{ "output_tokens_details", "thinking_tokens", EXTRACT_THINK },
 	{ NULL, NULL, 0 },

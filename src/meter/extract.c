@@ -202,6 +202,16 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 		in = extract_add(in, extract_add(out->cached_tokens,
 		                                 out->cache_creation_tokens));
 	out->input_tokens = in;
+	/* The 1-hour writes as reported, at most all writes; the rest are
+	 * 5-minute ones, also when the split is absent. */
+	out->cache_write_1h_tokens = extract_get(x, EXTRACT_CW1H);
+	if (out->cache_write_1h_tokens < 0)
+		out->cache_write_1h_tokens = 0;
+	if (out->cache_write_1h_tokens > out->cache_creation_tokens)
+		out->cache_write_1h_tokens = out->cache_creation_tokens > 0 ?
+		    out->cache_creation_tokens : 0;
+	out->cache_write_5m_tokens = extract_sub(out->cache_creation_tokens,
+	                                         out->cache_write_1h_tokens);
 	out->total_tokens = has_total && x->kind != EXTRACT_ANTHROPIC ?
 	    extract_get(x, EXTRACT_TOTAL) : extract_add(in, raw_out);
 }

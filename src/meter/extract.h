@@ -34,6 +34,8 @@ enum extract_slot {
 	EXTRACT_CACHED,		/* cache reads */
 	EXTRACT_CWRITE,		/* cache writes */
 	EXTRACT_TOTAL,
+	EXTRACT_CW5M,		/* Anthropic cache writes by lifetime */
+	EXTRACT_CW1H,
 	EXTRACT_NSLOTS,
 };
 

@@ -631,6 +631,11 @@ meter_finish(struct meter *m, bool ended, struct usage_record *out)
 	out->input_tokens = out->output_tokens = out->thinking_tokens = 0;
 	out->cached_tokens = out->cache_creation_tokens = 0;
 	out->total_tokens = 0;
+	out->cache_write_5m_tokens = out->cache_write_1h_tokens = 0;
+	out->cost_usd = 0;
+	out->priced = false;
+	out->key[0] = '\0';
+	out->key_oauth = false;
 	if (m->body == METER_JSON)
 		ok = ok && m->js && jstream_done(m->js);
 	extract_finish(&m->x, sse, ok, out);

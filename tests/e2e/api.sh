@@ -41,8 +41,9 @@ assert set(u) >= {"since", "totals", "models", "endpoints"}, u
 assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", u["since"]), u
 assert u["totals"] == {"requests": 0, "input_tokens": 0, "output_tokens": 0,
     "thinking_tokens": 0, "cached_tokens": 0, "cache_creation_tokens": 0,
-    "total_tokens": 0}, u
+    "total_tokens": 0, "cost_usd": 0, "unpriced_requests": 0}, u
 assert u["models"] == {} and u["endpoints"] == {}, u
+assert u["unpriced"] == [] and set(u["prices"]) == {"version"}, u
 PY
 ok $? "/v1/usage has the contract shape with zero totals"
 

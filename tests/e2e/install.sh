@@ -27,7 +27,7 @@ build_make() {
 }
 
 sbindir='' sysconfdir='' localstatedir='' runstatedir=''
-man8dir='' initdir='' unitdir=''
+man8dir='' initdir='' unitdir='' pkgdatadir=''
 eval "$(build_make agp-print-paths)"
 
 build_make install DESTDIR="$dest" >"$work/install.out" 2>&1
@@ -44,6 +44,12 @@ for f in "$sbin/antigravity-proxy" "$sbin/mitm-redirect.sh" "$init"; do
 	[ -f "$f" ] && [ -x "$f" ]
 	ok $? "installed executable ${f#"$dest"}"
 done
+prices="$dest$pkgdatadir/prices.json"
+"$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))["models"]' \
+	"$prices" 2>/dev/null
+ok $? "installed ${prices#"$dest"}, the price table"
+grep -q "$pkgdatadir/prices.json" "$man1" && grep -q "$pkgdatadir/prices.json" "$conf"
+ok $? "the man page and the sample config name it"
 for f in "$unit" "$conf" "$man1" "$man2"; do
 	[ -f "$f" ]
 	ok $? "installed ${f#"$dest"}"

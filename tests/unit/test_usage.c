@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,11 +244,62 @@ test_record_format(void)
 	json_object_put(o);
 }
 
+/* cost_usd per model and in the totals, null for a model never priced,
+ * the unpriced list, the version, the cost counter of /metrics. */
+static void
+test_cost(void)
+{
+	struct usage_table *t = usage_table_new();
+	struct usage_record r = { .has_usage = true, .priced = true,
+				  .cost_usd = 0.25, .input_tokens = 10 };
+	struct json_object *doc, *m, *v = NULL;
+	char buf[8192];
+
+	snprintf(r.model, sizeof(r.model), "priced-model");
+	usage_record(t, &r);
+	usage_record(t, &r);
+	snprintf(r.model, sizeof(r.model), "mystery-model");
+	r.priced = false;
+	r.cost_usd = 0;
+	usage_record(t, &r);
+	usage_set_price_version(t, "2026-12-02+local");
+	doc = usage_table_json(t);
+	json_object_object_get_ex(doc, "models", &m);
+	json_object_object_get_ex(json_object_object_get(m, "priced-model"),
+				  "cost_usd", &v);
+	ok(v && json_object_get_double(v) == 0.5, "a model's cost_usd");
+	v = (struct json_object *)1;
+	ok(json_object_object_get_ex(json_object_object_get(m,
+		"mystery-model"), "cost_usd", &v) && v == NULL,
+	   "an unpriced model's cost_usd is null");
+	is_str(json_object_to_json_string_ext(json_object_object_get(doc,
+		"unpriced"), JSON_C_TO_STRING_PLAIN), "[\"mystery-model\"]",
+	       "unpriced lists it");
+	is_str(json_object_to_json_string_ext(json_object_object_get(doc,
+		"totals"), JSON_C_TO_STRING_PLAIN),
+	       "{\"requests\":3,\"input_tokens\":30,\"output_tokens\":0,"
+	       "\"thinking_tokens\":0,\"cached_tokens\":0,"
+	       "\"cache_creation_tokens\":0,\"total_tokens\":0,"
+	       "\"cost_usd\":0.5,\"unpriced_requests\":1}",
+	       "totals: cost_usd and unpriced_requests");
+	is_str(json_object_get_string(json_object_object_get(
+		json_object_object_get(doc, "prices"), "version")),
+	       "2026-12-02+local", "the price table's version");
+	json_object_put(doc);
+	usage_table_metrics(t, buf, sizeof(buf));
+	ok(strstr(buf, "# HELP antigravity_proxy_cost_usd_total ") &&
+	   strstr(buf, "# TYPE antigravity_proxy_cost_usd_total counter\n") &&
+	   strstr(buf, "antigravity_proxy_cost_usd_total{model=\"priced-model\"}"
+		  " 0.500000000\n"), "/metrics: the cost counter per model");
+	usage_table_free(t);
+}
+
 int
 main(void)
 {
 	test_concurrent();
 	test_contract();
 	test_record_format();
+	test_cost();
 	return tap_done();
 }
