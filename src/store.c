@@ -140,6 +140,22 @@ store_db(struct store *s)
 	return s->db;
 }
 
+void
+store_counts_read(sqlite3_stmt *st, int col, struct usage_counts *c)
+{
+	*c = (struct usage_counts){
+		.requests = sqlite3_column_int64(st, col),
+		.input_tokens = sqlite3_column_int64(st, col + 1),
+		.output_tokens = sqlite3_column_int64(st, col + 2),
+		.thinking_tokens = sqlite3_column_int64(st, col + 3),
+		.cached_tokens = sqlite3_column_int64(st, col + 4),
+		.cache_creation_tokens = sqlite3_column_int64(st, col + 5),
+		.total_tokens = sqlite3_column_int64(st, col + 6),
+		.cost_usd = sqlite3_column_double(st, col + 7),
+		.unpriced = sqlite3_column_int64(st, col + 8),
+	};
+}
+
 int
 store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 {
@@ -585,28 +601,19 @@ store_load(struct store *s, struct usage_table *t)
 	if (sqlite3_prepare_v2(s->db, "SELECT row, endpoint, status,"
 			       " requests, input_tokens, output_tokens,"
 			       " thinking_tokens, cached_tokens,"
-			       " cache_creation_tokens, total_tokens, first,"
-			       " last, cost_usd, unpriced FROM summary", -1, &st,
+			       " cache_creation_tokens, total_tokens, cost_usd,"
+			       " unpriced, first, last FROM summary", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct usage_counts c = {
-			.requests = sqlite3_column_int64(st, 3),
-			.input_tokens = sqlite3_column_int64(st, 4),
-			.output_tokens = sqlite3_column_int64(st, 5),
-			.thinking_tokens = sqlite3_column_int64(st, 6),
-			.cached_tokens = sqlite3_column_int64(st, 7),
-			.cache_creation_tokens = sqlite3_column_int64(st, 8),
-			.total_tokens = sqlite3_column_int64(st, 9),
-			.cost_usd = sqlite3_column_double(st, 12),
-			.unpriced = sqlite3_column_int64(st, 13),
-		};
+		struct usage_counts c;
 
+		store_counts_read(st, 3, &c);
 		usage_table_add(t, (const char *)sqlite3_column_text(st, 0),
 				(const char *)sqlite3_column_text(st, 1),
 				sqlite3_column_int(st, 2), &c,
-				sqlite3_column_double(st, 10),
-				sqlite3_column_double(st, 11));
+				sqlite3_column_double(st, 12),
+				sqlite3_column_double(st, 13));
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;

@@ -123,6 +123,13 @@ int store_import_jsonl(struct store *s, const char *dir, unsigned long *n);
 /* For the store's modules only. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
+
+/* Reads the counts of an aggregate row whose columns, from col on, are
+ * requests, the six token counts, cost_usd and unpriced, in that order:
+ * the layout every summary and GROUP BY query here selects. */
+struct sqlite3_stmt;
+void store_counts_read(struct sqlite3_stmt *st, int col,
+		       struct usage_counts *c);
 int store_insert(struct store *s, const struct usage_record *r);
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);
 

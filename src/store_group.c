@@ -18,7 +18,6 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "price.h"
 #include "store.h"
 
 static const struct {
@@ -89,59 +88,36 @@ group_sql(const struct store_by *b, char *sql, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* One result row as a group object. */
+/* One result row as a group object; its counts are added to sum. */
 static struct json_object *
 group_row(sqlite3_stmt *st, const struct store_by *b, struct usage_table *t,
 	  struct usage_counts *sum)
 {
-	static const char *const names[] = {
-		"input_tokens", "output_tokens", "thinking_tokens",
-		"cached_tokens", "cache_creation_tokens", "total_tokens",
-	};
 	struct json_object *g = json_object_new_object();
-	int c = (int)b->n, i;
-	int64_t req = sqlite3_column_int64(st, c), unpriced;
-	double cost = sqlite3_column_double(st, c + 7);
+	int c = (int)b->n;
+	struct usage_counts k;
 	char label[USAGE_LABEL_MAX];
 
-	for (size_t k = 0; k < b->n; k++) {
-		const char *v = (const char *)sqlite3_column_text(st, (int)k);
+	for (size_t i = 0; i < b->n; i++) {
+		const char *v = (const char *)sqlite3_column_text(st, (int)i);
 
-		json_object_object_add(g, store_bys[b->k[k]].name,
+		json_object_object_add(g, store_bys[b->k[i]].name,
 				       json_object_new_string(v ? v : ""));
-		if (b->k[k] == STORE_BY_MODEL && v && *v && t) {
+		if (b->k[i] == STORE_BY_MODEL && v && *v && t) {
 			usage_label_copy(t, v, label, sizeof(label));
 			json_object_object_add(g, "label",
 					       json_object_new_string(label));
 		}
-		if (b->k[k] == STORE_BY_KEY && v && *v)
+		if (b->k[i] == STORE_BY_KEY && v && *v)
 			json_object_object_add(g, "key_kind",
 				json_object_new_string(sqlite3_column_int(st,
 					c + 9) ? "oauth" : "api_key"));
 	}
-	json_object_object_add(g, "requests", json_object_new_int64(req));
-	sum->requests += req;
-	int64_t *tot[] = {
-		&sum->input_tokens, &sum->output_tokens, &sum->thinking_tokens,
-		&sum->cached_tokens, &sum->cache_creation_tokens,
-		&sum->total_tokens,
-	};
-
-	for (i = 0; i < 6; i++) {
-		int64_t v = sqlite3_column_int64(st, c + 1 + i);
-
-		json_object_object_add(g, names[i], json_object_new_int64(v));
-		*tot[i] += v;
-	}
-	unpriced = sqlite3_column_int64(st, c + 8);
-	sum->cost_usd += cost;
-	sum->unpriced += unpriced;
-	/* Null when nothing in the group had a price; groups without usage
-	 * cost 0. */
-	json_object_object_add(g, "cost_usd", unpriced && unpriced == req ?
-			       NULL : price_json_usd(cost));
-	json_object_object_add(g, "unpriced_requests",
-			       json_object_new_int64(unpriced));
+	/* Null cost when nothing in the group had a price; groups without
+	 * usage cost 0. */
+	store_counts_read(st, c, &k);
+	usage_counts_json(g, &k, true);
+	usage_counts_add(sum, &k);
 	return g;
 }
 
@@ -174,23 +150,7 @@ store_group_json(struct store *s, struct usage_table *t,
 	json_object_object_add(doc, "groups", groups);
 	groups = NULL;
 	tot = json_object_new_object();
-	json_object_object_add(tot, "requests",
-			       json_object_new_int64(sum.requests));
-	json_object_object_add(tot, "input_tokens",
-			       json_object_new_int64(sum.input_tokens));
-	json_object_object_add(tot, "output_tokens",
-			       json_object_new_int64(sum.output_tokens));
-	json_object_object_add(tot, "thinking_tokens",
-			       json_object_new_int64(sum.thinking_tokens));
-	json_object_object_add(tot, "cached_tokens",
-			       json_object_new_int64(sum.cached_tokens));
-	json_object_object_add(tot, "cache_creation_tokens",
-			       json_object_new_int64(sum.cache_creation_tokens));
-	json_object_object_add(tot, "total_tokens",
-			       json_object_new_int64(sum.total_tokens));
-	json_object_object_add(tot, "cost_usd", price_json_usd(sum.cost_usd));
-	json_object_object_add(tot, "unpriced_requests",
-			       json_object_new_int64(sum.unpriced));
+	usage_counts_json(tot, &sum, false);
 	json_object_object_add(doc, "totals", tot);
 out:
 	if (!doc)

@@ -81,18 +81,9 @@ window_add(sqlite3_stmt *st, struct usage_table *w, double since)
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct usage_counts c = {
-			.requests = sqlite3_column_int64(st, 2),
-			.input_tokens = sqlite3_column_int64(st, 3),
-			.output_tokens = sqlite3_column_int64(st, 4),
-			.thinking_tokens = sqlite3_column_int64(st, 5),
-			.cached_tokens = sqlite3_column_int64(st, 6),
-			.cache_creation_tokens = sqlite3_column_int64(st, 7),
-			.total_tokens = sqlite3_column_int64(st, 8),
-			.cost_usd = sqlite3_column_double(st, 9),
-			.unpriced = sqlite3_column_int64(st, 10),
-		};
+		struct usage_counts c;
 
+		store_counts_read(st, 2, &c);
 		usage_table_add(w, (const char *)sqlite3_column_text(st, 0),
 				(const char *)sqlite3_column_text(st, 1), -1,
 				&c, since, sqlite3_column_double(st, 11));

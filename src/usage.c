@@ -151,8 +151,8 @@ out:
 	return rc;
 }
 
-static void
-counts_add(struct usage_counts *a, const struct usage_counts *b)
+void
+usage_counts_add(struct usage_counts *a, const struct usage_counts *b)
 {
 	a->requests += b->requests;
 	a->input_tokens += b->input_tokens;
@@ -237,9 +237,9 @@ table_add(struct usage_table *t, const char *row, const char *endpoint,
 
 	if (first < t->since)		/* from the store */
 		t->since = first;
-	counts_add(&t->totals, c);
+	usage_counts_add(&t->totals, c);
 	if (row[0] && (rw = row_find(t, row)) >= 0) {
-		counts_add(&t->rows[rw].c, c);
+		usage_counts_add(&t->rows[rw].c, c);
 		if (last > t->rows[rw].last_seen)
 			t->rows[rw].last_seen = last;
 	}
@@ -318,9 +318,9 @@ format_time(double t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* cost_usd is null for a model none of whose records was priced. */
-static void
-counts_json(struct json_object *o, const struct usage_counts *c, bool row)
+void
+usage_counts_json(struct json_object *o, const struct usage_counts *c,
+		  bool row)
 {
 	json_object_object_add(o, "requests", json_object_new_int64(c->requests));
 	json_object_object_add(o, "input_tokens",
@@ -405,7 +405,7 @@ snapshot_json(const struct usage_snapshot *s)
 
 	format_time(s->since, ts, sizeof(ts));
 	json_object_object_add(doc, "since", json_object_new_string(ts));
-	counts_json(totals, &s->totals, false);
+	usage_counts_json(totals, &s->totals, false);
 	json_object_object_add(doc, "totals", totals);
 	for (i = 0; i < s->nrows; i++) {
 		struct json_object *m;
@@ -415,7 +415,7 @@ snapshot_json(const struct usage_snapshot *s)
 		m = json_object_new_object();
 		json_object_object_add(m, "label",
 				       json_object_new_string(s->labels[i]));
-		counts_json(m, &s->rows[i].c, true);
+		usage_counts_json(m, &s->rows[i].c, true);
 		if (s->rows[i].c.unpriced)
 			json_object_array_add(unpriced, json_object_new_string(
 				s->rows[i].model));

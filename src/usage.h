@@ -81,6 +81,15 @@ struct usage_counts {
 	int64_t unpriced;		/* records with usage but no price */
 };
 
+/* a += b, every field. */
+void usage_counts_add(struct usage_counts *a, const struct usage_counts *b);
+
+/* Adds c's fields to the JSON object o, as /v1/usage writes them. For a
+ * row (a model, a group), cost_usd is null when none of its records had
+ * a price; for totals it is always a number. */
+void usage_counts_json(struct json_object *o, const struct usage_counts *c,
+		       bool row);
+
 struct usage_table;
 
 /* Returns a new empty table whose "since" is now, or NULL. Free with
