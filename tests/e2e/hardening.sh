@@ -56,8 +56,8 @@ for level in debug info warn; do
 		"$GC?api_key=$s-ak&access_token=$s-at&token=$s-tok&fixture=gemini_public.json"
 	ccurl -o /dev/null "https://api.example.test/status/404?key=$s-404"
 	ccurl -o /dev/null "https://down.example.test/v1/x?key=$s-down" 2>/dev/null
-	in_ns curl -s --max-time 5 "$API/v1/requests" >"$work/requests.$level"
 	sleep 1		# the ledger's writer commits
+	in_ns curl -s --max-time 5 "$API/v1/requests" >"$work/requests.$level"
 	hits=$(grep -rl "$s" "$work/proxy.log" "$work/state" \
 		"$work/requests.$level" 2>/dev/null)
 	is "$hits" "" "$level: no secret in the log, the state dir or /v1/requests"

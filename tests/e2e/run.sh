@@ -46,14 +46,22 @@ prun() {	# prun [RUN-OPTION]... -- CMD...: `run`, as $PERSON
 	as_person "$PROXY" --config /dev/null --log-level warn \
 		--control-socket "$work/control.sock" run "$@"
 }
-requests() {	# requests FIELD...: those fields of the newest record
+count() {	# the requests metered so far
+	in_ns curl -s --max-time 5 "$API/v1/usage" | json_get totals.requests
+}
+# requests N FIELD...: those fields of the newest record, once N records
+# are counted. A record counts after its commit, which comes a little
+# after the client has its response.
+requests() {
+	_n=$1; shift
+	for _ in $(seq 100); do
+		[ "$(count)" -ge "$_n" ] 2>/dev/null && break
+		sleep 0.05
+	done
 	in_ns curl -s --max-time 5 "$API/v1/requests?limit=1" | "$PYTHON" -c '
 import json, sys
 r = json.load(sys.stdin)
 print(" ".join(str(r[0].get(f, "")) if r else "-" for f in sys.argv[1:]))' "$@"
-}
-count() {	# the requests metered so far
-	in_ns curl -s --max-time 5 "$API/v1/usage" | json_get totals.requests
 }
 # cgroup_of PID: its cgroup v2 path.
 cgroup_of() {
@@ -65,7 +73,7 @@ code=$(prun -- curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
 	-X POST -d '{}' "$GC")
 ok $? "run -- curl as $PERSON: exit status 0"
 is "$code" 200 "curl trusted the proxy (CURL_CA_BUNDLE from the daemon)"
-is "$(requests model input_tokens agent uid)" \
+is "$(requests 1 model input_tokens agent uid)" \
 	"gemini-2.5-pro 2342 curl $person_uid" \
 	"intercepted through the cgroup, metered, the record names agent and uid"
 
@@ -84,7 +92,7 @@ ok $? "in its own run cgroup, $AGENTS/run-$run_pid-sh"
 prun -- sh -c 'curl -sS --max-time 10 -o /dev/null -X POST -d "{}" "$1";
 	echo written >proof.txt; echo $$ >pid.txt' sh "$GC"
 ok $? "a child of the command (sh -> curl) is intercepted too"
-is "$(requests agent pid)" "sh $(cat "$work/person/project/pid.txt")" \
+is "$(requests 2 agent pid)" "sh $(cat "$work/person/project/pid.txt")" \
 	"its record names the run: agent sh and the run's pid"
 is "$(stat -c %U "$work/person/project/proof.txt")" "$PERSON" \
 	"the file it wrote is $PERSON's, in $PERSON's directory"
