@@ -49,8 +49,18 @@ codex_run() {
 }
 
 # usage_exact SKIP: /v1/usage equals the usage of every WebSocket
-# response the upstream logged, but for its first SKIP sessions.
+# response the upstream logged, but for its first SKIP sessions, once
+# the last record has committed (2 s at most).
 usage_exact() {
+	_rc=1
+	for _ in $(seq 20); do
+		usage_compare "$1" >"$work/usage.diff" && { _rc=0; break; }
+		sleep 0.1
+	done
+	cat "$work/usage.diff"
+	return "$_rc"
+}
+usage_compare() {
 	in_ns curl -s --max-time 5 "$API/v1/usage" >"$work/usage.json"
 	"$PYTHON" - "$work/usage.json" "$work/upstream.log" "$1" <<'PY'
 import json, sys

@@ -203,6 +203,18 @@ proxy_stop() {
 	wait_gone "$proxy_pid"
 }
 
+# wait_counted N: until /v1/usage counts N requests or more (5 s at
+# most). A record counts once committed, a little after its client has
+# the response.
+wait_counted() {
+	for _ in $(seq 100); do
+		[ "$(in_ns curl -s --max-time 5 "$API/v1/usage" |
+		     json_get totals.requests)" -ge "$1" ] 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # A counter from /metrics.
 metric() {
 	in_ns curl -s --max-time 5 "$API/metrics" |

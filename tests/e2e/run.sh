@@ -50,14 +50,9 @@ count() {	# the requests metered so far
 	in_ns curl -s --max-time 5 "$API/v1/usage" | json_get totals.requests
 }
 # requests N FIELD...: those fields of the newest record, once N records
-# are counted. A record counts after its commit, which comes a little
-# after the client has its response.
+# are counted.
 requests() {
-	_n=$1; shift
-	for _ in $(seq 100); do
-		[ "$(count)" -ge "$_n" ] 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_counted "$1"; shift
 	in_ns curl -s --max-time 5 "$API/v1/requests?limit=1" | "$PYTHON" -c '
 import json, sys
 r = json.load(sys.stdin)

@@ -51,6 +51,7 @@ code=$(prun --as-ls-user --ls-user "$TEST_USER" -- curl -sS --max-time 10 -o /de
 	-w '%{http_code}' -X POST -d '{}' "$GC")
 ok $? "run -- curl as $TEST_USER: exit status 0"
 is "$code" 200 "curl trusted the proxy through CURL_CA_BUNDLE"
+wait_counted 1
 is "$(usage_of gemini-2.5-pro input_tokens)" 2342 \
 	"the command's traffic was intercepted and metered"
 prun --as-ls-user --ls-user "$TEST_USER" -- curl -sSf --max-time 10 -o /dev/null \
