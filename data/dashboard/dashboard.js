@@ -183,10 +183,11 @@
 		return { max: step * Math.ceil(max / step), step: step };
 	}
 
+	// Counted back from the newest bucket, so "now" always has a label.
 	function axisLabel(key, unit, i, n) {
 		if (unit === "hour")
-			return i % 6 === 0 ? key.slice(11, 16) : "";
-		return n <= 7 || i % 5 === 0 ? key.slice(5, 10) : "";
+			return (n - 1 - i) % 6 === 0 ? key.slice(11, 16) : "";
+		return n <= 7 || (n - 1 - i) % 5 === 0 ? key.slice(5, 10) : "";
 	}
 
 	// Stacked bars, one per bucket, one colour per series.
