@@ -10,7 +10,8 @@ nodist_src_libagp_a_SOURCES = src/dashboard_files.c
 src/dashboard_files.c: $(DASHBOARD_FILES) $(srcdir)/build-aux/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) src && \
 	$(SHELL) $(srcdir)/build-aux/embed.sh $@ $(DASHBOARD_FILES)
-CLEANFILES += src/dashboard_files.c tests/e2e/dashboard*.png
+CLEANFILES += src/dashboard_files.c tests/e2e/dashboard*.png \
+	tests/e2e/dashboard-chromium.log
 
 TESTS += tests/e2e/dashboard.sh
 EXTRA_DIST += $(DASHBOARD_FILES) build-aux/embed.sh tests/e2e/dashboard.sh \
