@@ -8,8 +8,9 @@
 # driven over the DevTools protocol by tests/helpers/cdp.py, loads the
 # page: no console error, no request leaving the API's address, totals
 # equal to /v1/usage, chart legends equal to ?by=, a new record shown
-# without a reload, a filter, dark mode, a 400 px window. Screenshots are
-# kept next to this test's log: tests/e2e/dashboard*.png in the build tree.
+# without a reload, a filter, the cost chart over 7 days, no polling while
+# hidden, dark mode, a 400 px window. Screenshots are kept next to this
+# test's log: tests/e2e/dashboard*.png in the build tree.
 # shellcheck source=tests/e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
 # shellcheck source=tests/e2e/netns.sh

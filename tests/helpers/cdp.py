@@ -241,7 +241,8 @@ def luminance(css):
     return sum(nums) / 3
 
 
-def run(b, args, api):
+def step_load(b, args, api):
+    """The page after the traffic: totals, legends, bars, the table."""
     b.attach()
     b.viewport(1280, 900)
     b.call("Emulation.setEmulatedMedia", {"features": [
@@ -268,8 +269,11 @@ def run(b, args, api):
           % len(top))
     b.screenshot(os.path.join(args.out, "dashboard.png"))
     check(True, "screenshot (1280x900, light): %s/dashboard.png" % args.out)
+    return n
 
-    # A new record, and no reload.
+
+def step_new_record(b, args, api, n):
+    """A new record, and no reload."""
     b.js("window.agpSameDocument = true")
     navs = len([e for e in b.all_events
                 if e.get("method") == "Page.frameNavigated"])
@@ -291,22 +295,78 @@ def run(b, args, api):
                  if e.get("method") == "Page.frameNavigated"])
     check(b.js("window.agpSameDocument === true") and navs2 == navs,
           "without a reload or navigation")
+    return new["model"]
 
-    # A filter: the table asks the API with it.
-    model = new["model"]
+
+def set_control(b, sel, value):
+    b.js("""(() => { const s = document.querySelector(%s); s.value = %s;
+      s.dispatchEvent(new Event('change', {bubbles: true})); })()"""
+         % (json.dumps(sel), json.dumps(value)))
+
+
+def step_filter(b, api, model):
+    """A filter: the table asks the API with it."""
     want = [x["id"] for x in get(api, "/v1/requests?limit=25&model=" +
                                  urllib.parse.quote(model))]
-    b.js("""(() => { const s = document.querySelector('#filters [name=model]');
-      s.value = %s; s.dispatchEvent(new Event('change', {bubbles: true}));
-      })()""" % json.dumps(model))
+    set_control(b, "#filters [name=model]", model)
     ok = b.until("JSON.stringify(%s.map(r => r[0])) === %s" %
                  (ROWS_JS.replace("\n", " "),
                   json.dumps(json.dumps(want, separators=(",", ":")))))
     check(ok and b.js(ROWS_JS) and all(m == model for _, m in b.js(ROWS_JS)),
           "the model filter shows /v1/requests?model=%s's %d records"
           % (model, len(want)))
+    set_control(b, "#filters [name=model]", "")
 
-    # Dark mode changes the background.
+
+def step_cost(b, api):
+    """Cost, over 7 days: the days' buckets, the axis in dollars."""
+    set_control(b, "#range", "7d")
+    set_control(b, "#metric", "cost_usd")
+    days = [g["day"] for g in get(api, "/v1/usage?since=7d&by=day")["groups"]]
+    bars = b.until("""(() => { const r = [...document.querySelectorAll(
+      '#chart-model svg rect')]; return r.length && r.every(e =>
+      %s.includes(e.dataset.bucket)) && r.length; })()""" % json.dumps(days))
+    axis = b.js("[...document.querySelectorAll('#chart-model svg "
+                "text[text-anchor=end]')].map(t => t.textContent)")
+    by_cost = {g["model"]: g["cost_usd"] for g in
+               get(api, "/v1/usage?since=7d&by=model")["groups"]}
+    drawn = b.js("""[...document.querySelectorAll('#chart-model svg rect')]
+      .reduce((m, r) => (m[r.dataset.series] = (m[r.dataset.series] || 0) +
+      Number(r.dataset.value), m), {})""")
+    good = (bars and axis and all(t.startswith("$") for t in axis) and
+            all(abs(drawn.get(m, 0) - (c or 0)) < 1e-9
+                for m, c in by_cost.items()))
+    if not good:
+        note("bars %r, axis %r, drawn %r, ?by=model %r" %
+             (bars, axis, drawn, by_cost))
+    check(good,
+          "7 days of cost: a bar per model and day, at ?by=model's "
+          "cost_usd, a dollar axis")
+
+
+def page_requests(b):
+    return len([e for e in b.all_events
+                if e.get("method") == "Network.requestWillBeSent"])
+
+
+def step_hidden(b):
+    """A hidden tab does not poll; shown again, it does at once."""
+    b.js("""Object.defineProperty(document, 'hidden', {value: true,
+      configurable: true});
+      document.dispatchEvent(new Event('visibilitychange'))""")
+    time.sleep(0.5)  # a poll under way ends
+    before = page_requests(b)
+    time.sleep(4.5)  # two polling periods and more
+    during = page_requests(b) - before
+    b.js("""delete document.hidden;
+      document.dispatchEvent(new Event('visibilitychange'))""")
+    time.sleep(1)
+    check(during == 0 and page_requests(b) > before,
+          "hidden: no request in 4.5 s; visible again: polling resumes")
+
+
+def step_looks(b, args):
+    """Dark mode changes the background; a narrow window fits."""
     light = background(b)
     b.call("Emulation.setEmulatedMedia", {"features": [
         {"name": "prefers-color-scheme", "value": "dark"}]})
@@ -329,6 +389,15 @@ def run(b, args, api):
           "the requests table scrolls inside its box (%d > %d)"
           % (w["table"], w["box"]))
     b.screenshot(os.path.join(args.out, "dashboard-narrow.png"))
+
+
+def run(b, args, api):
+    n = step_load(b, args, api)
+    model = step_new_record(b, args, api, n)
+    step_filter(b, api, model)
+    step_cost(b, api)
+    step_hidden(b)
+    step_looks(b, args)
 
 
 def report(b, api):
