@@ -22,8 +22,11 @@ UP="https://api.example.test"
 
 ns_up --prices "$top_srcdir/data/prices.json"
 ok $? "namespace, redirects, DNS, upstream and proxy (with --prices) are up"
-command -v chromium >/dev/null ||
-	{ ok 1 "chromium is installed (tests/run-all.sh installs it)"; tap_done; exit 1; }
+if ! command -v chromium >/dev/null; then
+	ok 1 "chromium is installed (tests/run-all.sh installs it)"
+	tap_done
+	exit 1
+fi
 
 cleanup() {
 	ns_down
