@@ -7,6 +7,8 @@
  *   /v1/requests are queries on the API's own read connection to
  *   usage.db (a->reader, guarded by a->reader_lock, opened on first use),
  *   never under the table's lock.
+ * The dashboard's files (dashboard.c) are served for paths no route
+ *   takes.
  * Ownership: struct api owns the MHD daemon, its listening socket and the
  *   read connection.
  */
@@ -31,6 +33,7 @@
 
 #include "api.h"
 #include "clock.h"
+#include "dashboard.h"
 #include "ledger.h"
 #include "log.h"
 #include "options.h"
@@ -475,6 +478,7 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct api *a = cls;
 	struct api_req *r = *req_cls;
+	const struct dashboard_file *file = NULL;
 	enum MHD_Result ret;
 	bool answered;
 	size_t i;
@@ -496,11 +500,14 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++)
 		if (strcmp(url, api_routes[i].path) == 0)
 			break;
-	if (i == sizeof(api_routes) / sizeof(api_routes[0]))
+	if (i == sizeof(api_routes) / sizeof(api_routes[0]) &&
+	    !(file = dashboard_find(url)))
 		return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found");
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				   "method not allowed");
+	if (file)
+		return dashboard_reply(conn, file);
 	return api_routes[i].fn(a, conn);
 }
 

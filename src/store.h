@@ -57,7 +57,7 @@ struct json_object *store_window_json(struct store *s, struct usage_table *t,
  * the order given. */
 enum store_by_kind {
 	STORE_BY_MODEL, STORE_BY_AGENT, STORE_BY_KEY, STORE_BY_HOST,
-	STORE_BY_DAY, STORE_BY_NKINDS,
+	STORE_BY_DAY, STORE_BY_HOUR, STORE_BY_NKINDS,
 };
 struct store_by {
 	enum store_by_kind k[STORE_BY_NKINDS];

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * store_group.c - /v1/usage?by=: the records grouped by model, agent,
- * key, host and/or day, with one SQL GROUP BY on the API's read
+ * key, host, day and/or hour, with one SQL GROUP BY on the API's read
  * connection.
  *
  * Groups come from the records themselves, so they reach back as far as
  * the retention (--retain) keeps records; the all-time totals of a plain
- * /v1/usage come from the summaries. Days are UTC.
+ * /v1/usage come from the summaries. Days and hours are UTC.
  *
  * Threading: on the connection's own thread, like store_query.c.
  */
@@ -30,6 +30,8 @@ static const struct {
 	[STORE_BY_KEY] = { "key", "key" },
 	[STORE_BY_HOST] = { "host", "host" },
 	[STORE_BY_DAY] = { "day", "strftime('%Y-%m-%d', ts, 'unixepoch')" },
+	[STORE_BY_HOUR] = { "hour",
+			    "strftime('%Y-%m-%dT%H:00Z', ts, 'unixepoch')" },
 };
 
 int
@@ -47,7 +49,7 @@ store_by_parse(const char *s, struct store_by *b, char *err, size_t errlen)
 				break;
 		if (k == STORE_BY_NKINDS) {
 			snprintf(err, errlen, "by: expected a comma-separated "
-				 "list of model, agent, key, host, day");
+				 "list of model, agent, key, host, day, hour");
 			return -1;
 		}
 		for (size_t i = 0; i < b->n; i++)

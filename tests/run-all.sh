@@ -15,7 +15,7 @@ deps="build-essential autoconf automake pkg-config libgnutls28-dev
  gnutls-bin openssl
  iproute2 iptables golang-go clang libclang-rt-14-dev procps
  prometheus util-linux nghttp2-server shellcheck groff-base systemd
- passwd sudo python3-websockets nodejs"
+ passwd sudo python3-websockets nodejs chromium"
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	echo "== installing packages"
 	export DEBIAN_FRONTEND=noninteractive

@@ -398,10 +398,11 @@ check_by(void)
 {
 	static const char *const good[] = {
 		"model", "day,model", "agent,key", "model,agent,key,host,day",
+		"hour,agent", "model,agent,key,host,day,hour",
 	};
 	static const char *const bad[] = {
 		"", ",", "model,", ",model", "model,model", "Model", "cost",
-		"model, day", "modelx",
+		"model, day", "modelx", "day,hour,day", "hours",
 	};
 	struct store_by b;
 	char err[128];

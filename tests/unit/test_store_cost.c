@@ -274,6 +274,15 @@ test_costs(void)
 	ok(fabs(dbl(group(doc, "day", "2026-11-30", "model", "m-a"),
 		    "cost_usd") - 1.0) < 1e-12, "2026-11-30, m-a: $1");
 	json_object_put(doc);
+	store_by_parse("hour,model", &b, err, sizeof(err));
+	doc = store_group_json(s, t, &b, 0);
+	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
+	   3, "by=hour,model: three groups");
+	ok(fabs(dbl(group(doc, "hour", "2026-11-29T03:00Z", "model", "m-a"),
+		    "cost_usd") - 0.875) < 1e-12, "03:00 UTC, m-a: $0.875");
+	ok(fabs(dbl(group(doc, "hour", "2026-11-30T04:00Z", "model", "m-a"),
+		    "cost_usd") - 1.0) < 1e-12, "a day and an hour on: $1");
+	json_object_put(doc);
 	usage_table_free(t);
 	store_free(s);
 	rm_state();
