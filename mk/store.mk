@@ -16,4 +16,5 @@ fuzz_replay_filter_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_store tests/unit/test_store_cost \
 	fuzz/replay-filter tests/e2e/store.sh
 EXTRA_DIST += tests/e2e/store.sh fuzz/corpus/filter/basic \
-	fuzz/corpus/filter/times fuzz/corpus/filter/bad
+	fuzz/corpus/filter/times fuzz/corpus/filter/bad \
+	fuzz/corpus/filter/agent_key

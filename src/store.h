@@ -79,7 +79,9 @@ struct store_filter {
 	char model[USAGE_MODEL_MAX];
 	char host[USAGE_HOST_MAX];
 	char endpoint[USAGE_ENDPOINT_MAX];
-	bool has_model, has_host, has_endpoint;
+	char agent[USAGE_AGENT_MAX];
+	char key[USAGE_KEY_MAX];	/* a credential's fingerprint */
+	bool has_model, has_host, has_endpoint, has_agent, has_key;
 	double since, until;		/* until 0: none */
 	int complete;			/* -1: any, 0 or 1 */
 	int64_t before;			/* id cursor; 0: from the newest */

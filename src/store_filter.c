@@ -71,6 +71,10 @@ store_filter_set(struct store_filter *f, const char *key, const char *v,
 	} else if (strcmp(key, "endpoint") == 0) {
 		rc = set_string(f->endpoint, sizeof(f->endpoint),
 				&f->has_endpoint, v);
+	} else if (strcmp(key, "agent") == 0) {
+		rc = set_string(f->agent, sizeof(f->agent), &f->has_agent, v);
+	} else if (strcmp(key, "key") == 0) {
+		rc = set_string(f->key, sizeof(f->key), &f->has_key, v);
 	} else if (strcmp(key, "since") == 0) {
 		rc = api_parse_since(v, now, &f->since);
 	} else if (strcmp(key, "until") == 0) {

@@ -175,6 +175,8 @@ requests_sql(const struct store_filter *f, char *sql, size_t len)
 	W(f->has_model, " AND model = ?");
 	W(f->has_host, " AND host = ?");
 	W(f->has_endpoint, " AND endpoint = ?");
+	W(f->has_agent, " AND agent = ?");
+	W(f->has_key, " AND key = ?");
 	W(f->since > 0, " AND ts >= ?");
 	W(f->until > 0, " AND ts < ?");
 	W(f->complete >= 0, " AND complete = ?");
@@ -194,6 +196,10 @@ requests_bind(sqlite3_stmt *st, const struct store_filter *f)
 		sqlite3_bind_text(st, i++, f->host, -1, SQLITE_STATIC);
 	if (f->has_endpoint)
 		sqlite3_bind_text(st, i++, f->endpoint, -1, SQLITE_STATIC);
+	if (f->has_agent)
+		sqlite3_bind_text(st, i++, f->agent, -1, SQLITE_STATIC);
+	if (f->has_key)
+		sqlite3_bind_text(st, i++, f->key, -1, SQLITE_STATIC);
 	if (f->since > 0)
 		sqlite3_bind_double(st, i++, f->since);
 	if (f->until > 0)

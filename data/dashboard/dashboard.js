@@ -281,8 +281,10 @@
 		const f = $("#filters");
 		setChoices(f.elements.model, Object.keys(u.models || {}));
 		setChoices(f.elements.endpoint, Object.keys(u.endpoints || {}));
-		const hosts = await getJSON("/v1/usage?by=host");
-		setChoices(f.elements.host, hosts.groups.map((g) => g.host));
+		for (const by of ["host", "agent", "key"]) {
+			const d = await getJSON("/v1/usage?by=" + by);
+			setChoices(f.elements[by], d.groups.map((g) => g[by]));
+		}
 	}
 
 	function recentRow(r, fresh) {

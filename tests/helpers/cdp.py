@@ -304,18 +304,19 @@ def set_control(b, sel, value):
          % (json.dumps(sel), json.dumps(value)))
 
 
-def step_filter(b, api, model):
-    """A filter: the table asks the API with it."""
-    want = [x["id"] for x in get(api, "/v1/requests?limit=25&model=" +
-                                 urllib.parse.quote(model))]
-    set_control(b, "#filters [name=model]", model)
+def step_filter(b, api, name, value):
+    """A filter: the table asks the API with it, and shows its answer."""
+    want = [x["id"] for x in get(api, "/v1/requests?limit=25&%s=%s" %
+                                 (name, urllib.parse.quote(value)))]
+    set_control(b, "#filters [name=%s]" % name, value)
     ok = b.until("JSON.stringify(%s.map(r => r[0])) === %s" %
                  (ROWS_JS.replace("\n", " "),
                   json.dumps(json.dumps(want, separators=(",", ":")))))
-    check(ok and b.js(ROWS_JS) and all(m == model for _, m in b.js(ROWS_JS)),
-          "the model filter shows /v1/requests?model=%s's %d records"
-          % (model, len(want)))
-    set_control(b, "#filters [name=model]", "")
+    check(ok and want and (name != "model" or
+                           all(m == value for _, m in b.js(ROWS_JS))),
+          "the %s filter shows /v1/requests?%s=%s's %d records"
+          % (name, name, value, len(want)))
+    set_control(b, "#filters [name=%s]" % name, "")
 
 
 def step_cost(b, api):
@@ -394,7 +395,8 @@ def step_looks(b, args):
 def run(b, args, api):
     n = step_load(b, args, api)
     model = step_new_record(b, args, api, n)
-    step_filter(b, api, model)
+    step_filter(b, api, "model", model)
+    step_filter(b, api, "agent", "codex")
     step_cost(b, api)
     step_hidden(b)
     step_looks(b, args)

@@ -71,6 +71,10 @@ rec(struct usage_record *r, int i, double t)
 	r->output_tokens = i;
 	r->total_tokens = 100 + 2 * i;
 	r->uid = -1;
+	if (i % 7 == 0)
+		snprintf(r->agent, sizeof(r->agent), "claude");
+	if (i % 11 == 0)
+		snprintf(r->key, sizeof(r->key), "0a1b2c3d");
 	snprintf(r->raw, sizeof(r->raw), "{\"n\":%d}", i);
 }
 
@@ -201,6 +205,17 @@ test_requests(void)
 	arr = store_requests_json(s, &f, &next);
 	is_int(json_object_array_length(arr), 28, "since/until/endpoint");
 	json_object_put(arr);
+	store_filter_init(&f);
+	store_filter_set(&f, "agent", "claude", T0, err, 128);
+	arr = store_requests_json(s, &f, &next);
+	is_int(json_object_array_length(arr), 29, "agent= filter");
+	json_object_put(arr);
+	store_filter_set(&f, "key", "0a1b2c3d", T0, err, 128);
+	arr = store_requests_json(s, &f, &next);
+	is_int(json_object_array_length(arr), 3, "agent=&key= filter");
+	json_object_put(arr);
+	ok(store_filter_set(&f, "key", "0123456789", T0, err, 128) < 0,
+	   "a key longer than a fingerprint refused");
 	ok(store_filter_set(&f, "limit", "1001", T0, err, 128) < 0 &&
 	   strstr(err, "1 to 1000"), "limit over 1000 refused: %s", err);
 	ok(store_filter_set(&f, "complete", "maybe", T0, err, 128) < 0,
