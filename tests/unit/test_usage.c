@@ -289,7 +289,8 @@ test_cost(void)
 	usage_table_metrics(t, buf, sizeof(buf));
 	ok(strstr(buf, "# HELP antigravity_proxy_cost_usd_total ") &&
 	   strstr(buf, "# TYPE antigravity_proxy_cost_usd_total counter\n") &&
-	   strstr(buf, "antigravity_proxy_cost_usd_total{model=\"priced-model\"}"
+	   strstr(buf, "antigravity_proxy_cost_usd_total{gen_ai_provider_name="
+		  "\"_OTHER\",gen_ai_response_model=\"priced-model\"}"
 		  " 0.500000000\n"), "/metrics: the cost counter per model");
 	usage_table_free(t);
 }
