@@ -7,3 +7,11 @@ nobase_dist_fleet_DATA = contrib/prometheus/prometheus.yml \
 	contrib/prometheus/alerts.yml contrib/grafana/antigravity-proxy.json
 TESTS += tests/e2e/fleet.sh
 EXTRA_DIST += tests/e2e/fleet.sh tests/e2e/fleet/alerts_test.yml
+
+# The series' fuzz target, its seeds replayed by make check.
+check_PROGRAMS += fuzz/replay-series
+fuzz_replay_series_SOURCES = fuzz/replay.c fuzz/fuzz_series.c
+fuzz_replay_series_LDADD = $(AGP_LIBS)
+TESTS += fuzz/replay-series
+EXTRA_DIST += fuzz/corpus/series/mixed fuzz/corpus/series/escapes \
+	fuzz/corpus/series/caps

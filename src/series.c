@@ -203,21 +203,57 @@ series_record(struct series *s, const struct usage_record *r)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* The length of the UTF-8 sequence at p (1 to 4), or 0 when it is not
+ * one: an overlong form, a surrogate, past U+10FFFF, or cut short. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;	/* a NUL ends here too */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* Prometheus refuses a whole scrape over one label value that is not
+ * UTF-8, and a model name or host is the peer's to choose: such bytes
+ * become '?'. */
 void
 series_label(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, n;
 
-	for (; *in && o + 3 < len; in++) {
-		if (*in == '\\' || *in == '"') {
-			out[o++] = '\\';
-			out[o++] = *in;
-		} else if (*in == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *in;
+	if (len == 0)
+		return;
+	while (*p) {
+		n = utf8_len(p);
+		if (o + (n > 1 ? n : 2) >= len)
+			break;
+		if (n > 1) {
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+			continue;
 		}
+		if (*p == '\\' || *p == '"' || *p == '\n')
+			out[o++] = '\\';
+		out[o++] = n == 0 ? '?' : *p == '\n' ? 'n' : (char)*p;
+		p++;
 	}
 	out[o] = '\0';
 }

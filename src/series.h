@@ -44,8 +44,9 @@ size_t series_metrics(struct series *s, char *buf, size_t len);
  * "gcp.vertex_ai"), "_OTHER" for a host not on the list. */
 const char *series_provider(const char *host);
 
-/* A Prometheus label value: backslash, quote and newline escaped, cut to
- * fit len. */
+/* A Prometheus label value: backslash, quote and newline escaped, bytes
+ * that are not UTF-8 replaced by '?', cut to fit len (never inside a
+ * character or an escape). */
 void series_label(const char *in, char *out, size_t len);
 
 #endif

@@ -210,6 +210,13 @@ test_escape_and_skip(void)
 	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
 		      "{gen_ai_agent_name=\"x\"}"), 1,
 	       "a record with neither is not counted");
+	fill(&r, "api.anthropic.com", "bad\xff\xc3(mod\xc3\xa8le\xe2\x82", "", 4);
+	series_record(s, &r);
+	series_metrics(s, buf, METRICS_MAX);
+	is_int(sample(buf, "antigravity_proxy_model_requests_total{"
+		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
+		      "\"bad?" "?(mod\xc3\xa8le?" "?\"}"), 1,
+	       "bytes that are not UTF-8 become '?', UTF-8 is kept");
 	ok(strstr(buf, "# TYPE gen_ai_client_token_usage_total counter\n") &&
 	   strstr(buf, "# HELP antigravity_proxy_metrics_folded_total "),
 	   "HELP and TYPE lines");
