@@ -23,6 +23,7 @@ agp_subst = $(SED) \
 	-e 's|@runstatedir[@]|$(runstatedir)|g' \
 	-e 's|@initdir[@]|$(agp_initdir)|g' \
 	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g' \
+	-e 's|@docdir[@]|$(docdir)|g' \
 	-e 's|@VERSION[@]|$(VERSION)|g'
 agp_subst_v = $(agp_subst_v_@AM_V@)
 agp_subst_v_ = $(agp_subst_v_@AM_DEFAULT_V@)

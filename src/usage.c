@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "price.h"
+#include "series.h"
 #include "usage.h"
 
 struct usage_row {
@@ -62,6 +63,9 @@ struct usage_table {
 	struct usage_status *statuses;
 	size_t nstatuses, capstatuses;
 	char price_version[PRICE_VERSION_MAX];
+	/* /metrics' labelled counters; NULL in a window's table. Not
+	 * guarded by t->lock: the series lock themselves. */
+	struct series *series;
 };
 
 static const char *const builtin_labels[][2] = {
@@ -100,6 +104,10 @@ usage_table_new(void)
 		return NULL;
 	pthread_mutex_init(&t->lock, NULL);
 	t->since = clock_wall();
+	if (!(t->series = series_new())) {
+		usage_table_free(t);
+		return NULL;
+	}
 	for (i = 0; i < sizeof(builtin_labels) / sizeof(builtin_labels[0]);
 	     i++)
 		if (usage_label_add(t, builtin_labels[i][0],
@@ -120,6 +128,7 @@ usage_table_free(struct usage_table *t)
 	free(t->endpoints);
 	free(t->labels);
 	free(t->statuses);
+	series_free(t->series);
 	free(t);
 }
 
@@ -260,9 +269,9 @@ usage_table_add(struct usage_table *t, const char *row, const char *endpoint,
 }
 
 void
-usage_record(struct usage_table *t, const struct usage_record *r)
+usage_record_counts(const struct usage_record *r, struct usage_counts *c)
 {
-	struct usage_counts c = {
+	*c = (struct usage_counts){
 		.requests = 1,
 		.input_tokens = r->input_tokens,
 		.output_tokens = r->output_tokens,
@@ -273,11 +282,20 @@ usage_record(struct usage_table *t, const struct usage_record *r)
 		.cost_usd = r->priced ? r->cost_usd : 0,
 		.unpriced = r->has_usage && !r->priced,
 	};
+}
 
+void
+usage_record(struct usage_table *t, const struct usage_record *r)
+{
+	struct usage_counts c;
+
+	usage_record_counts(r, &c);
 	pthread_mutex_lock(&t->lock);
 	table_add(t, usage_row_key(r), r->endpoint, r->status, &c, r->time,
 		  r->time);
 	pthread_mutex_unlock(&t->lock);
+	if (t->series)
+		series_record(t->series, r);
 }
 
 struct usage_table *
@@ -622,87 +640,59 @@ put(char *buf, size_t len, size_t *off, const char *fmt, ...)
 		*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
 }
 
-/* A Prometheus label value: backslash, quote and newline escaped. */
-static void
-escape_label(const char *in, char *out, size_t len)
+/* Folds the statuses of the endpoints past USAGE_METRICS_ENDPOINTS into
+ * one "other" endpoint (index -2), in place; returns the new count. A
+ * path is the client's to choose, so their number is not ours. */
+static size_t
+statuses_fold(struct usage_status *st, size_t n)
 {
-	size_t o = 0;
+	size_t i, j, out = 0;
 
-	for (; *in && o + 3 < len; in++) {
-		if (*in == '\\' || *in == '"') {
-			out[o++] = '\\';
-			out[o++] = *in;
-		} else if (*in == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *in;
-		}
+	for (i = 0; i < n; i++) {
+		if (st[i].endpoint >= USAGE_METRICS_ENDPOINTS)
+			st[i].endpoint = -2;
+		for (j = 0; j < out; j++)
+			if (st[j].endpoint == st[i].endpoint &&
+			    st[j].status == st[i].status)
+				break;
+		if (j < out)
+			st[j].count += st[i].count;
+		else
+			st[out++] = st[i];
 	}
-	out[o] = '\0';
+	return out;
 }
 
 size_t
 usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 {
-	static const char *const types[] = {
-		"input", "output", "thinking", "cached", "cache_creation",
-	};
 	struct usage_snapshot s = { 0 };
 	struct usage_status *st = NULL;
-	size_t nst = 0, off = 0, i, k;
-	char a[2 * USAGE_MODEL_MAX], b[2 * USAGE_ENDPOINT_MAX];
-	int rc;
+	size_t nst = 0, off = 0, i;
+	char b[2 * USAGE_ENDPOINT_MAX];
+	const char *ep;
 
 	pthread_mutex_lock(&t->lock);
-	rc = snapshot_take(t, &s);
-	if (rc == 0 && (st = malloc((t->nstatuses + 1) * sizeof(*st)))) {
+	if (snapshot_take(t, &s) == 0 &&
+	    (st = malloc((t->nstatuses + 1) * sizeof(*st)))) {
 		if (t->nstatuses)
 			memcpy(st, t->statuses, t->nstatuses * sizeof(*st));
 		nst = t->nstatuses;
 	}
 	pthread_mutex_unlock(&t->lock);
 
-	put(buf, len, &off, "# HELP antigravity_proxy_tokens_total Tokens "
-	    "metered, per model and type.\n"
-	    "# TYPE antigravity_proxy_tokens_total counter\n");
-	for (i = 0; rc == 0 && i < s.nrows; i++) {
-		const int64_t v[] = {
-			s.rows[i].c.input_tokens, s.rows[i].c.output_tokens,
-			s.rows[i].c.thinking_tokens, s.rows[i].c.cached_tokens,
-			s.rows[i].c.cache_creation_tokens,
-		};
-
-		escape_label(s.rows[i].model, a, sizeof(a));
-		for (k = 0; k < 5; k++)
-			put(buf, len, &off, "antigravity_proxy_tokens_total"
-			    "{model=\"%s\",type=\"%s\"} %" PRId64 "\n", a,
-			    types[k], v[k]);
-	}
-	put(buf, len, &off, "# HELP antigravity_proxy_cost_usd_total Cost in "
-	    "USD of the priced responses, per model (price table: see "
-	    "/v1/usage).\n"
-	    "# TYPE antigravity_proxy_cost_usd_total counter\n");
-	for (i = 0; rc == 0 && i < s.nrows; i++) {
-		escape_label(s.rows[i].model, a, sizeof(a));
-		put(buf, len, &off, "antigravity_proxy_cost_usd_total"
-		    "{model=\"%s\"} %.9f\n", a, s.rows[i].c.cost_usd);
-	}
-	put(buf, len, &off, "# HELP antigravity_proxy_model_requests_total "
-	    "Metered responses per model.\n"
-	    "# TYPE antigravity_proxy_model_requests_total counter\n");
-	for (i = 0; rc == 0 && i < s.nrows; i++) {
-		escape_label(s.rows[i].model, a, sizeof(a));
-		put(buf, len, &off, "antigravity_proxy_model_requests_total"
-		    "{model=\"%s\"} %" PRId64 "\n", a, s.rows[i].c.requests);
-	}
+	if (t->series)
+		off = series_metrics(t->series, buf, len);
+	nst = statuses_fold(st, nst);
 	put(buf, len, &off, "# HELP antigravity_proxy_requests_total "
-	    "Responses per endpoint and HTTP status.\n"
-	    "# TYPE antigravity_proxy_requests_total counter\n");
+	    "Responses per endpoint and HTTP status, all time (endpoints "
+	    "past the first %d are \"other\").\n"
+	    "# TYPE antigravity_proxy_requests_total counter\n",
+	    USAGE_METRICS_ENDPOINTS);
 	for (i = 0; i < nst; i++) {
-		escape_label(st[i].endpoint >= 0 ?
-			     s.endpoints[st[i].endpoint].name : "", b,
-			     sizeof(b));
+		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
+		     st[i].endpoint == -2 ? SERIES_OTHER : "";
+		series_label(ep, b, sizeof(b));
 		put(buf, len, &off, "antigravity_proxy_requests_total"
 		    "{endpoint=\"%s\",status=\"%d\"} %" PRId64 "\n", b,
 		    st[i].status, st[i].count);

@@ -81,6 +81,10 @@ struct usage_counts {
 	int64_t unpriced;		/* records with usage but no price */
 };
 
+/* The counts of one record: requests 1, its tokens, its cost when
+ * priced, unpriced 1 when it has usage but no price. */
+void usage_record_counts(const struct usage_record *r, struct usage_counts *c);
+
 /* a += b, every field. */
 void usage_counts_add(struct usage_counts *a, const struct usage_counts *b);
 
@@ -97,8 +101,9 @@ struct usage_table;
 struct usage_table *usage_table_new(void);
 void usage_table_free(struct usage_table *t);
 
-/* Adds one record to its model's row, the totals, the endpoint count and
- * the status count. No record is kept: the table is totals only. */
+/* Adds one record to its model's row, the totals, the endpoint count,
+ * the status count and the series of /metrics (series.h). No record is
+ * kept: the table is totals only. */
 void usage_record(struct usage_table *t, const struct usage_record *r);
 
 /* The row a record counts in: its model, "unknown" when it has usage but
@@ -135,8 +140,14 @@ void usage_set_price_version(struct usage_table *t, const char *version);
  */
 struct json_object *usage_table_json(struct usage_table *t);
 
-/* Writes the token and request counters in Prometheus text format into
- * buf (at most len bytes, NUL-terminated); returns the length written. */
+/* Endpoints with a label value of their own in /metrics; later ones are
+ * "other" there (they stay themselves in /v1/usage). */
+#define USAGE_METRICS_ENDPOINTS 32
+
+/* Writes /metrics' usage counters in Prometheus text format into buf (at
+ * most len bytes, NUL-terminated): the series of series.h, counted since
+ * start, and the responses per endpoint and status, all time. Returns
+ * the length written. */
 size_t usage_table_metrics(struct usage_table *t, char *buf, size_t len);
 
 /* Serialises one record as a single-line JSON object (the export and old

@@ -179,9 +179,12 @@ usage "?by=day,model" | json_get by >"$work/by2"
 is "$(cat "$work/by2")" '["day", "model"]' "?by=day,model combines"
 
 in_ns curl -s --max-time 5 "$API/metrics" >"$work/metrics"
-grep -q '^antigravity_proxy_cost_usd_total{model="claude-opus-4-1-20250805"} 1.882500000$' \
+grep -q '^antigravity_proxy_cost_usd_total{gen_ai_provider_name="_OTHER",gen_ai_response_model="claude-opus-4-1-20250805"} 1.882500000$' \
 	"$work/metrics"
-ok $? "/metrics: the cost counter per model"
+ok $? "/metrics: the cost counter per provider and model"
+grep -q '^antigravity_proxy_agent_cost_usd_total{gen_ai_agent_name="agent-one"} ' \
+	"$work/metrics"
+ok $? "/metrics: the cost counter per agent"
 grep -q '^# HELP antigravity_proxy_cost_usd_total ' "$work/metrics"
 ok $? "with a HELP line"
 if command -v promtool >/dev/null; then

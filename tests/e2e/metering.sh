@@ -73,8 +73,8 @@ if command -v promtool >/dev/null; then
 	ok $? "promtool check metrics accepts /metrics with data"
 	sed 's/^/# /' "$work/promtool.out"
 fi
-grep -q 'antigravity_proxy_tokens_total{model="claude-sonnet-4-5-20250929",type="input"}' "$work/metrics"
-ok $? "/metrics has token counters per model and type"
+grep -q 'gen_ai_client_token_usage_total{gen_ai_provider_name="_OTHER",gen_ai_response_model="claude-sonnet-4-5-20250929",gen_ai_token_type="input"}' "$work/metrics"
+ok $? "/metrics has token counters per provider, model and type"
 
 # A restart reads usage.db's summary: identical totals.
 proxy_stop

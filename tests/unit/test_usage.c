@@ -289,8 +289,43 @@ test_cost(void)
 	usage_table_metrics(t, buf, sizeof(buf));
 	ok(strstr(buf, "# HELP antigravity_proxy_cost_usd_total ") &&
 	   strstr(buf, "# TYPE antigravity_proxy_cost_usd_total counter\n") &&
-	   strstr(buf, "antigravity_proxy_cost_usd_total{model=\"priced-model\"}"
+	   strstr(buf, "antigravity_proxy_cost_usd_total{gen_ai_provider_name="
+		  "\"_OTHER\",gen_ai_response_model=\"priced-model\"}"
 		  " 0.500000000\n"), "/metrics: the cost counter per model");
+	usage_table_free(t);
+}
+
+/* The endpoints past USAGE_METRICS_ENDPOINTS share one "other" label
+ * value in /metrics, per status; /v1/usage keeps them all. */
+static void
+test_endpoint_cap(void)
+{
+	struct usage_table *t = usage_table_new();
+	struct usage_record r;
+	struct json_object *doc, *eps;
+	char *buf = malloc(256 * 1024), ep[32];
+	int i;
+
+	for (i = 0; i < USAGE_METRICS_ENDPOINTS + 3; i++) {
+		snprintf(ep, sizeof(ep), "ep%02d", i);
+		fill(&r, "m", ep, 1000 + i, 1, 1, 0, 0);
+		r.status = i % 2 ? 200 : 429;
+		usage_record(t, &r);
+	}
+	usage_table_metrics(t, buf, 256 * 1024);
+	ok(strstr(buf, "antigravity_proxy_requests_total{endpoint=\"ep31\","
+		  "status=\"200\"} 1\n") && !strstr(buf, "\"ep32\""),
+	   "/metrics: the first %d endpoints by name", USAGE_METRICS_ENDPOINTS);
+	ok(strstr(buf, "antigravity_proxy_requests_total{endpoint=\"other\","
+		  "status=\"429\"} 2\n") &&
+	   strstr(buf, "antigravity_proxy_requests_total{endpoint=\"other\","
+		  "status=\"200\"} 1\n"), "the rest as other, per status");
+	doc = usage_table_json(t);
+	json_object_object_get_ex(doc, "endpoints", &eps);
+	is_int(json_object_object_length(eps), USAGE_METRICS_ENDPOINTS + 3,
+	       "/v1/usage keeps every endpoint");
+	json_object_put(doc);
+	free(buf);
 	usage_table_free(t);
 }
 
@@ -301,5 +336,6 @@ main(void)
 	test_contract();
 	test_record_format();
 	test_cost();
+	test_endpoint_cap();
 	return tap_done();
 }
