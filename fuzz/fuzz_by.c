@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * fuzz_by.c - libFuzzer target for the /v1/usage?by= parser
  * (store_by_parse). Input: the parameter's value (libmicrohttpd has
- * decoded it). Checks that an accepted list has one to five distinct
- * known names and that a refusal says why.
+ * decoded it). Checks that an accepted list has one to STORE_BY_NKINDS
+ * (seven) distinct known names and that a refusal says why.
  *
  * Build and run (from a configured build dir, after `make`):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \

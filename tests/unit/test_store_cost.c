@@ -252,7 +252,7 @@ test_costs(void)
 	   1e-12, "a window's cost_usd");
 	json_object_put(doc);
 	store_by_parse("agent,key", &b, err, sizeof(err));
-	doc = store_group_json(s, t, &b, 0);
+	doc = store_group_json(s, t, &b, 0, 0, 0);
 	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
 	   2, "by=agent,key: two groups");
 	ok(fabs(dbl(group(doc, "agent", "claude", "key", "aaaa0001"),
@@ -264,7 +264,7 @@ test_costs(void)
 	       "oauth", "codex's key is marked oauth");
 	json_object_put(doc);
 	store_by_parse("day,model", &b, err, sizeof(err));
-	doc = store_group_json(s, t, &b, 0);
+	doc = store_group_json(s, t, &b, 0, 0, 0);
 	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
 	   3, "by=day,model: three groups");
 	ok(fabs(dbl(group(doc, "day", "2026-11-29", "model", "m-a"),
