@@ -10,4 +10,5 @@ fuzz_replay_tz_LDADD = $(AGP_LIBS)
 
 TESTS += tests/unit/test_report fuzz/replay-tz tests/e2e/report.sh
 EXTRA_DIST += tests/e2e/report.sh tests/e2e/report \
-	fuzz/corpus/tz/offsets fuzz/corpus/tz/bad
+	fuzz/corpus/tz/offsets fuzz/corpus/tz/bad \
+	tests/fixtures/report

@@ -540,8 +540,8 @@ long_options(void)
 	for (size_t i = 0; i < NOPTS; i++) {
 		lo[i].name = opts[i].name;
 		lo[i].has_arg = opts[i].kind == OPT_FLAG ? no_argument :
-				opts[i].kind == OPT_OPTCOUNT ? optional_argument :
-				required_argument;
+			opts[i].kind == OPT_OPTCOUNT ? optional_argument :
+			required_argument;
 		lo[i].val = 256 + (int)i;
 	}
 	lo[NOPTS] = (struct option){ "help", no_argument, NULL, OPT_HELP };

@@ -276,7 +276,8 @@ tab_fill(struct report_tab *t, struct json_object *by,
 		count_cells(t, r, g);
 	}
 	for (size_t r = ng; r-- > 1;)
-		if (t->nkeys > 1 && strcmp(CELL(t, r, 0), CELL(t, r - 1, 0)) == 0)
+		if (t->nkeys > 1 &&
+		    strcmp(CELL(t, r, 0), CELL(t, r - 1, 0)) == 0)
 			CELL(t, r, 0)[0] = '\0';
 	snprintf(CELL(t, ng, 0), REPORT_CELL_MAX, "Total");
 	count_cells(t, ng, totals);
@@ -472,8 +473,8 @@ notes_print(FILE *out, struct json_object *doc, const struct report_tab *t,
 		version = get_string(prices, "version");
 	if (t->unpriced) {
 		fmt_count(t->unpriced, n, sizeof(n));
-		snprintf(text, sizeof(text), "* %s request%s without a price%s%s:"
-			 " not in the cost.", n, t->unpriced == 1 ? "" : "s",
+		snprintf(text, sizeof(text), "* %s request%s without a "
+			 "price%s%s: not in the cost.", n, t->unpriced == 1 ? "" : "s",
 			 version ? " in prices " : "", version ? version : "");
 		note_print(out, text, st->width, st->colour ? REPORT_YELLOW :
 			   NULL);

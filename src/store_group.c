@@ -35,7 +35,8 @@ static const struct {
 	[STORE_BY_AGENT] = { "agent", "agent" },
 	[STORE_BY_KEY] = { "key", "key" },
 	[STORE_BY_HOST] = { "host", "host" },
-	[STORE_BY_DAY] = { "day", "strftime('%Y-%m-%d', ts + ?3, 'unixepoch')" },
+	[STORE_BY_DAY] = { "day", "strftime('%Y-%m-%d', ts + ?3,"
+			   " 'unixepoch')" },
 	[STORE_BY_WEEK] = { "week", "date(ts + ?3, 'unixepoch', 'weekday 0',"
 			    " '-6 days')" },
 	[STORE_BY_MONTH] = { "month", "strftime('%Y-%m', ts + ?3,"
