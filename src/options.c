@@ -684,6 +684,25 @@ options_run_args(struct options *cfg, int argc, char **argv,
 	return OPTIONS_OK;
 }
 
+/* A command's own options may name the file too (`usage --config F`),
+ * and must before it is read: a pass over them, up to a "--", that
+ * looks only for --config, --help and --version. */
+static int
+options_word_config(struct options *cfg, int argc, char **argv,
+		    const struct option *lo, FILE *out, char *err,
+		    size_t errlen)
+{
+	int start = optind, end = argc;
+
+	for (int i = start + 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			end = i;
+			break;
+		}
+	return options_getopt(cfg, end - start, argv + start, lo, false, out,
+			      err, errlen);
+}
+
 int
 options_parse(struct options *cfg, int argc, char **argv, void *outp,
 	     char *err, size_t errlen)
@@ -699,6 +718,8 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 		return OPTIONS_ERROR;
 	}
 	rc = options_getopt(cfg, argc, argv, lo, false, out, err, errlen);
+	if (rc == OPTIONS_OK && optind < argc)
+		rc = options_word_config(cfg, argc, argv, lo, out, err, errlen);
 	if (rc != OPTIONS_OK)
 		goto out;
 	if (options_read_file(cfg, cfg->config_file ? cfg->config_file

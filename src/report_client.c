@@ -52,7 +52,7 @@ struct report_ctx {
 	const struct options *opt;
 	const char *by;
 	char addr[300];		/* as the user knows it: "127.0.0.1:8741" */
-	char url[400];		/* "http://127.0.0.1:8741/v1/usage?by=..." */
+	char url[512];		/* "http://127.0.0.1:8741/v1/usage?by=..." */
 	CURL *curl;
 };
 
@@ -108,14 +108,16 @@ report_rfc3339(double t, char *buf, size_t len)
 }
 
 /* The query for now: the times resolved here, the offset of this
- * moment (a range across a DST change is grouped by today's offset). */
-static void
+ * moment (a range across a DST change is grouped by today's offset).
+ * 0, or -1 when it does not fit (a checked --by always does). */
+static int
 report_url(struct report_ctx *x)
 {
 	double now = clock_wall(), since = 0, until = 0;
 	time_t t = (time_t)now;
 	char tz[16], s[32] = "", u[32] = "";
 	struct tm tm;
+	int n;
 
 	localtime_r(&t, &tm);
 	api_format_tz(tm.tm_gmtoff, tz, sizeof(tz));
@@ -126,9 +128,10 @@ report_url(struct report_ctx *x)
 	    api_parse_since(x->opt->export_until, now, &until) == 0)
 		report_rfc3339(until, u, sizeof(u));
 	/* '+' would arrive as a space */
-	snprintf(x->url, sizeof(x->url), "http://%s/v1/usage?by=%s&tz=%s%s%s%s"
-		 "%s%s", x->addr, x->by, *tz == '+' ? "%2B" : "-", tz + 1,
-		 *s ? "&since=" : "", s, *u ? "&until=" : "", u);
+	n = snprintf(x->url, sizeof(x->url), "http://%s/v1/usage?by=%s&tz=%s"
+		     "%s%s%s%s%s", x->addr, x->by, *tz == '+' ? "%2B" : "-",
+		     tz + 1, *s ? "&since=" : "", s, *u ? "&until=" : "", u);
+	return n < 0 || (size_t)n >= sizeof(x->url) ? -1 : 0;
 }
 
 /* A JSON object, or NULL. */
@@ -153,7 +156,10 @@ report_judge(struct report_ctx *x, long status, const char *type,
 	struct json_object *v;
 	const char *e;
 
-	if (!doc || !type || strncmp(type, "application/json", 16) != 0) {
+	/* Every /v1/usage document, of any version, has totals. */
+	if (!doc || !type || strncmp(type, "application/json", 16) != 0 ||
+	    (status == 200 && !json_object_object_get_ex(doc, "totals",
+							  &v))) {
 		snprintf(err, errlen, "what answers at %s is not the "
 			 "antigravity-proxy API (HTTP %ld, %s); check "
 			 "--api-listen", x->addr, status, type ? type :
@@ -194,7 +200,10 @@ report_fetch(struct report_ctx *x, struct report_body *body,
 	long status = 0;
 	CURLcode rc;
 
-	report_url(x);
+	if (report_url(x) < 0) {
+		snprintf(err, errlen, "the query does not fit in a URL");
+		return REPORT_FAIL;
+	}
 	curl_easy_setopt(x->curl, CURLOPT_URL, x->url);
 	curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, body);
 	rc = curl_easy_perform(x->curl);

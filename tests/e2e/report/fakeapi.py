@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """fakeapi.py - what `antigravity-proxy usage` may meet at a wrong
 address, for tests/e2e/report.sh: a web server that is not our API
-(html), a daemon from before API version 2 (old: by=day answered
+(html), a JSON API that is not ours either (json), a daemon from before API version 2 (old: by=day answered
 without api_version, by=week refused with the 400 that version sent),
 or a socket that accepts and never answers (silent).
 
@@ -38,6 +38,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if MODE == "html":
             self.send(200, "text/html",
                       b"<!doctype html><title>Router</title><h1>Hi</h1>\n")
+            return
+        if MODE == "json":
+            self.send(200, "application/json", b'{"status": "ok"}\n')
             return
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         by = q.get("by", [""])[0].split(",")
