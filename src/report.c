@@ -304,7 +304,7 @@ tab_width(const struct report_tab *t)
 static size_t
 tab_fit(struct report_tab *t, size_t width)
 {
-	size_t dropped = 0, over, c, widest;
+	size_t dropped = 0, over, c, widest, victim;
 	int worst;
 
 	for (c = 0; c < t->ncols; c++) {
@@ -314,12 +314,12 @@ tab_fit(struct report_tab *t, size_t width)
 				t->col[c].w = text_width(CELL(t, r, c));
 	}
 	while (width && tab_width(t) > width) {
-		for (worst = 0, widest = c = 0; c < t->ncols; c++)
+		for (worst = 0, victim = c = 0; c < t->ncols; c++)
 			if (t->col[c].shown && t->col[c].drop > worst)
-				worst = t->col[widest = c].drop;
+				worst = t->col[victim = c].drop;
 		if (!worst)
 			break;
-		t->col[widest].shown = false;
+		t->col[victim].shown = false;
 		dropped++;
 	}
 	while (width && (over = tab_width(t)) > width) {
@@ -466,11 +466,14 @@ notes_print(FILE *out, struct json_object *doc, const struct report_tab *t,
 {
 	struct json_object *prices;
 	const char *version = NULL;
-	char n[32], text[512];
+	char n[32], text[512], v[64];
 	size_t off;
 
-	if (json_object_object_get_ex(doc, "prices", &prices))
-		version = get_string(prices, "version");
+	if (json_object_object_get_ex(doc, "prices", &prices) &&
+	    (version = get_string(prices, "version"))) {
+		text_clean(v, sizeof(v), version);
+		version = v;
+	}
 	if (t->unpriced) {
 		fmt_count(t->unpriced, n, sizeof(n));
 		snprintf(text, sizeof(text), "* %s request%s without a "
