@@ -4,11 +4,15 @@
  * decoded it). Checks that an accepted offset is whole minutes, at most
  * 14 hours, and survives api_format_tz() and a second parse unchanged.
  *
- * Build and run (from a configured build dir, after `make`):
+ * Build and run (from a configured build dir, after `make`); api.c is
+ * compiled here too, so that libFuzzer sees the parser's coverage
+ * (libagp.a is built by gcc, without it; the archive's api.o is then
+ * not linked):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
  *     -I../src $(pkg-config --cflags json-c) ../fuzz/fuzz_tz.c \
- *     src/libagp.a $(pkg-config --libs json-c libmicrohttpd gnutls \
- *     libcurl libcares zlib libbrotlidec libzstd sqlite3) -lm -pthread \
+ *     ../src/api.c src/libagp.a $(pkg-config --libs json-c \
+ *     libmicrohttpd gnutls libcurl libcares zlib libbrotlidec libzstd \
+ *     sqlite3) -lm -pthread \
  *     -o fuzz-tz
  *   ./fuzz-tz -max_total_time=180 ../fuzz/corpus/tz
  */
