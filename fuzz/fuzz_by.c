@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * fuzz_by.c - libFuzzer target for the /v1/usage?by= parser
  * (store_by_parse). Input: the parameter's value (libmicrohttpd has
- * decoded it). Checks that an accepted list has at least one name and
- * each known name at most once, and that a refusal says why.
+ * decoded it). Checks that an accepted list has one to STORE_BY_NKINDS
+ * (eight) distinct known names and that a refusal says why.
  *
- * Build and run (from a configured build dir, after `make`):
+ * Build and run (from a configured build dir, after `make`); the
+ * parser's file is compiled here too, so that libFuzzer sees its
+ * coverage (libagp.a is built by gcc, without it):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
  *     -I../src $(pkg-config --cflags json-c) ../fuzz/fuzz_by.c \
- *     src/libagp.a $(pkg-config --libs json-c libmicrohttpd gnutls \
- *     libcurl libcares zlib libbrotlidec libzstd sqlite3) -lm -pthread \
+ *     ../src/store_group.c src/libagp.a $(pkg-config --libs json-c \
+ *     libmicrohttpd gnutls libcurl libcares zlib libbrotlidec libzstd \
+ *     sqlite3) -lm -pthread \
  *     -o fuzz-by
  *   ./fuzz-by -max_total_time=180 ../fuzz/corpus/by
  */

@@ -293,38 +293,159 @@ api_add_prices(struct api *a, struct json_object *doc)
 	json_object_put(u);
 }
 
-static enum MHD_Result
-handle_usage(struct api *a, struct MHD_Connection *conn)
+/* Two digits at s, as a number; -1 when they are not. */
+static int
+two_digits(const char *s)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+int
+api_parse_tz(const char *s, long *off)
+{
+	const char *p = s + 3;
+	int h, m = 0;
+
+	if (strcmp(s, "Z") == 0 || strcmp(s, "z") == 0) {
+		*off = 0;
+		return 0;
+	}
+	if ((*s != '+' && *s != '-' && *s != ' ') ||
+	    (h = two_digits(s + 1)) < 0)
+		return -1;
+	if (*p == ':')
+		p++;
+	if (*p && ((m = two_digits(p)) < 0 || p[2]))
+		return -1;
+	if (p[-1] == ':' && !*p)
+		return -1;	/* "+HH:" */
+	if (m >= 60 || h * 60 + m > 14 * 60)
+		return -1;
+	*off = (h * 3600L + m * 60L) * (*s == '-' ? -1 : 1);
+	return 0;
+}
+
+void
+api_format_tz(long off, char *buf, size_t len)
+{
+	long a = off < 0 ? -off : off;
+
+	snprintf(buf, len, "%c%02ld:%02ld", off < 0 ? '-' : '+', a / 3600,
+		 a / 60 % 60);
+}
+
+/* A /v1/usage query's arguments, checked. */
+struct api_usage_q {
+	const char *by;
+	struct store_by b;
+	double since, until;
+	long tz;
+	bool has_until;
+};
+
+/* 0, or -1 with why in err. */
+static int
+api_usage_args(struct MHD_Connection *conn, struct api_usage_q *q,
+	       char *err, size_t errlen)
 {
 	const char *s = MHD_lookup_connection_value(conn,
 		MHD_GET_ARGUMENT_KIND, "since");
-	const char *by = MHD_lookup_connection_value(conn,
-		MHD_GET_ARGUMENT_KIND, "by");
+	const char *u = MHD_lookup_connection_value(conn,
+		MHD_GET_ARGUMENT_KIND, "until");
+	const char *tz = MHD_lookup_connection_value(conn,
+		MHD_GET_ARGUMENT_KIND, "tz");
+	double now = clock_wall();
+	const char *bad = NULL;
+
+	q->by = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "by");
+	q->has_until = u != NULL;
+	if (s && api_parse_since(s, now, &q->since) < 0)
+		bad = "since";
+	else if (u && api_parse_since(u, now, &q->until) < 0)
+		bad = "until";
+	if (bad) {
+		snprintf(err, errlen, "%s: expected RFC 3339 time, 'today' or "
+			 "a duration like 1h", bad);
+		return -1;
+	}
+	if (tz && api_parse_tz(tz, &q->tz) < 0) {
+		snprintf(err, errlen, "tz: expected an offset like +01:00, "
+			 "-0500 or Z");
+		return -1;
+	}
+	if (q->by && store_by_parse(q->by, &q->b, err, errlen) < 0)
+		return -1;
+	/* The plain document and its windows come from the summaries,
+	 * which have no end and no local days. */
+	if (!q->by && (u || tz)) {
+		snprintf(err, errlen, "%s: only with by=", u ? "until" : "tz");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_format_time(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* What a by= document was asked for, so that it says what it counts. */
+static void
+api_usage_echo(struct json_object *doc, const struct api_usage_q *q)
+{
+	char buf[32];
+
+	if (q->since > 0) {
+		api_format_time(q->since, buf, sizeof(buf));
+		json_object_object_add(doc, "since",
+				       json_object_new_string(buf));
+	}
+	if (q->has_until) {
+		api_format_time(q->until, buf, sizeof(buf));
+		json_object_object_add(doc, "until",
+				       json_object_new_string(buf));
+	}
+	api_format_tz(q->tz, buf, sizeof(buf));
+	json_object_object_add(doc, "tz", json_object_new_string(buf));
+}
+
+static enum MHD_Result
+handle_usage(struct api *a, struct MHD_Connection *conn)
+{
+	struct api_usage_q q = { .b = { .n = 0 } };
 	struct json_object *doc = NULL;
-	struct store_by b = { .n = 0 };
 	struct store *st;
-	double since = 0;
 	char err[128];
 
-	if (s && api_parse_since(s, clock_wall(), &since) < 0)
-		return reply_error(conn, MHD_HTTP_BAD_REQUEST,
-			"since: expected RFC 3339 time, 'today' or a duration "
-			"like 1h");
-	if (by && store_by_parse(by, &b, err, sizeof(err)) < 0)
+	if (api_usage_args(conn, &q, err, sizeof(err)) < 0)
 		return reply_error(conn, MHD_HTTP_BAD_REQUEST, err);
-	if (since <= 0 && !by)
-		return reply_json(conn, MHD_HTTP_OK,
-				  usage_table_json(a->usage));
-	pthread_mutex_lock(&a->reader_lock);
-	if ((st = api_reader(a)))
-		doc = by ? store_group_json(st, a->usage, &b, since) :
-		      store_window_json(st, a->usage, since);
-	pthread_mutex_unlock(&a->reader_lock);
-	if (doc && by)
+	if (q.since <= 0 && !q.by) {
+		doc = usage_table_json(a->usage);
+	} else {
+		pthread_mutex_lock(&a->reader_lock);
+		if ((st = api_reader(a)))
+			doc = q.by ? store_group_json(st, a->usage, &q.b,
+				q.since, q.until, q.tz) :
+			      store_window_json(st, a->usage, q.since);
+		pthread_mutex_unlock(&a->reader_lock);
+		if (!doc)
+			return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+					   "usage.db cannot be read");
+	}
+	if (doc && q.by) {
+		api_usage_echo(doc, &q);
 		api_add_prices(a, doc);
-	if (!doc)
-		return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   "usage.db cannot be read");
+	}
+	if (doc)
+		json_object_object_add(doc, "api_version",
+				       json_object_new_int(API_VERSION));
 	return reply_json(conn, MHD_HTTP_OK, doc);
 }
 

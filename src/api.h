@@ -10,6 +10,7 @@
 #define AGP_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct usage_table;
 struct ledger;
@@ -38,6 +39,19 @@ void api_free(struct api *a);
  * now ("90s", "15m", "1h", "7d"). Returns 0 and sets *t (seconds since
  * the epoch), or -1. */
 int api_parse_since(const char *s, double now, double *t);
+
+/* The version of the /v1/usage document, in its "api_version" field:
+ * 2 added until=, tz=, by=week and by=month. A client that needs those
+ * checks it; documents without it come from older daemons. */
+#define API_VERSION 2
+
+/* Parses a ?tz= offset: "Z", "+HH:MM", "-HH:MM", "+HHMM" or "+HH", at
+ * most 14 hours either way; a leading space reads as '+' (an unencoded
+ * '+' in a query string arrives as one). Returns 0 and sets *off
+ * (seconds east of UTC), or -1. */
+int api_parse_tz(const char *s, long *off);
+/* Writes off as "+HH:MM" (at least 7 bytes of buf). */
+void api_format_tz(long off, char *buf, size_t len);
 
 /* Creates a listening TCP socket bound to `listen`; -1 with errno set. */
 int api_listen_socket(const char *listen);

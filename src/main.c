@@ -4,7 +4,8 @@
  * Threading: main sets everything up, starts the other threads, then
  *   waits in sigwait(): TERM/INT stop the daemon gracefully, HUP reopens
  *   the log. No signal handler does any work. `export` reads usage.db
- *   and writes its records to stdout.
+ *   and writes its records to stdout; `usage` reads the daemon's API
+ *   (report_client.c).
  * Exit status: 0 after a clean stop, 1 when it cannot start (a port in
  *   use, an unusable state dir), 2 for a usage error.
  */
@@ -38,6 +39,7 @@
 #include "privsep.h"
 #include "proxy.h"
 #include "redirect.h"
+#include "report.h"
 #include "resolve.h"
 #include "standalone.h"
 #include "store.h"
@@ -646,6 +648,9 @@ main(int argc, char **argv)
 		break;
 	case OPTIONS_CMD_PRICES_IMPORT:
 		rc = run_prices_import(&opt);
+		break;
+	case OPTIONS_CMD_USAGE:
+		rc = report_run(&opt);
 		break;
 	case OPTIONS_CMD_RUN:
 		/* As oneself, the daemon's state dir is not ours to touch. */

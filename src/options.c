@@ -42,6 +42,8 @@ enum opt_kind {
 	OPT_DURATION,	/* long milliseconds */
 	OPT_LEVEL,	/* int log level */
 	OPT_CHOICE,	/* char *, one of opt->choices */
+	OPT_OPTCOUNT,	/* long, a count; --name alone means the default
+			 * in choices, --name=N sets it */
 };
 
 struct opt {
@@ -134,12 +136,20 @@ static const struct opt opts[] = {
 	  "run: as --ls-user (the UID-scoped redirect), not as yourself",
 	  NULL },
 	{ "since", OPT_STRING, O(export_since), "TIME",
-	  "export: records from TIME (RFC 3339, today, or a duration back "
-	  "like 7d)", NULL },
+	  "export, usage: records from TIME (RFC 3339, today, or a duration "
+	  "back like 7d)", NULL },
 	{ "until", OPT_STRING, O(export_until), "TIME",
-	  "export: records before TIME", NULL },
+	  "export, usage: records before TIME", NULL },
 	{ "format", OPT_CHOICE, O(export_format), "FORMAT",
 	  "export: jsonl (default) or csv", "|jsonl|csv|" },
+	{ "by", OPT_STRING, O(usage_by), "LIST",
+	  "usage: rows by day (default), week, month, model, agent, key "
+	  "and/or host, comma-separated", NULL },
+	{ "json", OPT_FLAG, O(usage_json), NULL,
+	  "usage: print the API's JSON document", NULL },
+	{ "watch", OPT_OPTCOUNT, O(usage_watch), "[=SECONDS]",
+	  "usage: redraw every SECONDS (default 5) until interrupted",
+	  "5" },
 	{ "system-ca", OPT_STRING, O(system_ca), "FILE",
 	  "system CA bundle for the combined bundle (default: found)",
 	  NULL },
@@ -341,6 +351,10 @@ opt_apply(struct options *cfg, const struct opt *o, const char *val,
 		    resolve_server_parse(val, &dns) < 0)
 			goto bad;
 		return list_add(l, val);
+	case OPT_OPTCOUNT:
+		if (!val)
+			val = o->choices;
+		/* fall through */
 	case OPT_COUNT:
 		errno = 0;
 		n = strtol(val, &end, 10);
@@ -450,6 +464,7 @@ options_usage(FILE *out)
 		"       antigravity-proxy ca-cert [OPTION]...\n"
 		"       antigravity-proxy run [OPTION]... -- COMMAND [ARG]...\n"
 		"       antigravity-proxy export [OPTION]...\n"
+		"       antigravity-proxy usage [OPTION]...\n"
 		"       antigravity-proxy prices import FILE [OUTFILE]\n"
 		"Meters the token usage of AI coding agents by intercepting "
 		"their HTTPS traffic.\n\n");
@@ -457,7 +472,7 @@ options_usage(FILE *out)
 		char left[64];
 
 		snprintf(left, sizeof(left), "--%s%s%s", opts[i].name,
-			 opts[i].arg ? " " : "",
+			 opts[i].arg && opts[i].kind != OPT_OPTCOUNT ? " " : "",
 			 opts[i].arg ? opts[i].arg : "");
 		fprintf(out, "  %-30s %s\n", left, opts[i].help);
 	}
@@ -524,8 +539,9 @@ long_options(void)
 		return NULL;
 	for (size_t i = 0; i < NOPTS; i++) {
 		lo[i].name = opts[i].name;
-		lo[i].has_arg = opts[i].kind == OPT_FLAG ? no_argument
-							 : required_argument;
+		lo[i].has_arg = opts[i].kind == OPT_FLAG ? no_argument :
+			opts[i].kind == OPT_OPTCOUNT ? optional_argument :
+			required_argument;
 		lo[i].val = 256 + (int)i;
 	}
 	lo[NOPTS] = (struct option){ "help", no_argument, NULL, OPT_HELP };
@@ -592,6 +608,10 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 		cfg->command = OPTIONS_CMD_EXPORT;
 		return OPTIONS_OK;
 	}
+	if (strcmp(argv[i], "usage") == 0) {
+		cfg->command = OPTIONS_CMD_USAGE;
+		return OPTIONS_OK;
+	}
 	if (strcmp(argv[i], "prices") == 0) {
 		/* "prices import LITELLM.json [OUT.json]": nothing else */
 		if (i + 2 >= argc || strcmp(argv[i + 1], "import") != 0 ||
@@ -614,8 +634,8 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 	return OPTIONS_ERROR;
 }
 
-/* "ca-cert [OPTION]..." and "export [OPTION]...": the options after the
- * word, nothing else. */
+/* "ca-cert [OPTION]...", "export [OPTION]..." and "usage [OPTION]...":
+ * the options after the word, nothing else. */
 static int
 options_word_args(struct options *cfg, int argc, char **argv,
 		  const struct option *lo, FILE *out, char *err,
@@ -664,6 +684,25 @@ options_run_args(struct options *cfg, int argc, char **argv,
 	return OPTIONS_OK;
 }
 
+/* A command's own options may name the file too (`usage --config F`),
+ * and must before it is read: a pass over them, up to a "--", that
+ * looks only for --config, --help and --version. */
+static int
+options_word_config(struct options *cfg, int argc, char **argv,
+		    const struct option *lo, FILE *out, char *err,
+		    size_t errlen)
+{
+	int start = optind, end = argc;
+
+	for (int i = start + 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			end = i;
+			break;
+		}
+	return options_getopt(cfg, end - start, argv + start, lo, false, out,
+			      err, errlen);
+}
+
 int
 options_parse(struct options *cfg, int argc, char **argv, void *outp,
 	     char *err, size_t errlen)
@@ -679,6 +718,8 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 		return OPTIONS_ERROR;
 	}
 	rc = options_getopt(cfg, argc, argv, lo, false, out, err, errlen);
+	if (rc == OPTIONS_OK && optind < argc)
+		rc = options_word_config(cfg, argc, argv, lo, out, err, errlen);
 	if (rc != OPTIONS_OK)
 		goto out;
 	if (options_read_file(cfg, cfg->config_file ? cfg->config_file
@@ -693,7 +734,8 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 	if (rc == OPTIONS_OK && cfg->command == OPTIONS_CMD_RUN)
 		rc = options_run_args(cfg, argc, argv, lo, out, err, errlen);
 	else if (rc == OPTIONS_OK && (cfg->command == OPTIONS_CMD_CA_CERT ||
-				      cfg->command == OPTIONS_CMD_EXPORT))
+				      cfg->command == OPTIONS_CMD_EXPORT ||
+				      cfg->command == OPTIONS_CMD_USAGE))
 		rc = options_word_args(cfg, argc, argv, lo, out, err, errlen);
 	if (rc == OPTIONS_OK && cfg->standalone && !cfg->ls_binary) {
 		snprintf(err, errlen, "--standalone needs --ls-binary");
@@ -727,6 +769,7 @@ options_free(struct options *cfg)
 		&cfg->ls_binary, &cfg->ls_user, &cfg->user, &cfg->system_ca,
 		&cfg->control_socket, &cfg->agents_cgroup,
 		&cfg->export_since, &cfg->export_until, &cfg->export_format,
+		&cfg->usage_by,
 	};
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)

@@ -14,6 +14,7 @@
 
 #define OPTIONS_API_PORT 8741
 #define OPTIONS_MITM_PORT 8742
+#define OPTIONS_WATCH_DEFAULT 5	/* usage --watch: seconds */
 
 /* A repeatable option's values, in the order given. */
 struct options_list {
@@ -28,6 +29,7 @@ enum options_command {
 	OPTIONS_CMD_RUN,		/* run one command, intercepted */
 	OPTIONS_CMD_EXPORT,		/* write usage records to stdout */
 	OPTIONS_CMD_PRICES_IMPORT,	/* LiteLLM prices -> our format */
+	OPTIONS_CMD_USAGE,		/* a report from the daemon's API */
 };
 
 struct options {
@@ -73,6 +75,10 @@ struct options {
 	char *export_since;		/* export: NULL for all */
 	char *export_until;		/* export: NULL for no bound */
 	char *export_format;		/* export: "jsonl" (NULL) or "csv" */
+	char *usage_by;			/* usage: "day" (NULL) or a list */
+	bool usage_json;		/* usage: the API's document as is */
+	long usage_watch;		/* usage: seconds between redraws;
+					 * 0: once */
 	struct options_list prices;	/* --prices files, over the shipped
 					 * table */
 };

@@ -57,7 +57,8 @@ struct json_object *store_window_json(struct store *s, struct usage_table *t,
  * the order given. */
 enum store_by_kind {
 	STORE_BY_MODEL, STORE_BY_AGENT, STORE_BY_KEY, STORE_BY_HOST,
-	STORE_BY_DAY, STORE_BY_HOUR, STORE_BY_NKINDS,
+	STORE_BY_DAY, STORE_BY_WEEK, STORE_BY_MONTH, STORE_BY_HOUR,
+	STORE_BY_NKINDS,
 };
 struct store_by {
 	enum store_by_kind k[STORE_BY_NKINDS];
@@ -68,11 +69,14 @@ struct store_by {
  * no blanks. 0, or -1 with a short message in err. */
 int store_by_parse(const char *s, struct store_by *b, char *err,
 		   size_t errlen);
-/* The groups of the records at or after since, with t's labels (NULL:
- * none): {"by": [...], "groups": [...], "totals": {...}}. NULL on error;
- * the caller owns it. */
+/* The groups of the records with since <= time < until (until 0: no
+ * bound), with t's labels (NULL: none): {"by": [...], "groups": [...],
+ * "totals": {...}}. Days, weeks (from Monday) and months are those of
+ * the fixed offset tz_offset (seconds east of UTC). NULL on error; the
+ * caller owns it. */
 struct json_object *store_group_json(struct store *s, struct usage_table *t,
-				     const struct store_by *b, double since);
+				     const struct store_by *b, double since,
+				     double until, long tz_offset);
 
 /* A /v1/requests query (store_filter.c parses it). */
 struct store_filter {

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * store_group.c - /v1/usage?by=: the records grouped by model, agent,
- * key, host, day and/or hour, with one SQL GROUP BY on the API's read
- * connection.
+ * key, host, day, week, month and/or hour, with one SQL GROUP BY on the
+ * API's read connection.
  *
  * Groups come from the records themselves, so they reach back as far as
  * the retention (--retain) keeps records; the all-time totals of a plain
- * /v1/usage come from the summaries. Days and hours are UTC.
+ * /v1/usage come from the summaries. Hours are UTC (the dashboard's
+ * last 24 hours). Days, weeks and months are those
+ * of one fixed UTC offset (?tz=, bound as ?3), so that a client can ask
+ * for its own local days; an offset is not a time zone, so across a
+ * daylight-saving change the hour that moved lands in the neighbouring
+ * day. Weeks start on Monday, as ISO 8601's do, and are named by that
+ * Monday's date ("weekday 0" moves to the coming Sunday, or stays on
+ * one; six days back is its Monday).
  *
  * Threading: on the connection's own thread, like store_query.c.
  */
@@ -29,7 +36,12 @@ static const struct {
 	[STORE_BY_AGENT] = { "agent", "agent" },
 	[STORE_BY_KEY] = { "key", "key" },
 	[STORE_BY_HOST] = { "host", "host" },
-	[STORE_BY_DAY] = { "day", "strftime('%Y-%m-%d', ts, 'unixepoch')" },
+	[STORE_BY_DAY] = { "day", "strftime('%Y-%m-%d', ts + ?3,"
+			   " 'unixepoch')" },
+	[STORE_BY_WEEK] = { "week", "date(ts + ?3, 'unixepoch', 'weekday 0',"
+			    " '-6 days')" },
+	[STORE_BY_MONTH] = { "month", "strftime('%Y-%m', ts + ?3,"
+			     " 'unixepoch')" },
 	[STORE_BY_HOUR] = { "hour",
 			    "strftime('%Y-%m-%dT%H:00Z', ts, 'unixepoch')" },
 };
@@ -49,7 +61,8 @@ store_by_parse(const char *s, struct store_by *b, char *err, size_t errlen)
 				break;
 		if (k == STORE_BY_NKINDS) {
 			snprintf(err, errlen, "by: expected a comma-separated "
-				 "list of model, agent, key, host, day, hour");
+				 "list of model, agent, key, host, day, week, "
+				 "month");
 			return -1;
 		}
 		for (size_t i = 0; i < b->n; i++)
@@ -85,7 +98,8 @@ group_sql(const struct store_by *b, char *sql, size_t len)
 		     " sum(cached_tokens), sum(cache_creation_tokens),"
 		     " sum(total_tokens), total(cost_usd),"
 		     " sum(has_usage AND cost_usd IS NULL), max(key_oauth),"
-		     " max(ts) FROM records WHERE ts >= ?1 GROUP BY %s"
+		     " max(ts) FROM records WHERE ts >= ?1 AND (?2 <= 0 OR"
+		     " ts < ?2) GROUP BY %s"
 		     " ORDER BY %s", cols, cols, cols);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -125,7 +139,8 @@ group_row(sqlite3_stmt *st, const struct store_by *b, struct usage_table *t,
 
 struct json_object *
 store_group_json(struct store *s, struct usage_table *t,
-		 const struct store_by *b, double since)
+		 const struct store_by *b, double since, double until,
+		 long tz_offset)
 {
 	sqlite3 *db = store_db(s);
 	sqlite3_stmt *st = NULL;
@@ -138,6 +153,8 @@ store_group_json(struct store *s, struct usage_table *t,
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_double(st, 1, since);
+	sqlite3_bind_double(st, 2, until);
+	sqlite3_bind_int64(st, 3, tz_offset);
 	groups = json_object_new_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_array_add(groups, group_row(st, b, t, &sum));

@@ -191,6 +191,25 @@ test_config_file(void)
 	ok(strstr(err, ":1: --max-connections: invalid value 'many'"), "%s",
 	   err);
 	options_free(&o);
+	/* After a command's word, --config is read all the same. */
+	write_conf("api-listen = 127.0.0.1:18999\nby = week\n");
+	is_int(parse(&o, err, "usage", "--config", conf_path, "--json", NULL),
+	       OPTIONS_OK, "usage --config FILE --json");
+	ok(o.command == OPTIONS_CMD_USAGE && o.usage_json &&
+	   strcmp(o.api_listen, "127.0.0.1:18999") == 0 &&
+	   strcmp(o.usage_by, "week") == 0, "the file after the word is read");
+	options_free(&o);
+	is_int(parse(&o, err, "usage", "--config", conf_path, "--by", "model",
+		     NULL), OPTIONS_OK, "usage --config FILE --by model");
+	is_str(o.usage_by, "model", "the command line wins there too");
+	options_free(&o);
+	is_int(parse(&o, err, "run", "--config", "/nonexistent", "--", "true",
+		     NULL), OPTIONS_ERROR, "run --config MISSING: refused");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "run", "--", "x",
+		     "--config", "/nonexistent", NULL), OPTIONS_OK,
+	       "the command's own --config after -- is its own");
+	options_free(&o);
 	unlink(conf_path);
 }
 
@@ -257,6 +276,24 @@ test_commands(void)
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "export", "extra",
 		     NULL), OPTIONS_ERROR, "export: a stray argument refused");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "usage", NULL),
+	       OPTIONS_OK, "usage");
+	ok(o.command == OPTIONS_CMD_USAGE && !o.usage_by && !o.usage_json &&
+	   o.usage_watch == 0, "usage: by day, once, a table");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch",
+		     NULL), OPTIONS_OK, "usage --watch");
+	is_int(o.usage_watch, OPTIONS_WATCH_DEFAULT, "--watch alone: 5 s");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch=2",
+		     "--by", "day,model", NULL), OPTIONS_OK, "usage --watch=2");
+	ok(o.usage_watch == 2 && strcmp(o.usage_by, "day,model") == 0,
+	   "--watch=2 --by day,model");
+	options_free(&o);
+	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch",
+		     "2", NULL), OPTIONS_ERROR,
+	       "--watch 2: the seconds go after '=' (GNU optional argument)");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "--retain", "90d",
 		     NULL), OPTIONS_OK, "--retain 90d");

@@ -217,6 +217,51 @@ dbl(struct json_object *o, const char *k)
 	       json_object_get_double(v) : NAN;
 }
 
+/* Days, weeks and months at an offset, and until=: T0 is Sunday
+ * 2026-11-29 03:01 UTC, the fifth record Monday 04:01. */
+static void
+test_local_groups(struct store *s, struct usage_table *t)
+{
+	struct json_object *doc;
+	struct store_by b;
+	char err[128];
+
+	store_by_parse("day", &b, err, sizeof(err));
+	doc = store_group_json(s, t, &b, 0, 0, -5 * 3600);
+	ok(fabs(dbl(group(doc, "day", "2026-11-28", NULL, NULL),
+		    "cost_usd") - 0.875) < 1e-12 &&
+	   group(doc, "day", "2026-11-29", NULL, NULL) &&
+	   json_object_array_length(get(doc, "groups", NULL, NULL)) == 2,
+	   "by=day at -05:00: Sunday 03:01 UTC is Saturday there");
+	json_object_put(doc);
+	store_by_parse("week", &b, err, sizeof(err));
+	doc = store_group_json(s, t, &b, 0, 0, 0);
+	ok(fabs(dbl(group(doc, "week", "2026-11-23", NULL, NULL),
+		    "cost_usd") - 0.875) < 1e-12 &&
+	   fabs(dbl(group(doc, "week", "2026-11-30", NULL, NULL),
+		    "cost_usd") - 1.0) < 1e-12,
+	   "by=week: weeks from Monday, named by it (Sunday ends one)");
+	json_object_put(doc);
+	doc = store_group_json(s, t, &b, 0, 0, -5 * 3600);
+	ok(json_object_array_length(get(doc, "groups", NULL, NULL)) == 1 &&
+	   group(doc, "week", "2026-11-23", NULL, NULL),
+	   "by=week at -05:00: Monday 04:01 UTC is still Sunday there");
+	json_object_put(doc);
+	store_by_parse("month,agent", &b, err, sizeof(err));
+	doc = store_group_json(s, t, &b, 0, 0, 14 * 3600);
+	ok(fabs(dbl(group(doc, "month", "2026-11", "agent", "codex"),
+		    "cost_usd") - 1.5) < 1e-12 &&
+	   json_object_array_length(get(doc, "groups", NULL, NULL)) == 2,
+	   "by=month,agent at +14:00");
+	json_object_put(doc);
+	doc = store_group_json(s, t, &b, T0 + 1, T0 + 3, 0);
+	ok(fabs(dbl(get(doc, "totals", NULL, NULL), "cost_usd") - 0.625) <
+	   1e-12 && json_object_array_length(get(doc, "groups", NULL,
+						     NULL)) == 2,
+	   "since <= ts < until: the second and third records");
+	json_object_put(doc);
+}
+
 static void
 test_costs(void)
 {
@@ -252,7 +297,7 @@ test_costs(void)
 	   1e-12, "a window's cost_usd");
 	json_object_put(doc);
 	store_by_parse("agent,key", &b, err, sizeof(err));
-	doc = store_group_json(s, t, &b, 0);
+	doc = store_group_json(s, t, &b, 0, 0, 0);
 	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
 	   2, "by=agent,key: two groups");
 	ok(fabs(dbl(group(doc, "agent", "claude", "key", "aaaa0001"),
@@ -264,7 +309,7 @@ test_costs(void)
 	       "oauth", "codex's key is marked oauth");
 	json_object_put(doc);
 	store_by_parse("day,model", &b, err, sizeof(err));
-	doc = store_group_json(s, t, &b, 0);
+	doc = store_group_json(s, t, &b, 0, 0, 0);
 	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
 	   3, "by=day,model: three groups");
 	ok(fabs(dbl(group(doc, "day", "2026-11-29", "model", "m-a"),
@@ -275,7 +320,7 @@ test_costs(void)
 		    "cost_usd") - 1.0) < 1e-12, "2026-11-30, m-a: $1");
 	json_object_put(doc);
 	store_by_parse("hour,model", &b, err, sizeof(err));
-	doc = store_group_json(s, t, &b, 0);
+	doc = store_group_json(s, t, &b, 0, 0, 0);
 	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
 	   3, "by=hour,model: three groups");
 	ok(fabs(dbl(group(doc, "hour", "2026-11-29T03:00Z", "model", "m-a"),
@@ -283,6 +328,7 @@ test_costs(void)
 	ok(fabs(dbl(group(doc, "hour", "2026-11-30T04:00Z", "model", "m-a"),
 		    "cost_usd") - 1.0) < 1e-12, "a day and an hour on: $1");
 	json_object_put(doc);
+	test_local_groups(s, t);
 	usage_table_free(t);
 	store_free(s);
 	rm_state();
