@@ -143,8 +143,8 @@ static const struct opt opts[] = {
 	{ "format", OPT_CHOICE, O(export_format), "FORMAT",
 	  "export: jsonl (default) or csv", "|jsonl|csv|" },
 	{ "by", OPT_STRING, O(usage_by), "LIST",
-	  "usage: rows by day (default), week, month, model, agent, key "
-	  "and/or host, comma-separated", NULL },
+	  "usage: rows by day (default), week, month, hour (UTC), model, "
+	  "agent, key and/or host, comma-separated", NULL },
 	{ "json", OPT_FLAG, O(usage_json), NULL,
 	  "usage: print the API's JSON document", NULL },
 	{ "watch", OPT_OPTCOUNT, O(usage_watch), "[=SECONDS]",

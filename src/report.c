@@ -45,7 +45,7 @@ static const struct {
 	{ "day", "Date", false }, { "week", "Week", false },
 	{ "month", "Month", false }, { "model", "Model", true },
 	{ "agent", "Agent", true }, { "key", "Key", true },
-	{ "host", "Host", true },
+	{ "host", "Host", true }, { "hour", "Hour (UTC)", false },
 };
 
 /* The count columns; `drop` orders what goes when the terminal is too

@@ -62,7 +62,7 @@ store_by_parse(const char *s, struct store_by *b, char *err, size_t errlen)
 		if (k == STORE_BY_NKINDS) {
 			snprintf(err, errlen, "by: expected a comma-separated "
 				 "list of model, agent, key, host, day, week, "
-				 "month");
+				 "month, hour");
 			return -1;
 		}
 		for (size_t i = 0; i < b->n; i++)

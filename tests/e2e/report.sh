@@ -66,6 +66,8 @@ golden model UTC $RANGE --by model
 golden agent-key UTC $RANGE --by agent,key
 golden day-model UTC $RANGE --by day,model
 golden month-host UTC $RANGE --by month,host
+# Hours are UTC wherever the user is.
+golden hour-model-tokyo Asia/Tokyo $RANGE --by hour,model
 }
 golden one-day UTC --since 2026-11-30T00:00:00Z \
 	--until 2026-12-01T00:00:00Z --by model
