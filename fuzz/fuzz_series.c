@@ -10,7 +10,8 @@
  * Build and run (from a configured build dir, after `make`):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
  *     -I../src $(pkg-config --cflags json-c) ../fuzz/fuzz_series.c \
- *     src/libagp.a $(pkg-config --libs json-c libmicrohttpd gnutls \
+ *     ../src/series.c src/libagp.a $(pkg-config --libs json-c \
+ *     libmicrohttpd gnutls \
  *     libcurl libcares zlib libbrotlidec libzstd sqlite3) -lm -pthread \
  *     -o fuzz-series
  *   ./fuzz-series -max_total_time=180 ../fuzz/corpus/series

@@ -324,9 +324,14 @@ def step_cost(b, api):
     set_control(b, "#range", "7d")
     set_control(b, "#metric", "cost_usd")
     days = [g["day"] for g in get(api, "/v1/usage?since=7d&by=day")["groups"]]
+    # Both controls' redraws done: days' buckets and a dollar axis (the
+    # first change's redraw may still show tokens).
     bars = b.until("""(() => { const r = [...document.querySelectorAll(
-      '#chart-model svg rect')]; return r.length && r.every(e =>
-      %s.includes(e.dataset.bucket)) && r.length; })()""" % json.dumps(days))
+      '#chart-model svg rect')]; const a = [...document.querySelectorAll(
+      '#chart-model svg text[text-anchor=end]')]; return r.length &&
+      r.every(e => %s.includes(e.dataset.bucket)) && a.length &&
+      a.every(t => t.textContent.startsWith('$')) && r.length; })()"""
+                   % json.dumps(days))
     axis = b.js("[...document.querySelectorAll('#chart-model svg "
                 "text[text-anchor=end]')].map(t => t.textContent)")
     by_cost = {g["model"]: g["cost_usd"] for g in
