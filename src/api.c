@@ -386,16 +386,6 @@ api_usage_args(struct MHD_Connection *conn, struct api_usage_q *q,
 	return 0;
 }
 
-static void
-api_format_time(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* What a by= document was asked for, so that it says what it counts. */
 static void
 api_usage_echo(struct json_object *doc, const struct api_usage_q *q)
@@ -403,12 +393,12 @@ api_usage_echo(struct json_object *doc, const struct api_usage_q *q)
 	char buf[32];
 
 	if (q->since > 0) {
-		api_format_time(q->since, buf, sizeof(buf));
+		clock_rfc3339(q->since, buf, sizeof(buf));
 		json_object_object_add(doc, "since",
 				       json_object_new_string(buf));
 	}
 	if (q->has_until) {
-		api_format_time(q->until, buf, sizeof(buf));
+		clock_rfc3339(q->until, buf, sizeof(buf));
 		json_object_object_add(doc, "until",
 				       json_object_new_string(buf));
 	}

@@ -5,6 +5,7 @@
 #ifndef AGP_CLOCK_H
 #define AGP_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -35,6 +36,18 @@ clock_wall(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* t (seconds since the epoch) as RFC 3339 UTC, whole seconds:
+ * "2026-11-29T03:01:02Z"; len 21 or more. */
+static inline void
+clock_rfc3339(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 #endif

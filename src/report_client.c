@@ -97,16 +97,6 @@ report_addr(struct report_ctx *x)
 	return 0;
 }
 
-static void
-report_rfc3339(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The query for now: the times resolved here, the offset of this
  * moment (a range across a DST change is grouped by today's offset).
  * 0, or -1 when it does not fit (a checked --by always does). */
@@ -123,10 +113,10 @@ report_url(struct report_ctx *x)
 	api_format_tz(tm.tm_gmtoff, tz, sizeof(tz));
 	if (x->opt->export_since &&
 	    api_parse_since(x->opt->export_since, now, &since) == 0)
-		report_rfc3339(since, s, sizeof(s));
+		clock_rfc3339(since, s, sizeof(s));
 	if (x->opt->export_until &&
 	    api_parse_since(x->opt->export_until, now, &until) == 0)
-		report_rfc3339(until, u, sizeof(u));
+		clock_rfc3339(until, u, sizeof(u));
 	/* '+' would arrive as a space */
 	n = snprintf(x->url, sizeof(x->url), "http://%s/v1/usage?by=%s&tz=%s"
 		     "%s%s%s%s%s", x->addr, x->by, *tz == '+' ? "%2B" : "-",

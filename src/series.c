@@ -272,9 +272,8 @@ struct series_names {
 	const char *of;			/* "provider and model" */
 };
 
-/* Appends to buf at *off, never past len. */
-__attribute__((format(printf, 4, 5))) static void
-put(char *buf, size_t len, size_t *off, const char *fmt, ...)
+void
+series_put(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -284,15 +283,17 @@ put(char *buf, size_t len, size_t *off, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf + *off, len - *off, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
+	if (n < 0 || (size_t)n >= len - *off)
+		buf[*off] = '\0';	/* none of it: half a line breaks a scrape */
+	else
+		*off += (size_t)n;
 }
 
 static void
 put_head(char *buf, size_t len, size_t *off, const char *name,
 	 const char *help, const char *of)
 {
-	put(buf, len, off, "# HELP %s %s, per %s.\n# TYPE %s counter\n",
+	series_put(buf, len, off, "# HELP %s %s, per %s.\n# TYPE %s counter\n",
 	    name, help, of, name);
 }
 
@@ -313,26 +314,26 @@ rows_metrics(const struct series_rows *rw, const struct series_names *nm,
 		};
 
 		for (k = 0; k < SERIES_NTYPES; k++)
-			put(buf, len, off, "%s{%s,gen_ai_token_type=\"%s\"} %"
+			series_put(buf, len, off, "%s{%s,gen_ai_token_type=\"%s\"} %"
 			    PRId64 "\n", nm->tokens, rw->labels[i],
 			    series_types[k], v[k]);
 	}
 	put_head(buf, len, off, nm->cost, "Cost in USD of the priced "
 		 "responses since start (price table: see /v1/usage)", nm->of);
 	for (i = 0; i < rw->n; i++)
-		put(buf, len, off, "%s{%s} %.9f\n", nm->cost, rw->labels[i],
+		series_put(buf, len, off, "%s{%s} %.9f\n", nm->cost, rw->labels[i],
 		    rw->c[i].cost_usd);
 	put_head(buf, len, off, nm->requests, "Metered responses since start",
 		 nm->of);
 	for (i = 0; i < rw->n; i++)
-		put(buf, len, off, "%s{%s} %" PRId64 "\n", nm->requests,
+		series_put(buf, len, off, "%s{%s} %" PRId64 "\n", nm->requests,
 		    rw->labels[i], rw->c[i].requests);
 	if (!nm->unpriced)
 		return;
 	put_head(buf, len, off, nm->unpriced, "Responses with usage but no "
 		 "price since start", nm->of);
 	for (i = 0; i < rw->n; i++)
-		put(buf, len, off, "%s{%s} %" PRId64 "\n", nm->unpriced,
+		series_put(buf, len, off, "%s{%s} %" PRId64 "\n", nm->unpriced,
 		    rw->labels[i], rw->c[i].unpriced);
 }
 
@@ -392,7 +393,7 @@ series_metrics(struct series *s, char *buf, size_t len)
 	pthread_mutex_unlock(&s->lock);
 	rows_metrics(m, &models, buf, len, &off);
 	rows_metrics(a, &agents, buf, len, &off);
-	put(buf, len, &off, "# HELP antigravity_proxy_metrics_folded_total "
+	series_put(buf, len, &off, "# HELP antigravity_proxy_metrics_folded_total "
 	    "Records counted under the label value \"" SERIES_OTHER "\": "
 	    "their model (the first %d provider and model pairs have series "
 	    "of their own) or agent (the first %d).\n"

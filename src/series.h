@@ -39,6 +39,12 @@ void series_record(struct series *s, const struct usage_record *r);
  * bytes, NUL-terminated); returns the length written. */
 size_t series_metrics(struct series *s, char *buf, size_t len);
 
+/* Appends fmt's text (whole lines, in the exposition format) to buf at
+ * *off, or nothing when it does not fit in len: the buffer never ends
+ * in half a line. */
+__attribute__((format(printf, 4, 5)))
+void series_put(char *buf, size_t len, size_t *off, const char *fmt, ...);
+
 /* The gen_ai.provider.name of an API host ("api.anthropic.com" ->
  * "anthropic", "us-central1-aiplatform.googleapis.com" ->
  * "gcp.vertex_ai"), "_OTHER" for a host not on the list. */

@@ -15,7 +15,6 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,16 +325,6 @@ usage_table_window(struct usage_table *t, double since)
 	return w;
 }
 
-static void
-format_time(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void
 usage_counts_json(struct json_object *o, const struct usage_counts *c,
 		  bool row)
@@ -421,7 +410,7 @@ snapshot_json(const struct usage_snapshot *s)
 	char ts[32];
 	size_t i;
 
-	format_time(s->since, ts, sizeof(ts));
+	clock_rfc3339(s->since, ts, sizeof(ts));
 	json_object_object_add(doc, "since", json_object_new_string(ts));
 	usage_counts_json(totals, &s->totals, false);
 	json_object_object_add(doc, "totals", totals);
@@ -437,7 +426,7 @@ snapshot_json(const struct usage_snapshot *s)
 		if (s->rows[i].c.unpriced)
 			json_object_array_add(unpriced, json_object_new_string(
 				s->rows[i].model));
-		format_time(s->rows[i].last_seen, ts, sizeof(ts));
+		clock_rfc3339(s->rows[i].last_seen, ts, sizeof(ts));
 		json_object_object_add(m, "last_seen",
 				       json_object_new_string(ts));
 		json_object_object_add(models, s->rows[i].model, m);
@@ -497,7 +486,7 @@ usage_record_to_json(const struct usage_record *r)
 	struct json_object *raw;
 	char ts[32];
 
-	format_time(r->time, ts, sizeof(ts));
+	clock_rfc3339(r->time, ts, sizeof(ts));
 	json_object_object_add(o, "time", json_object_new_string(ts));
 	json_object_object_add(o, "ts", json_object_new_double(r->time));
 	json_object_object_add(o, "host", json_object_new_string(r->host));
@@ -624,21 +613,6 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	return 0;
 }
 
-/* Appends to buf at *off, never past len. */
-__attribute__((format(printf, 4, 5))) static void
-put(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
-}
 
 /* Folds the statuses of the endpoints past USAGE_METRICS_ENDPOINTS into
  * one "other" endpoint (index -2), in place; returns the new count. A
@@ -684,7 +658,7 @@ usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 	if (t->series)
 		off = series_metrics(t->series, buf, len);
 	nst = statuses_fold(st, nst);
-	put(buf, len, &off, "# HELP antigravity_proxy_requests_total "
+	series_put(buf, len, &off, "# HELP antigravity_proxy_requests_total "
 	    "Responses per endpoint and HTTP status, all time (endpoints "
 	    "past the first %d are \"other\").\n"
 	    "# TYPE antigravity_proxy_requests_total counter\n",
@@ -693,7 +667,7 @@ usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
 		     st[i].endpoint == -2 ? SERIES_OTHER : "";
 		series_label(ep, b, sizeof(b));
-		put(buf, len, &off, "antigravity_proxy_requests_total"
+		series_put(buf, len, &off, "antigravity_proxy_requests_total"
 		    "{endpoint=\"%s\",status=\"%d\"} %" PRId64 "\n", b,
 		    st[i].status, st[i].count);
 	}

@@ -266,6 +266,31 @@ test_concurrent(void)
 	free(buf);
 }
 
+/* A buffer too small for the whole text ends after a whole line: half a
+ * line would make Prometheus refuse the scrape. */
+static void
+test_short_buffer(void)
+{
+	struct series *s = series_new();
+	struct usage_record r;
+	char *buf = malloc(METRICS_MAX);
+	size_t full, n, len;
+	bool whole = true;
+
+	fill(&r, "api.anthropic.com", "model-a", "agent-a", 10);
+	series_record(s, &r);
+	full = series_metrics(s, buf, METRICS_MAX);
+	for (len = 1; len < full; len += 7) {
+		n = series_metrics(s, buf, len);
+		if (n >= len || strlen(buf) != n || (n && buf[n - 1] != '\n'))
+			whole = false;
+	}
+	ok(full > 0 && whole, "every cut of the %zu-byte text ends after a "
+	   "whole line", full);
+	series_free(s);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -274,5 +299,6 @@ main(void)
 	test_agent_cap();
 	test_escape_and_skip();
 	test_concurrent();
+	test_short_buffer();
 	return tap_done();
 }
