@@ -36,7 +36,26 @@ echo "== autoreconf"
 autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0 skipped=0 status=0
+failures=$top/failures.txt
+: >"$failures"
 jobs=$(nproc 2>/dev/null || echo 2)
+
+# report_failures DIR NAME: each failed case under DIR with the
+# diagnostics that follow it, then the end of its log (the proxy log for
+# e2e tests); the case's name goes to $failures, printed again last, so
+# that the tail of the output says what failed.
+report_failures() {
+	find "$1" -name '*.log' ! -name test-suite.log \
+		-exec grep -l '^not ok\|^Bail out' {} + 2>/dev/null |
+	while read -r log; do
+		echo "--- $log"
+		grep -A12 '^not ok\|^Bail out' "$log" | grep -v '^\(ok\|PASS\|FAIL\):'
+		echo "--- end of $log"
+		tail -20 "$log"
+		grep '^not ok\|^Bail out' "$log" |
+			sed "s|^|$2 ${log#"$1"/}: |" >>"$failures"
+	done
+}
 
 # run_suite NAME CONFIGURE-ARGS...: builds in build-NAME, runs make check,
 # adds its counts from the TAP results.
@@ -69,18 +88,7 @@ run_suite() {
 		[ "$failed" -gt "$before" ] || { failed=$((failed + 1)); tail -20 check.out; }
 	fi
 	check_failed=0
-	if grep -q '^\(FAIL\|ERROR\)' check.out; then
-		find . -name '*.log' ! -name test-suite.log \
-			-exec grep -l '^not ok\|^Bail out' {} + 2>/dev/null |
-		while read -r log; do
-			# Each failed case with the diagnostics that follow it,
-			# then the end of the log (the proxy log for e2e tests).
-			echo "--- $log"
-			grep -A12 '^not ok\|^Bail out' "$log" | grep -v '^\(ok\|PASS\|FAIL\):'
-			echo "--- end of $log"
-			tail -20 "$log"
-		done
-	fi
+	grep -q '^\(FAIL\|ERROR\)' check.out && report_failures "$dir" "$name"
 	cd "$top" || exit 1
 }
 
@@ -93,6 +101,9 @@ if (cd "$top/build-normal" && make -s distcheck -j"$jobs" >distcheck.out 2>&1); 
 	echo "   distcheck passed"
 else
 	tail -40 "$top/build-normal/distcheck.out"
+	for sub in "$top"/build-normal/antigravity-proxy-*/_build; do
+		[ -d "$sub" ] && report_failures "$sub" distcheck
+	done
 	failed=$((failed + 1))
 	status=1
 fi
@@ -102,5 +113,9 @@ if [ "$(id -u)" -eq 0 ] && [ "$skipped" -gt 0 ]; then
 	status=1
 fi
 [ $((passed + failed)) -gt 0 ] || status=1
+if [ -s "$failures" ]; then
+	echo "== failed cases"
+	cat "$failures"
+fi
 echo "$passed passed, $failed failed"
 exit $status
