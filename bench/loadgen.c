@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,7 @@ struct lg_resp {
 struct lg_conn {
 	int fd;
 	gnutls_session_t s;
+	int64_t rx_at;	/* when the kernel got the newest bytes read */
 };
 
 struct lg_samples {
@@ -111,6 +114,17 @@ lg_pct(struct lg_samples *s, double p)
 	return (double)s->v[i] / 1000.0;
 }
 
+/* How many samples exceed LIMIT nanoseconds. */
+static long
+lg_over(const struct lg_samples *s, int64_t limit)
+{
+	long k = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		k += s->v[i] > limit;
+	return k;
+}
+
 static void
 lg_close(struct lg_conn *c)
 {
@@ -120,6 +134,68 @@ lg_close(struct lg_conn *c)
 		close(c->fd);
 	c->s = NULL;
 	c->fd = -1;
+}
+
+/* With lg_stamp set (the SSE modes), each read also says when the kernel
+ * received its bytes (SO_TIMESTAMPING, software receive stamps, in
+ * CLOCK_REALTIME; lg_real_off turns them into CLOCK_MONOTONIC): the
+ * moment an event reached the client's socket, apart from when this
+ * one thread, which shares the cores with the interceptor, got to it. */
+static int lg_stamp;
+static int64_t lg_real_off;
+
+static ssize_t
+lg_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+{
+	struct lg_conn *c = p;
+	union {
+		char b[CMSG_SPACE(sizeof(struct scm_timestamping))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	                    .msg_control = ctl.b,
+	                    .msg_controllen = sizeof(ctl.b) };
+	ssize_t n = recvmsg(c->fd, &m, 0);
+
+	for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h;
+	     h = CMSG_NXTHDR(&m, h)) {
+		struct scm_timestamping ts;
+
+		if (h->cmsg_level != SOL_SOCKET ||
+		    h->cmsg_type != SCM_TIMESTAMPING)
+			continue;
+		memcpy(&ts, CMSG_DATA(h), sizeof(ts));
+		c->rx_at = (int64_t)ts.ts[0].tv_sec * 1000000000LL +
+		           ts.ts[0].tv_nsec - lg_real_off;
+	}
+	return n;
+}
+
+static ssize_t
+lg_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+{
+	return send(((struct lg_conn *)p)->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static int
+lg_pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
+{
+	struct pollfd pf = { ((struct lg_conn *)p)->fd, POLLIN, 0 };
+
+	return poll(&pf, 1, (int)ms);
+}
+
+static void
+lg_stamp_on(struct lg_conn *c)
+{
+	int f = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
+	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPING, &f, sizeof(f));
+	gnutls_transport_set_ptr(c->s, c);
+	gnutls_transport_set_pull_function(c->s, lg_pull);
+	gnutls_transport_set_pull_timeout_function(c->s, lg_pull_timeout);
+	gnutls_transport_set_push_function(c->s, lg_push);
 }
 
 static int
@@ -143,6 +219,8 @@ lg_open(struct lg_conn *c)
 	gnutls_alpn_set_protocols(c->s, &(gnutls_datum_t){
 		(unsigned char *)"http/1.1", 8 }, 1, 0);
 	gnutls_transport_set_int(c->s, c->fd);
+	if (lg_stamp)
+		lg_stamp_on(c);
 	gnutls_handshake_set_timeout(c->s, 20000);
 	do
 		rc = gnutls_handshake(c->s);
@@ -384,8 +462,16 @@ struct lg_stream {
 	int done;
 };
 
-static struct lg_samples lg_delay, lg_jitter;
+static struct lg_samples lg_delay, lg_jitter, lg_arrival;
 static long lg_ms;
+/* Every event's send stamp, delay and arrival delay, in the order they
+ * came, for the steady-state figures: the events sent once every stream
+ * had its first one (lg_ready), after the interceptors' connection set-up
+ * (for antigravity-proxy that includes its upstream handshakes, which it
+ * makes on each stream's request, while the peers make them on accept). */
+static struct lg_samples lg_sent, lg_dall, lg_aall;
+static long lg_started, lg_live;
+static int64_t lg_ready;
 
 static void
 lg_event(void *arg, int64_t t, int64_t at)
@@ -394,6 +480,13 @@ lg_event(void *arg, int64_t t, int64_t at)
 	int64_t d;
 
 	lg_add(&lg_delay, at - t);
+	if (st->c.rx_at)
+		lg_add(&lg_arrival, st->c.rx_at - t);
+	lg_add(&lg_sent, t);
+	lg_add(&lg_dall, at - t);
+	lg_add(&lg_aall, st->c.rx_at ? st->c.rx_at - t : -1);
+	if (st->events == 0 && ++lg_started == lg_live)
+		lg_ready = at;
 	if (st->last) {
 		d = (at - st->last) - lg_ms * 1000000LL;
 		lg_add(&lg_jitter, d < 0 ? -d : d);
@@ -429,6 +522,19 @@ lg_stream_read(struct lg_stream *st, long n, long *errors)
 	lg_close(&st->c);
 }
 
+/* The delays of the events sent at or after lg_ready. */
+static void
+lg_steady(struct lg_samples *d, struct lg_samples *a)
+{
+	for (size_t i = 0; lg_ready && i < lg_sent.n; i++) {
+		if (lg_sent.v[i] < lg_ready)
+			continue;
+		lg_add(d, lg_dall.v[i]);
+		if (lg_aall.v[i] >= 0)
+			lg_add(a, lg_aall.v[i]);
+	}
+}
+
 static int
 lg_sse(long nstreams, long n, long ms, const char *ct)
 {
@@ -436,10 +542,20 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 	struct pollfd *pf = calloc((size_t)nstreams, sizeof(*pf));
 	char req[512];
 	long errors = 0, live = 0, events = 0;
+	struct lg_samples steady = { 0 }, steady_arr = { 0 };
 	int64_t end, t0;
 	int len;
 
 	lg_ms = ms;
+	{
+		struct timespec r, m;
+
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		clock_gettime(CLOCK_REALTIME, &r);
+		lg_real_off = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL +
+		              (r.tv_nsec - m.tv_nsec);
+	}
+	lg_stamp = 1;
 	len = snprintf(req, sizeof(req), "GET /sse?n=%ld&ms=%ld&ct=%s "
 	               "HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream"
 	               "\r\n\r\n", n, ms, ct, lg_host);
@@ -464,6 +580,7 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 		fcntl(st[i].c.fd, F_SETFL, O_NONBLOCK);
 		live++;
 	}
+	lg_live = live;
 	end = lg_now() + (n * ms + 60000) * 1000000LL;
 	while (live > 0 && lg_now() < end) {
 		long m = 0;
@@ -489,14 +606,27 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 		}
 	}
 	errors += live;	/* still open at the deadline */
+	lg_steady(&steady, &steady_arr);
 	for (long i = 0; i < nstreams; i++)
 		events += st[i].events;
 	printf("{");
 	lg_print_pcts("delay", &lg_delay);
 	lg_print_pcts("jitter", &lg_jitter);
-	printf("\"delay_max_us\": %.1f, \"events\": %ld, \"expected\": %ld, "
-	       "\"streams\": %ld, \"errors\": %ld}\n", lg_pct(&lg_delay, 100),
-	       events, n * nstreams, nstreams, errors);
+	lg_print_pcts("arrival", &lg_arrival);
+	lg_print_pcts("steady", &steady);
+	printf("\"steady_max_us\": %.1f, \"steady_late_50ms\": %ld, "
+	       "\"steady_events\": %zu, ", lg_pct(&steady, 100),
+	       lg_over(&steady, 50000000LL), steady.n);
+	lg_print_pcts("steady_arrival", &steady_arr);
+	printf("\"steady_arrival_max_us\": %.1f, "
+	       "\"steady_arrival_late_50ms\": %ld, ",
+	       lg_pct(&steady_arr, 100), lg_over(&steady_arr, 50000000LL));
+	printf("\"arrival_max_us\": %.1f, \"arrival_late_50ms\": %ld, ",
+	       lg_pct(&lg_arrival, 100), lg_over(&lg_arrival, 50000000LL));
+	printf("\"delay_max_us\": %.1f, \"late_50ms\": %ld, \"events\": %ld, "
+	       "\"expected\": %ld, \"streams\": %ld, \"errors\": %ld}\n",
+	       lg_pct(&lg_delay, 100), lg_over(&lg_delay, 50000000LL), events,
+	       n * nstreams, nstreams, errors);
 	return 0;
 }
 

@@ -26,10 +26,24 @@ ROWS = [
     ("down 64 MiB", "down", "mbps", "MB/s", False),
     ("up 1 MiB bodies", "up", "mbps", "MB/s", False),
     ("N streams peak RSS", "streams_rss", "peak_rss_mb", "MB", True),
+    ("N streams CPU", "streams_cpu", "cpu_s", "s", True),
+    ("N streams CPU stolen", "streams_steal", "steal_s", "s", True),
     ("N streams errors", "streams", "errors", "", True),
     ("N streams delay p50", "streams", "delay_p50_us", "us", True),
     ("N streams delay p99", "streams", "delay_p99_us", "us", True),
+    ("N streams delay max", "streams", "delay_max_us", "us", True),
+    ("N streams late > 50 ms", "streams", "late_50ms", "", True),
     ("N streams jitter p99", "streams", "jitter_p99_us", "us", True),
+    ("N streams steady p99", "streams", "steady_p99_us", "us", True),
+    ("N streams steady max", "streams", "steady_max_us", "us", True),
+    ("N streams steady > 50 ms", "streams", "steady_late_50ms", "", True),
+    ("N streams arrival p99", "streams", "arrival_p99_us", "us", True),
+    ("N streams arrival max", "streams", "arrival_max_us", "us", True),
+    ("N streams arrived > 50 ms", "streams", "arrival_late_50ms", "", True),
+    ("N streams st. arrival max", "streams", "steady_arrival_max_us", "us",
+     True),
+    ("N streams st. arrived > 50ms", "streams", "steady_arrival_late_50ms",
+     "", True),
     ("new TLS conn/s", "hs", "per_s", "/s", False),
 ]
 # Figures where the added part (target minus direct) is what counts.
@@ -196,6 +210,15 @@ def targets_check(rows, data, m):
         fmt(hs[OURS], 0), fmt(hs["sslsplit"], 0)),
         None if None in (hs[OURS], hs["sslsplit"])
         else hs[OURS] >= hs["sslsplit"])
+    p99 = {t: get(data, t, "streams", "delay_p99_us") for t in TARGETS}
+    mx = get(data, OURS, "streams", "delay_max_us")
+    late = get(data, OURS, "streams", "late_50ms")
+    add("streams: delay p99 <= sslsplit's, max < 100 ms, 0 events > 50 ms",
+        "%s / %s us, max %s us, %s late" % (
+            fmt(p99[OURS], 0), fmt(p99["sslsplit"], 0), fmt(mx, 0),
+            fmt(late, 0)),
+        None if None in (p99[OURS], p99["sslsplit"], mx, late)
+        else p99[OURS] <= p99["sslsplit"] and mx < 100000 and late == 0)
     c = m["throughput_cost_pct"]
     add("metering costs < 5% of throughput", "%s %%" % fmt(c, 0),
         None if c is None else c < 5)
@@ -241,7 +264,7 @@ def print_table(rows, m, checks, args):
         for line in args.meter.splitlines():
             print("  " + line)
     print()
-    print("issue 6 targets:")
+    print("targets (issues 6 and 17):")
     for c in checks:
         mark = {True: "met ", False: "MISS", None: "n/a "}[c["met"]]
         print("  [%s] %s: %s" % (mark, c["target"], c["value"]))

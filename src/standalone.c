@@ -256,13 +256,15 @@ sup_stop(struct sup *s)
 	}
 }
 
-/* How long poll() may sleep, in ms; -1 for ever. */
+/* How long poll() may sleep, in ms; -1 for ever. Without a language
+ * server to start (no --standalone: the supervisor serves `run` alone)
+ * nothing is due, so it sleeps until an event. */
 static int
 sup_timeout(const struct sup *s, long long now)
 {
 	long long t;
 
-	if (!s->stopping && s->pid < 0)
+	if (!s->stopping && s->pid < 0 && s->cmd)
 		t = s->next_start - now;
 	else if (s->stopping && s->pid > 0 && !s->killed)
 		t = s->kill_at - now;

@@ -63,6 +63,25 @@ cgroup_of() {
 	sed -n 's/^0:://p' "/proc/$1/cgroup"
 }
 
+# --- idle ------------------------------------------------------------------
+# cpu_ticks PID...: user and system time of those processes, in ticks.
+cpu_ticks() {
+	for p in "$@"; do
+		awk '{print $14 + $15}' "/proc/$p/stat"
+	done | awk '{t += $1} END {print t + 0}'
+}
+# The daemon and its supervisor, which serves `run` here: with nothing
+# to do, both sleep (the supervisor once spun in poll() with a zero
+# timeout when it had no language server to start).
+sup=$(pgrep -P "$proxy_pid" -x antigravity-pro)
+[ -n "$sup" ]
+ok $? "the daemon has a supervisor (pid ${sup:-none})"
+t0=$(cpu_ticks "$proxy_pid" $sup)
+sleep 2
+t1=$(cpu_ticks "$proxy_pid" $sup)
+[ $((t1 - t0)) -le 10 ]
+ok $? "idle for 2 s, the daemon and its supervisor use $((t1 - t0)) ticks of CPU (at most 10)"
+
 # --- run as oneself ----------------------------------------------------------
 code=$(prun -- curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
 	-X POST -d '{}' "$GC")
