@@ -291,7 +291,7 @@ ok $? "prometheus loaded the 8 shipped rules, all healthy"
 # Every query of the Grafana dashboard, its variables substituted, runs
 # on the real server and returns data.
 in_ns "$PYTHON" - "$top/contrib/grafana/antigravity-proxy.json" "$PROM" <<'PY'
-import json, sys, urllib.parse, urllib.request
+import json, sys, time, urllib.parse, urllib.request
 d = json.load(open(sys.argv[1]))
 prom = sys.argv[2]
 var = {v["name"]: v for v in d["templating"]["list"]}
@@ -299,26 +299,48 @@ assert var["DS_PROMETHEUS"]["type"] == "datasource", var
 assert var["DS_PROMETHEUS"]["query"] == "prometheus", var
 assert d["uid"] and d["title"] and d["panels"], d.keys()
 subst = {"$instance": ".*", "$__rate_interval": "1m", "$__interval": "15s"}
-n = fails = 0
-ids = set()
-for p in d["panels"]:
-    assert p["id"] not in ids, p["id"]
-    ids.add(p["id"])
-    assert p["datasource"]["uid"] == "${DS_PROMETHEUS}", p["title"]
-    assert set(p["gridPos"]) == {"x", "y", "w", "h"}, p["title"]
-    assert p["gridPos"]["x"] + p["gridPos"]["w"] <= 24, p["title"]
-    assert p["targets"], p["title"]
-    for t in p["targets"]:
-        e = t["expr"]
-        for k, v in subst.items():
-            e = e.replace(k, v)
-        assert "$" not in e, e
-        r = json.load(urllib.request.urlopen(prom + "/api/v1/query?" +
-            urllib.parse.urlencode({"query": e}), timeout=10))
-        n += 1
-        if r["status"] != "success" or not r["data"]["result"]:
-            print("# no data:", p["title"], e, r)
-            fails += 1
+def get(path, **q):
+    return json.load(urllib.request.urlopen(prom + path + "?" +
+                                            urllib.parse.urlencode(q),
+                                            timeout=10))
+def check(say):
+    n = fails = 0
+    ids = set()
+    for p in d["panels"]:
+        assert p["id"] not in ids, p["id"]
+        ids.add(p["id"])
+        assert p["datasource"]["uid"] == "${DS_PROMETHEUS}", p["title"]
+        assert set(p["gridPos"]) == {"x", "y", "w", "h"}, p["title"]
+        assert p["gridPos"]["x"] + p["gridPos"]["w"] <= 24, p["title"]
+        assert p["targets"], p["title"]
+        for t in p["targets"]:
+            e = t["expr"]
+            for k, v in subst.items():
+                e = e.replace(k, v)
+            assert "$" not in e, e
+            r = get("/api/v1/query", query=e)
+            n += 1
+            if r["status"] != "success" or not r["data"]["result"]:
+                if say:
+                    print("# no data:", p["title"], e, r)
+                fails += 1
+    return n, fails
+# rate() and increase() need two samples of a series in their window:
+# give the 1 s scrapes up to 15 s to take them.
+deadline = time.monotonic() + 15
+while True:
+    n, fails = check(False)
+    if not fails or time.monotonic() > deadline:
+        break
+    time.sleep(0.5)
+if fails:
+    check(True)
+    for t in get("/api/v1/targets")["data"]["activeTargets"]:
+        print("# target", t["labels"].get("instance"), t["health"],
+              t["lastScrape"], t["lastError"])
+    print("# samples of the cost counter in the last hour:",
+          get("/api/v1/query", query="count_over_time("
+              "antigravity_proxy_cost_usd_total[1h])")["data"]["result"])
 print("# %d panels, %d queries, %d without data" % (len(d["panels"]), n,
                                                     fails))
 sys.exit(1 if fails else 0)

@@ -76,9 +76,9 @@ cpu_ticks() {
 sup=$(pgrep -P "$proxy_pid" -x antigravity-pro)
 [ -n "$sup" ]
 ok $? "the daemon has a supervisor (pid ${sup:-none})"
-t0=$(cpu_ticks "$proxy_pid" $sup)
+t0=$(cpu_ticks "$proxy_pid" "$sup")
 sleep 2
-t1=$(cpu_ticks "$proxy_pid" $sup)
+t1=$(cpu_ticks "$proxy_pid" "$sup")
 [ $((t1 - t0)) -le 10 ]
 ok $? "idle for 2 s, the daemon and its supervisor use $((t1 - t0)) ticks of CPU (at most 10)"
 
