@@ -462,14 +462,15 @@ struct lg_stream {
 	int done;
 };
 
-static struct lg_samples lg_delay, lg_jitter, lg_arrival;
+static struct lg_samples lg_delay, lg_jitter;
 static long lg_ms;
-/* Every event's send stamp, delay and arrival delay, in the order they
- * came, for the steady-state figures: the events sent once every stream
- * had its first one (lg_ready), after the interceptors' connection set-up
- * (for antigravity-proxy that includes its upstream handshakes, which it
- * makes on each stream's request, while the peers make them on accept). */
-static struct lg_samples lg_sent, lg_dall, lg_aall;
+/* Every event's send stamp and arrival delay (-1 without a stamp), in
+ * the order they came, as lg_delay holds their delays, for the figures of
+ * the steady state: the events sent once every stream had its first one
+ * (lg_ready), after the interceptors' connection set-up (for
+ * antigravity-proxy that includes its upstream handshakes, which it makes
+ * on each stream's request, while the peers make them on accept). */
+static struct lg_samples lg_sent, lg_aall;
 static long lg_started, lg_live;
 static int64_t lg_ready;
 
@@ -480,10 +481,7 @@ lg_event(void *arg, int64_t t, int64_t at)
 	int64_t d;
 
 	lg_add(&lg_delay, at - t);
-	if (st->c.rx_at)
-		lg_add(&lg_arrival, st->c.rx_at - t);
 	lg_add(&lg_sent, t);
-	lg_add(&lg_dall, at - t);
 	lg_add(&lg_aall, st->c.rx_at ? st->c.rx_at - t : -1);
 	if (st->events == 0 && ++lg_started == lg_live)
 		lg_ready = at;
@@ -522,14 +520,16 @@ lg_stream_read(struct lg_stream *st, long n, long *errors)
 	lg_close(&st->c);
 }
 
-/* The delays of the events sent at or after lg_ready. */
+/* The delays (into d, if not NULL) and arrival delays (into a) of the
+ * events sent at or after since. Before lg_delay is sorted. */
 static void
-lg_steady(struct lg_samples *d, struct lg_samples *a)
+lg_select(int64_t since, struct lg_samples *d, struct lg_samples *a)
 {
-	for (size_t i = 0; lg_ready && i < lg_sent.n; i++) {
-		if (lg_sent.v[i] < lg_ready)
+	for (size_t i = 0; i < lg_sent.n; i++) {
+		if (lg_sent.v[i] < since)
 			continue;
-		lg_add(d, lg_dall.v[i]);
+		if (d)
+			lg_add(d, lg_delay.v[i]);
 		if (lg_aall.v[i] >= 0)
 			lg_add(a, lg_aall.v[i]);
 	}
@@ -542,7 +542,7 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 	struct pollfd *pf = calloc((size_t)nstreams, sizeof(*pf));
 	char req[512];
 	long errors = 0, live = 0, events = 0;
-	struct lg_samples steady = { 0 }, steady_arr = { 0 };
+	struct lg_samples steady = { 0 }, steady_arr = { 0 }, arrival = { 0 };
 	int64_t end, t0;
 	int len;
 
@@ -606,13 +606,15 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 		}
 	}
 	errors += live;	/* still open at the deadline */
-	lg_steady(&steady, &steady_arr);
+	lg_select(0, NULL, &arrival);
+	if (lg_ready)
+		lg_select(lg_ready, &steady, &steady_arr);
 	for (long i = 0; i < nstreams; i++)
 		events += st[i].events;
 	printf("{");
 	lg_print_pcts("delay", &lg_delay);
 	lg_print_pcts("jitter", &lg_jitter);
-	lg_print_pcts("arrival", &lg_arrival);
+	lg_print_pcts("arrival", &arrival);
 	lg_print_pcts("steady", &steady);
 	printf("\"steady_max_us\": %.1f, \"steady_late_50ms\": %ld, "
 	       "\"steady_events\": %zu, ", lg_pct(&steady, 100),
@@ -622,7 +624,7 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 	       "\"steady_arrival_late_50ms\": %ld, ",
 	       lg_pct(&steady_arr, 100), lg_over(&steady_arr, 50000000LL));
 	printf("\"arrival_max_us\": %.1f, \"arrival_late_50ms\": %ld, ",
-	       lg_pct(&lg_arrival, 100), lg_over(&lg_arrival, 50000000LL));
+	       lg_pct(&arrival, 100), lg_over(&arrival, 50000000LL));
 	printf("\"delay_max_us\": %.1f, \"late_50ms\": %ld, \"events\": %ld, "
 	       "\"expected\": %ld, \"streams\": %ld, \"errors\": %ld}\n",
 	       lg_pct(&lg_delay, 100), lg_over(&lg_delay, 50000000LL), events,

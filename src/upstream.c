@@ -16,11 +16,8 @@
  *   whose private connection cache holds the warm connection, for the
  *   length of one exchange. No lock is held across a curl call. The
  *   trust store is read-only once upstream_new() returns
- *   (upstream_trust.h). curl_easy_perform() drives each exchange: a multi
- *   handle of our own per connection (curl_multi_socket_action() and one
- *   poll(), two syscalls fewer per request) measured 28 KB a connection,
- *   the socket hash of curl_multi_init() alone, against 12 % of the added
- *   warm time to first byte on idle vCPUs, and nothing on busy ones.
+ *   (upstream_trust.h). curl_easy_perform() drives each exchange (a multi
+ *   handle of our own costs more than it saves: bench/RESULTS.md).
  * Upstream certificates: curl is given no CA and checks nothing itself
  *   (its GnuTLS backend would parse the CA file again for each new
  *   connection, see upstream_trust.c); on_prereq(), which curl calls once
