@@ -89,7 +89,6 @@ parse_copy(const uint8_t *data, size_t size, struct http_request *req)
 			if (!req->headers[i].name[0] ||
 			    http1_header(req, req->headers[i].name) == NULL)
 				abort();
-		(void)http1_hop_by_hop("X-Foo", req);
 	}
 	free(buf);
 	return rc;

@@ -5,12 +5,21 @@
  * Usage: replay-NAME [FILE]...   (prints TAP: one test per file)
  * Without files it replays $top_srcdir/fuzz/corpus/NAME/, NAME being
  * what follows "replay-" in its own name: each replay-NAME is a test.
+ *
+ * Built with --enable-fuzzing (clang), it then hands the corpus to
+ * libFuzzer for FUZZ_RUNS executions (default 20000, seed FUZZ_SEED,
+ * default 1, so a CI run is repeatable) and reports them as one more
+ * test.  New inputs go to a scratch directory that is removed; a crash
+ * ends the program without the plan, which the TAP driver reports.
  */
+#include "config.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,6 +49,75 @@ by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
+
+#ifdef AGP_FUZZING
+/* libFuzzer's entry for a program with a main of its own (clang's
+ * libclang_rt.fuzzer_no_main); it exits when the runs are done. */
+int LLVMFuzzerRunDriver(int *argc, char ***argv,
+			int (*cb)(const uint8_t *data, size_t size));
+
+static char fuzz_scratch[4096];
+static unsigned long fuzz_execs;
+static int fuzz_cases;
+
+static int
+fuzz_one(const uint8_t *data, size_t size)
+{
+	fuzz_execs++;
+	return LLVMFuzzerTestOneInput(data, size);
+}
+
+/* Runs at libFuzzer's exit(0): the runs are done, nothing crashed. */
+static void
+fuzz_done(void)
+{
+	struct dirent *e;
+	char path[8192];
+	DIR *d = opendir(fuzz_scratch);
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", fuzz_scratch,
+				 e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(fuzz_scratch);
+	printf("ok %d - libFuzzer: %lu executions, no crash, leak or "
+	       "undefined behaviour\n1..%d\n", fuzz_cases, fuzz_execs,
+	       fuzz_cases);
+	fflush(stdout);
+}
+
+/* Fuzzes the corpus in dir; n cases were printed before. */
+static int
+fuzz(int n, const char *dir)
+{
+	const char *runs = getenv("FUZZ_RUNS"), *seed = getenv("FUZZ_SEED");
+	const char *tmp = getenv("TMPDIR");
+	char runs_arg[64], seed_arg[64], corpus[4096];
+	char *args[] = { "replay", runs_arg, seed_arg, "-print_final_stats=1",
+			 fuzz_scratch, corpus, NULL };
+	char **argv = args;
+	int argc = 6;
+
+	snprintf(runs_arg, sizeof(runs_arg), "-runs=%s", runs ? runs : "20000");
+	snprintf(seed_arg, sizeof(seed_arg), "-seed=%s", seed ? seed : "1");
+	snprintf(corpus, sizeof(corpus), "%s", dir);
+	snprintf(fuzz_scratch, sizeof(fuzz_scratch), "%s/agp-fuzz.XXXXXX",
+		 tmp ? tmp : "/tmp");
+	if (!mkdtemp(fuzz_scratch)) {
+		printf("Bail out! no scratch directory %s\n", fuzz_scratch);
+		return 1;
+	}
+	fuzz_cases = n + 1;
+	fflush(stdout);
+	atexit(fuzz_done);
+	LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
+	return 1;	/* not reached: libFuzzer exits */
+}
+#endif
 
 int
 main(int argc, char **argv)
@@ -80,6 +158,10 @@ main(int argc, char **argv)
 		}
 		free(ents);
 	}
+#ifdef AGP_FUZZING
+	if (argc == 1 && !failed)
+		return fuzz(n, dir);
+#endif
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 }

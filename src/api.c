@@ -647,7 +647,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
-static void
+static void LOG_PRINTF(2, 0)
 api_mhd_log(void *arg, const char *fmt, va_list ap)
 {
 	char buf[512];

@@ -377,21 +377,3 @@ out:
 	}
 	return rc;
 }
-
-const char *
-clienthello_strerror(int rc)
-{
-	switch (rc) {
-	case CLIENTHELLO_DONE:
-		return "DONE";
-	case CLIENTHELLO_NEED_MORE:
-		return "NEED_MORE";
-	case CLIENTHELLO_NOT_TLS:
-		return "NOT_TLS";
-	case CLIENTHELLO_MALFORMED:
-		return "MALFORMED";
-	case CLIENTHELLO_TOO_BIG:
-		return "TOO_BIG";
-	}
-	return "unknown";
-}

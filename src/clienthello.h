@@ -55,7 +55,4 @@ struct clienthello {
 int clienthello_parse(const uint8_t *buf, size_t len,
                       struct clienthello *out, size_t *need);
 
-/* "DONE", "NEED_MORE", ... for log lines. */
-const char *clienthello_strerror(int rc);
-
 #endif

@@ -347,32 +347,6 @@ http1_header(const struct http_request *req, const char *name)
 	return NULL;
 }
 
-bool
-http1_hop_by_hop(const char *name, const struct http_request *req)
-{
-	static const char *const fixed[] = {
-		"Connection", "Keep-Alive", "TE", "Trailer",
-		"Transfer-Encoding", "Upgrade",
-	};
-	const char *cur, *tok;
-	size_t n;
-
-	if (strncasecmp(name, "Proxy-", 6) == 0)
-		return true;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (strcasecmp(name, fixed[i]) == 0)
-			return true;
-	for (size_t i = 0; req && i < req->nheaders; i++) {
-		if (strcasecmp(req->headers[i].name, "Connection") != 0)
-			continue;
-		cur = req->headers[i].value;
-		while (list_next(&cur, &tok, &n))
-			if (tok_is(tok, n, name))
-				return true;
-	}
-	return false;
-}
-
 /* Does any header called name list token (comma-separated, any case)? */
 static bool
 header_lists(const struct http_request *req, const char *name,

@@ -60,11 +60,6 @@ void http1_request_move(struct http_request *req, const char *old,
 /* The value of the first header called name (case-insensitive), or NULL. */
 const char *http1_header(const struct http_request *req, const char *name);
 
-/* True if a proxy must not forward the header called name: Connection,
- * Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade, and, when
- * req is not NULL, every name listed in req's Connection headers. */
-bool http1_hop_by_hop(const char *name, const struct http_request *req);
-
 /* True for a WebSocket opening handshake (RFC 6455 4.1): a bodiless
  * HTTP/1.1 GET whose Upgrade lists "websocket" and whose Connection
  * lists "upgrade". */

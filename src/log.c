@@ -73,7 +73,7 @@ log_tag(int level)
 	return "?";
 }
 
-static void
+static void LOG_PRINTF(3, 0)
 log_vmsg(int level, const char *suffix, const char *fmt, va_list ap)
 {
 	char msg[2048], line[2200];

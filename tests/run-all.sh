@@ -57,8 +57,9 @@ report_failures() {
 	done
 }
 
-# run_suite NAME CONFIGURE-ARGS...: builds in build-NAME, runs make check,
-# adds its counts from the TAP results.
+# run_suite NAME CONFIGURE-ARGS...: builds in build-NAME, runs make
+# $target (check), adds its counts from the TAP results.
+target=check
 run_suite() {
 	name=$1
 	shift
@@ -74,7 +75,7 @@ run_suite() {
 		return 1
 	fi
 	before=$failed
-	make -s check -j"$jobs" >check.out 2>&1 || check_failed=1
+	make -s "$target" -j"$jobs" >check.out 2>&1 || check_failed=1
 	grep -E '^(FAIL|ERROR|XPASS|SKIP)' check.out
 	# Every test case's result, from the TAP driver's .trs files.
 	find . -name '*.trs' -exec cat {} + >results.txt
@@ -94,6 +95,10 @@ run_suite() {
 
 run_suite normal
 run_suite asan --enable-sanitizers
+# Each fuzz target over its corpus, FUZZ_RUNS executions (replay.c).
+target=check-fuzz
+run_suite fuzz --enable-fuzzing CC=clang
+target=check
 
 echo "== distcheck"
 if (cd "$top/build-normal" && make -s distcheck -j"$jobs" >distcheck.out 2>&1); then

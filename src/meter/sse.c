@@ -34,7 +34,7 @@ struct sse {
 	size_t data_lines;
 	bool event_over;	/* its data grew past the bound: drop it */
 	char name[SSE_NAME_MAX];
-	size_t events, dropped;
+	size_t dropped;
 };
 
 struct sse *
@@ -58,12 +58,6 @@ sse_free(struct sse *s)
 	free(s->line);
 	free(s->data);
 	free(s);
-}
-
-size_t
-sse_events(const struct sse *s)
-{
-	return s->events;
 }
 
 size_t
@@ -103,7 +97,6 @@ sse_dispatch(struct sse *s)
 		/* The spec dispatches when the data buffer is non-empty, and a
 		 * lone "data:" line makes it "\n": such an event has "" data. */
 		s->data[s->data_len] = '\0';
-		s->events++;
 		s->cb(s->arg, s->name[0] ? s->name : "message", s->data,
 		      s->data_len);
 	}

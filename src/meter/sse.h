@@ -32,8 +32,7 @@ void sse_free(struct sse *s);
  * yields no events. */
 void sse_feed(struct sse *s, const char *buf, size_t len);
 
-/* Events dispatched and events dropped for size, so far. */
-size_t sse_events(const struct sse *s);
+/* Events dropped for size, so far. */
 size_t sse_dropped(const struct sse *s);
 
 #endif

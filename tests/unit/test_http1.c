@@ -191,29 +191,6 @@ test_framing(void)
 	   "Expect ignored on 1.0");
 }
 
-static void
-test_hop_by_hop(void)
-{
-	static const char *const hop[] = {
-		"Connection", "keep-alive", "Proxy-Authorization",
-		"proxy-connection", "TE", "Trailer", "Transfer-Encoding",
-		"upgrade", "X-Listed", "x-other",
-	};
-	static const char *const end2end[] = {
-		"Host", "Content-Length", "Authorization", "Trailers", "X-Foo",
-		"Proxy", "Accept-Encoding",
-	};
-
-	parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: X-Listed\r\n"
-	      "Connection: ,x-Other ,\r\n\r\n");
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		ok(http1_hop_by_hop(hop[i], &req), "%s is hop-by-hop", hop[i]);
-	for (size_t i = 0; i < sizeof(end2end) / sizeof(end2end[0]); i++)
-		ok(!http1_hop_by_hop(end2end[i], &req), "%s is end-to-end",
-		   end2end[i]);
-	ok(!http1_hop_by_hop("X-Listed", NULL), "no request: fixed list only");
-}
-
 /* Every prefix gives 0 and leaves the buffer alone; the whole parses. */
 static void
 test_split(void)
@@ -370,7 +347,6 @@ main(void)
 	test_basic();
 	test_malformed();
 	test_framing();
-	test_hop_by_hop();
 	test_split();
 	test_limits();
 	test_chunked();
