@@ -24,6 +24,13 @@ for f in $CLEAN; do
 	ok $? "shellcheck $f"
 	sed 's/^/# /' "${TMPDIR:-/tmp}/sc.$$"
 done
+# The bench scripts are bash, and not in the distribution.
+for f in bench/run bench/store_run bench/build.sh; do
+	[ -f "$f" ] || continue
+	shellcheck -s bash -x -P SCRIPTDIR -P . "$f" >"${TMPDIR:-/tmp}/sc.$$" 2>&1
+	ok $? "shellcheck $f"
+	sed 's/^/# /' "${TMPDIR:-/tmp}/sc.$$"
+done
 rm -f "${TMPDIR:-/tmp}/sc.$$"
 for f in scripts/*.sh scripts/*.in tests/e2e/*.sh; do
 	case " $CLEAN " in *" $f "*) continue ;; esac
