@@ -53,8 +53,10 @@ as_client() {
 		env SSL_CERT_FILE="$work/bundle.pem" HOME=/ "$@"
 }
 
+# Background processes do not hold the lock (fd 9): one that outlives a
+# killed test would keep every later test waiting on it.
 ns_bg() {	# ns_bg CMD...: starts a background process in the namespace
-	ip netns exec "$NS" "$@" &
+	ip netns exec "$NS" "$@" 9>&- &
 	ns_pids="$ns_pids $!"
 }
 
@@ -65,7 +67,7 @@ ns_bg_sys() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	nsenter --net="/run/netns/$NS" unshare --mount sh -c \
 		'mount --bind "$0" /etc/hosts && exec "$@"' \
-		"/etc/netns/$NS/hosts" "$@" &
+		"/etc/netns/$NS/hosts" "$@" 9>&- &
 	ns_pids="$ns_pids $!"
 }
 
