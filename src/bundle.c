@@ -24,15 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 
 #define BUNDLE_CA_CERT	"ca-cert.pem"
 #define BUNDLE_MAX	(64L * 1024 * 1024)
-
-struct bundle_buf {
-	char *data;
-	size_t len;
-};
 
 const char *
 bundle_system_path(const char *configured)
@@ -54,12 +50,12 @@ bundle_system_path(const char *configured)
 	return NULL;
 }
 
-/* Appends the whole regular file open on fd to b; 0 or -1 (errno). */
+/* Appends the whole regular file open on fd to b, with room for one
+ * more byte and a NUL; 0 or -1 (errno). */
 static int
-bundle_slurp(int fd, struct bundle_buf *b)
+bundle_slurp(int fd, struct buf *b)
 {
 	struct stat st;
-	char *p;
 	ssize_t n;
 	size_t want;
 
@@ -70,9 +66,8 @@ bundle_slurp(int fd, struct bundle_buf *b)
 		return -1;
 	}
 	want = b->len + (size_t)st.st_size + 2;
-	if (!(p = realloc(b->data, want)))
+	if (!buf_reserve(b, want))
 		return -1;
-	b->data = p;
 	for (;;) {
 		if (b->len + 1 >= want) {
 			errno = EFBIG;	/* grew while we read it */
@@ -94,7 +89,7 @@ bundle_slurp(int fd, struct bundle_buf *b)
 /* Reads name below dirfd without following a symlink. 0, -ENOENT, or -1
  * (logged; a symlink is refused here). */
 static int
-bundle_read_at(int dirfd, const char *name, struct bundle_buf *b)
+bundle_read_at(int dirfd, const char *name, struct buf *b)
 {
 	int fd, rc = -1;
 
@@ -116,7 +111,7 @@ bundle_read_at(int dirfd, const char *name, struct bundle_buf *b)
 /* The new content: the system bundle, a newline if it lacks one, and the
  * MITM CA. 0 or -1 (logged). */
 static int
-bundle_build(int dirfd, const char *system_ca, struct bundle_buf *b)
+bundle_build(int dirfd, const char *system_ca, struct buf *b)
 {
 	int fd = -1, rc;
 
@@ -145,7 +140,7 @@ bundle_build(int dirfd, const char *system_ca, struct bundle_buf *b)
 /* Writes b to a fresh temporary file in dirfd and renames it over
  * BUNDLE_FILE; 0 or -1 (logged). */
 static int
-bundle_write_at(int dirfd, const struct bundle_buf *b)
+bundle_write_at(int dirfd, const struct buf *b)
 {
 	char tmp[64];
 	unsigned char rnd[6];
@@ -194,7 +189,7 @@ int
 bundle_update(const char *state_dir, const char *system_ca, char *path,
 	      size_t len)
 {
-	struct bundle_buf want = { NULL, 0 }, have = { NULL, 0 };
+	struct buf want = BUF_INIT(0), have = BUF_INIT(0);
 	int dirfd, rc = -1;
 
 	snprintf(path, len, "%s/%s", state_dir, BUNDLE_FILE);
@@ -218,8 +213,8 @@ bundle_update(const char *state_dir, const char *system_ca, char *path,
 		rc = 1;
 	}
 out:
-	free(want.data);
-	free(have.data);
+	buf_free(&want);
+	buf_free(&have);
 	close(dirfd);
 	return rc;
 }

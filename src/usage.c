@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "price.h"
 #include "series.h"
@@ -74,24 +75,6 @@ static const char *const builtin_labels[][2] = {
 	{ "MODEL_PLACEHOLDER_M26", "Claude Opus 4.6" },
 	{ "MODEL_PLACEHOLDER_M12", "Claude Opus 4.5" },
 };
-
-
-/* Grows *arr to hold at least n + 1 elements of size sz; 0 or -1. */
-static int
-grow(void **arr, size_t *cap, size_t n, size_t sz)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if (!(p = realloc(*arr, ncap * sz)))
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 struct usage_table *
 usage_table_new(void)
@@ -178,14 +161,16 @@ usage_counts_add(struct usage_counts *a, const struct usage_counts *b)
 static int32_t
 row_find(struct usage_table *t, const char *model)
 {
+	struct usage_row *rows;
 	size_t i;
 
 	for (i = 0; i < t->nrows; i++)
 		if (strcmp(t->rows[i].model, model) == 0)
 			return (int32_t)i;
-	if (grow((void **)&t->rows, &t->caprows, t->nrows,
-		 sizeof(*t->rows)) < 0)
+	if (!(rows = buf_grow_array(t->rows, &t->caprows, i + 1,
+				    sizeof(*rows))))
 		return -1;
+	t->rows = rows;
 	memset(&t->rows[i], 0, sizeof(t->rows[i]));
 	snprintf(t->rows[i].model, USAGE_MODEL_MAX, "%s", model);
 	t->nrows++;
@@ -195,14 +180,16 @@ row_find(struct usage_table *t, const char *model)
 static int32_t
 endpoint_find(struct usage_table *t, const char *name)
 {
+	struct usage_endpoint *eps;
 	size_t i;
 
 	for (i = 0; i < t->nendpoints; i++)
 		if (strcmp(t->endpoints[i].name, name) == 0)
 			return (int32_t)i;
-	if (grow((void **)&t->endpoints, &t->capendpoints, t->nendpoints,
-		 sizeof(*t->endpoints)) < 0)
+	if (!(eps = buf_grow_array(t->endpoints, &t->capendpoints, i + 1,
+				   sizeof(*eps))))
 		return -1;
+	t->endpoints = eps;
 	memset(&t->endpoints[i], 0, sizeof(t->endpoints[i]));
 	snprintf(t->endpoints[i].name, USAGE_ENDPOINT_MAX, "%s", name);
 	t->nendpoints++;
@@ -212,6 +199,7 @@ endpoint_find(struct usage_table *t, const char *name)
 static void
 status_count(struct usage_table *t, int32_t ep, int status, int64_t n)
 {
+	struct usage_status *st;
 	size_t i;
 
 	for (i = 0; i < t->nstatuses; i++)
@@ -219,9 +207,10 @@ status_count(struct usage_table *t, int32_t ep, int status, int64_t n)
 		    t->statuses[i].status == status)
 			break;
 	if (i == t->nstatuses) {
-		if (grow((void **)&t->statuses, &t->capstatuses, t->nstatuses,
-			 sizeof(*t->statuses)) < 0)
+		if (!(st = buf_grow_array(t->statuses, &t->capstatuses, i + 1,
+					  sizeof(*st))))
 			return;
+		t->statuses = st;
 		t->statuses[i] = (struct usage_status){ ep, status, 0 };
 		t->nstatuses++;
 	}
