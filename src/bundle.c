@@ -20,11 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define BUNDLE_CA_CERT	"ca-cert.pem"
@@ -137,54 +137,6 @@ bundle_build(int dirfd, const char *system_ca, struct buf *b)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Writes b to a fresh temporary file in dirfd and renames it over
- * BUNDLE_FILE; 0 or -1 (logged). */
-static int
-bundle_write_at(int dirfd, const struct buf *b)
-{
-	char tmp[64];
-	unsigned char rnd[6];
-	size_t off = 0;
-	ssize_t n;
-	int fd = -1, rc = -1;
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return -1;
-	snprintf(tmp, sizeof(tmp), "." BUNDLE_FILE ".%02x%02x%02x%02x%02x%02x",
-		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_err("bundle: creating %s", tmp);
-		return -1;
-	}
-	if (fchmod(fd, 0644) < 0)	/* whatever the umask says */
-		goto out;
-	while (off < b->len) {
-		n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto out;
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0 || (rc = renameat(dirfd, tmp, dirfd, BUNDLE_FILE)) < 0)
-		goto out;
-	fsync(dirfd);	/* the rename itself, durable; best effort */
-out:
-	if (rc < 0) {
-		log_err("bundle: writing %s", BUNDLE_FILE);
-		unlinkat(dirfd, tmp, 0);
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 int
 bundle_update(const char *state_dir, const char *system_ca, char *path,
 	      size_t len)
@@ -207,7 +159,10 @@ bundle_update(const char *state_dir, const char *system_ca, char *path,
 	if (rc == 0 && have.len == want.len &&
 	    memcmp(have.data, want.data, want.len) == 0)
 		goto out;	/* current: leave it, inode and all */
-	if ((rc = bundle_write_at(dirfd, &want)) == 0) {
+	if ((rc = fsutil_write_at(dirfd, BUNDLE_FILE, want.data, want.len,
+				  0644)) < 0) {
+		log_err("bundle: writing %s", path);
+	} else {
 		log_info("bundle: wrote %s (%s + MITM CA)", path,
 			 system_ca ? system_ca : "no system CAs");
 		rc = 1;
