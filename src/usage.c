@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "metrics.h"
 #include "price.h"
 #include "series.h"
 #include "usage.h"
@@ -626,12 +627,12 @@ statuses_fold(struct usage_status *st, size_t n)
 	return out;
 }
 
-size_t
-usage_table_metrics(struct usage_table *t, char *buf, size_t len)
+void
+usage_table_metrics(struct usage_table *t, struct metrics *m)
 {
 	struct usage_snapshot s = { 0 };
 	struct usage_status *st = NULL;
-	size_t nst = 0, off = 0, i;
+	size_t nst = 0, i;
 	char b[2 * USAGE_ENDPOINT_MAX];
 	const char *ep;
 
@@ -645,24 +646,22 @@ usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 	pthread_mutex_unlock(&t->lock);
 
 	if (t->series)
-		off = series_metrics(t->series, buf, len);
+		series_metrics(t->series, m);
 	nst = statuses_fold(st, nst);
-	series_put(buf, len, &off, "# HELP antigravity_proxy_requests_total "
-	    "Responses per endpoint and HTTP status, all time (endpoints "
-	    "past the first %d are \"other\").\n"
-	    "# TYPE antigravity_proxy_requests_total counter\n",
-	    USAGE_METRICS_ENDPOINTS);
+	metrics_head(m, "antigravity_proxy_requests_total", "counter",
+		     "Responses per endpoint and HTTP status, all time "
+		     "(endpoints past the first %d are \"other\").",
+		     USAGE_METRICS_ENDPOINTS);
 	for (i = 0; i < nst; i++) {
 		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
 		     st[i].endpoint == -2 ? SERIES_OTHER : "";
-		series_label(ep, b, sizeof(b));
-		series_put(buf, len, &off, "antigravity_proxy_requests_total"
-		    "{endpoint=\"%s\",status=\"%d\"} %" PRId64 "\n", b,
-		    st[i].status, st[i].count);
+		metrics_label(ep, b, sizeof(b));
+		metrics_printf(m, "antigravity_proxy_requests_total{endpoint="
+			       "\"%s\",status=\"%d\"} %" PRId64 "\n", b,
+			       st[i].status, st[i].count);
 	}
 	free(st);
 	free(s.rows);
 	free(s.labels);
 	free(s.endpoints);
-	return off;
 }

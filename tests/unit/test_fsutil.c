@@ -98,7 +98,8 @@ test_write(void)
 	is_int(mode_of("key") & 07777, 0600, "mode 0600");
 	is_int(fsutil_write_at(dfd, "key", "other", 5, 0640), 0,
 	       "and rewritten with another mode");
-	is_int(mode_of("key") & 07777, 0640, "the new mode, not the old file's");
+	is_int(mode_of("key") & 07777, 0640,
+	       "the new mode, not the old file's");
 	ino = inode("a");
 	is_int(put("a", "second, longer than the first\n"), 0,
 	       "an existing file is replaced");
@@ -131,7 +132,8 @@ test_too_big(void)
 	int st = -1, rc;
 	pid_t pid;
 
-	is_int(put("kept", "old content\n"), 0, "the file a write will fail on");
+	is_int(put("kept", "old content\n"), 0,
+	       "the file a write will fail on");
 	memset(big, 'x', sizeof(big));
 	if ((pid = fork()) == 0) {
 		struct rlimit rl = { 4096, 4096 };
