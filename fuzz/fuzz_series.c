@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "series.h"
 
 #define FUZZ_METRICS_MAX (256 * 1024)
@@ -47,7 +48,7 @@ check_value(const char *p)
 		}
 		u = (const unsigned char *)p;
 		if (u[0] >= 0x80) {
-			/* series_label() keeps only whole sequences. */
+			/* metrics_label() keeps only whole sequences. */
 			size_t n = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : 2;
 
 			if (u[0] < 0xc2 || u[0] > 0xf4)
@@ -102,6 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf = malloc(FUZZ_METRICS_MAX), *in = malloc(size + 1);
 	char *line, *next, *f1, *f2;
 	struct usage_record r;
+	struct metrics m;
 	long records = 0, requests = 0;
 	const char *p;
 
@@ -127,7 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		series_record(s, &r);
 		records++;
 	}
-	series_metrics(s, buf, FUZZ_METRICS_MAX);
+	metrics_init(&m, buf, FUZZ_METRICS_MAX);
+	series_metrics(s, &m);
 	for (p = buf; *p; ) {
 		if (*p == '#') {
 			if (!(p = strchr(p, '\n')))

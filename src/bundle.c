@@ -20,19 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define BUNDLE_CA_CERT	"ca-cert.pem"
 #define BUNDLE_MAX	(64L * 1024 * 1024)
-
-struct bundle_buf {
-	char *data;
-	size_t len;
-};
 
 const char *
 bundle_system_path(const char *configured)
@@ -54,12 +50,12 @@ bundle_system_path(const char *configured)
 	return NULL;
 }
 
-/* Appends the whole regular file open on fd to b; 0 or -1 (errno). */
+/* Appends the whole regular file open on fd to b, with room for one
+ * more byte and a NUL; 0 or -1 (errno). */
 static int
-bundle_slurp(int fd, struct bundle_buf *b)
+bundle_slurp(int fd, struct buf *b)
 {
 	struct stat st;
-	char *p;
 	ssize_t n;
 	size_t want;
 
@@ -70,9 +66,8 @@ bundle_slurp(int fd, struct bundle_buf *b)
 		return -1;
 	}
 	want = b->len + (size_t)st.st_size + 2;
-	if (!(p = realloc(b->data, want)))
+	if (!buf_reserve(b, want))
 		return -1;
-	b->data = p;
 	for (;;) {
 		if (b->len + 1 >= want) {
 			errno = EFBIG;	/* grew while we read it */
@@ -94,7 +89,7 @@ bundle_slurp(int fd, struct bundle_buf *b)
 /* Reads name below dirfd without following a symlink. 0, -ENOENT, or -1
  * (logged; a symlink is refused here). */
 static int
-bundle_read_at(int dirfd, const char *name, struct bundle_buf *b)
+bundle_read_at(int dirfd, const char *name, struct buf *b)
 {
 	int fd, rc = -1;
 
@@ -116,7 +111,7 @@ bundle_read_at(int dirfd, const char *name, struct bundle_buf *b)
 /* The new content: the system bundle, a newline if it lacks one, and the
  * MITM CA. 0 or -1 (logged). */
 static int
-bundle_build(int dirfd, const char *system_ca, struct bundle_buf *b)
+bundle_build(int dirfd, const char *system_ca, struct buf *b)
 {
 	int fd = -1, rc;
 
@@ -142,59 +137,11 @@ bundle_build(int dirfd, const char *system_ca, struct bundle_buf *b)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Writes b to a fresh temporary file in dirfd and renames it over
- * BUNDLE_FILE; 0 or -1 (logged). */
-static int
-bundle_write_at(int dirfd, const struct bundle_buf *b)
-{
-	char tmp[64];
-	unsigned char rnd[6];
-	size_t off = 0;
-	ssize_t n;
-	int fd = -1, rc = -1;
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return -1;
-	snprintf(tmp, sizeof(tmp), "." BUNDLE_FILE ".%02x%02x%02x%02x%02x%02x",
-		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_err("bundle: creating %s", tmp);
-		return -1;
-	}
-	if (fchmod(fd, 0644) < 0)	/* whatever the umask says */
-		goto out;
-	while (off < b->len) {
-		n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto out;
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0 || (rc = renameat(dirfd, tmp, dirfd, BUNDLE_FILE)) < 0)
-		goto out;
-	fsync(dirfd);	/* the rename itself, durable; best effort */
-out:
-	if (rc < 0) {
-		log_err("bundle: writing %s", BUNDLE_FILE);
-		unlinkat(dirfd, tmp, 0);
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 int
 bundle_update(const char *state_dir, const char *system_ca, char *path,
 	      size_t len)
 {
-	struct bundle_buf want = { NULL, 0 }, have = { NULL, 0 };
+	struct buf want = BUF_INIT(0), have = BUF_INIT(0);
 	int dirfd, rc = -1;
 
 	snprintf(path, len, "%s/%s", state_dir, BUNDLE_FILE);
@@ -212,14 +159,17 @@ bundle_update(const char *state_dir, const char *system_ca, char *path,
 	if (rc == 0 && have.len == want.len &&
 	    memcmp(have.data, want.data, want.len) == 0)
 		goto out;	/* current: leave it, inode and all */
-	if ((rc = bundle_write_at(dirfd, &want)) == 0) {
+	if ((rc = fsutil_write_at(dirfd, BUNDLE_FILE, want.data, want.len,
+				  0644)) < 0) {
+		log_err("bundle: writing %s", path);
+	} else {
 		log_info("bundle: wrote %s (%s + MITM CA)", path,
 			 system_ca ? system_ca : "no system CAs");
 		rc = 1;
 	}
 out:
-	free(want.data);
-	free(have.data);
+	buf_free(&want);
+	buf_free(&have);
 	close(dirfd);
 	return rc;
 }

@@ -25,7 +25,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 
 #include <gnutls/crypto.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 #define CA_KEY_FILE	"ca-key.pem"
@@ -136,57 +136,6 @@ out:
 	return rc;
 }
 
-/* Writes data to a fresh temporary file (O_EXCL, created with mode) in
- * dirfd, fsyncs it and renames it over name, so a crash leaves either the
- * old file or the complete new one. */
-static int
-ca_write_file(int dirfd, const char *name, const gnutls_datum_t *data,
-              mode_t mode)
-{
-	char tmp[PATH_MAX];
-	unsigned char rnd[6];
-	size_t off = 0;
-	ssize_t n;
-	int fd = -1, rc = -1;
-
-	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), ".%s.%02x%02x%02x%02x%02x%02x.tmp", name,
-	         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	            O_CLOEXEC, mode);
-	if (fd < 0) {
-		log_err("ca: create %s", tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) < 0)	/* the umask must not loosen or */
-		goto out;		/* tighten what we promise */
-	while (off < data->size) {
-		n = write(fd, data->data + off, data->size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0) {
-		log_err("ca: writing %s", name);
-		unlinkat(dirfd, tmp, 0);
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* A random positive 16-byte serial (RFC 5280: at most 20 octets, > 0). */
 static int
 ca_set_serial(gnutls_x509_crt_t crt)
@@ -266,9 +215,13 @@ ca_create(int dirfd, gnutls_datum_t *key_pem, gnutls_datum_t *crt_pem)
 		rc = -1;
 		goto out;
 	}
-	if ((rc = ca_write_file(dirfd, CA_CERT_FILE, crt_pem, 0644)) < 0 ||
-	    (rc = ca_write_file(dirfd, CA_KEY_FILE, key_pem, 0600)) < 0 ||
-	    (rc = fsync(dirfd)) < 0)
+	if ((rc = fsutil_write_at(dirfd, CA_CERT_FILE, crt_pem->data,
+	                          crt_pem->size, 0644)) < 0)
+		log_err("ca: writing %s", CA_CERT_FILE);
+	else if ((rc = fsutil_write_at(dirfd, CA_KEY_FILE, key_pem->data,
+	                               key_pem->size, 0600)) < 0)
+		log_err("ca: writing %s", CA_KEY_FILE);
+	if (rc < 0)
 		goto out;
 	log_info("ca: created a new CA in the state directory");
 out:

@@ -35,6 +35,7 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "ledger.h"
 #include "log.h"
@@ -162,24 +163,17 @@ ledger_free(struct ledger *l)
 int
 ledger_append(struct ledger *l, const struct usage_record *r)
 {
+	struct usage_record *q;
 	unsigned long lost = 0;
 	bool warn = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&l->lock);
-	if (l->n + l->pending >= LEDGER_QUEUE_MAX) {
+	if (l->n + l->pending >= LEDGER_QUEUE_MAX ||
+	    !(q = buf_grow_array(l->queue, &l->cap, l->n + 1, sizeof(*q))))
 		rc = -1;
-	} else if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct usage_record *q = realloc(l->queue, cap * sizeof(*q));
-
-		if (!q)
-			rc = -1;
-		else {
-			l->queue = q;
-			l->cap = cap;
-		}
-	}
+	else
+		l->queue = q;
 	if (rc == 0) {
 		/* The first record of a batch wakes the writer; the rest of
 		 * its window does not. */
@@ -236,15 +230,12 @@ take_queue(struct ledger *l, struct usage_record **batch, size_t *bn,
 		*bcap = c;
 		*bn = l->n;
 	} else if (l->n) {
-		if (*bn + l->n > *bcap) {
-			struct usage_record *p = realloc(*batch,
-				(*bn + l->n) * sizeof(*p));
+		struct usage_record *p = buf_grow_array(*batch, bcap,
+							*bn + l->n, sizeof(*p));
 
-			if (!p)
-				return -1;	/* next round */
-			*batch = p;
-			*bcap = *bn + l->n;
-		}
+		if (!p)
+			return -1;	/* next round */
+		*batch = p;
 		memcpy(*batch + *bn, l->queue, l->n * sizeof(**batch));
 		*bn += l->n;
 	}

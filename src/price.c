@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "price.h"
 
 struct price_table {
@@ -176,14 +177,9 @@ table_put(struct price_table *t, const struct price_entry *e)
 			t->e[i] = *e;
 			return 0;
 		}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-
-		if (!(ne = realloc(t->e, cap * sizeof(*ne))))
-			return -1;
-		t->e = ne;
-		t->cap = cap;
-	}
+	if (!(ne = buf_grow_array(t->e, &t->cap, t->n + 1, sizeof(*ne))))
+		return -1;
+	t->e = ne;
 	t->e[t->n++] = *e;
 	return 0;
 }

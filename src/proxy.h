@@ -54,7 +54,9 @@ struct proxy {
 	struct proxy_stats stats;
 };
 
-/* Writes the counters in Prometheus text format; the API's hook. */
+/* Writes the counters in Prometheus text format into buf (len bytes,
+ * NUL-terminated, whole lines: metrics.h); returns the length written.
+ * The API's hook. */
 size_t proxy_metrics(void *proxy, char *buf, size_t len);
 
 #endif

@@ -21,12 +21,12 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "metrics.h"
 #include "series.h"
 
 /* gen_ai.provider.name by API host: the host itself or a subdomain of
@@ -62,6 +62,7 @@ static const struct {
 #define SERIES_MODEL_ROWS (SERIES_MODELS_MAX + SERIES_NHOSTS + 1)
 #define SERIES_AGENT_ROWS (SERIES_AGENTS_MAX + 1)
 #define SERIES_LABELS_MAX 512
+#define SERIES_FOLDED "antigravity_proxy_metrics_folded_total"
 
 static const char *const series_types[] = {
 	"input", "output", "thinking", "cached", "cache_creation",
@@ -203,61 +204,6 @@ series_record(struct series *s, const struct usage_record *r)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The length of the UTF-8 sequence at p (1 to 4), or 0 when it is not
- * one: an overlong form, a surrogate, past U+10FFFF, or cut short. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;	/* a NUL ends here too */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-/* Prometheus refuses a whole scrape over one label value that is not
- * UTF-8, and a model name or host is the peer's to choose: such bytes
- * become '?'. */
-void
-series_label(const char *in, char *out, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t o = 0, n;
-
-	if (len == 0)
-		return;
-	while (*p) {
-		n = utf8_len(p);
-		if (o + (n > 1 ? n : 2) >= len)
-			break;
-		if (n > 1) {
-			memcpy(out + o, p, n);
-			o += n;
-			p += n;
-			continue;
-		}
-		if (*p == '\\' || *p == '"' || *p == '\n')
-			out[o++] = '\\';
-		out[o++] = n == 0 ? '?' : *p == '\n' ? 'n' : (char)*p;
-		p++;
-	}
-	out[o] = '\0';
-}
-
 /* A copy of one row set: each row's label pairs, ready to print. */
 struct series_rows {
 	size_t n;
@@ -272,40 +218,15 @@ struct series_names {
 	const char *of;			/* "provider and model" */
 };
 
-void
-series_put(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len - *off)
-		buf[*off] = '\0';	/* none of it: half a line breaks a scrape */
-	else
-		*off += (size_t)n;
-}
-
-static void
-put_head(char *buf, size_t len, size_t *off, const char *name,
-	 const char *help, const char *of)
-{
-	series_put(buf, len, off, "# HELP %s %s, per %s.\n# TYPE %s counter\n",
-	    name, help, of, name);
-}
-
 static void
 rows_metrics(const struct series_rows *rw, const struct series_names *nm,
-	     char *buf, size_t len, size_t *off)
+	     struct metrics *m)
 {
 	size_t i, k;
 
-	put_head(buf, len, off, nm->tokens, "Tokens metered since start, by "
-		 "type (input includes cached; thinking is not in output)",
-		 nm->of);
+	metrics_head(m, nm->tokens, "counter", "Tokens metered since start, "
+		     "by type (input includes cached; thinking is not in "
+		     "output), per %s.", nm->of);
 	for (i = 0; i < rw->n; i++) {
 		const int64_t v[SERIES_NTYPES] = {
 			rw->c[i].input_tokens, rw->c[i].output_tokens,
@@ -314,27 +235,28 @@ rows_metrics(const struct series_rows *rw, const struct series_names *nm,
 		};
 
 		for (k = 0; k < SERIES_NTYPES; k++)
-			series_put(buf, len, off, "%s{%s,gen_ai_token_type=\"%s\"} %"
-			    PRId64 "\n", nm->tokens, rw->labels[i],
-			    series_types[k], v[k]);
+			metrics_printf(m, "%s{%s,gen_ai_token_type=\"%s\"} %"
+				       PRId64 "\n", nm->tokens, rw->labels[i],
+				       series_types[k], v[k]);
 	}
-	put_head(buf, len, off, nm->cost, "Cost in USD of the priced "
-		 "responses since start (price table: see /v1/usage)", nm->of);
+	metrics_head(m, nm->cost, "counter", "Cost in USD of the priced "
+		     "responses since start (price table: see /v1/usage), "
+		     "per %s.", nm->of);
 	for (i = 0; i < rw->n; i++)
-		series_put(buf, len, off, "%s{%s} %.9f\n", nm->cost, rw->labels[i],
-		    rw->c[i].cost_usd);
-	put_head(buf, len, off, nm->requests, "Metered responses since start",
-		 nm->of);
+		metrics_printf(m, "%s{%s} %.9f\n", nm->cost, rw->labels[i],
+			       rw->c[i].cost_usd);
+	metrics_head(m, nm->requests, "counter", "Metered responses since "
+		     "start, per %s.", nm->of);
 	for (i = 0; i < rw->n; i++)
-		series_put(buf, len, off, "%s{%s} %" PRId64 "\n", nm->requests,
-		    rw->labels[i], rw->c[i].requests);
+		metrics_printf(m, "%s{%s} %" PRId64 "\n", nm->requests,
+			       rw->labels[i], rw->c[i].requests);
 	if (!nm->unpriced)
 		return;
-	put_head(buf, len, off, nm->unpriced, "Responses with usage but no "
-		 "price since start", nm->of);
+	metrics_head(m, nm->unpriced, "counter", "Responses with usage but "
+		     "no price since start, per %s.", nm->of);
 	for (i = 0; i < rw->n; i++)
-		series_put(buf, len, off, "%s{%s} %" PRId64 "\n", nm->unpriced,
-		    rw->labels[i], rw->c[i].unpriced);
+		metrics_printf(m, "%s{%s} %" PRId64 "\n", nm->unpriced,
+			       rw->labels[i], rw->c[i].unpriced);
 }
 
 /* Copies the rows into m and a. Called with s->lock held. */
@@ -348,8 +270,8 @@ rows_take(const struct series *s, struct series_rows *m,
 	m->n = s->nmodels;
 	m->folded = s->folded_models;
 	for (i = 0; i < s->nmodels; i++) {
-		series_label(s->models[i].provider, p, sizeof(p));
-		series_label(s->models[i].model, v, sizeof(v));
+		metrics_label(s->models[i].provider, p, sizeof(p));
+		metrics_label(s->models[i].model, v, sizeof(v));
 		snprintf(m->labels[i], SERIES_LABELS_MAX,
 			 "gen_ai_provider_name=\"%s\","
 			 "gen_ai_response_model=\"%s\"", p, v);
@@ -358,15 +280,15 @@ rows_take(const struct series *s, struct series_rows *m,
 	a->n = s->nagents;
 	a->folded = s->folded_agents;
 	for (i = 0; i < s->nagents; i++) {
-		series_label(s->agents[i].agent, v, sizeof(v));
+		metrics_label(s->agents[i].agent, v, sizeof(v));
 		snprintf(a->labels[i], SERIES_LABELS_MAX,
 			 "gen_ai_agent_name=\"%s\"", v);
 		a->c[i] = s->agents[i].c;
 	}
 }
 
-size_t
-series_metrics(struct series *s, char *buf, size_t len)
+void
+series_metrics(struct series *s, struct metrics *out)
 {
 	static const struct series_names models = {
 		"gen_ai_client_token_usage_total",
@@ -382,29 +304,24 @@ series_metrics(struct series *s, char *buf, size_t len)
 		NULL, "agent",
 	};
 	struct series_rows *m = malloc(sizeof(*m)), *a = malloc(sizeof(*a));
-	size_t off = 0;
 
-	if (len)
-		buf[0] = '\0';
 	if (!m || !a)
 		goto out;
 	pthread_mutex_lock(&s->lock);
 	rows_take(s, m, a);
 	pthread_mutex_unlock(&s->lock);
-	rows_metrics(m, &models, buf, len, &off);
-	rows_metrics(a, &agents, buf, len, &off);
-	series_put(buf, len, &off, "# HELP antigravity_proxy_metrics_folded_total "
-	    "Records counted under the label value \"" SERIES_OTHER "\": "
-	    "their model (the first %d provider and model pairs have series "
-	    "of their own) or agent (the first %d).\n"
-	    "# TYPE antigravity_proxy_metrics_folded_total counter\n"
-	    "antigravity_proxy_metrics_folded_total"
-	    "{label=\"gen_ai_response_model\"} %" PRId64 "\n"
-	    "antigravity_proxy_metrics_folded_total"
-	    "{label=\"gen_ai_agent_name\"} %" PRId64 "\n",
-	    SERIES_MODELS_MAX, SERIES_AGENTS_MAX, m->folded, a->folded);
+	rows_metrics(m, &models, out);
+	rows_metrics(a, &agents, out);
+	metrics_head(out, SERIES_FOLDED, "counter", "Records counted under "
+		     "the label value \"" SERIES_OTHER "\": their model (the "
+		     "first %d provider and model pairs have series of their "
+		     "own) or agent (the first %d).", SERIES_MODELS_MAX,
+		     SERIES_AGENTS_MAX);
+	metrics_printf(out, SERIES_FOLDED "{label=\"gen_ai_response_model\"} "
+		       "%" PRId64 "\n", m->folded);
+	metrics_printf(out, SERIES_FOLDED "{label=\"gen_ai_agent_name\"} "
+		       "%" PRId64 "\n", a->folded);
 out:
 	free(m);
 	free(a);
-	return off;
 }

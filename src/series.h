@@ -19,6 +19,8 @@
 
 #include "usage.h"
 
+struct metrics;
+
 /* Distinct (provider, model) pairs, and agents, that get series of their
  * own; each later one is counted under the value SERIES_OTHER. Providers
  * are a fixed list, so the series are bounded whatever the traffic. */
@@ -35,24 +37,12 @@ void series_free(struct series *s);
 /* Counts one record, if it has a row in /v1/usage (usage_row_key()). */
 void series_record(struct series *s, const struct usage_record *r);
 
-/* Writes the series in Prometheus text format into buf (at most len
- * bytes, NUL-terminated); returns the length written. */
-size_t series_metrics(struct series *s, char *buf, size_t len);
-
-/* Appends fmt's text (whole lines, in the exposition format) to buf at
- * *off, or nothing when it does not fit in len: the buffer never ends
- * in half a line. */
-__attribute__((format(printf, 4, 5)))
-void series_put(char *buf, size_t len, size_t *off, const char *fmt, ...);
+/* Writes the series in Prometheus text format to m (metrics.h). */
+void series_metrics(struct series *s, struct metrics *m);
 
 /* The gen_ai.provider.name of an API host ("api.anthropic.com" ->
  * "anthropic", "us-central1-aiplatform.googleapis.com" ->
  * "gcp.vertex_ai"), "_OTHER" for a host not on the list. */
 const char *series_provider(const char *host);
-
-/* A Prometheus label value: backslash, quote and newline escaped, bytes
- * that are not UTF-8 replaced by '?', cut to fit len (never inside a
- * character or an escape). */
-void series_label(const char *in, char *out, size_t len);
 
 #endif

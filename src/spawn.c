@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 
 extern char **environ;
@@ -49,7 +50,7 @@ static const char *const spawn_replaced_vars[] = {
 /* A growable NULL-terminated vector of malloc'd strings. */
 struct spawn_vec {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* Appends the concatenation of a, b and c (b and c may be NULL). */
@@ -57,7 +58,7 @@ static int
 vec_add3(struct spawn_vec *vec, const char *a, const char *b,
 	 const char *c)
 {
-	char **v = realloc(vec->v, (vec->n + 2) * sizeof(*v));
+	char **v = buf_grow_array(vec->v, &vec->cap, vec->n + 2, sizeof(*v));
 	size_t la = strlen(a), lb = b ? strlen(b) : 0, lc = c ? strlen(c) : 0;
 
 	if (!v)
@@ -171,7 +172,7 @@ static int
 spawn_sudo_argv(struct spawn_cmd *c, struct spawn_vec *a,
 		const struct passwd *pw, const char *bundle)
 {
-	struct spawn_vec ours = { NULL, 0 };
+	struct spawn_vec ours = { NULL, 0, 0 };
 	int rc = -1;
 
 	if (!(c->path = spawn_which("sudo"))) {
@@ -243,7 +244,7 @@ spawn_cmd_new(const char *bin, char *const *args, size_t nargs,
 	      const char *user, const char *bundle_path)
 {
 	struct spawn_cmd *c = calloc(1, sizeof(*c));
-	struct spawn_vec a = { NULL, 0 }, e = { NULL, 0 };
+	struct spawn_vec a = { NULL, 0, 0 }, e = { NULL, 0, 0 };
 	struct passwd *pw;
 	int rc = -1;
 

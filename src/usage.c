@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "buf.h"
 #include "clock.h"
+#include "metrics.h"
 #include "price.h"
 #include "series.h"
 #include "usage.h"
@@ -74,24 +76,6 @@ static const char *const builtin_labels[][2] = {
 	{ "MODEL_PLACEHOLDER_M26", "Claude Opus 4.6" },
 	{ "MODEL_PLACEHOLDER_M12", "Claude Opus 4.5" },
 };
-
-
-/* Grows *arr to hold at least n + 1 elements of size sz; 0 or -1. */
-static int
-grow(void **arr, size_t *cap, size_t n, size_t sz)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if (!(p = realloc(*arr, ncap * sz)))
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 struct usage_table *
 usage_table_new(void)
@@ -178,14 +162,16 @@ usage_counts_add(struct usage_counts *a, const struct usage_counts *b)
 static int32_t
 row_find(struct usage_table *t, const char *model)
 {
+	struct usage_row *rows;
 	size_t i;
 
 	for (i = 0; i < t->nrows; i++)
 		if (strcmp(t->rows[i].model, model) == 0)
 			return (int32_t)i;
-	if (grow((void **)&t->rows, &t->caprows, t->nrows,
-		 sizeof(*t->rows)) < 0)
+	if (!(rows = buf_grow_array(t->rows, &t->caprows, i + 1,
+				    sizeof(*rows))))
 		return -1;
+	t->rows = rows;
 	memset(&t->rows[i], 0, sizeof(t->rows[i]));
 	snprintf(t->rows[i].model, USAGE_MODEL_MAX, "%s", model);
 	t->nrows++;
@@ -195,14 +181,16 @@ row_find(struct usage_table *t, const char *model)
 static int32_t
 endpoint_find(struct usage_table *t, const char *name)
 {
+	struct usage_endpoint *eps;
 	size_t i;
 
 	for (i = 0; i < t->nendpoints; i++)
 		if (strcmp(t->endpoints[i].name, name) == 0)
 			return (int32_t)i;
-	if (grow((void **)&t->endpoints, &t->capendpoints, t->nendpoints,
-		 sizeof(*t->endpoints)) < 0)
+	if (!(eps = buf_grow_array(t->endpoints, &t->capendpoints, i + 1,
+				   sizeof(*eps))))
 		return -1;
+	t->endpoints = eps;
 	memset(&t->endpoints[i], 0, sizeof(t->endpoints[i]));
 	snprintf(t->endpoints[i].name, USAGE_ENDPOINT_MAX, "%s", name);
 	t->nendpoints++;
@@ -212,6 +200,7 @@ endpoint_find(struct usage_table *t, const char *name)
 static void
 status_count(struct usage_table *t, int32_t ep, int status, int64_t n)
 {
+	struct usage_status *st;
 	size_t i;
 
 	for (i = 0; i < t->nstatuses; i++)
@@ -219,9 +208,10 @@ status_count(struct usage_table *t, int32_t ep, int status, int64_t n)
 		    t->statuses[i].status == status)
 			break;
 	if (i == t->nstatuses) {
-		if (grow((void **)&t->statuses, &t->capstatuses, t->nstatuses,
-			 sizeof(*t->statuses)) < 0)
+		if (!(st = buf_grow_array(t->statuses, &t->capstatuses, i + 1,
+					  sizeof(*st))))
 			return;
+		t->statuses = st;
 		t->statuses[i] = (struct usage_status){ ep, status, 0 };
 		t->nstatuses++;
 	}
@@ -637,12 +627,12 @@ statuses_fold(struct usage_status *st, size_t n)
 	return out;
 }
 
-size_t
-usage_table_metrics(struct usage_table *t, char *buf, size_t len)
+void
+usage_table_metrics(struct usage_table *t, struct metrics *m)
 {
 	struct usage_snapshot s = { 0 };
 	struct usage_status *st = NULL;
-	size_t nst = 0, off = 0, i;
+	size_t nst = 0, i;
 	char b[2 * USAGE_ENDPOINT_MAX];
 	const char *ep;
 
@@ -656,24 +646,22 @@ usage_table_metrics(struct usage_table *t, char *buf, size_t len)
 	pthread_mutex_unlock(&t->lock);
 
 	if (t->series)
-		off = series_metrics(t->series, buf, len);
+		series_metrics(t->series, m);
 	nst = statuses_fold(st, nst);
-	series_put(buf, len, &off, "# HELP antigravity_proxy_requests_total "
-	    "Responses per endpoint and HTTP status, all time (endpoints "
-	    "past the first %d are \"other\").\n"
-	    "# TYPE antigravity_proxy_requests_total counter\n",
-	    USAGE_METRICS_ENDPOINTS);
+	metrics_head(m, "antigravity_proxy_requests_total", "counter",
+		     "Responses per endpoint and HTTP status, all time "
+		     "(endpoints past the first %d are \"other\").",
+		     USAGE_METRICS_ENDPOINTS);
 	for (i = 0; i < nst; i++) {
 		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
 		     st[i].endpoint == -2 ? SERIES_OTHER : "";
-		series_label(ep, b, sizeof(b));
-		series_put(buf, len, &off, "antigravity_proxy_requests_total"
-		    "{endpoint=\"%s\",status=\"%d\"} %" PRId64 "\n", b,
-		    st[i].status, st[i].count);
+		metrics_label(ep, b, sizeof(b));
+		metrics_printf(m, "antigravity_proxy_requests_total{endpoint="
+			       "\"%s\",status=\"%d\"} %" PRId64 "\n", b,
+			       st[i].status, st[i].count);
 	}
 	free(st);
 	free(s.rows);
 	free(s.labels);
 	free(s.endpoints);
-	return off;
 }

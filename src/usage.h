@@ -95,6 +95,7 @@ void usage_counts_json(struct json_object *o, const struct usage_counts *c,
 		       bool row);
 
 struct usage_table;
+struct metrics;
 
 /* Returns a new empty table whose "since" is now, or NULL. Free with
  * usage_table_free(). */
@@ -144,11 +145,10 @@ struct json_object *usage_table_json(struct usage_table *t);
  * "other" there (they stay themselves in /v1/usage). */
 #define USAGE_METRICS_ENDPOINTS 32
 
-/* Writes /metrics' usage counters in Prometheus text format into buf (at
- * most len bytes, NUL-terminated): the series of series.h, counted since
- * start, and the responses per endpoint and status, all time. Returns
- * the length written. */
-size_t usage_table_metrics(struct usage_table *t, char *buf, size_t len);
+/* Writes /metrics' usage counters in Prometheus text format to m
+ * (metrics.h): the series of series.h, counted since start, and the
+ * responses per endpoint and status, all time. */
+void usage_table_metrics(struct usage_table *t, struct metrics *m);
 
 /* Serialises one record as a single-line JSON object (the export and old
  * usage.jsonl format) and parses it back; the parse returns 0, or -1 on a malformed line. */

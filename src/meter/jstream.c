@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 
+#include "buf.h"
 #include "meter/jstream.h"
 
 enum jstream_state {
@@ -28,8 +29,9 @@ struct jstream {
 	bool array;		/* the body is an array of values */
 	struct prune prune;
 	struct prune_shape shape;
-	char *text;		/* the current value, pruned */
-	size_t len, cap;
+	/* the current value, pruned, and room for the one byte a bare
+	 * number or literal adds at its end */
+	struct buf text;
 };
 
 struct jstream *
@@ -42,6 +44,7 @@ jstream_new(const char *const *keys, jstream_value_fn *cb, void *arg)
 	j->cb = cb;
 	j->arg = arg;
 	j->shape.keys = keys;
+	j->text.max = JSTREAM_VALUE_MAX + 1;
 	return j;
 }
 
@@ -50,7 +53,7 @@ jstream_free(struct jstream *j)
 {
 	if (!j)
 		return;
-	free(j->text);
+	buf_free(&j->text);
 	free(j);
 }
 
@@ -66,26 +69,6 @@ jstream_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Room for `more` bytes after the value's text, plus one. */
-static bool
-jstream_reserve(struct jstream *j, size_t more)
-{
-	size_t cap = j->cap ? j->cap : 1024;
-	char *p;
-
-	if (more > JSTREAM_VALUE_MAX - j->len)
-		return false;
-	while (cap < j->len + more + 1)
-		cap *= 2;
-	if (cap == j->cap)
-		return true;
-	if (!(p = realloc(j->text, cap)))
-		return false;
-	j->text = p;
-	j->cap = cap;
-	return true;
-}
-
 /* Reads value bytes from buf; returns how many were used, or -1. */
 static ssize_t
 jstream_value(struct jstream *j, const char *buf, size_t len)
@@ -93,20 +76,20 @@ jstream_value(struct jstream *j, const char *buf, size_t len)
 	size_t in = len < PRUNE_SLICE ? len : PRUNE_SLICE, used;
 	ssize_t n;
 
-	if (!jstream_reserve(j, in) ||
-	    (n = prune_value(&j->prune, buf, in, j->text + j->len,
+	if (!buf_reserve(&j->text, j->text.len + in + 1) ||
+	    (n = prune_value(&j->prune, buf, in, j->text.data + j->text.len,
 	                     &used)) < 0)
 		return -1;
-	j->len += (size_t)n;
-	if (j->len >= JSTREAM_VALUE_MAX)
+	j->text.len += (size_t)n;
+	if (j->text.len >= JSTREAM_VALUE_MAX)
 		return -1;
 	if (!prune_ended(&j->prune))
 		return (ssize_t)used;
 	/* A number or literal ends at a byte json-c must see too; the
 	 * pruner left it unread, and it is read again as framing. */
 	if (prune_ended_bare(&j->prune))
-		j->text[j->len++] = buf[used];
-	j->cb(j->arg, j->text, j->len, &j->shape);
+		j->text.data[j->text.len++] = buf[used];
+	j->cb(j->arg, j->text.data, j->text.len, &j->shape);
 	j->state = j->array ? JSTREAM_BETWEEN : JSTREAM_DONE;
 	return (ssize_t)used;
 }
@@ -136,7 +119,7 @@ jstream_feed(struct jstream *j, const char *buf, size_t len)
 			i++;
 		} else {
 			prune_init_value(&j->prune, &j->shape);
-			j->len = 0;
+			j->text.len = 0;
 			j->state = JSTREAM_VALUE;
 		}
 	}

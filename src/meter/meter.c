@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "log.h"
 #include "meter/decode.h"
 #include "meter/extract.h"
@@ -75,14 +76,12 @@ struct meter {
 	/* the held stream event, pruned, and the buffers for the next one */
 	bool holding;
 	char held_event[METER_EVENT_MAX];
-	char *held, *next;
-	size_t held_len, held_cap, next_cap;
+	struct buf held, next;	/* held.len: the held text's length */
 	struct prune_shape *held_shape, *next_shape;
 	/* the held event as received (SSE only), which the next is first
 	 * matched against unpruned (prune_alike_raw()); held_pruned tells
 	 * whether m->held is its pruned text, not yet made otherwise */
-	char *raw;
-	size_t raw_len, raw_cap;
+	struct buf raw;
 	bool held_raw, held_pruned;
 };
 
@@ -138,11 +137,8 @@ meter_url_model(const char *path, char *out, size_t size)
 	}
 }
 
-static bool meter_reserve(char **buf, size_t *cap, size_t len);
-
-struct meter_buf {
-	char *p;
-	size_t len, cap;
+struct meter_request_body {
+	struct buf b;		/* up to METER_REQUEST_MAX, and its NUL */
 	bool full;
 };
 
@@ -150,15 +146,10 @@ struct meter_buf {
 static void
 meter_request_sink(void *arg, const char *buf, size_t len)
 {
-	struct meter_buf *b = arg;
+	struct meter_request_body *b = arg;
 
-	if (b->full || len > METER_REQUEST_MAX - b->len ||
-	    !meter_reserve(&b->p, &b->cap, b->len + len)) {
+	if (!b->full && !buf_append(&b->b, buf, len))
 		b->full = true;
-		return;
-	}
-	memcpy(b->p + b->len, buf, len);
-	b->len += len;
 }
 
 /* A copy of a compressed request body, decoded (Codex sends zstd): fed
@@ -169,7 +160,9 @@ meter_request_decode(struct meter *m, const struct meter_request *req,
                      size_t *len)
 {
 	struct decode *d = decode_new(req->content_encoding);
-	struct meter_buf b = { NULL, 0, 0, false };
+	struct meter_request_body b = {
+		BUF_INIT(METER_REQUEST_MAX + 1), false
+	};
 	size_t off, n;
 
 	if (!d) {
@@ -189,12 +182,12 @@ meter_request_decode(struct meter *m, const struct meter_request *req,
 		}
 	}
 	decode_free(d);
-	if (b.full) {
-		free(b.p);
+	if (b.full || !buf_append(&b.b, "", 0)) {
+		buf_free(&b.b);
 		return NULL;
 	}
-	*len = b.len;
-	return b.p ? b.p : calloc(1, 1);
+	*len = b.b.len;
+	return b.b.data;
 }
 
 static void
@@ -259,9 +252,9 @@ meter_free(struct meter *m)
 	sse_free(m->sse);
 	jstream_free(m->js);
 	extract_clear(&m->x);
-	free(m->held);
-	free(m->next);
-	free(m->raw);
+	buf_free(&m->held);
+	buf_free(&m->next);
+	buf_free(&m->raw);
 	free(m->held_shape);
 	free(m->next_shape);
 	free(m);
@@ -345,24 +338,6 @@ meter_parse(struct meter *m, const char *event, const char *text,
 	return true;
 }
 
-/* Makes room for len bytes in *buf; false when out of memory. */
-static bool
-meter_reserve(char **buf, size_t *cap, size_t len)
-{
-	size_t n = *cap ? *cap : 1024;
-	char *p;
-
-	while (n < len)
-		n *= 2;
-	if (n > *cap) {
-		if (!(p = realloc(*buf, n)))
-			return false;
-		*buf = p;
-		*cap = n;
-	}
-	return true;
-}
-
 /* The held event's pruned text into m->held, with its shape, when it
  * was held unpruned; false when that cannot be had. */
 static bool
@@ -374,12 +349,12 @@ meter_held_pruned(struct meter *m)
 	if (m->held_pruned)
 		return true;
 	if (!m->held_raw ||
-	    !meter_reserve(&m->held, &m->held_cap, m->raw_len + 1))
+	    !buf_reserve(&m->held, m->raw.len + 1))
 		return false;
 	prune_init(&p, m->held_shape);
-	if ((n = prune_feed(&p, m->raw, m->raw_len, m->held)) < 0)
+	if ((n = prune_feed(&p, m->raw.data, m->raw.len, m->held.data)) < 0)
 		return false;
-	m->held_len = (size_t)n;
+	m->held.len = (size_t)n;
 	m->held_pruned = true;
 	return true;
 }
@@ -395,9 +370,9 @@ meter_release(struct meter *m)
 		return;
 	m->holding = false;
 	if (!meter_held_pruned(m))
-		meter_parse(m, m->held_event, m->raw, m->raw_len);
-	else if (!meter_parse(m, json ? NULL : m->held_event, m->held,
-	                      m->held_len) && json)
+		meter_parse(m, m->held_event, m->raw.data, m->raw.len);
+	else if (!meter_parse(m, json ? NULL : m->held_event, m->held.data,
+	                      m->held.len) && json)
 		m->failed = true;
 }
 
@@ -408,22 +383,19 @@ meter_prune(struct meter *m, const char *data, size_t len)
 {
 	struct prune p;
 
-	if (!meter_reserve(&m->next, &m->next_cap, len + 1))
+	if (!buf_reserve(&m->next, len + 1))
 		return -1;
 	prune_init(&p, m->next_shape);
-	return prune_feed(&p, data, len, m->next);
+	return prune_feed(&p, data, len, m->next.data);
 }
 
 static void
-meter_swap(char **a, size_t *acap, char **b, size_t *bcap)
+meter_swap(struct buf *a, struct buf *b)
 {
-	char *p = *a;
-	size_t cap = *acap;
+	struct buf t = *a;
 
 	*a = *b;
-	*acap = *bcap;
-	*b = p;
-	*bcap = cap;
+	*b = t;
 }
 
 /* Holds the event just pruned into m->next, in place of the held one,
@@ -435,19 +407,16 @@ meter_hold(struct meter *m, const char *event, size_t len,
 	struct prune_shape *shape = m->held_shape;
 	size_t n = strnlen(event, sizeof(m->held_event) - 1);
 
-	meter_swap(&m->held, &m->held_cap, &m->next, &m->next_cap);
+	meter_swap(&m->held, &m->next);
 	m->held_shape = m->next_shape;
 	m->next_shape = shape;
-	m->held_len = len;
+	m->held.len = len;
 	memcpy(m->held_event, event, n);
 	m->held_event[n] = '\0';
 	m->holding = true;
 	m->held_pruned = true;
-	m->held_raw = raw && meter_reserve(&m->raw, &m->raw_cap, raw_len);
-	if (m->held_raw) {
-		memcpy(m->raw, raw, raw_len);
-		m->raw_len = raw_len;
-	}
+	m->raw.len = 0;
+	m->held_raw = raw && buf_append(&m->raw, raw, raw_len);
 }
 
 /* An SSE event that is the held one but for its spans' contents
@@ -460,16 +429,16 @@ meter_replace_raw(struct meter *m, const char *event, const char *data,
 	struct prune_shape *shape = m->held_shape;
 
 	if (!m->holding || !m->held_raw || strcmp(event, m->held_event) != 0 ||
-	    !meter_reserve(&m->next, &m->next_cap, len) ||
-	    !prune_alike_raw(m->raw, m->raw_len, m->held_shape, data, len,
+	    !buf_reserve(&m->next, len) ||
+	    !prune_alike_raw(m->raw.data, m->raw.len, m->held_shape, data, len,
 	                     m->next_shape))
 		return false;
 	/* m->next holds the raw text for a moment: swapped in as m->raw */
-	memcpy(m->next, data, len);
+	memcpy(m->next.data, data, len);
 	m->held_shape = m->next_shape;
 	m->next_shape = shape;
-	meter_swap(&m->raw, &m->raw_cap, &m->next, &m->next_cap);
-	m->raw_len = len;
+	meter_swap(&m->raw, &m->next);
+	m->raw.len = len;
 	m->held_pruned = false;
 	return true;
 }
@@ -487,15 +456,16 @@ meter_next(struct meter *m, const char *event, size_t len, const char *raw,
 
 	if (m->holding && strcmp(event, m->held_event) == 0 &&
 	    meter_held_pruned(m) &&
-	    prune_alike(m->held, m->held_len, m->held_shape, m->next, len,
-	                m->next_shape))
+	    prune_alike(m->held.data, m->held.len, m->held_shape,
+	                m->next.data, len, m->next_shape))
 		m->holding = false;	/* overwritten by the new one */
 	meter_release(m);
 	if (m->failed)
 		return;
 	/* The first events set the kind that meter_skip_event() reads. */
 	if (m->x.kind == EXTRACT_NONE) {
-		if (!meter_parse(m, json ? NULL : event, m->next, len) && json)
+		if (!meter_parse(m, json ? NULL : event, m->next.data, len) &&
+		    json)
 			m->failed = true;
 	} else {
 		meter_hold(m, event, len, raw, raw_len);
@@ -536,11 +506,11 @@ meter_value(void *arg, const char *text, size_t len,
 
 	if (m->failed)
 		return;
-	if (!meter_reserve(&m->next, &m->next_cap, len)) {
+	if (!buf_reserve(&m->next, len)) {
 		m->failed = true;
 		return;
 	}
-	memcpy(m->next, text, len);
+	memcpy(m->next.data, text, len);
 	m->next_shape->n = shape->n;
 	m->next_shape->lost = shape->lost;
 	m->next_shape->raw = shape->raw;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "meter/sse.h"
 
 #define SSE_NAME_MAX 128
@@ -24,13 +25,12 @@ struct sse {
 	size_t bom;		/* BOM bytes matched so far */
 	bool started;		/* past the point where a BOM may appear */
 	bool pending_cr;	/* the last chunk ended in CR */
-	/* the unfinished line carried over from earlier chunks */
-	char *line;
-	size_t line_len, line_cap;
+	/* the unfinished line carried over from earlier chunks; the bound
+	 * and a NUL are each buffer's cap */
+	struct buf line;
 	bool line_over;		/* that line grew past the bound */
 	/* the event being assembled */
-	char *data;
-	size_t data_len, data_cap;
+	struct buf data;
 	size_t data_lines;
 	bool event_over;	/* its data grew past the bound: drop it */
 	char name[SSE_NAME_MAX];
@@ -47,6 +47,7 @@ sse_new(size_t max_event, sse_event_fn *cb, void *arg)
 	s->cb = cb;
 	s->arg = arg;
 	s->max = max_event ? max_event : SSE_EVENT_MAX;
+	s->line.max = s->data.max = s->max + 1;
 	return s;
 }
 
@@ -55,8 +56,8 @@ sse_free(struct sse *s)
 {
 	if (!s)
 		return;
-	free(s->line);
-	free(s->data);
+	buf_free(&s->line);
+	buf_free(&s->data);
 	free(s);
 }
 
@@ -66,28 +67,6 @@ sse_dropped(const struct sse *s)
 	return s->dropped;
 }
 
-/* Makes room for `need` bytes plus a NUL; false when over the bound or out
- * of memory, which both mean "drop this event". */
-static bool
-sse_reserve(char **buf, size_t *cap, size_t need, size_t max)
-{
-	size_t ncap;
-	char *p;
-
-	if (need > max)
-		return false;
-	if (need + 1 <= *cap)
-		return true;
-	ncap = *cap ? *cap : 256;
-	while (ncap < need + 1)
-		ncap *= 2;
-	if (!(p = realloc(*buf, ncap)))
-		return false;
-	*buf = p;
-	*cap = ncap;
-	return true;
-}
-
 static void
 sse_dispatch(struct sse *s)
 {
@@ -95,32 +74,28 @@ sse_dispatch(struct sse *s)
 		s->dropped++;
 	} else if (s->data_lines > 0) {
 		/* The spec dispatches when the data buffer is non-empty, and a
-		 * lone "data:" line makes it "\n": such an event has "" data. */
-		s->data[s->data_len] = '\0';
-		s->cb(s->arg, s->name[0] ? s->name : "message", s->data,
-		      s->data_len);
+		 * lone "data:" line makes it "\n": such an event has "" data,
+		 * NUL-terminated as every append leaves it. */
+		s->cb(s->arg, s->name[0] ? s->name : "message", s->data.data,
+		      s->data.len);
 	}
-	s->data_len = 0;
+	s->data.len = 0;
 	s->data_lines = 0;
 	s->event_over = false;
 	s->name[0] = '\0';
 }
 
+/* Past the bound or out of memory, both mean "drop this event". */
 static void
 sse_data(struct sse *s, const char *v, size_t n)
 {
-	size_t need = s->data_len + (s->data_lines ? 1 : 0) + n;
-
 	if (s->event_over)
 		return;
-	if (!sse_reserve(&s->data, &s->data_cap, need, s->max)) {
+	if ((s->data_lines && !buf_append(&s->data, "\n", 1)) ||
+	    !buf_append(&s->data, v, n)) {
 		s->event_over = true;
 		return;
 	}
-	if (s->data_lines)
-		s->data[s->data_len++] = '\n';
-	memcpy(s->data + s->data_len, v, n);
-	s->data_len += n;
 	s->data_lines++;
 }
 
@@ -161,28 +136,19 @@ sse_line(struct sse *s, const char *l, size_t n)
 static void
 sse_line_tail(struct sse *s, const char *l, size_t n)
 {
-	if (!s->line_over &&
-	    sse_reserve(&s->line, &s->line_cap, s->line_len + n, s->max)) {
-		memcpy(s->line + s->line_len, l, n);
-		sse_line(s, s->line, s->line_len + n);
-	} else {
+	if (!s->line_over && buf_append(&s->line, l, n))
+		sse_line(s, s->line.data, s->line.len);
+	else
 		s->event_over = true;
-	}
-	s->line_len = 0;
+	s->line.len = 0;
 	s->line_over = false;
 }
 
 static void
 sse_carry(struct sse *s, const char *l, size_t n)
 {
-	if (s->line_over)
-		return;
-	if (!sse_reserve(&s->line, &s->line_cap, s->line_len + n, s->max)) {
+	if (!s->line_over && !buf_append(&s->line, l, n))
 		s->line_over = true;
-		return;
-	}
-	memcpy(s->line + s->line_len, l, n);
-	s->line_len += n;
 }
 
 /* The next line end at or after p: the nearer of the next LF and the
@@ -212,7 +178,7 @@ sse_lines(struct sse *s, const char *buf, size_t len)
 	lf = memchr(p, '\n', (size_t)(end - p));
 	cr = memchr(p, '\r', (size_t)(end - p));
 	while (p < end && (e = sse_eol(p, end, &lf, &cr))) {
-		if (s->line_len || s->line_over)
+		if (s->line.len || s->line_over)
 			sse_line_tail(s, p, (size_t)(e - p));
 		else
 			sse_line(s, p, (size_t)(e - p));

@@ -27,6 +27,7 @@
 
 #include <zlib.h>
 
+#include "buf.h"
 #include "meter/ws.h"
 
 #define WS_CTRL_MAX 125
@@ -55,8 +56,7 @@ struct ws {
 	/* the data message in progress */
 	bool in_msg, msg_deflate, msg_drop;
 	int msg_op;
-	char *msg;
-	size_t msg_len, msg_cap;
+	struct buf msg;		/* up to max, and a NUL */
 	uint64_t msg_inflated;
 	char ctrl[WS_CTRL_MAX + 1];
 	size_t ctrl_len;
@@ -198,6 +198,7 @@ ws_new(bool from_client, const struct ws_deflate *d, size_t max_message,
 	if (d)
 		w->d = *d;
 	w->max = max_message ? max_message : WS_MESSAGE_MAX;
+	w->msg.max = w->max + 1;
 	w->cb = cb;
 	w->arg = arg;
 	w->hneed = 2;
@@ -211,7 +212,7 @@ ws_free(struct ws *w)
 		return;
 	if (w->z_init)
 		inflateEnd(&w->z);
-	free(w->msg);
+	buf_free(&w->msg);
 	free(w);
 }
 
@@ -251,28 +252,8 @@ ws_fail(struct ws *w, const char *why)
 static void
 ws_append(struct ws *w, const char *p, size_t n)
 {
-	size_t cap;
-	char *b;
-
-	if (w->msg_drop || n == 0)
-		return;
-	if (n > w->max - w->msg_len) {
+	if (!w->msg_drop && n > 0 && !buf_append(&w->msg, p, n))
 		w->msg_drop = true;
-		return;
-	}
-	if (w->msg_len + n + 1 > w->msg_cap) {
-		cap = w->msg_cap ? w->msg_cap : 1024;
-		while (cap < w->msg_len + n + 1)
-			cap *= 2;
-		if (!(b = realloc(w->msg, cap))) {
-			w->msg_drop = true;
-			return;
-		}
-		w->msg = b;
-		w->msg_cap = cap;
-	}
-	memcpy(w->msg + w->msg_len, p, n);
-	w->msg_len += n;
 }
 
 static int
@@ -371,7 +352,7 @@ ws_frame_start(struct ws *w)
 		w->msg_op = w->op;
 		w->msg_deflate = rsv1;
 		w->msg_drop = false;
-		w->msg_len = 0;
+		w->msg.len = 0;
 		w->msg_inflated = 0;
 	}
 	w->in_frame = true;
@@ -396,17 +377,13 @@ ws_message_end(struct ws *w)
 	if (w->msg_drop) {
 		w->ndrop++;
 	} else {
-		if (!w->msg && !(w->msg = malloc(w->msg_cap = 1)))
+		if (!buf_append(&w->msg, "", 0))	/* an empty one */
 			return ws_fail(w, "out of memory");
-		w->msg[w->msg_len] = '\0';
 		w->nmsg++;
-		w->cb(w->arg, w->msg_op, w->msg, w->msg_len);
+		w->cb(w->arg, w->msg_op, w->msg.data, w->msg.len);
 	}
-	if (w->msg_cap > WS_KEEP) {
-		free(w->msg);
-		w->msg = NULL;
-		w->msg_cap = 0;
-	}
+	if (w->msg.cap > WS_KEEP)
+		buf_free(&w->msg);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "series.h"
 #include "tap.h"
 
@@ -31,6 +32,18 @@ fill(struct usage_record *r, const char *host, const char *model,
 	r->output_tokens = 2 * in;
 	r->priced = true;
 	r->cost_usd = 0.25;
+}
+
+/* The series' text in buf (len bytes), as /metrics writes it; its
+ * length. */
+static size_t
+render(struct series *s, char *buf, size_t len)
+{
+	struct metrics m;
+
+	metrics_init(&m, buf, len);
+	series_metrics(s, &m);
+	return m.len;
 }
 
 /* The value of the sample whose name and labels are exactly `series`,
@@ -106,7 +119,7 @@ test_model_cap(void)
 	series_record(s, &r);		/* an own row still counts */
 	fill(&r, "api.anthropic.com", "model-99", "agent-a", 100);
 	series_record(s, &r);		/* a second model folded */
-	series_metrics(s, buf, METRICS_MAX);
+	render(s, buf, METRICS_MAX);
 	is_int(count_lines(buf, "gen_ai_client_token_usage_total{"),
 	       5 * (SERIES_MODELS_MAX + 1), "%d models + other, 5 types each",
 	       SERIES_MODELS_MAX);
@@ -137,7 +150,7 @@ test_model_cap(void)
 	/* A new provider past the cap gets an "other" of its own. */
 	fill(&r, "api.openai.com", "gpt-x", "", 7);
 	series_record(s, &r);
-	series_metrics(s, buf, METRICS_MAX);
+	render(s, buf, METRICS_MAX);
 	is_int(sample(buf, "gen_ai_client_token_usage_total{"
 		      "gen_ai_provider_name=\"openai\",gen_ai_response_model="
 		      "\"other\",gen_ai_token_type=\"input\"}"), 7,
@@ -163,7 +176,7 @@ test_agent_cap(void)
 		fill(&r, "api.anthropic.com", "m", agent, 10);
 		series_record(s, &r);
 	}
-	series_metrics(s, buf, METRICS_MAX);
+	render(s, buf, METRICS_MAX);
 	is_int(count_lines(buf, "antigravity_proxy_agent_cost_usd_total{"),
 	       SERIES_AGENTS_MAX + 1, "%d agents + other", SERIES_AGENTS_MAX);
 	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
@@ -197,7 +210,7 @@ test_escape_and_skip(void)
 	series_record(s, &r);
 	fill(&r, "api.anthropic.com", "", "x", 5);	/* usage, no model */
 	series_record(s, &r);
-	series_metrics(s, buf, METRICS_MAX);
+	render(s, buf, METRICS_MAX);
 	is_int(sample(buf, "gen_ai_client_token_usage_total{"
 		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
 		      "\"we\\\"ird\\\\mo\\ndel\",gen_ai_token_type=\"input\"}"), 3,
@@ -212,7 +225,7 @@ test_escape_and_skip(void)
 	       "a record with neither is not counted");
 	fill(&r, "api.anthropic.com", "bad\xff\xc3(mod\xc3\xa8le\xe2\x82", "", 4);
 	series_record(s, &r);
-	series_metrics(s, buf, METRICS_MAX);
+	render(s, buf, METRICS_MAX);
 	is_int(sample(buf, "antigravity_proxy_model_requests_total{"
 		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
 		      "\"bad?" "?(mod\xc3\xa8le?" "?\"}"), 1,
@@ -254,10 +267,10 @@ test_concurrent(void)
 	for (long i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, recorder, (void *)(intptr_t)i);
 	for (int i = 0; i < 50; i++)
-		series_metrics(shared, buf, METRICS_MAX);
+		render(shared, buf, METRICS_MAX);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	n = series_metrics(shared, buf, METRICS_MAX);
+	n = render(shared, buf, METRICS_MAX);
 	ok(n > 0 && n < METRICS_MAX - 1, "/metrics fits: %zu bytes", n);
 	is_int(sample(buf, "antigravity_proxy_agent_token_usage_total{"
 		      "gen_ai_agent_name=\"agent\",gen_ai_token_type=\"input\"}"),
@@ -279,9 +292,9 @@ test_short_buffer(void)
 
 	fill(&r, "api.anthropic.com", "model-a", "agent-a", 10);
 	series_record(s, &r);
-	full = series_metrics(s, buf, METRICS_MAX);
+	full = render(s, buf, METRICS_MAX);
 	for (len = 1; len < full; len += 7) {
-		n = series_metrics(s, buf, len);
+		n = render(s, buf, len);
 		if (n >= len || strlen(buf) != n || (n && buf[n - 1] != '\n'))
 			whole = false;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "tap.h"
 #include "usage.h"
 
@@ -253,6 +254,7 @@ test_cost(void)
 	struct usage_record r = { .has_usage = true, .priced = true,
 				  .cost_usd = 0.25, .input_tokens = 10 };
 	struct json_object *doc, *m, *v = NULL;
+	struct metrics mw;
 	char buf[8192];
 
 	snprintf(r.model, sizeof(r.model), "priced-model");
@@ -286,7 +288,8 @@ test_cost(void)
 		json_object_object_get(doc, "prices"), "version")),
 	       "2026-12-02+local", "the price table's version");
 	json_object_put(doc);
-	usage_table_metrics(t, buf, sizeof(buf));
+	metrics_init(&mw, buf, sizeof(buf));
+	usage_table_metrics(t, &mw);
 	ok(strstr(buf, "# HELP antigravity_proxy_cost_usd_total ") &&
 	   strstr(buf, "# TYPE antigravity_proxy_cost_usd_total counter\n") &&
 	   strstr(buf, "antigravity_proxy_cost_usd_total{gen_ai_provider_name="
@@ -303,6 +306,7 @@ test_endpoint_cap(void)
 	struct usage_table *t = usage_table_new();
 	struct usage_record r;
 	struct json_object *doc, *eps;
+	struct metrics mw;
 	char *buf = malloc(256 * 1024), ep[32];
 	int i;
 
@@ -312,7 +316,8 @@ test_endpoint_cap(void)
 		r.status = i % 2 ? 200 : 429;
 		usage_record(t, &r);
 	}
-	usage_table_metrics(t, buf, 256 * 1024);
+	metrics_init(&mw, buf, 256 * 1024);
+	usage_table_metrics(t, &mw);
 	ok(strstr(buf, "antigravity_proxy_requests_total{endpoint=\"ep31\","
 		  "status=\"200\"} 1\n") && !strstr(buf, "\"ep32\""),
 	   "/metrics: the first %d endpoints by name", USAGE_METRICS_ENDPOINTS);
