@@ -91,3 +91,27 @@ out:
 	errno = err;
 	return rc;
 }
+
+int
+fsutil_write(const char *path, const void *data, size_t len, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int dfd, rc, err;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return errno = ENAMETOOLONG, -1;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsutil_write_at(dfd, slash ? slash + 1 : path, data, len, mode);
+	err = errno;
+	close(dfd);
+	errno = err;
+	return rc;
+}

@@ -24,4 +24,9 @@
 int fsutil_write_at(int dirfd, const char *name, const void *data,
 		    size_t len, mode_t mode);
 
+/* The same for a path: its directory ("." without a slash) is opened and
+ * the last component written in it.  A path ending in '/' is EINVAL. */
+int fsutil_write(const char *path, const void *data, size_t len,
+		 mode_t mode);
+
 #endif

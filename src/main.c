@@ -29,6 +29,7 @@
 #include "certcache.h"
 #include "cgroup.h"
 #include "clock.h"
+#include "fsutil.h"
 #include "intercept.h"
 #include "ledger.h"
 #include "listener.h"
@@ -542,14 +543,14 @@ run_export(const struct options *opt)
 }
 
 /* `prices import FILE [OUTFILE]`: LiteLLM's file in our format, to
- * OUTFILE (written to a temporary name, then renamed) or stdout. */
+ * OUTFILE (replaced whole, fsutil_write) or stdout. */
 static int
 run_prices_import(const struct options *opt)
 {
 	const char *in = opt->command_argv[0], *outp = opt->command_argv[1];
 	struct price_table *check = price_table_new();
 	struct json_object *doc = NULL;
-	char err[512], date[16], tmp[4096];
+	char err[512], date[16], *text = NULL;
 	time_t now = time(NULL);
 	struct tm tm;
 	const char *s;
@@ -582,29 +583,25 @@ run_prices_import(const struct options *opt)
 		log_errx("prices import: %s", err);
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", outp ? outp : "");
-	if (outp && strcmp(outp, "-") != 0 && !(f = fopen(tmp, "w"))) {
-		log_err("prices import: %s", tmp);
-		goto out;
-	}
-	if (fprintf(f ? f : stdout, "%s\n", s) < 0 ||
-	    fflush(f ? f : stdout) != 0 || (f && fclose(f) != 0)) {
-		f = NULL;
+	if (outp && strcmp(outp, "-") != 0) {
+		if (!(text = malloc(strlen(s) + 2)))
+			goto out;
+		n = (size_t)sprintf(text, "%s\n", s);
+		if (fsutil_write(outp, text, n, 0644) < 0) {
+			log_err("prices import: %s", outp);
+			goto out;
+		}
+	} else if (printf("%s\n", s) < 0 || fflush(stdout) != 0) {
 		log_err("prices import: writing");
 		goto out;
 	}
-	if (f && rename(tmp, outp) < 0) {
-		f = NULL;
-		log_err("prices import: %s", outp);
-		goto out;
-	}
-	f = NULL;
 	fprintf(stderr, "antigravity-proxy: prices import: %zu models\n",
 		price_table_count(check));
 	rc = 0;
 out:
 	if (f)
 		fclose(f);
+	free(text);
 	free(buf);
 	json_object_put(doc);
 	price_table_free(check);

@@ -31,6 +31,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "buf.h"
 #include "clock.h"
 #include "options.h"
 #include "report.h"
@@ -56,26 +57,11 @@ struct report_ctx {
 	CURL *curl;
 };
 
-struct report_body {
-	char *p;
-	size_t len;
-};
-
 static size_t
 report_write(char *data, size_t size, size_t n, void *arg)
 {
-	struct report_body *b = arg;
-	char *p;
-
-	n *= size;
-	if (b->len + n > REPORT_BODY_MAX ||
-	    !(p = realloc(b->p, b->len + n + 1)))
-		return 0;	/* curl fails the transfer */
-	memcpy(p + b->len, data, n);
-	b->p = p;
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
+	/* Short of n, curl fails the transfer. */
+	return buf_append(arg, data, size * n) ? size * n : 0;
 }
 
 /* The API's address from --api-listen; a wildcard means this host. */
@@ -126,9 +112,9 @@ report_url(struct report_ctx *x)
 
 /* A JSON object, or NULL. */
 static struct json_object *
-report_parse(const struct report_body *b)
+report_parse(const struct buf *b)
 {
-	struct json_object *doc = b->p ? json_tokener_parse(b->p) : NULL;
+	struct json_object *doc = b->data ? json_tokener_parse(b->data) : NULL;
 
 	if (doc && !json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
@@ -183,7 +169,7 @@ report_judge(struct report_ctx *x, long status, const char *type,
 
 /* Fetches the document: *doc (the caller's) and its text in body. */
 static enum report_fetch
-report_fetch(struct report_ctx *x, struct report_body *body,
+report_fetch(struct report_ctx *x, struct buf *body,
 	     struct json_object **doc, char *err, size_t errlen)
 {
 	char *type = NULL;
@@ -226,7 +212,7 @@ report_fetch(struct report_ctx *x, struct report_body *body,
 static enum report_fetch
 report_once(struct report_ctx *x, bool clear)
 {
-	struct report_body body = { NULL, 0 };
+	struct buf body = BUF_INIT(REPORT_BODY_MAX + 1);	/* and a NUL */
 	struct json_object *doc = NULL;
 	struct report_style st;
 	enum report_fetch rc;
@@ -237,7 +223,7 @@ report_once(struct report_ctx *x, bool clear)
 	if (clear)
 		fputs("\033[H\033[2J", stdout);
 	if (rc == REPORT_OK && x->opt->usage_json)
-		fwrite(body.p, 1, body.len, stdout);
+		fwrite(body.data, 1, body.len, stdout);
 	else if (rc == REPORT_OK && report_table(stdout, doc, &st, err,
 						 sizeof(err)) < 0) {
 		snprintf(err, sizeof(err), "the daemon at %s sent a document "
@@ -248,7 +234,7 @@ report_once(struct report_ctx *x, bool clear)
 		fprintf(stderr, "antigravity-proxy: usage: %s\n", err);
 	fflush(stdout);
 	json_object_put(doc);
-	free(body.p);
+	buf_free(&body);
 	return rc;
 }
 

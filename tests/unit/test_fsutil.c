@@ -180,6 +180,27 @@ test_refused(void)
 	   "a bad directory descriptor: -1, EBADF");
 }
 
+static void
+test_path(void)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/by-path", dir);
+	ok(fsutil_write(path, "p\n", 2, 0600) == 0 &&
+	   !strcmp(slurp("by-path"), "p\n") &&
+	   (mode_of("by-path") & 07777) == 0600,
+	   "a path: written in its directory, with its mode");
+	is_int(leftovers(), 0, "no temporary file left behind");
+	snprintf(path, sizeof(path), "%s/sub/", dir);
+	errno = 0;
+	ok(fsutil_write(path, "p", 1, 0644) == -1 && errno == EINVAL,
+	   "a path ending in a slash: EINVAL");
+	snprintf(path, sizeof(path), "%s/none/x", dir);
+	errno = 0;
+	ok(fsutil_write(path, "p", 1, 0644) == -1 && errno == ENOENT,
+	   "a directory that is not there: ENOENT");
+}
+
 int
 main(void)
 {
@@ -194,6 +215,7 @@ main(void)
 	test_symlink();
 	test_too_big();
 	test_refused();
+	test_path();
 	close(dfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
