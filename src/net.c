@@ -11,11 +11,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+/* Closes fd on a failure path; -1, with the failure's errno kept. */
+static int
+net_fail_close(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+	return -1;
+}
 
 /* Digits only, 1..65535; leading zeros are allowed. */
 static int
@@ -161,7 +171,7 @@ net_sockaddr(const char *host, unsigned port, struct sockaddr_storage *ss,
 int
 net_listen_addr(const struct sockaddr_storage *ss, socklen_t sslen)
 {
-	int fd, one = 1, saved;
+	int fd, one = 1;
 
 	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
@@ -169,12 +179,8 @@ net_listen_addr(const struct sockaddr_storage *ss, socklen_t sslen)
 	    (ss->ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    bind(fd, (const struct sockaddr *)ss, sslen) < 0 ||
-	    listen(fd, SOMAXCONN) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    listen(fd, SOMAXCONN) < 0)
+		return net_fail_close(fd);
 	return fd;
 }
 
@@ -213,20 +219,18 @@ int
 net_listen_unix(const char *path, int flags)
 {
 	struct sockaddr_un sa;
-	bool bound = false;
 	int fd = -1, saved;
 
 	if (net_unix_addr(path, &sa) < 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0)) < 0)
 		return -1;
-	if (!(bound = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
-	    listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return net_fail_close(fd);
+	if (listen(fd, 64) < 0) {
 		saved = errno;
-		if (bound)
-			unlink(path);
-		close(fd);
+		unlink(path);	/* the bind made it */
 		errno = saved;
-		return -1;
+		return net_fail_close(fd);
 	}
 	return fd;
 }
@@ -235,16 +239,12 @@ int
 net_connect_unix(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, saved;
+	int fd;
 
 	if (net_unix_addr(path, &sa) < 0 ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return net_fail_close(fd);
 	return fd;
 }

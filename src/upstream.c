@@ -484,47 +484,55 @@ set_method(CURL *easy, const struct upstream_request *req, bool with_body)
 	return c ? -1 : 0;
 }
 
+/* What every handle gets, whatever the exchange: https only, no proxy
+ * from the environment, the shared TLS sessions, the connect timeout, the
+ * resolver's address, and the trust check in on_prereq(). No CA for curl,
+ * which would load it per connection even with VERIFYPEER off. */
 static int
-set_options(struct upstream_xfer *x, const struct upstream_request *req,
-            struct curl_slist *hdrs, struct curl_slist *resolve, char *url,
-            char *errbuf)
+set_common(struct upstream_xfer *x, long http_version,
+           struct curl_slist *resolve, char *errbuf)
 {
-	struct upstream *u = x->u;
 	CURL *e = x->h.easy;
 
-	/* The request target goes out byte for byte (REQUEST_TARGET); the
-	 * URL only names the origin. No proxy from the environment, no
-	 * decoding of Content-Encoding, https only. No CA for curl, which
-	 * would load it per connection even with VERIFYPEER off: the peer is
-	 * verified in on_prereq(). */
-	if (curl_easy_setopt(e, CURLOPT_URL, url) ||
-	    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req->target) ||
+	return curl_easy_setopt(e, CURLOPT_URL, x->url) ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
 	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-	    curl_easy_setopt(e, CURLOPT_SHARE, u->share) ||
+	    curl_easy_setopt(e, CURLOPT_SHARE, x->u->share) ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-	                     (long)CURL_HTTP_VERSION_2TLS) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, http_version) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
 	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	                     u->connect_timeout_ms) ||
+	                     x->u->connect_timeout_ms) ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ? -1 : 0;
+}
+
+static int
+set_options(struct upstream_xfer *x, const struct upstream_request *req,
+            struct curl_slist *hdrs, struct curl_slist *resolve,
+            char *errbuf)
+{
+	CURL *e = x->h.easy;
+
+	/* The request target goes out byte for byte (REQUEST_TARGET); the
+	 * URL only names the origin. No decoding of Content-Encoding. */
+	if (set_common(x, (long)CURL_HTTP_VERSION_2TLS, resolve, errbuf) < 0 ||
+	    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req->target) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE,
 	                     UPSTREAM_UPLOAD_BUFFER) ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L))
@@ -607,7 +615,7 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	if (upstream_head_request(req->headers, req->nheaders, with_body,
 	                          &hdrs) < 0 ||
 	    upstream_origin_resolve(x, req, true, &resolve) < 0 ||
-	    set_options(x, req, hdrs, resolve, x->url, errbuf) < 0 ||
+	    set_options(x, req, hdrs, resolve, errbuf) < 0 ||
 	    set_method(x->h.easy, req, with_body) < 0)
 		goto out;
 	c = curl_easy_perform(x->h.easy);
@@ -649,34 +657,6 @@ upstream_xfer_stopping(const struct upstream_xfer *x)
 	return atomic_load(&x->u->stopping);
 }
 
-static int
-set_connect_only(struct upstream_xfer *x, struct curl_slist *resolve,
-                 char *errbuf)
-{
-	CURL *e = x->h.easy;
-
-	/* HTTP/1.1 only: ALPN must not make it h2, where Upgrade is none. */
-	return curl_easy_setopt(e, CURLOPT_URL, x->url) ||
-	    curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
-	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-	    curl_easy_setopt(e, CURLOPT_SHARE, x->u->share) ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-	                     (long)CURL_HTTP_VERSION_1_1) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
-	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	                     x->u->connect_timeout_ms) ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ? -1 : 0;
-}
-
 int
 upstream_connect_only(struct upstream_xfer *x,
                       const struct upstream_request *req, void **easy)
@@ -698,9 +678,11 @@ upstream_connect_only(struct upstream_xfer *x,
 	rc = UPSTREAM_E_NOMEM;
 	handle_free(&x->h);
 	x->mark.set = false;
+	/* HTTP/1.1 only: ALPN must not make it h2, where Upgrade is none. */
 	if (handle_new(&x->h) < 0 ||
 	    upstream_origin_resolve(x, req, false, &resolve) < 0 ||
-	    set_connect_only(x, resolve, errbuf) < 0)
+	    set_common(x, (long)CURL_HTTP_VERSION_1_1, resolve, errbuf) < 0 ||
+	    curl_easy_setopt(x->h.easy, CURLOPT_CONNECT_ONLY, 1L))
 		goto out;
 	/* on_prereq() checks the peer before curl gives the connection
 	 * up (curl 7.88 calls it for CONNECT_ONLY too; afterwards the TLS
