@@ -43,7 +43,7 @@ struct handle {
 
 struct pool_entry {
 	struct handle h;
-	char *key;		/* scheme_host_port it last talked to */
+	char *key;		/* the origin it last talked to */
 	long long idle_since_ms;
 	struct tls_mark mark;
 };
