@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * fuzz_resolve.c - libFuzzer target for the resolver's string parsers:
- * DNS server specs, host name checks, IP literals, CURLOPT_RESOLVE entries.
+ * DNS server specs, host name checks, IP literals.
  * Input: "HOST\nFALLBACK" (either part may be anything). No query is made:
  * the lookup runs in RESOLVE_ORIGINAL mode.
  *
  * Build and run (from a configured build dir, after `make`):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *     -I../src ../fuzz/fuzz_resolve.c ../src/resolve.c ../src/log.c \
- *     -lcares -pthread -o fuzz-resolve
+ *     -I../src ../fuzz/fuzz_resolve.c ../src/resolve.c ../src/net.c \
+ *     ../src/log.c -lcares -pthread -o fuzz-resolve
  *   ./fuzz-resolve -max_total_time=60 ../fuzz/corpus/resolve
  */
 #include "config.h"
@@ -36,9 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct resolver *r;
 	struct resolve_server s;
-	char in[600], out[600], addr[INET6_ADDRSTRLEN];
+	char in[600], addr[INET6_ADDRSTRLEN];
 	char *fallback;
-	bool fb;
 	int rc;
 
 	if (r == NULL) {
@@ -58,16 +57,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (resolve_host_valid(in) && strlen(in) > RESOLVE_HOST_MAX + 1)
 		abort();
-	if (resolve_curl_entry(in, 443, fallback ? fallback : in, out,
-	                       sizeof(out)) == 0 && strlen(out) >= sizeof(out))
-		abort();
 
-	rc = resolver_lookup(r, in, fallback, addr, sizeof(addr), &fb);
+	rc = resolver_lookup(r, in, fallback, addr, sizeof(addr));
 	if (rc == 0)
 		fuzz_check_addr(addr);
 	else if (rc != -EINVAL && rc != -ENOENT)
 		abort();
-	rc = resolver_lookup(r, in, fallback, addr, 8, &fb);
+	rc = resolver_lookup(r, in, fallback, addr, 8);
 	if (rc == 0)
 		fuzz_check_addr(addr);
 	return 0;

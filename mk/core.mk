@@ -38,3 +38,14 @@ EXTRA_DIST += fuzz/corpus/prices/shipped_subset \
 	fuzz/corpus/prices/override fuzz/corpus/prices/bad_rate \
 	fuzz/corpus/litellm/sample fuzz/corpus/litellm/tiers_and_junk \
 	fuzz/corpus/by/basic fuzz/corpus/by/all fuzz/corpus/by/bad
+
+# Addresses and listening sockets: the one host:port parser, its test and
+# its fuzz target, replayed over its seeds.
+src_libagp_a_SOURCES += src/net.c src/net.h
+check_PROGRAMS += tests/unit/test_net fuzz/replay-net
+tests_unit_test_net_SOURCES = tests/unit/test_net.c tests/unit/tap.h
+tests_unit_test_net_LDADD = $(AGP_LIBS)
+fuzz_replay_net_SOURCES = fuzz/replay.c fuzz/fuzz_net.c
+fuzz_replay_net_LDADD = $(AGP_LIBS)
+TESTS += tests/unit/test_net fuzz/replay-net
+EXTRA_DIST += fuzz/corpus/net

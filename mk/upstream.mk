@@ -2,6 +2,7 @@
 # The upstream side: libcurl client, response-head collector, and the
 # fake TLS upstream every end-to-end test talks to.
 src_libagp_a_SOURCES += src/upstream.c src/upstream.h src/upstream_int.h \
+	src/upstream_origin.c \
 	src/upstream_head.c src/upstream_head.h \
 	src/upstream_trust.c src/upstream_trust.h \
 	src/upstream_ws.c src/upstream_ws.h

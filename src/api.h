@@ -21,7 +21,7 @@ struct api;
 typedef size_t (*api_metrics_fn)(void *arg, char *buf, size_t len);
 
 /*
- * Starts serving on the listening socket fd (from api_listen_socket(),
+ * Starts serving on the listening socket fd (from net_listen(),
  * which the API then owns); `ledger` (may be NULL: no windows, no
  * records) gives /health its state and the API a read connection to
  * usage.db; `metrics` (may be NULL) adds to /metrics.
@@ -52,8 +52,5 @@ int api_parse_since(const char *s, double now, double *t);
 int api_parse_tz(const char *s, long *off);
 /* Writes off as "+HH:MM" (at least 7 bytes of buf). */
 void api_format_tz(long off, char *buf, size_t len);
-
-/* Creates a listening TCP socket bound to `listen`; -1 with errno set. */
-int api_listen_socket(const char *listen);
 
 #endif

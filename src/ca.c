@@ -22,7 +22,6 @@
 
 #include "ca.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -37,6 +36,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "net.h"
 
 #define CA_KEY_FILE	"ca-key.pem"
 #define CA_CERT_FILE	"ca-cert.pem"
@@ -61,28 +61,6 @@ struct ca {
 	unsigned char leaf_ski[64];
 	size_t leaf_ski_len;
 };
-
-int
-ca_parse_ip(const char *name, unsigned char addr[16], size_t *len)
-{
-	unsigned char buf[16];
-
-	if (inet_pton(AF_INET, name, buf) == 1) {
-		if (addr) {
-			memcpy(addr, buf, 4);
-			*len = 4;
-		}
-		return 1;
-	}
-	if (inet_pton(AF_INET6, name, buf) == 1) {
-		if (addr) {
-			memcpy(addr, buf, 16);
-			*len = 16;
-		}
-		return 1;
-	}
-	return 0;
-}
 
 /* Reads a whole small file below dirfd. A private file must not be
  * readable by group or other; a missing file gives -ENOENT. */
@@ -437,7 +415,7 @@ ca_fill_leaf(struct ca *ca, gnutls_x509_crt_t crt, const char *host)
 	unsigned char ip[16];
 	size_t ip_len = 0, host_len = strlen(host);
 	time_t now = time(NULL), not_after = now + CA_LEAF_LIFETIME;
-	int is_ip = ca_parse_ip(host, ip, &ip_len), rc;
+	int is_ip = net_parse_ip(host, ip, &ip_len) != 0, rc;
 	unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
 
 	if (!is_ip && !ca_host_ok(host))

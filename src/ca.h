@@ -38,9 +38,4 @@ gnutls_privkey_t ca_leaf_key(const struct ca *ca);
  * Returns 0 or a negative GnuTLS error code. */
 int ca_forge_leaf(struct ca *ca, const char *host, gnutls_x509_crt_t *crt_out);
 
-/* 1 if name is an IPv4 or IPv6 literal (brackets not accepted), else 0;
- * if addr is not NULL it receives the 4 or 16 address bytes, *len their
- * count. */
-int ca_parse_ip(const char *name, unsigned char addr[16], size_t *len);
-
 #endif

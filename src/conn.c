@@ -38,12 +38,12 @@
 #include "ledger.h"
 #include "log.h"
 #include "meter/meter.h"
+#include "net.h"
 #include "options.h"
 #include "price.h"
 #include "origdst.h"
 #include "peer.h"
 #include "proxy.h"
-#include "resolve.h"
 #include "tls.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -354,25 +354,14 @@ conn_record_exchange(struct conn *c, bool ended)
 }
 
 void
-conn_upstream_request(struct conn *c, struct upstream_request *ur,
-                      char *origin, char *resolve)
+conn_upstream_request(struct conn *c, struct upstream_request *ur)
 {
-	char addr[64];
-	bool fell_back = false;
-
-	snprintf(origin, 300,
-		 strchr(c->host, ':') ? "https://[%s]:%u" : "https://%s:%u",
-		 c->host, c->dst_port);
 	*ur = (struct upstream_request){
-		.method = c->req.method, .scheme_host_port = origin,
-		.target = c->req.target, .headers = c->req.headers,
-		.nheaders = c->req.nheaders, .body = c->body,
-		.body_len = c->body_len, .resolve = NULL,
+		.method = c->req.method, .host = c->host, .port = c->dst_port,
+		.dst_addr = c->dst_addr, .target = c->req.target,
+		.headers = c->req.headers, .nheaders = c->req.nheaders,
+		.body = c->body, .body_len = c->body_len,
 	};
-	if (resolver_lookup(c->px->resolver, c->host, c->dst_addr, addr,
-			    sizeof(addr), &fell_back) == 0 &&
-	    resolve_curl_entry(c->host, c->dst_port, addr, resolve, 400) == 0)
-		ur->resolve = resolve;
 }
 
 void
@@ -434,14 +423,13 @@ forward(struct conn *c)
 		.head = conn_on_head, .body = conn_on_body,
 		.flush = conn_on_flush, .arg = c
 	};
-	char origin[300], resolve[400];
 	struct upstream_request ur;
 	bool head_sent = false;
 	int rc;
 
 	if (http1_is_websocket(&c->req))
 		return conn_ws_forward(c);
-	conn_upstream_request(c, &ur, origin, resolve);
+	conn_upstream_request(c, &ur);
 	conn_exchange_start(c);
 	rc = upstream_perform(c->xfer, &ur, &cb, &head_sent);
 	return conn_exchange_end(c, rc, head_sent);
@@ -639,7 +627,7 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	 * client's delayed ACK. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
-		origdst_format(&peer, addr, sizeof(addr), &port);
+		net_format_sockaddr(&peer, addr, sizeof(addr), &port);
 		snprintf(c.peer, sizeof(c.peer), "%s:%u", addr, port);
 	}
 	if (origdst_get(fd, &c.dst) < 0) {
@@ -650,8 +638,8 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 		log_warnx("conn#%lu %s: original destination is the proxy "
 			  "itself; refused", id, c.peer);
 	} else {
-		origdst_format(&c.dst, c.dst_addr, sizeof(c.dst_addr),
-			      &c.dst_port);
+		net_format_sockaddr(&c.dst, c.dst_addr, sizeof(c.dst_addr),
+				    &c.dst_port);
 		who_connected(&c, addr);
 		serve(&c);
 	}

@@ -106,10 +106,10 @@ int conn_client_write(struct conn *c, const char *buf, size_t len);
 void conn_send_error(struct conn *c, int status, const char *reason,
                      const char *msg);
 
-/* Fills *ur for the request in c->req, its origin and resolver entry in
- * the caller's origin[300] and resolve[400]. */
-void conn_upstream_request(struct conn *c, struct upstream_request *ur,
-                           char *origin, char *resolve);
+/* Fills *ur for the request in c->req: the host and port it is for and
+ * the original destination, which the upstream's resolver falls back on.
+ * *ur points into c. */
+void conn_upstream_request(struct conn *c, struct upstream_request *ur);
 
 /* Before an exchange: its meter (from c->req and the body), the clock,
  * the counters. */

@@ -119,13 +119,12 @@ conn_ws_forward(struct conn *c)
 		.head = conn_on_head, .body = conn_on_body,
 		.flush = conn_on_flush, .arg = c
 	};
-	char origin[300], resolve[400];
 	struct upstream_request ur;
 	struct upstream_ws *w = NULL;
 	bool head_sent = false, keep;
 	int rc;
 
-	conn_upstream_request(c, &ur, origin, resolve);
+	conn_upstream_request(c, &ur);
 	conn_exchange_start(c);
 	rc = upstream_ws_open(c->xfer, &ur, (int)c->opt->write_timeout, &w);
 	if (rc == 0) {

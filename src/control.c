@@ -35,6 +35,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "net.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77		/* Linux 6.5 */
@@ -96,9 +97,8 @@ control_request_parse(const char *buf, size_t len, struct control_request *r)
 static int
 socket_claim(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd, rc;
+	int fd;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -106,12 +106,8 @@ socket_claim(const char *path)
 		log_errx("control: %s exists and is not a socket", path);
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0) {
+	if ((fd = net_connect_unix(path)) >= 0) {
+		close(fd);
 		log_errx("control: %s: another antigravity-proxy answers there",
 			 path);
 		return -1;
@@ -159,20 +155,11 @@ control_new(const char *path, const char *agents, const char *bundle)
 	    !(ctl->bundle = strdup(bundle)) || socket_dir(path) < 0 ||
 	    socket_claim(path) < 0)
 		goto fail;
-	strcpy(sa.sun_path, path);
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			 0);
 	old = umask(0);		/* 0666: see control_new() in control.h */
-	if (ctl->fd < 0 || bind(ctl->fd, (struct sockaddr *)&sa,
-				sizeof(sa)) < 0) {
-		umask(old);
-		log_err("control: binding %s", path);
-		goto fail;
-	}
+	ctl->fd = net_listen_unix(path, SOCK_NONBLOCK);
 	umask(old);
-	if (listen(ctl->fd, 64) < 0) {
+	if (ctl->fd < 0) {
 		log_err("control: listening on %s", path);
-		control_unlink(ctl);
 		goto fail;
 	}
 	return ctl;
@@ -482,14 +469,11 @@ int
 control_move_self(const char *path, const char *agent, char *bundle,
 		  size_t blen, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char clean[CGROUP_AGENT_MAX], line[8704], *sp;
 	int fd = -1, rc = -1, n;
 
 	cgroup_agent_clean(agent, clean, sizeof(clean));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if ((fd = net_connect_unix(path)) < 0) {
 		int e = errno;
 
 		if (e == ENOENT || e == ECONNREFUSED)

@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "clock.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "net.h"
 #include "options.h"
 #include "proxy.h"
 
@@ -74,7 +74,7 @@ listener_new(struct proxy *px)
 	for (size_t i = 0; i < l->capconns; i++)
 		l->conns[i] = -1;
 	for (size_t i = 0; i < opt->mitm_listen.n && i < LISTENER_MAX; i++) {
-		int fd = api_listen_socket(opt->mitm_listen.v[i]);
+		int fd = net_listen(opt->mitm_listen.v[i]);
 
 		if (fd < 0) {
 			log_err("cannot listen on %s", opt->mitm_listen.v[i]);

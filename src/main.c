@@ -34,6 +34,7 @@
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
+#include "net.h"
 #include "options.h"
 #include "price.h"
 #include "price_import.h"
@@ -259,16 +260,18 @@ mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 		.connect_timeout_ms = (int)opt->connect_timeout,
 		.idle_timeout_ms = (int)opt->upstream_idle_timeout,
 	};
-	enum resolve_mode mode = strcmp(opt->resolve, "original") == 0 ?
-		RESOLVE_ORIGINAL : strcmp(opt->resolve, "system") == 0 ?
-		RESOLVE_SYSTEM : RESOLVE_DNS;
+	enum resolve_mode mode = RESOLVE_DNS;
 
+	/* options_parse() let only the three names through. */
+	resolve_mode_parse(opt->resolve, &mode);
 	if (!(*ca = ca_open(opt->state_dir)) ||
 	    !(px->certs = certcache_new(*ca, 0)) ||
-	    !(px->upstream = upstream_new(&uc)) ||
 	    !(px->resolver = resolver_new(mode,
 		(const char *const *)opt->dns_servers.v, opt->dns_servers.n,
-		2000)) ||
+		2000)))
+		return -1;
+	uc.resolver = px->resolver;	/* the upstream asks it */
+	if (!(px->upstream = upstream_new(&uc)) ||
 	    !(px->intercept = intercept_new(opt->intercept.v,
 					    opt->intercept.n,
 					    opt->fail_open_time)) ||
@@ -290,8 +293,8 @@ mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 	if (listener_free(l, 5000) < 0)
 		return -1;
 	intercept_free(px->intercept);
-	resolver_free(px->resolver);
 	upstream_free(px->upstream);
+	resolver_free(px->resolver);	/* after the upstream that asks it */
 	certcache_free(px->certs);
 	ca_free(ca);
 	return 0;
@@ -433,7 +436,7 @@ run_daemon(struct options *opt)
 
 	if (state_dir_prepare(opt->state_dir) < 0)
 		goto out;
-	if ((api_fd = api_listen_socket(opt->api_listen)) < 0) {
+	if ((api_fd = net_listen(opt->api_listen)) < 0) {
 		log_err("cannot listen on %s", opt->api_listen);
 		goto out;
 	}

@@ -21,6 +21,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "net.h"
 #include "options.h"
 #include "resolve.h"
 
@@ -253,51 +254,13 @@ options_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-int
-options_split_hostport(const char *s, char *host, size_t hostlen,
-		      unsigned *port)
-{
-	const char *colon, *p;
-	size_t n;
-	char *end;
-	unsigned long v;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -1;
-		n = (size_t)(close - s - 1);
-		p = close + 2;
-		s++;
-	} else if ((colon = strrchr(s, ':'))) {
-		if (strchr(s, ':') != colon)	/* bare IPv6 needs brackets */
-			return -1;
-		n = (size_t)(colon - s);
-		p = colon + 1;
-	} else {
-		n = 0;
-		p = s;
-	}
-	if (n >= hostlen || !isdigit((unsigned char)*p))
-		return -1;
-	errno = 0;
-	v = strtoul(p, &end, 10);
-	if (errno || *end || v == 0 || v > 65535)
-		return -1;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	*port = (unsigned)v;
-	return 0;
-}
-
 static int
 check_hostport(const char *s)
 {
-	char host[256];
+	char host[NET_HOST_MAX];
 	unsigned port;
 
-	return options_split_hostport(s, host, sizeof(host), &port);
+	return net_split_hostport(s, 0, host, sizeof(host), &port);
 }
 
 /* Applies one option's value; on error writes a one-line message. */

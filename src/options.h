@@ -104,11 +104,6 @@ int options_parse(struct options *cfg, int argc, char **argv, void *out,
 		 char *err, size_t errlen);
 void options_free(struct options *cfg);
 
-/* Splits "ADDR:PORT", "[V6]:PORT" or "PORT" into host and port; returns 0
- * or -1. host gets "" when only a port was given. */
-int options_split_hostport(const char *s, char *host, size_t hostlen,
-			  unsigned *port);
-
 /* Parses "10", "10s", "500ms", "2m", "1h", "7d" into milliseconds; 0 or
  * -1. */
 int options_parse_duration(const char *s, long *ms);

@@ -65,23 +65,3 @@ origdst_is_self(int fd, const struct sockaddr_storage *dst)
 	}
 	return false;
 }
-
-void
-origdst_format(const struct sockaddr_storage *ss, char *addr, size_t len,
-	       unsigned *port)
-{
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, addr, (socklen_t)len);
-		*port = ntohs(s6->sin6_port);
-	} else if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, addr, (socklen_t)len);
-		*port = ntohs(s4->sin_port);
-	} else {
-		snprintf(addr, len, "?");
-		*port = 0;
-	}
-}

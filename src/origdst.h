@@ -19,8 +19,4 @@ int origdst_get(int fd, struct sockaddr_storage *dst);
  * it would loop. */
 bool origdst_is_self(int fd, const struct sockaddr_storage *dst);
 
-/* Formats the address alone ("10.0.0.1", "::1") and the port. */
-void origdst_format(const struct sockaddr_storage *ss, char *addr,
-		    size_t len, unsigned *port);
-
 #endif

@@ -33,6 +33,7 @@
 #include "api.h"
 #include "buf.h"
 #include "clock.h"
+#include "net.h"
 #include "options.h"
 #include "report.h"
 #include "store.h"
@@ -68,19 +69,17 @@ report_write(char *data, size_t size, size_t n, void *arg)
 static int
 report_addr(struct report_ctx *x)
 {
-	char host[256];
+	char host[NET_HOST_MAX];
 	unsigned port;
 
-	if (options_split_hostport(x->opt->api_listen, host, sizeof(host),
-				   &port) < 0)
+	if (net_split_hostport(x->opt->api_listen, 0, host, sizeof(host),
+			       &port) < 0)
 		return -1;
 	if (!*host || strcmp(host, "0.0.0.0") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	else if (strcmp(host, "::") == 0)
 		snprintf(host, sizeof(host), "::1");
-	snprintf(x->addr, sizeof(x->addr), strchr(host, ':') ? "[%s]:%u" :
-		 "%s:%u", host, port);
-	return 0;
+	return net_join_hostport(host, port, x->addr, sizeof(x->addr));
 }
 
 /* The query for now: the times resolved here, the offset of this

@@ -33,6 +33,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "net.h"
 
 #define RESOLVE_BUCKETS	256
 #define RESOLVE_ADDRTTLS	16
@@ -80,61 +81,18 @@ resolve_ares_init(void)
 	resolve_ares_rc = ares_library_init(ARES_LIB_INIT_ALL);
 }
 
-static int
-resolve_port_parse(const char *s, unsigned *port)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (*s == '\0' || strlen(s) > 5)
-		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
-
 int
 resolve_server_parse(const char *spec, struct resolve_server *out)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *port = NULL;
-	char *close, *colon;
+	char host[NET_HOST_MAX];
+	unsigned char ip[16];
 	struct resolve_server s;
 
 	memset(&s, 0, sizeof(s));
-	s.port = 53;
-	if (spec == NULL || strlen(spec) >= sizeof(buf))
+	if (net_split_hostport(spec, 53, host, sizeof(host), &s.port) < 0 ||
+	    (s.family = net_parse_ip(host, ip, NULL)) == 0)
 		return -1;
-	strcpy(buf, spec);
-	if (buf[0] == '[') {
-		if ((close = strchr(buf, ']')) == NULL)
-			return -1;
-		*close = '\0';
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return -1;
-		memmove(buf, buf + 1, strlen(buf + 1) + 1);
-		s.family = AF_INET6;
-	} else if ((colon = strchr(buf, ':')) != NULL &&
-	           strchr(colon + 1, ':') == NULL) {
-		*colon = '\0';
-		port = colon + 1;
-		s.family = AF_INET;
-	} else {
-		/* No colon: IPv4; several: a bare IPv6 address. */
-		s.family = colon ? AF_INET6 : AF_INET;
-	}
-	if (port != NULL && resolve_port_parse(port, &s.port) < 0)
-		return -1;
-	if (inet_pton(s.family, buf, &s.addr) != 1)
-		return -1;
+	memcpy(&s.addr, ip, s.family == AF_INET ? 4 : 16);
 	*out = s;
 	return 0;
 }
@@ -187,9 +145,9 @@ static int
 resolve_literal(const char *host, char *addr, size_t addrlen)
 {
 	char buf[INET6_ADDRSTRLEN];
-	unsigned char bin[sizeof(struct in6_addr)];
+	unsigned char bin[16];
 	size_t len = strlen(host);
-	int family = AF_INET;
+	int family;
 
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
 		host++;
@@ -199,11 +157,8 @@ resolve_literal(const char *host, char *addr, size_t addrlen)
 		return 1;
 	memcpy(buf, host, len);
 	buf[len] = '\0';
-	if (inet_pton(AF_INET, buf, bin) != 1) {
-		family = AF_INET6;
-		if (inet_pton(AF_INET6, buf, bin) != 1)
-			return 1;
-	}
+	if ((family = net_parse_ip(buf, bin, NULL)) == 0)
+		return 1;
 	if (inet_ntop(family, bin, addr, (socklen_t)addrlen) == NULL)
 		return -1;
 	return 0;
@@ -632,15 +587,13 @@ out:
 
 int
 resolver_lookup(struct resolver *r, const char *host, const char *fallback,
-                char *addr, size_t addrlen, bool *from_fallback)
+                char *addr, size_t addrlen)
 {
 	char name[RESOLVE_HOST_MAX + 2];
 	char fb[INET6_ADDRSTRLEN];
 	size_t i;
 	int rc;
 
-	if (from_fallback != NULL)
-		*from_fallback = false;
 	if (host == NULL || addr == NULL)
 		return -EINVAL;
 	if ((rc = resolve_literal(host, addr, addrlen)) <= 0)
@@ -666,31 +619,8 @@ resolver_lookup(struct resolver *r, const char *host, const char *fallback,
 	if (strlen(fb) >= addrlen)
 		return -ENOSPC;
 	strcpy(addr, fb);
-	if (from_fallback != NULL)
-		*from_fallback = true;
 	if (r->mode != RESOLVE_ORIGINAL)
 		log_debug("resolve: %s: using original destination %s", name,
 		          fb);
 	return 0;
-}
-
-int
-resolve_curl_entry(const char *host, unsigned port, const char *addr,
-                   char *buf, size_t buflen)
-{
-	unsigned char bin[sizeof(struct in6_addr)];
-	bool v6;
-	int n;
-
-	/* curl splits the entry at ':' and ',', so the host may hold
-	 * neither; the address must be numeric. */
-	if (host == NULL || addr == NULL || buf == NULL || *host == '\0' ||
-	    strpbrk(host, ":,") != NULL || port < 1 || port > 65535)
-		return -1;
-	v6 = inet_pton(AF_INET6, addr, bin) == 1;
-	if (!v6 && inet_pton(AF_INET, addr, bin) != 1)
-		return -1;
-	n = snprintf(buf, buflen, "%s:%u:%s%s%s", host, port, v6 ? "[" : "",
-	             addr, v6 ? "]" : "");
-	return n < 0 || (size_t)n >= buflen ? -1 : 0;
 }

@@ -53,9 +53,9 @@ struct resolve_server {
 
 struct resolver;
 
-/* Parses "ADDR[:PORT]" or "ADDR" (IPv4), "[V6]:PORT", "[V6]" or a bare
- * "V6" (port 53) into *out. Returns 0, or -1 on a malformed spec (port
- * must be 1..65535). Nothing is allocated. */
+/* Parses a server by net.h's host:port rule, port 53 by default:
+ * "ADDR[:PORT]" (IPv4), "[V6]:PORT", "[V6]" or a bare "V6", the address
+ * numeric. Returns 0, or -1 on a malformed spec. Nothing is allocated. */
 int resolve_server_parse(const char *spec, struct resolve_server *out);
 
 /* Parses "dns", "original" or "system" into *mode; -1 if unknown. */
@@ -84,16 +84,9 @@ void resolver_free(struct resolver *r);
  * TTL (clamped to RESOLVE_TTL_MIN..RESOLVE_TTL_MAX), failures (NXDOMAIN,
  * no data, SERVFAIL, timeout) for RESOLVE_TTL_NEGATIVE seconds; concurrent
  * lookups of one uncached name wait for a single query. May block up to
- * the timeout. Returns 0 and sets *from_fallback (may be NULL) to whether
- * addr is the fallback; -EINVAL for an invalid host, -ENOSPC if addrlen is
- * too small, -ENOENT when nothing is known. */
+ * the timeout. Returns 0; -EINVAL for an invalid host, -ENOSPC if addrlen
+ * is too small, -ENOENT when nothing is known. */
 int resolver_lookup(struct resolver *r, const char *host,
-                    const char *fallback, char *addr, size_t addrlen,
-                    bool *from_fallback);
-
-/* Formats "host:port:addr" for CURLOPT_RESOLVE into buf, an IPv6 addr in
- * brackets. Returns 0, or -1 if it does not fit or an argument is bad. */
-int resolve_curl_entry(const char *host, unsigned port, const char *addr,
-                       char *buf, size_t buflen);
+                    const char *fallback, char *addr, size_t addrlen);
 
 #endif

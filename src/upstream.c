@@ -5,17 +5,17 @@
  * Threading: struct upstream is shared by all workers. Its CURLSH share
  *   handle (TLS sessions) is guarded by one mutex per curl_lock_data, taken
  *   by curl itself through share_lock(). The DNS cache is not shared:
- *   addresses come from resolve.c through CURLOPT_RESOLVE on every
- *   request, and in a shared cache one request's entry (say, its original
- *   destination IP) would be seen by other threads' transfers to the same
- *   host:port. Warm connections are shared through a pool of idle easy
- *   handles guarded by pool_lock: curl's own shared connection cache
- *   (CURL_LOCK_DATA_CONNECT) is documented as unsafe between concurrent
- *   threads up to at least 8.x (KNOWN_BUGS "A shared connection cache is
- *   not thread-safe", curl/curl#4915), so instead a worker borrows a whole easy handle,
- *   whose private connection cache holds the warm connection, for the
- *   length of one exchange. No lock is held across a curl call. The
- *   trust store is read-only once upstream_new() returns
+ *   addresses come from resolve.c, asked by upstream_origin.c, through
+ *   CURLOPT_RESOLVE on every request, and in a shared cache one request's
+ *   entry (say, its original destination IP) would be seen by other threads'
+ *   transfers to the same host:port. Warm connections are shared through a
+ *   pool of idle easy handles guarded by pool_lock: curl's own shared
+ *   connection cache (CURL_LOCK_DATA_CONNECT) is documented as unsafe between
+ *   concurrent threads up to at least 8.x (KNOWN_BUGS "A shared connection
+ *   cache is not thread-safe", curl/curl#4915), so instead a worker borrows a
+ *   whole easy handle, whose private connection cache holds the warm
+ *   connection, for the length of one exchange. No lock is held across a curl
+ *   call. The trust store is read-only once upstream_new() returns
  *   (upstream_trust.h). curl_easy_perform() drives each exchange (a multi
  *   handle of our own costs more than it saves: bench/RESULTS.md).
  * Upstream certificates: curl is given no CA and checks nothing itself
@@ -121,6 +121,7 @@ upstream_new(const struct upstream_config *cfg)
 	                        cfg->connect_timeout_ms : 10000;
 	u->idle_timeout_ms = cfg->idle_timeout_ms > 0 ?
 	                     cfg->idle_timeout_ms : 300000;
+	u->resolver = cfg->resolver;
 	if (!(u->trust = upstream_trust_new(cfg->upstream_ca)))
 		goto out;
 	if (!(u->share = curl_share_init()) ||
@@ -483,47 +484,55 @@ set_method(CURL *easy, const struct upstream_request *req, bool with_body)
 	return c ? -1 : 0;
 }
 
+/* What every handle gets, whatever the exchange: https only, no proxy
+ * from the environment, the shared TLS sessions, the connect timeout, the
+ * resolver's address, and the trust check in on_prereq(). No CA for curl,
+ * which would load it per connection even with VERIFYPEER off. */
 static int
-set_options(struct upstream_xfer *x, const struct upstream_request *req,
-            struct curl_slist *hdrs, struct curl_slist *resolve, char *url,
-            char *errbuf)
+set_common(struct upstream_xfer *x, long http_version,
+           struct curl_slist *resolve, char *errbuf)
 {
-	struct upstream *u = x->u;
 	CURL *e = x->h.easy;
 
-	/* The request target goes out byte for byte (REQUEST_TARGET); the
-	 * URL only names the origin. No proxy from the environment, no
-	 * decoding of Content-Encoding, https only. No CA for curl, which
-	 * would load it per connection even with VERIFYPEER off: the peer is
-	 * verified in on_prereq(). */
-	if (curl_easy_setopt(e, CURLOPT_URL, url) ||
-	    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req->target) ||
+	return curl_easy_setopt(e, CURLOPT_URL, x->url) ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
 	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-	    curl_easy_setopt(e, CURLOPT_SHARE, u->share) ||
+	    curl_easy_setopt(e, CURLOPT_SHARE, x->u->share) ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-	                     (long)CURL_HTTP_VERSION_2TLS) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, http_version) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
 	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	                     u->connect_timeout_ms) ||
+	                     x->u->connect_timeout_ms) ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ? -1 : 0;
+}
+
+static int
+set_options(struct upstream_xfer *x, const struct upstream_request *req,
+            struct curl_slist *hdrs, struct curl_slist *resolve,
+            char *errbuf)
+{
+	CURL *e = x->h.easy;
+
+	/* The request target goes out byte for byte (REQUEST_TARGET); the
+	 * URL only names the origin. No decoding of Content-Encoding. */
+	if (set_common(x, (long)CURL_HTTP_VERSION_2TLS, resolve, errbuf) < 0 ||
+	    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req->target) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE,
 	                     UPSTREAM_UPLOAD_BUFFER) ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x) ||
 	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L))
@@ -532,81 +541,6 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 }
 
 /* ---- one exchange ------------------------------------------------------ */
-
-/* The name curl connects to and sends as SNI, which the certificate must
- * match: the URL's host, without the brackets of an IPv6 literal or a
- * final dot. */
-static int
-origin_host(const char *url, char *host, size_t size)
-{
-	CURLU *h = curl_url();
-	char *name = NULL, *p;
-	size_t len;
-	int rc = -1;
-
-	if (!h || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_HOST, &name, 0) != CURLUE_OK)
-		goto out;
-	p = name;
-	len = strlen(p);
-	if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
-		p++;
-		len -= 2;
-	}
-	if (len > 0 && p[len - 1] == '.')
-		len--;
-	if (len == 0 || len >= size)
-		goto out;
-	memcpy(host, p, len);
-	host[len] = '\0';
-	rc = 0;
-out:
-	curl_free(name);
-	curl_url_cleanup(h);
-	return rc;
-}
-
-/* Parses origin into x->host and x->url, unless it is the one parsed
- * last (a client connection talks to one origin). Returns 0, or an
- * UPSTREAM_E_ code. */
-static int
-set_origin(struct upstream_xfer *x, const char *origin, char *errbuf)
-{
-	if (x->origin && strcmp(x->origin, origin) == 0)
-		return 0;
-	free(x->origin);
-	free(x->url);
-	x->url = NULL;
-	if (!(x->origin = strdup(origin)))
-		return UPSTREAM_E_NOMEM;
-	if (origin_host(origin, x->host, sizeof(x->host)) < 0) {
-		snprintf(errbuf, CURL_ERROR_SIZE, "no host name in the URL");
-		free(x->origin);
-		x->origin = NULL;
-		return UPSTREAM_E_CONNECT;
-	}
-	if (asprintf(&x->url, "%s/", origin) < 0) {
-		x->url = NULL;
-		free(x->origin);
-		x->origin = NULL;
-		return UPSTREAM_E_NOMEM;
-	}
-	return 0;
-}
-
-/* The CURLOPT_RESOLVE list for req: none when the handle's DNS cache
- * holds that entry already (entries set so never expire), which spares
- * curl parsing it and replacing the entry with a copy of itself. */
-static int
-resolve_list(const struct upstream_xfer *x, const struct upstream_request *req,
-             struct curl_slist **out)
-{
-	*out = NULL;
-	if (!req->resolve || (x->h.resolved &&
-	                      strcmp(x->h.resolved, req->resolve) == 0))
-		return 0;
-	return (*out = curl_slist_append(NULL, req->resolve)) ? 0 : -1;
-}
 
 static int
 map_result(const struct upstream_xfer *x, CURLcode c)
@@ -631,22 +565,23 @@ log_exchange(const struct upstream_request *req, const struct upstream_xfer *x,
 {
 	/* The query string may carry an API key: log the path only. */
 	int plen = (int)strcspn(req->target, "?");
+	const char *origin = x->origin ? x->origin : req->host;
 
 	if (*x->untrusted)
 		log_warnx("upstream: %s %s%.*s: %s (certificate refused for "
 		          "%s, nothing sent: %s)", req->method,
-		          req->scheme_host_port, plen, req->target,
+		          origin, plen, req->target,
 		          upstream_strerror(rc), x->host, x->untrusted);
 	else if (rc < 0 && rc != UPSTREAM_E_ABORTED)
 		log_warnx("upstream: %s %s%.*s: %s (%s)", req->method,
-		          req->scheme_host_port, plen, req->target,
+		          origin, plen, req->target,
 		          upstream_strerror(rc),
 		          x->idle_expired ? "idle timeout" :
 		          x->bad_head ? "malformed response head" :
 		          *errbuf ? errbuf : curl_easy_strerror(c));
 	log_debug("upstream: %s %s%.*s -> %d, %llu body bytes, %ld new "
 	          "connection(s), %lld ms, %s", req->method,
-	          req->scheme_host_port, plen, req->target, x->head.status,
+	          origin, plen, req->target, x->head.status,
 	          x->rx_bytes, x->new_conns, ms, upstream_strerror(rc));
 }
 
@@ -671,16 +606,16 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	x->rx_bytes = 0;
 	x->new_conns = 0;
 	x->untrusted[0] = '\0';
-	if ((rc = set_origin(x, req->scheme_host_port, errbuf)) < 0)
+	if ((rc = upstream_origin_set(x, req, errbuf)) < 0)
 		goto out;
 	rc = UPSTREAM_E_NOMEM;
-	if (pool_take(x->u, req->scheme_host_port, &x->h, &x->mark) < 0)
+	if (pool_take(x->u, x->origin, &x->h, &x->mark) < 0)
 		goto out;
 	curl_easy_reset(x->h.easy);	/* options only: caches stay warm */
 	if (upstream_head_request(req->headers, req->nheaders, with_body,
 	                          &hdrs) < 0 ||
-	    resolve_list(x, req, &resolve) < 0 ||
-	    set_options(x, req, hdrs, resolve, x->url, errbuf) < 0 ||
+	    upstream_origin_resolve(x, req, true, &resolve) < 0 ||
+	    set_options(x, req, hdrs, resolve, errbuf) < 0 ||
 	    set_method(x->h.easy, req, with_body) < 0)
 		goto out;
 	c = curl_easy_perform(x->h.easy);
@@ -697,10 +632,9 @@ out:
 			handle_free(&x->h);
 		} else if (resolve) {
 			free(x->h.resolved);
-			x->h.resolved = strdup(req->resolve);	/* NULL: none */
+			x->h.resolved = strdup(x->entry);	/* NULL: none */
 		}
-		pool_put(x->u, &x->h, req->scheme_host_port, x->new_conns,
-		         &x->mark);
+		pool_put(x->u, &x->h, x->origin, x->new_conns, &x->mark);
 	}
 	if (head_sent)
 		*head_sent = x->head_sent;
@@ -723,34 +657,6 @@ upstream_xfer_stopping(const struct upstream_xfer *x)
 	return atomic_load(&x->u->stopping);
 }
 
-static int
-set_connect_only(struct upstream_xfer *x, struct curl_slist *resolve,
-                 char *errbuf)
-{
-	CURL *e = x->h.easy;
-
-	/* HTTP/1.1 only: ALPN must not make it h2, where Upgrade is none. */
-	return curl_easy_setopt(e, CURLOPT_URL, x->url) ||
-	    curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
-	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-	    curl_easy_setopt(e, CURLOPT_SHARE, x->u->share) ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-	                     (long)CURL_HTTP_VERSION_1_1) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
-	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	                     x->u->connect_timeout_ms) ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ? -1 : 0;
-}
-
 int
 upstream_connect_only(struct upstream_xfer *x,
                       const struct upstream_request *req, void **easy)
@@ -767,14 +673,16 @@ upstream_connect_only(struct upstream_xfer *x,
 	x->rx_bytes = 0;
 	x->new_conns = 1;
 	x->connected = false;
-	if ((rc = set_origin(x, req->scheme_host_port, errbuf)) < 0)
+	if ((rc = upstream_origin_set(x, req, errbuf)) < 0)
 		goto out;
 	rc = UPSTREAM_E_NOMEM;
 	handle_free(&x->h);
 	x->mark.set = false;
-	if (handle_new(&x->h) < 0 || (req->resolve &&
-	    !(resolve = curl_slist_append(NULL, req->resolve))) ||
-	    set_connect_only(x, resolve, errbuf) < 0)
+	/* HTTP/1.1 only: ALPN must not make it h2, where Upgrade is none. */
+	if (handle_new(&x->h) < 0 ||
+	    upstream_origin_resolve(x, req, false, &resolve) < 0 ||
+	    set_common(x, (long)CURL_HTTP_VERSION_1_1, resolve, errbuf) < 0 ||
+	    curl_easy_setopt(x->h.easy, CURLOPT_CONNECT_ONLY, 1L))
 		goto out;
 	/* on_prereq() checks the peer before curl gives the connection
 	 * up (curl 7.88 calls it for CONNECT_ONLY too; afterwards the TLS
@@ -794,7 +702,8 @@ upstream_connect_only(struct upstream_xfer *x,
 	}
 out:
 	handle_free(&x->h);
-	pool_put(x->u, &x->h, req->scheme_host_port, x->new_conns, &x->mark);
+	pool_put(x->u, &x->h, x->origin ? x->origin : "", x->new_conns,
+	         &x->mark);
 	log_exchange(req, x, rc, c, errbuf, clock_mono_ms() - t0);
 	curl_slist_free_all(resolve);
 	return rc;

@@ -18,6 +18,8 @@
 
 #include "http1.h"
 
+struct resolver;
+
 /* upstream_perform() results; the caller's answer is in brackets. */
 #define UPSTREAM_E_CONNECT	(-1)	/* unreachable, refused, TLS [502] */
 #define UPSTREAM_E_TIMEOUT	(-2)	/* connect timeout or silence before
@@ -34,17 +36,24 @@ struct upstream_config {
 	int idle_timeout_ms;		/* upstream silence once the request
 					 * is sent, ms (checked about once a
 					 * second); 0: 300 s */
+	struct resolver *resolver;	/* asked for each origin's address;
+					 * borrowed, must outlive the
+					 * upstream; NULL: curl resolves */
 };
 
 struct upstream_request {
 	const char *method;
-	const char *scheme_host_port;	/* "https://host:port" */
+	const char *host;		/* the origin: a name, or an address
+					 * without brackets */
+	unsigned port;
+	const char *dst_addr;		/* the original destination address
+					 * (numeric): the resolver's fallback;
+					 * may be NULL */
 	const char *target;		/* "/path?query" as received */
 	const struct http_header *headers;
 	size_t nheaders;
 	const char *body;		/* may hold NUL bytes */
 	size_t body_len;
-	const char *resolve;		/* "host:port:addr" or NULL */
 };
 
 /* Both return < 0 to abort the transfer at once (the client is gone).
@@ -100,10 +109,10 @@ size_t upstream_xfer_body_sent(const struct upstream_xfer *x);
 
 /* For an Upgrade exchange (upstream_ws.c): connects a fresh handle of
  * its own to req's origin with CURLOPT_CONNECT_ONLY and HTTP/1.1 only,
- * with req->resolve, the connect timeout and the same trust check as
- * every exchange, and sends nothing. Returns 0 with *easy (a CURL *, the
- * caller's to curl_easy_cleanup()), or an UPSTREAM_E_* code. Counted as
- * an exchange with a new connection. */
+ * with the resolver's address, the connect timeout and the same trust
+ * check as every exchange, and sends nothing. Returns 0 with *easy (a
+ * CURL *, the caller's to curl_easy_cleanup()), or an UPSTREAM_E_* code.
+ * Counted as an exchange with a new connection. */
 int upstream_connect_only(struct upstream_xfer *x,
                           const struct upstream_request *req, void **easy);
 

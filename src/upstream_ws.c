@@ -26,8 +26,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "net.h"
 #include "upstream_head.h"
 #include "upstream_ws.h"
 
@@ -144,19 +146,20 @@ upstream_ws_send(struct upstream_ws *w, const char *buf, size_t len,
 static int
 ws_read_head(struct upstream_ws *w, int timeout_ms)
 {
-	size_t cap = UPSTREAM_WS_READ, len = 0, line = 0;
-	char *buf = malloc(cap), *nl;
+	struct buf b = BUF_INIT(4 * UPSTREAM_WS_READ);	/* the longest head */
+	size_t line = 0;
+	char *nl;
 	ssize_t n;
 	int rc = UPSTREAM_E_NOMEM, r;
 
-	if (!buf)
+	if (!buf_reserve(&b, UPSTREAM_WS_READ))
 		goto out;
 	for (;;) {
-		while ((nl = memchr(buf + line, '\n', len - line))) {
-			size_t l = (size_t)(nl - buf) + 1 - line;
-			bool blank = l == 1 || (l == 2 && buf[line] == '\r');
+		while ((nl = memchr(b.data + line, '\n', b.len - line))) {
+			size_t l = (size_t)(nl - b.data) + 1 - line;
+			bool blank = l == 1 || (l == 2 && b.data[line] == '\r');
 
-			r = upstream_head_feed(&w->head, buf + line, l);
+			r = upstream_head_feed(&w->head, b.data + line, l);
 			line += l;
 			/* the feed ends no 1xx head: a 101 is final here */
 			if (r < 0 || r == 1 ||
@@ -165,31 +168,30 @@ ws_read_head(struct upstream_ws *w, int timeout_ms)
 				goto out;
 			}
 		}
-		if (len == cap) {
-			rc = UPSTREAM_E_CONNECT;	/* a head over 64 KiB */
-			if (cap >= 4 * UPSTREAM_WS_READ)
+		if (b.len == b.cap) {
+			rc = UPSTREAM_E_CONNECT;	/* a head over the cap */
+			if (b.cap >= b.max)
 				goto out;
 			rc = UPSTREAM_E_NOMEM;
-			if (!(nl = realloc(buf, cap *= 2)))
+			if (!buf_reserve(&b, b.cap + 1))
 				goto out;
-			buf = nl;
 		}
-		n = ws_read(w, buf + len, cap - len, timeout_ms);
+		n = ws_read(w, b.data + b.len, b.cap - b.len, timeout_ms);
 		if (n <= 0) {
 			rc = n == -ETIMEDOUT ? UPSTREAM_E_TIMEOUT
 			                     : UPSTREAM_E_CONNECT;
 			goto out;
 		}
-		len += (size_t)n;
+		b.len += (size_t)n;
 	}
 out:
-	if (rc == 0 && line < len) {
-		memmove(buf, buf + line, len - line);
-		w->extra = buf;
-		w->extra_len = len - line;
-		buf = NULL;
+	if (rc == 0 && line < b.len) {
+		memmove(b.data, b.data + line, b.len - line);
+		w->extra = b.data;	/* w owns the bytes now */
+		w->extra_len = b.len - line;
+		b.data = NULL;
 	}
-	free(buf);
+	buf_free(&b);
 	return rc;
 }
 
@@ -198,7 +200,7 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
                  int write_timeout_ms, struct upstream_ws **out)
 {
 	struct upstream_ws *w = calloc(1, sizeof(*w));
-	char *head = NULL;
+	char *head = NULL, origin[NET_HOST_MAX + 8];
 	size_t hlen = 0;
 	curl_socket_t fd = CURL_SOCKET_BAD;
 	void *easy = NULL;
@@ -213,8 +215,8 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
 		goto out;
 	w->easy = easy;
 	rc = UPSTREAM_E_CONNECT;
-	/* upstream_connect_only()'s error buffer and resolve list were on
-	 * its stack and are gone */
+	/* upstream_connect_only()'s error buffer and resolve list were its
+	 * own and are gone */
 	if (curl_easy_setopt(w->easy, CURLOPT_ERRORBUFFER, w->errbuf) ||
 	    curl_easy_setopt(w->easy, CURLOPT_RESOLVE, NULL))
 		goto out;
@@ -231,9 +233,11 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
 	*out = w;
 	w = NULL;
 out:
-	if (rc < 0)
-		log_warnx("upstream: %s %s (upgrade): %s", req->method,
-		          req->scheme_host_port, upstream_strerror(rc));
+	if (rc < 0 && net_join_hostport(req->host ? req->host : "-",
+	                                req->port, origin,
+	                                sizeof(origin)) == 0)
+		log_warnx("upstream: %s https://%s (upgrade): %s",
+		          req->method, origin, upstream_strerror(rc));
 	upstream_ws_free(w);
 	free(head);
 	return rc;

@@ -308,16 +308,8 @@ test_commands(void)
 static void
 test_helpers(void)
 {
-	char host[64];
-	unsigned port;
 	long ms;
 
-	ok(options_split_hostport("[::1]:8741", host, sizeof(host), &port)
-	   == 0 && strcmp(host, "::1") == 0 && port == 8741, "[v6]:port");
-	ok(options_split_hostport("8742", host, sizeof(host), &port) == 0 &&
-	   host[0] == '\0' && port == 8742, "bare port");
-	ok(options_split_hostport("::1", host, sizeof(host), &port) < 0,
-	   "bare IPv6 without port rejected");
 	ok(options_parse_duration("1.5s", &ms) == 0 && ms == 1500,
 	   "fractional seconds");
 	ok(options_parse_duration("-1", &ms) < 0, "negative duration");

@@ -133,7 +133,7 @@ test_parsers(void)
 	};
 	struct resolve_server s;
 	enum resolve_mode m;
-	char buf[64], big[300];
+	char big[300];
 	size_t i;
 
 	ok(resolve_server_parse("8.8.8.8", &s) == 0 && s.family == AF_INET &&
@@ -172,21 +172,6 @@ test_parsers(void)
 	   !resolve_host_valid("a..b") && !resolve_host_valid(".a") &&
 	   !resolve_host_valid("a b") && !resolve_host_valid("a/b") &&
 	   !resolve_host_valid(NULL), "malformed host names rejected");
-
-	ok(resolve_curl_entry("api.test", 443, "10.0.0.1", buf,
-	                      sizeof(buf)) == 0, "curl entry v4");
-	is_str(buf, "api.test:443:10.0.0.1", "curl entry v4 text");
-	ok(resolve_curl_entry("api.test", 443, "2001:db8::1", buf,
-	                      sizeof(buf)) == 0, "curl entry v6");
-	is_str(buf, "api.test:443:[2001:db8::1]", "curl entry v6 text");
-	ok(resolve_curl_entry("api.test", 443, "10.0.0.1", buf, 21) < 0 &&
-	   resolve_curl_entry("api.test", 443, "10.0.0.1", buf, 22) == 0,
-	   "curl entry does not fit / just fits");
-	ok(resolve_curl_entry("api.test", 443, "api.test", buf,
-	                      sizeof(buf)) < 0 &&
-	   resolve_curl_entry("a:b", 443, "10.0.0.1", buf, sizeof(buf)) < 0 &&
-	   resolve_curl_entry("api.test", 0, "10.0.0.1", buf,
-	                      sizeof(buf)) < 0, "curl entry bad arguments");
 }
 
 static void
@@ -215,53 +200,53 @@ test_dns(const struct fakedns *f)
 	const char *srv[] = { f->spec };
 	struct resolver *r = resolver_new(RESOLVE_DNS, srv, 1, 2000);
 	char addr[INET6_ADDRSTRLEN];
-	bool fb = true;
 	int total;
 
 	if (!ok(r != NULL, "dns resolver created"))
 		return;
-	ok(resolver_lookup(r, "a.test", NULL, addr, sizeof(addr), &fb) == 0,
+	ok(resolver_lookup(r, "a.test", NULL, addr, sizeof(addr)) == 0,
 	   "A lookup");
 	is_str(addr, "10.1.2.3", "A answer");
-	ok(!fb, "A answer is not the fallback");
 	is_int(queries(f, "a.test", NULL), 1, "one query for a.test");
-	ok(resolver_lookup(r, "A.Test.", "192.0.2.1", addr, sizeof(addr),
-	                   &fb) == 0 && !fb, "cached lookup (case, dot)");
+	ok(resolver_lookup(r, "A.Test.", "192.0.2.1", addr, sizeof(addr)) == 0,
+	   "cached lookup (case, dot)");
 	is_str(addr, "10.1.2.3", "cached answer");
 	is_int(queries(f, "a.test", NULL), 1, "cache hit made no query");
 
-	ok(resolver_lookup(r, "six.test", NULL, addr, sizeof(addr), &fb) == 0,
+	ok(resolver_lookup(r, "six.test", NULL, addr, sizeof(addr)) == 0,
 	   "AAAA-only lookup");
 	is_str(addr, "::1", "AAAA answer");
 	is_int(queries(f, "six.test", "A"), 1, "six.test: A asked first");
 	is_int(queries(f, "six.test", "AAAA"), 1, "six.test: then AAAA");
 
-	ok(resolver_lookup(r, "both.test", NULL, addr, sizeof(addr), &fb) == 0,
+	ok(resolver_lookup(r, "both.test", NULL, addr, sizeof(addr)) == 0,
 	   "dual-stack lookup");
 	is_str(addr, "10.0.0.2", "A preferred over AAAA");
 	is_int(queries(f, "both.test", "AAAA"), 0, "no AAAA query when A");
 
-	ok(resolver_lookup(r, "nx.test", "192.0.2.7", addr, sizeof(addr),
-	                   &fb) == 0 && fb, "NXDOMAIN -> fallback");
+	ok(resolver_lookup(r, "nx.test", "192.0.2.7", addr, sizeof(addr)) == 0,
+	   "NXDOMAIN -> fallback");
 	is_str(addr, "192.0.2.7", "fallback address");
-	ok(resolver_lookup(r, "nx.test", "192.0.2.7", addr, sizeof(addr),
-	                   &fb) == 0 && fb, "NXDOMAIN again -> fallback");
+	strcpy(addr, "");
+	ok(resolver_lookup(r, "nx.test", "192.0.2.7", addr, sizeof(addr)) == 0,
+	   "NXDOMAIN again -> fallback");
+	is_str(addr, "192.0.2.7", "fallback address again");
 	is_int(queries(f, "nx.test", NULL), 1, "negative answer cached");
-	is_int(resolver_lookup(r, "nx2.test", NULL, addr, sizeof(addr), &fb),
+	is_int(resolver_lookup(r, "nx2.test", NULL, addr, sizeof(addr)),
 	       -ENOENT, "NXDOMAIN without fallback -> -ENOENT");
 
 	total = queries(f, NULL, NULL);
-	ok(resolver_lookup(r, "127.0.0.1", "192.0.2.7", addr, sizeof(addr),
-	                   &fb) == 0 && !fb, "IPv4 literal");
+	ok(resolver_lookup(r, "127.0.0.1", "192.0.2.7", addr,
+	                   sizeof(addr)) == 0, "IPv4 literal");
 	is_str(addr, "127.0.0.1", "IPv4 literal is itself");
-	ok(resolver_lookup(r, "[::1]", NULL, addr, sizeof(addr), &fb) == 0,
+	ok(resolver_lookup(r, "[::1]", NULL, addr, sizeof(addr)) == 0,
 	   "bracketed IPv6 literal");
 	is_str(addr, "::1", "IPv6 literal is itself");
 	is_int(queries(f, NULL, NULL), total, "literals made no query");
 
-	is_int(resolver_lookup(r, "bad..host", "192.0.2.7", addr, sizeof(addr),
-	                       &fb), -EINVAL, "invalid host -> -EINVAL");
-	is_int(resolver_lookup(r, "six.test", NULL, addr, 3, &fb), -ENOSPC,
+	is_int(resolver_lookup(r, "bad..host", "192.0.2.7", addr,
+	                       sizeof(addr)), -EINVAL, "invalid host -> -EINVAL");
+	is_int(resolver_lookup(r, "six.test", NULL, addr, 3), -ENOSPC,
 	       "small buffer -> -ENOSPC");
 	resolver_free(r);
 }
@@ -272,15 +257,14 @@ test_ttl(const struct fakedns *f)
 	const char *srv[] = { f->spec };
 	struct resolver *r = resolver_new(RESOLVE_DNS, srv, 1, 2000);
 	char addr[INET6_ADDRSTRLEN];
-	bool fb;
 
 	if (!ok(r != NULL, "ttl resolver created"))
 		return;
-	resolver_lookup(r, "a.test", NULL, addr, sizeof(addr), &fb);
-	resolver_lookup(r, "a.test", NULL, addr, sizeof(addr), &fb);
+	resolver_lookup(r, "a.test", NULL, addr, sizeof(addr));
+	resolver_lookup(r, "a.test", NULL, addr, sizeof(addr));
 	is_int(queries(f, "a.test", NULL), 1, "ttl 1: second lookup cached");
 	usleep(1300 * 1000);
-	ok(resolver_lookup(r, "a.test", NULL, addr, sizeof(addr), &fb) == 0,
+	ok(resolver_lookup(r, "a.test", NULL, addr, sizeof(addr)) == 0,
 	   "lookup after expiry");
 	is_str(addr, "10.1.2.3", "answer after expiry");
 	is_int(queries(f, "a.test", NULL), 2, "expired entry queried again");
@@ -294,14 +278,13 @@ test_timeout(const struct fakedns *drop, const struct fakedns *good)
 	const char *two[] = { drop->spec, good->spec };
 	struct resolver *r = resolver_new(RESOLVE_DNS, srv, 1, 300);
 	char addr[INET6_ADDRSTRLEN];
-	bool fb = false;
 	long t0, dt;
 
 	if (!ok(r != NULL, "timeout resolver created"))
 		return;
 	t0 = now_ms();
-	ok(resolver_lookup(r, "a.test", "192.0.2.8", addr, sizeof(addr),
-	                   &fb) == 0 && fb, "timeout -> fallback");
+	ok(resolver_lookup(r, "a.test", "192.0.2.8", addr, sizeof(addr)) == 0,
+	   "timeout -> fallback");
 	dt = now_ms() - t0;
 	is_str(addr, "192.0.2.8", "fallback after timeout");
 	ok(dt >= 250 && dt < 1500, "gave up after ~300 ms (%ld ms)", dt);
@@ -311,8 +294,8 @@ test_timeout(const struct fakedns *drop, const struct fakedns *good)
 	r = resolver_new(RESOLVE_DNS, two, 2, 1600);
 	if (!ok(r != NULL, "two-server resolver created"))
 		return;
-	ok(resolver_lookup(r, "fo.test", "192.0.2.8", addr, sizeof(addr),
-	                   &fb) == 0 && !fb, "second server answers");
+	ok(resolver_lookup(r, "fo.test", "192.0.2.8", addr, sizeof(addr)) == 0,
+	   "second server answers");
 	is_str(addr, "10.4.4.4", "answer from the second server");
 	resolver_free(r);
 }
@@ -323,14 +306,13 @@ test_modes(const struct fakedns *f)
 	const char *srv[] = { f->spec };
 	struct resolver *r = resolver_new(RESOLVE_ORIGINAL, srv, 1, 300);
 	char addr[INET6_ADDRSTRLEN];
-	bool fb = false;
 
 	if (!ok(r != NULL, "original resolver created"))
 		return;
-	ok(resolver_lookup(r, "orig.test", "192.0.2.9", addr, sizeof(addr),
-	                   &fb) == 0 && fb, "original mode uses the fallback");
+	ok(resolver_lookup(r, "orig.test", "192.0.2.9", addr, sizeof(addr)) == 0,
+	   "original mode uses the fallback");
 	is_str(addr, "192.0.2.9", "original destination");
-	is_int(resolver_lookup(r, "orig.test", NULL, addr, sizeof(addr), &fb),
+	is_int(resolver_lookup(r, "orig.test", NULL, addr, sizeof(addr)),
 	       -ENOENT, "original mode without fallback -> -ENOENT");
 	is_int(queries(f, "orig.test", NULL), 0, "original mode: no query");
 	resolver_free(r);
@@ -338,8 +320,8 @@ test_modes(const struct fakedns *f)
 	r = resolver_new(RESOLVE_SYSTEM, NULL, 0, 0);
 	if (!ok(r != NULL, "system resolver created"))
 		return;
-	ok(resolver_lookup(r, "localhost", "192.0.2.9", addr, sizeof(addr),
-	                   &fb) == 0 && !fb, "system mode resolves localhost");
+	ok(resolver_lookup(r, "localhost", "192.0.2.9", addr, sizeof(addr)) == 0,
+	   "system mode resolves localhost");
 	ok(strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0,
 	   "localhost is loopback (%s)", addr);
 	resolver_free(r);
@@ -356,11 +338,10 @@ static void *
 burst_run(void *arg)
 {
 	struct burst *b = arg;
-	bool fb;
 
 	pthread_barrier_wait(b->bar);
 	b->rc = resolver_lookup(b->r, "burst.test", NULL, b->addr,
-	                        sizeof(b->addr), &fb);
+	                        sizeof(b->addr));
 	return NULL;
 }
 

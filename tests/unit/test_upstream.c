@@ -29,8 +29,10 @@
 #include <unistd.h>
 
 #include "certgen.h"
+#include "resolve.h"
 #include "tap.h"
 #include "upstream.h"
+#include "upstream_int.h"
 
 #define MIB (1024 * 1024)
 #define MAX_CHUNKS 64
@@ -49,8 +51,11 @@ struct sink {
 };
 
 static bool made_tmpdir;
-static char tmpdir[256], ca_path[300], host_url[64], resolve[64];
-static int port;
+static char tmpdir[256], ca_path[300];
+/* The origin the next requests go to, and the original destination the
+ * resolver (RESOLVE_ORIGINAL) gives for it. */
+static char origin_host[64], origin_dst[64] = "127.0.0.1";
+static int port, origin_port;
 static pid_t server_pid = -1, extra_pids[2] = { -1, -1 };
 
 /* ---- counted GnuTLS calls ---------------------------------------------- */
@@ -193,9 +198,10 @@ run(struct upstream *u, const char *method, const char *target,
 {
 	struct upstream_xfer *x = upstream_xfer_new(u);
 	struct upstream_request req = {
-		.method = method, .scheme_host_port = host_url,
+		.method = method, .host = origin_host,
+		.port = (unsigned)origin_port, .dst_addr = origin_dst,
 		.target = target, .headers = h, .nheaders = nh,
-		.body = body, .body_len = blen, .resolve = resolve,
+		.body = body, .body_len = blen,
 	};
 	struct upstream_callbacks cb = {
 		.head = on_head, .body = on_body, .arg = s
@@ -254,8 +260,8 @@ start_server(void)
 	         "%s localhost name.test 127.0.0.1", src ? src : ".", tmpdir);
 	if (system(cmd) != 0 || (port = spawn_server("server", &server_pid)) < 0)
 		return -1;
-	snprintf(host_url, sizeof(host_url), "https://name.test:%d", port);
-	snprintf(resolve, sizeof(resolve), "name.test:%d:127.0.0.1", port);
+	snprintf(origin_host, sizeof(origin_host), "name.test");
+	origin_port = port;
 	return 0;
 }
 
@@ -567,8 +573,9 @@ test_reuse(struct upstream *u)
 {
 	struct upstream_xfer *a = upstream_xfer_new(u), *b;
 	struct upstream_request req = {
-		.method = "GET", .scheme_host_port = host_url,
-		.target = "/echo", .resolve = resolve,
+		.method = "GET", .host = origin_host,
+		.port = (unsigned)origin_port, .dst_addr = origin_dst,
+		.target = "/echo",
 	};
 	struct sink s;
 	struct upstream_callbacks cb = {
@@ -631,8 +638,9 @@ conc_worker(void *arg)
 	struct conc *c = arg;
 	struct upstream_xfer *x = upstream_xfer_new(c->u);
 	struct upstream_request req = {
-		.method = "GET", .scheme_host_port = host_url,
-		.target = "/bytes?n=200000&mode=chunked", .resolve = resolve,
+		.method = "GET", .host = origin_host,
+		.port = (unsigned)origin_port, .dst_addr = origin_dst,
+		.target = "/bytes?n=200000&mode=chunked",
 	};
 	char hex[65], want[128];
 
@@ -685,8 +693,9 @@ test_concurrent(struct upstream *u)
 static void
 point_at(const char *name, int p)
 {
-	snprintf(host_url, sizeof(host_url), "https://%s:%d", name, p);
-	snprintf(resolve, sizeof(resolve), "%s:%d:127.0.0.1", name, p);
+	snprintf(origin_host, sizeof(origin_host), "%s", name);
+	origin_port = p;
+	snprintf(origin_dst, sizeof(origin_dst), "127.0.0.1");
 }
 
 /* A loopback TCP port: listening (the kernel completes handshakes that
@@ -718,16 +727,13 @@ loopback_port(bool listening, int *fd_out)
 static void
 test_resolve_change(struct upstream *u)
 {
-	char saved[sizeof(resolve)];
-
-	snprintf(saved, sizeof(saved), "%s", resolve);
 	/* The server closes: the next exchange needs a new connection. */
 	check_fail(u, "/bytes?n=10&mode=close", 0, true, 0, 2.0,
 	           "address A, connection closed after");
-	snprintf(resolve, sizeof(resolve), "name.test:%d:127.0.0.2", port);
+	snprintf(origin_dst, sizeof(origin_dst), "127.0.0.2");
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 	           "address B (nothing listens there) is used");
-	snprintf(resolve, sizeof(resolve), "%s", saved);
+	snprintf(origin_dst, sizeof(origin_dst), "127.0.0.1");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "address A again");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "address A, same entry");
 }
@@ -871,12 +877,12 @@ out:
 	check_fail(u, "/echo", 0, true, 0, 2.0, "valid certificate for "
 	           "other.test");
 	/* IP literals: the certificate must name the address (IP SAN). */
-	snprintf(host_url, sizeof(host_url), "https://127.0.0.1:%d", p_other);
+	point_at("127.0.0.1", p_other);
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
 	           "IP literal the certificate does not name");
 	is_int(logged_requests("other"), 1, "only the valid request reached "
 	       "the other.test upstream");
-	snprintf(host_url, sizeof(host_url), "https://127.0.0.1:%d", port);
+	point_at("127.0.0.1", port);
 	check_fail(u, "/echo", 0, true, 0, 2.0, "IP literal in the "
 	           "certificate's IP SAN");
 done:
@@ -893,8 +899,9 @@ test_checked_once(struct upstream *u)
 {
 	struct upstream_xfer *x = upstream_xfer_new(u);
 	struct upstream_request req = {
-		.method = "GET", .scheme_host_port = host_url,
-		.target = "/echo", .resolve = resolve,
+		.method = "GET", .host = origin_host,
+		.port = (unsigned)origin_port, .dst_addr = origin_dst,
+		.target = "/echo",
 	};
 	struct sink s;
 	struct upstream_callbacks cb = {
@@ -926,6 +933,29 @@ test_checked_once(struct upstream *u)
 	point_at("name.test", port);
 }
 
+/* The CURLOPT_RESOLVE entries the upstream writes for curl. */
+static void
+test_resolve_entry(void)
+{
+	char buf[64];
+
+	ok(upstream_resolve_entry("api.test", 443, "10.0.0.1", buf,
+	                          sizeof(buf)) == 0, "curl entry v4");
+	is_str(buf, "api.test:443:10.0.0.1", "curl entry v4 text");
+	ok(upstream_resolve_entry("api.test", 443, "2001:db8::1", buf,
+	                          sizeof(buf)) == 0, "curl entry v6");
+	is_str(buf, "api.test:443:[2001:db8::1]", "curl entry v6 text");
+	ok(upstream_resolve_entry("api.test", 443, "10.0.0.1", buf, 21) < 0 &&
+	   upstream_resolve_entry("api.test", 443, "10.0.0.1", buf, 22) == 0,
+	   "curl entry does not fit / just fits");
+	ok(upstream_resolve_entry("api.test", 443, "api.test", buf,
+	                          sizeof(buf)) < 0 &&
+	   upstream_resolve_entry("a:b", 443, "10.0.0.1", buf,
+	                          sizeof(buf)) < 0 &&
+	   upstream_resolve_entry("api.test", 0, "10.0.0.1", buf,
+	                          sizeof(buf)) < 0, "curl entry bad arguments");
+}
+
 int
 main(void)
 {
@@ -944,8 +974,12 @@ main(void)
 	cfg.upstream_ca = ca_path;
 	cfg.connect_timeout_ms = 2000;
 	cfg.idle_timeout_ms = 500;
-	if (!ok((u = upstream_new(&cfg)) != NULL, "upstream_new"))
+	/* The resolver gives each request's original destination. */
+	cfg.resolver = resolver_new(RESOLVE_ORIGINAL, NULL, 0, 0);
+	if (!ok(cfg.resolver && (u = upstream_new(&cfg)) != NULL,
+	        "upstream_new"))
 		goto out;
+	test_resolve_entry();
 	test_request_headers(u);
 	test_request_body(u);
 	test_big_responses(u);
@@ -968,6 +1002,7 @@ main(void)
 	}
 out:
 	upstream_free(u);
+	resolver_free(cfg.resolver);
 	curl_global_cleanup();
 	if (server_pid > 0) {
 		kill(server_pid, SIGTERM);
