@@ -42,16 +42,13 @@ fuzz_plain_event(void *arg, const char *event, const char *data, size_t len)
 {
 	struct fuzz_plain *f = arg;
 	struct json_object *o;
-	size_t sp = strspn(data, " \t"), n = strlen(event);
+	size_t sp = strspn(data, " \t");
 
 	if (len - sp >= 6 && strncmp(data + sp, "[DONE]", 6) == 0) {
 		extract_done(&f->x);
 		return;
 	}
-	if (len == 0 || (f->x.kind != EXTRACT_NONE &&
-	                 (strcmp(event, "content_block_delta") == 0 ||
-	                  strcmp(event, "ping") == 0 ||
-	                  (n > 6 && strcmp(event + n - 6, ".delta") == 0))))
+	if (len == 0 || extract_skip(&f->x, event))
 		return;
 	json_tokener_reset(f->tok);
 	if ((o = json_tokener_parse_ex(f->tok, data, (int)len))) {

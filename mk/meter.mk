@@ -8,7 +8,11 @@ src_libagp_a_SOURCES += \
 	src/meter/prune_scan.c src/meter/prune_scan.h \
 	src/meter/decode.c src/meter/decode.h \
 	src/meter/extract.c src/meter/extract.h \
-	src/meter/google.c src/meter/anthropic.c src/meter/openai.c \
+	src/meter/extract_provider.c src/meter/extract_provider.h \
+	src/meter/jhelp.c src/meter/jhelp.h \
+	src/meter/google.c src/meter/google.h \
+	src/meter/anthropic.c src/meter/anthropic.h \
+	src/meter/openai.c src/meter/openai.h \
 	src/meter/ws.c src/meter/ws.h src/meter/wsmeter.c src/meter/wsmeter.h
 
 check_PROGRAMS += tests/unit/test_sse tests/unit/test_meter \

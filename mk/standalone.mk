@@ -3,6 +3,7 @@
 # language-server supervisor, the privilege drop and the `run` command.
 src_libagp_a_SOURCES += src/bundle.c src/bundle.h src/spawn.c src/spawn.h \
 	src/privsep.c src/privsep.h src/standalone.c src/standalone.h \
+	src/run.c src/run.h \
 	src/cgroup.c src/cgroup.h src/control.c src/control.h \
 	src/peer.c src/peer.h src/redirect.c src/redirect.h
 

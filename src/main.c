@@ -43,6 +43,7 @@
 #include "redirect.h"
 #include "report.h"
 #include "resolve.h"
+#include "run.h"
 #include "standalone.h"
 #include "store.h"
 #include "upstream.h"
@@ -465,11 +466,19 @@ run_daemon(struct options *opt)
 	px.prices = prices;
 	usage_set_price_version(px.usage, price_table_version(prices));
 	attribution_setup(&px, agents, sizeof(agents));
-	/* Bundle, LS supervisor, then the drop to --user: before any
-	 * thread starts, since standalone_new() forks and setuid()s. */
+	/* Bundle, control socket and the supervisor, which stays root:
+	 * forked while this process has one thread. */
 	if (mitm_start(&px, &ca, &listener) < 0 ||
-	    !(metrics.sa = standalone_new(opt)) ||
-	    ledger_start(px.ledger) < 0 || listener_start(listener) < 0)
+	    !(metrics.sa = standalone_new(opt)))
+		goto out;
+	/* The drop to --user, for good. Here: after all that needs root
+	 * (the state dir, store and CA key opened, the listeners and the
+	 * control socket bound, the supervisor forked) and before any
+	 * thread starts, so that no thread of the daemon ever runs as
+	 * root and the state dir is the proxy user's before it writes. */
+	if (privsep_drop(opt->user, opt->state_dir) < 0)
+		goto out;
+	if (ledger_start(px.ledger) < 0 || listener_start(listener) < 0)
 		goto out;
 	/* api_new() owns the socket from here, closed on failure too. */
 	api = api_new(api_fd, px.usage, px.ledger, main_metrics, &metrics);
@@ -655,7 +664,7 @@ main(int argc, char **argv)
 	case OPTIONS_CMD_RUN:
 		/* As oneself, the daemon's state dir is not ours to touch. */
 		rc = opt.as_ls_user && state_dir_prepare(opt.state_dir) < 0 ?
-		     EXIT_START : standalone_run(&opt);
+		     EXIT_START : run_command(&opt);
 		break;
 	}
 

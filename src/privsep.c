@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * privsep.c - hand the state dir to the proxy user and become that user.
+ * privsep.c - hand the state dir to the proxy user and become that user;
+ * limit the supervisor, which stays root, to the capabilities it needs.
  *
  * After the drop the daemon needs root for nothing: the listeners are
  * bound, the CA is in memory, the ledger is open, and reopening it on
@@ -75,7 +76,9 @@ privsep_own_entry(int dirfd, const char *name, const struct privsep_user *u)
 	return 0;
 }
 
-int
+/* Gives the state dir to u: the directory and every regular file in it
+ * (CA key and certificate, ledger, upstream bundle) but the bundle. */
+static int
 privsep_own_state(const char *state_dir, const struct privsep_user *u)
 {
 	struct dirent *de;
@@ -160,8 +163,10 @@ privsep_limit_caps(void)
 	return 0;
 }
 
-int
-privsep_drop(const struct privsep_user *u)
+/* setgroups/setgid/setuid to u, for good: checks that root cannot be
+ * regained and that no capability is left. */
+static int
+privsep_become(const struct privsep_user *u)
 {
 	if (setgroups(1, &u->gid) < 0 ||
 	    setresgid(u->gid, u->gid, u->gid) < 0 ||
@@ -174,4 +179,49 @@ privsep_drop(const struct privsep_user *u)
 		return -1;
 	}
 	return 0;
+}
+
+int
+privsep_drop(const char *user, const char *state_dir)
+{
+	struct privsep_user u;
+	int found;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((found = privsep_lookup(user, &u)) < 0)
+		return -1;
+	if (found == 0) {
+		log_warnx("privsep: user %s does not exist; the daemon stays "
+			  "root (create it with mitm-redirect.sh)", user);
+		return 0;
+	}
+	if (u.uid == 0) {
+		log_info("privsep: --user %s is root: the daemon stays root",
+			 user);
+		return 0;
+	}
+	if (privsep_own_state(state_dir, &u) < 0 || privsep_become(&u) < 0)
+		return -1;
+	log_info("privsep: running as %s (uid %lu)", user,
+		 (unsigned long)u.uid);
+	return 0;
+}
+
+int
+privsep_state_searchable(const char *state_dir)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    ((st.st_mode & 011) != 011 &&
+	     fchmod(fd, (st.st_mode & 0700) | 0711) < 0)) {
+		log_err("standalone: state dir %s: chmod 0711", state_dir);
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }

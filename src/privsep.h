@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * privsep.h - hand the state dir to the proxy user and become that user.
+ * privsep.h - hand the state dir to the proxy user and become that user;
+ * limit the supervisor, which stays root, to the capabilities it needs.
  *
  * Threading: main only, while the process has a single thread (before
  *   the accept and API threads start).
@@ -20,17 +21,21 @@ struct privsep_user {
 int privsep_lookup(const char *user, struct privsep_user *out);
 
 /*
- * Gives the state dir to u: the directory itself (its mode unchanged) and
- * every
- * regular file in it (CA key and certificate, ledger, upstream bundle),
- * except combined-ca.pem, which stays root's, 0644. Symlinks are left
- * alone and never followed. 0 or -1 (logged).
+ * The daemon's drop, as root: gives state_dir to user (the directory,
+ * its mode unchanged, and every regular file in it but combined-ca.pem,
+ * which stays root's; symlinks and files with other links are left
+ * alone) and becomes user for good (setgroups, setgid, setuid),
+ * checking that root cannot be regained and that no capability is left.
+ * Stays root, saying so, when user does not exist or is root; does
+ * nothing when not root. 0 or -1 (logged).
  */
-int privsep_own_state(const char *state_dir, const struct privsep_user *u);
+int privsep_drop(const char *user, const char *state_dir);
 
-/* setgroups/setgid/setuid to u, for good: checks that root cannot be
- * regained and that no capability is left. 0 or -1 (logged). */
-int privsep_drop(const struct privsep_user *u);
+/* Search permission for all on the state dir (0711): the language
+ * server's user and `run` callers must reach combined-ca.pem by name;
+ * nobody else may list or write it, and the key and the ledger are 0600
+ * files. 0 or -1 (logged). */
+int privsep_state_searchable(const char *state_dir);
 
 /* For a process that stays root (the supervisor): keeps only the
  * capabilities PRIVSEP_SUPERVISOR_CAPS lists, in every set and in the

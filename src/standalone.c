@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * standalone.c - the supervisor (the language server, the control
- * socket) and the privilege drop.
+ * standalone.c - the supervisor: the language server and the control
+ * socket, in a process of their own that stays root.
  *
  * Process model (started as root):
  *
@@ -8,7 +8,7 @@
  *     binds, loads the CA, opens the   --fork-->  poll loop: LS output,
  *     ledger, writes the bundle,                  SIGCHLD, control pipe,
  *     binds the control socket                    control socket
- *     drops to --user                                 |
+ *     drops to --user (main.c)                        |
  *     starts accept + API threads      fork+exec as --ls-user (--standalone)
  *     on TERM: closes the control pipe,               v
  *       waits for the supervisor               language server
@@ -20,8 +20,9 @@
  *   cgroup (writing cgroup.procs), on a request over the control socket
  *   (control.c) that names the caller itself. It keeps root's uid but
  *   only the capabilities those need (privsep_limit_caps()), and reads
- *   nothing from the network. Without root there is no supervisor, hence no `run` by
- *   cgroup (run --as-ls-user still works) and no --standalone drop.
+ *   nothing from the network. Without root there is no supervisor, hence
+ *   no `run` by cgroup (run --as-ls-user still works) and no --standalone
+ *   drop.
  *
  *   The supervisor is forked while the daemon still has one thread, so it
  *   is single-threaded. Its control pipe's end of file (the daemon
@@ -61,7 +62,6 @@
 #include <unistd.h>
 
 #include "bundle.h"
-#include "ca.h"
 #include "control.h"
 #include "log.h"
 #include "options.h"
@@ -450,55 +450,6 @@ out:
 	return rc;
 }
 
-/* As root: give the state dir to --user and become it. */
-static int
-sa_drop(const struct options *opt)
-{
-	struct privsep_user u;
-	int found;
-
-	if (geteuid() != 0)
-		return 0;
-	if ((found = privsep_lookup(opt->user, &u)) < 0)
-		return -1;
-	if (found == 0) {
-		log_warnx("privsep: user %s does not exist; the daemon stays "
-			  "root (create it with mitm-redirect.sh)", opt->user);
-		return 0;
-	}
-	if (u.uid == 0) {
-		log_info("privsep: --user %s is root: the daemon stays root",
-			 opt->user);
-		return 0;
-	}
-	if (privsep_own_state(opt->state_dir, &u) < 0 || privsep_drop(&u) < 0)
-		return -1;
-	log_info("privsep: running as %s (uid %lu)", opt->user,
-		 (unsigned long)u.uid);
-	return 0;
-}
-
-/* Search permission for all on the state dir (0711): the language
- * server's user must reach combined-ca.pem by name; nobody else may list
- * or write it, and the key and the ledger are 0600 files. */
-static int
-sa_state_searchable(const char *state_dir)
-{
-	struct stat st;
-	int fd, rc = 0;
-
-	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-	    ((st.st_mode & 011) != 011 &&
-	     fchmod(fd, (st.st_mode & 0700) | 0711) < 0)) {
-		log_err("standalone: state dir %s: chmod 0711", state_dir);
-		rc = -1;
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 struct standalone *
 standalone_new(const struct options *opt)
 {
@@ -525,13 +476,10 @@ standalone_new(const struct options *opt)
 				    bundle)))
 		goto fail;
 	if ((opt->standalone || control) &&
-	    (sa_state_searchable(opt->state_dir) < 0 ||
+	    (privsep_state_searchable(opt->state_dir) < 0 ||
 	     sa_fork_supervisor(sa, opt, bundle, control) < 0))
 		goto fail;
 	control_free(control);	/* the supervisor's now */
-	control = NULL;
-	if (sa_drop(opt) < 0)
-		goto fail;
 	return sa;
 fail:
 	control_unlink(control);
@@ -613,117 +561,4 @@ standalone_metrics(const struct standalone *sa, char *buf, size_t len)
 		     atomic_load(&sa->ctr->restarts),
 		     atomic_load(&sa->ctr->pid));
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
-}
-
-/* The MITM CA must exist before the bundle can hold it. */
-static int
-sa_ensure_ca(const char *state_dir)
-{
-	char path[4096];
-	struct stat st;
-	struct ca *ca;
-
-	snprintf(path, sizeof(path), "%s/ca-cert.pem", state_dir);
-	if (lstat(path, &st) == 0)
-		return 0;
-	if (!(ca = ca_open(state_dir)))
-		return -1;
-	ca_free(ca);
-	return 0;
-}
-
-/* Waits for pid with INT and QUIT ignored, as system(3) does: the
- * terminal sends them to the command, which decides. */
-static int
-sa_wait_child(pid_t pid)
-{
-	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
-	int st = 0;
-
-	sigaction(SIGINT, &ign, &oint);
-	sigaction(SIGQUIT, &ign, &oquit);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	sigaction(SIGINT, &oint, NULL);
-	sigaction(SIGQUIT, &oquit, NULL);
-	return spawn_exit_code(st);
-}
-
-/* The dedicated-user way: the command as --ls-user, whom the UID-scoped
- * redirect catches. As root it first asks to join the agents cgroup too,
- * which only names the run in its records; that may fail. */
-static int
-run_as_ls_user(const struct options *opt, const char *agent)
-{
-	struct spawn_io io = { -1, -1, -1, false };
-	struct spawn_cmd *cmd = NULL;
-	char bundle[4096], err[512];
-	size_t n = 0;
-	pid_t pid;
-	int rc = 1;
-
-	while (opt->command_argv[n])
-		n++;
-	if (sa_state_searchable(opt->state_dir) < 0 ||
-	    sa_ensure_ca(opt->state_dir) < 0 ||
-	    bundle_update(opt->state_dir, bundle_system_path(opt->system_ca),
-			  bundle, sizeof(bundle)) < 0 ||
-	    !(cmd = spawn_cmd_new(opt->command_argv[0], opt->command_argv + 1,
-				  n - 1, opt->ls_user, bundle)))
-		goto out;
-	if (cmd->user_missing)
-		log_warnx("run: WARNING: user %s does not exist; running as "
-			  "uid %lu, which the redirect does NOT apply to: this "
-			  "command's traffic is not metered", opt->ls_user,
-			  (unsigned long)geteuid());
-	if (*opt->control_socket &&
-	    control_move_self(opt->control_socket, agent, bundle,
-			      sizeof(bundle), err, sizeof(err)) < 0)
-		log_debug("run: no run cgroup: %s", err);
-	if (spawn_start(cmd, &io, &pid) < 0) {
-		log_warn("run: %s", opt->command_argv[0]);
-		rc = errno == ENOENT ? 127 : 126;
-		goto out;
-	}
-	rc = sa_wait_child(pid);
-out:
-	spawn_cmd_free(cmd);
-	return rc;
-}
-
-int
-standalone_run(const struct options *opt)
-{
-	const char *agent = strrchr(opt->command_argv[0], '/');
-	char bundle[4096], err[1024];
-
-	agent = agent ? agent + 1 : opt->command_argv[0];
-	if (opt->as_ls_user)
-		return run_as_ls_user(opt, agent);
-	/* As oneself: into the agents cgroup, whose rule redirects us and
-	 * whatever we start, then exec, keeping cwd, HOME, groups and the
-	 * rest of the environment. Never a silent run unmetered. */
-	if (!*opt->control_socket) {
-		fprintf(stderr, "antigravity-proxy run: --control-socket is "
-			"empty, so this run cannot be intercepted: set it, or "
-			"use 'run --as-ls-user'\n");
-		return STANDALONE_RUN_REFUSED;
-	}
-	if (control_move_self(opt->control_socket, agent, bundle,
-			      sizeof(bundle), err, sizeof(err)) < 0) {
-		fprintf(stderr, "antigravity-proxy run: %s\n", err);
-		return STANDALONE_RUN_REFUSED;
-	}
-	if (access(bundle, R_OK) < 0) {
-		fprintf(stderr, "antigravity-proxy run: cannot read the CA "
-			"bundle %s (%s): its directory must be searchable "
-			"(0711)\n", bundle, strerror(errno));
-		return STANDALONE_RUN_REFUSED;
-	}
-	if (spawn_trust_setenv(bundle) < 0)
-		return STANDALONE_RUN_REFUSED;
-	execvp(opt->command_argv[0], opt->command_argv);
-	fprintf(stderr, "antigravity-proxy run: %s: %s\n", opt->command_argv[0],
-		strerror(errno));
-	return errno == ENOENT ? 127 : 126;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * standalone.h - the combined bundle, the language-server supervisor,
- * the privilege drop, and the `run` command.
+ * standalone.h - the combined bundle and the supervisor of the language
+ * server and the control socket.
  *
  * Threading: standalone_new() must be called while the daemon still has
- *   one thread (it forks and may change the process's user);
+ *   one thread (it forks), and still root (the supervisor stays root);
  *   standalone_free() from main after the other threads stopped.
  */
 #ifndef AGP_STANDALONE_H
@@ -15,13 +15,12 @@ struct options;
 struct standalone;
 
 /*
- * After setup (CA loaded, ledger open, listeners bound, no thread yet):
- * writes the combined bundle, starts the supervisor (and through it the
- * language server) when opt->standalone, then, as root, gives the state
- * dir to opt->user and becomes that user (staying root with a warning
- * when the user does not exist). NULL on failure (logged). Free with
- * standalone_free(), which stops the language server and the supervisor
- * and reaps them.
+ * After setup (CA loaded, ledger open, listeners bound, no thread yet)
+ * and before the privilege drop (privsep_drop()): writes the combined
+ * bundle, binds the control socket as root, and forks the supervisor
+ * that serves it and, when opt->standalone, starts the language server.
+ * NULL on failure (logged). Free with standalone_free(), which stops the
+ * language server and the supervisor and reaps them.
  */
 struct standalone *standalone_new(const struct options *opt);
 void standalone_free(struct standalone *sa);
@@ -34,17 +33,5 @@ void standalone_reap(struct standalone *sa);
  * the length written. sa may be NULL. */
 size_t standalone_metrics(const struct standalone *sa, char *buf,
 			  size_t len);
-
-/*
- * The `run` command. By default it asks the daemon over the control
- * socket to move this process into the agents cgroup, sets the trust
- * environment and execs opt->command_argv as the invoking user; a
- * refusal is one line on stderr and STANDALONE_RUN_REFUSED. With
- * opt->as_ls_user it runs the command as opt->ls_user and returns its
- * exit status (128+n after signal n; 127 when it could not be started,
- * 1 on a setup error).
- */
-#define STANDALONE_RUN_REFUSED 125
-int standalone_run(const struct options *opt);
 
 #endif

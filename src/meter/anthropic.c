@@ -8,7 +8,8 @@
 
 #include <string.h>
 
-#include "meter/extract.h"
+#include "meter/anthropic.h"
+#include "meter/jhelp.h"
 
 static const struct extract_field anthropic_fields[] = {
 	{ "input_tokens", NULL, EXTRACT_IN },
@@ -36,40 +37,54 @@ anthropic_type(const char *t)
 	return false;
 }
 
-bool
+static int
 anthropic_match(const char *event, struct json_object *o)
 {
-	const char *t = extract_str(o, "type");
-	struct json_object *u = extract_obj(o, "usage"), *v;
+	const char *t = jhelp_str(o, "type");
+	struct json_object *u = jhelp_obj(o, "usage"), *v;
 
 	if (anthropic_type(t) || anthropic_type(event))
 		return true;
 	/* {"type":"error","error":{...}} is Anthropic's error shape */
-	if (t && strcmp(t, "error") == 0 && extract_obj(o, "error"))
+	if (t && strcmp(t, "error") == 0 && jhelp_obj(o, "error"))
 		return true;
 	return t && strcmp(t, "message") == 0 && u &&
 	    json_object_object_get_ex(u, "input_tokens", &v);
 }
 
-void
+static void
 anthropic_object(struct extract *x, const char *event, struct json_object *o)
 {
-	const char *t = extract_str(o, "type");
+	const char *t = jhelp_str(o, "type");
 	struct json_object *msg;
 
 	if (!t)
 		t = event ? event : "";
 	if (strcmp(t, "message_start") == 0) {
-		msg = extract_obj(o, "message");
+		msg = jhelp_obj(o, "message");
 		extract_model(x, msg, "model");
-		extract_usage(x, extract_obj(msg, "usage"), anthropic_fields);
+		extract_usage(x, jhelp_obj(msg, "usage"), anthropic_fields);
 	} else if (strcmp(t, "message_delta") == 0) {
-		extract_usage(x, extract_obj(o, "usage"), anthropic_fields);
+		extract_usage(x, jhelp_obj(o, "usage"), anthropic_fields);
 	} else if (strcmp(t, "message_stop") == 0) {
 		x->terminal = true;
 	} else if (strcmp(t, "message") == 0) {
 		extract_model(x, o, "model");
-		extract_usage(x, extract_obj(o, "usage"), anthropic_fields);
+		extract_usage(x, jhelp_obj(o, "usage"), anthropic_fields);
 	}
-	/* "error" events: extract_object() reads error.type for all kinds */
+	/* "error" events: extract_object() reads error.type for all */
 }
+
+static const char *const anthropic_skip[] = {
+	"content_block_delta", "ping", NULL,
+};
+
+/* Anthropic counts thinking inside the output and the cache apart from
+ * the input, and gives no total. */
+const struct extract_provider anthropic_provider = {
+	.name = "anthropic",
+	.match = anthropic_match,
+	.object = anthropic_object,
+	.flags = EXTRACT_IN_SANS_CACHE,
+	.skip_events = anthropic_skip,
+};

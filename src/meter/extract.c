@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * extract.c - provider detection by payload shape, the cumulative
- * accumulator and the normalisation shared by all extractors.
+ * extract.c - provider detection by payload shape, over the ordered
+ * table of providers, and the normalisation shared by all of them.
  *
  * Threading: one accumulator belongs to one exchange; no shared state.
  * Ownership: x->raw is a reference on a usage object inside a parsed
@@ -11,90 +11,35 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meter/anthropic.h"
 #include "meter/extract.h"
+#include "meter/google.h"
+#include "meter/jhelp.h"
+#include "meter/openai.h"
 
 const char *const extract_keys[] = {
 	"code", "finishReason", "model", "modelVersion", "object", "status",
 	"type", NULL,
 };
 
-/* Every key read here must be listed in extract_keys. */
-const char *
-extract_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-struct json_object *
-extract_obj(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
-void
-extract_model(struct extract *x, struct json_object *o, const char *key)
-{
-	const char *s = extract_str(o, key);
-
-	if (s && *s)
-		snprintf(x->model, sizeof(x->model), "%s", s);
-}
-
-void
-extract_error(struct extract *x, const char *type)
-{
-	if (type && *type)
-		snprintf(x->error, sizeof(x->error), "%s", type);
-}
-
-/* Streams report cumulative snapshots: a field present overwrites the
- * slot, a field absent (or null) leaves it alone. */
-void
-extract_usage(struct extract *x, struct json_object *usage,
-              const struct extract_field *fields)
-{
-	if (!json_object_is_type(usage, json_type_object))
-		return;
-	for (const struct extract_field *f = fields; f->key; f++) {
-		struct json_object *v = NULL;
-
-		if (!json_object_object_get_ex(usage, f->key, &v))
-			continue;
-		if (f->sub && (!json_object_is_type(v, json_type_object) ||
-		               !json_object_object_get_ex(v, f->sub, &v)))
-			continue;
-		if (!json_object_is_type(v, json_type_int))
-			continue;
-		x->v[f->slot] = json_object_get_int64(v);
-		x->have |= 1u << f->slot;
-	}
-	json_object_put(x->raw);
-	x->raw = json_object_get(usage);
-}
+/* Tried in this order: OpenAI's "type": "response.*" and "object" are
+ * surest, Anthropic's event types next; Google's shape, by member names
+ * alone, is the loosest. */
+static const struct extract_provider *const extract_providers[] = {
+	&openai_provider, &anthropic_provider, &google_provider, NULL,
+};
 
 /* {"error": {...}} bodies and events, in each provider's spelling. */
 static void
 extract_error_object(struct extract *x, struct json_object *o)
 {
-	struct json_object *e = extract_obj(o, "error"), *code;
+	struct json_object *e = jhelp_obj(o, "error"), *code;
 	const char *s;
 
 	if (!e)
 		return;
-	if ((s = extract_str(e, "type")) || (s = extract_str(e, "status")) ||
-	    (s = extract_str(e, "code"))) {
+	if ((s = jhelp_str(e, "type")) || (s = jhelp_str(e, "status")) ||
+	    (s = jhelp_str(e, "code"))) {
 		extract_error(x, s);
 	} else if (json_object_object_get_ex(e, "code", &code) &&
 	           json_object_is_type(code, json_type_int)) {
@@ -104,18 +49,18 @@ extract_error_object(struct extract *x, struct json_object *o)
 	}
 }
 
-static enum extract_kind
-extract_detect(const char *event, struct json_object *o)
+static void
+extract_detect(struct extract *x, const char *event, struct json_object *o)
 {
-	enum extract_kind k;
+	for (size_t i = 0; extract_providers[i]; i++) {
+		int dialect = extract_providers[i]->match(event, o);
 
-	if ((k = openai_match(o)) != EXTRACT_NONE)
-		return k;
-	if (anthropic_match(event, o))
-		return EXTRACT_ANTHROPIC;
-	if (google_match(o))
-		return EXTRACT_GOOGLE;
-	return EXTRACT_NONE;
+		if (dialect > 0) {
+			x->provider = extract_providers[i];
+			x->dialect = dialect;
+			return;
+		}
+	}
 }
 
 void
@@ -123,25 +68,29 @@ extract_object(struct extract *x, const char *event, struct json_object *o)
 {
 	if (!json_object_is_type(o, json_type_object))
 		return;
-	if (x->kind == EXTRACT_NONE)
-		x->kind = extract_detect(event, o);
-	switch (x->kind) {
-	case EXTRACT_GOOGLE:
-		google_object(x, o);
-		break;
-	case EXTRACT_ANTHROPIC:
-		anthropic_object(x, event, o);
-		break;
-	case EXTRACT_CHAT:
-		openai_chat_object(x, o);
-		break;
-	case EXTRACT_RESPONSES:
-		openai_responses_object(x, o);
-		break;
-	case EXTRACT_NONE:
-		break;
-	}
+	if (!x->provider)
+		extract_detect(x, event, o);
+	if (x->provider)
+		x->provider->object(x, event, o);
 	extract_error_object(x, o);
+}
+
+bool
+extract_skip(const struct extract *x, const char *event)
+{
+	const char *const *p = x->provider ? x->provider->skip_events : NULL;
+	size_t n = strlen(event), k;
+
+	for (; p && *p; p++) {
+		if (**p != '*') {
+			if (strcmp(event, *p) == 0)
+				return true;
+		} else if (n > (k = strlen(*p + 1)) &&
+		           strcmp(event + n - k, *p + 1) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 void
@@ -180,7 +129,10 @@ extract_sub(int64_t a, int64_t b)
 static void
 extract_normalise(const struct extract *x, struct usage_record *out)
 {
-	int64_t in = extract_get(x, EXTRACT_IN);
+	unsigned flags = x->provider ? x->provider->flags : 0;
+	/* only Google reports tool-use prompt tokens, apart from the rest */
+	int64_t in = extract_add(extract_get(x, EXTRACT_IN),
+	                         extract_get(x, EXTRACT_IN_TOOL));
 	int64_t raw_out = extract_get(x, EXTRACT_OUT);
 	int64_t think = extract_get(x, EXTRACT_THINK);
 	bool has_total = x->have & (1u << EXTRACT_TOTAL);
@@ -188,17 +140,14 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 	out->cached_tokens = extract_get(x, EXTRACT_CACHED);
 	out->cache_creation_tokens = extract_get(x, EXTRACT_CWRITE);
 	out->thinking_tokens = think;
-	if (x->kind == EXTRACT_GOOGLE) {
-		/* Gemini counts thoughts apart from candidates already */
-		in = extract_add(in, extract_get(x, EXTRACT_IN_TOOL));
+	if (flags & EXTRACT_THINK_APART) {
 		out->output_tokens = raw_out;
 		raw_out = extract_add(raw_out, think);
 	} else {
-		/* the others count reasoning inside the output */
 		out->output_tokens = raw_out > think ?
 		    extract_sub(raw_out, think) : 0;
 	}
-	if (x->kind == EXTRACT_ANTHROPIC)
+	if (flags & EXTRACT_IN_SANS_CACHE)
 		in = extract_add(in, extract_add(out->cached_tokens,
 		                                 out->cache_creation_tokens));
 	out->input_tokens = in;
@@ -212,7 +161,8 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 		    out->cache_creation_tokens : 0;
 	out->cache_write_5m_tokens = extract_sub(out->cache_creation_tokens,
 	                                         out->cache_write_1h_tokens);
-	out->total_tokens = has_total && x->kind != EXTRACT_ANTHROPIC ?
+	/* a provider without a total (Anthropic) maps no field to it */
+	out->total_tokens = has_total ?
 	    extract_get(x, EXTRACT_TOTAL) : extract_add(in, raw_out);
 }
 
@@ -231,8 +181,8 @@ extract_finish(struct extract *x, bool sse, bool ended_ok,
 	else if (!sse)
 		out->complete = ended_ok;
 	else
-		out->complete = x->terminal &&
-		    (x->kind != EXTRACT_GOOGLE || ended_ok);
+		out->complete = x->terminal && (ended_ok || !x->provider ||
+		    !(x->provider->flags & EXTRACT_END_NEEDS_EOF));
 	out->raw[0] = '\0';
 	if (x->raw)
 		snprintf(out->raw, sizeof(out->raw), "%s",

@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-#include "meter/extract.h"
+#include "meter/google.h"
+#include "meter/jhelp.h"
 
 static const struct extract_field google_fields[] = {
 	{ "promptTokenCount", NULL, EXTRACT_IN },
@@ -36,16 +37,17 @@ google_bare(struct json_object *o)
 static struct json_object *
 google_unwrap(struct json_object *o)
 {
-	struct json_object *r = extract_obj(o, "response");
+	struct json_object *r = jhelp_obj(o, "response");
 
 	return r && !google_bare(o) && google_bare(r) ? r : o;
 }
 
-bool
-google_match(struct json_object *o)
+static int
+google_match(const char *event, struct json_object *o)
 {
-	struct json_object *r = extract_obj(o, "response");
+	struct json_object *r = jhelp_obj(o, "response");
 
+	(void)event;
 	return google_bare(o) || (r && google_bare(r));
 }
 
@@ -60,20 +62,30 @@ google_finished(struct json_object *o)
 		return false;
 	for (size_t i = 0; i < json_object_array_length(cands); i++) {
 		c = json_object_array_get_idx(cands, i);
-		if ((s = extract_str(c, "finishReason")) && *s &&
+		if ((s = jhelp_str(c, "finishReason")) && *s &&
 		    strcmp(s, "FINISH_REASON_UNSPECIFIED") != 0)
 			return true;
 	}
 	return false;
 }
 
-void
-google_object(struct extract *x, struct json_object *o)
+static void
+google_object(struct extract *x, const char *event, struct json_object *o)
 {
 	struct json_object *r = google_unwrap(o);
 
+	(void)event;
 	extract_model(x, r, "modelVersion");
-	extract_usage(x, extract_obj(r, "usageMetadata"), google_fields);
+	extract_usage(x, jhelp_obj(r, "usageMetadata"), google_fields);
 	if (google_finished(r))
 		x->terminal = true;
 }
+
+/* Gemini counts thoughts apart from candidates, and its stream has no
+ * end marker but the finishReason. */
+const struct extract_provider google_provider = {
+	.name = "google",
+	.match = google_match,
+	.object = google_object,
+	.flags = EXTRACT_THINK_APART | EXTRACT_END_NEEDS_EOF,
+};

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "meter/decode.h"
 #include "meter/extract.h"
+#include "meter/jhelp.h"
 #include "meter/jstream.h"
 #include "meter/meter.h"
 #include "meter/prune.h"
@@ -214,7 +215,7 @@ meter_request_model(struct meter *m, const struct meter_request *req)
 	    !(tok = json_tokener_new_ex(METER_JSON_DEPTH)))
 		goto out;
 	o = prune_parse(tok, body, len, METER_REQUEST_MAX, slice);
-	if ((s = extract_str(o, "model")) && *s)
+	if ((s = jhelp_str(o, "model")) && *s)
 		snprintf(m->req_model, sizeof(m->req_model), "%s", s);
 	json_object_put(o);
 	json_tokener_free(tok);
@@ -291,19 +292,6 @@ meter_response(struct meter *m, int status, const char *content_type,
 			          m->endpoint, content_encoding);
 		m->failed = true;
 	}
-}
-
-/* Events that never carry usage, skipped unparsed on the hot path. */
-static bool
-meter_skip_event(const struct meter *m, const char *event)
-{
-	size_t n = strlen(event);
-
-	if (m->x.kind == EXTRACT_NONE)
-		return false;
-	return strcmp(event, "content_block_delta") == 0 ||
-	    strcmp(event, "ping") == 0 ||
-	    (n > 6 && strcmp(event + n - 6, ".delta") == 0);
 }
 
 /* Hands one event's or value's JSON text (pruned or not) to the
@@ -462,8 +450,8 @@ meter_next(struct meter *m, const char *event, size_t len, const char *raw,
 	meter_release(m);
 	if (m->failed)
 		return;
-	/* The first events set the kind that meter_skip_event() reads. */
-	if (m->x.kind == EXTRACT_NONE) {
+	/* The first events set the provider that extract_skip() reads. */
+	if (!m->x.provider) {
 		if (!meter_parse(m, json ? NULL : event, m->next.data, len) &&
 		    json)
 			m->failed = true;
@@ -484,7 +472,7 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		extract_done(&m->x);
 		return;
 	}
-	if (len == 0 || meter_skip_event(m, event) ||
+	if (len == 0 || extract_skip(&m->x, event) ||
 	    meter_replace_raw(m, event, data, len))
 		return;
 	if ((n = meter_prune(m, data, len)) < 0) {

@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-#include "meter/extract.h"
+#include "meter/jhelp.h"
+#include "meter/openai.h"
 
 static const struct extract_field openai_chat_fields[] = {
 	{ "prompt_tokens", NULL, EXTRACT_IN },
@@ -35,58 +36,80 @@ openai_prefix(const char *s, const char *prefix)
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-enum extract_kind
-openai_match(struct json_object *o)
+static int
+openai_match(const char *event, struct json_object *o)
 {
-	const char *t = extract_str(o, "type");
-	const char *obj = extract_str(o, "object");
-	struct json_object *u = extract_obj(o, "usage"), *v;
+	const char *t = jhelp_str(o, "type");
+	const char *obj = jhelp_str(o, "object");
+	struct json_object *u = jhelp_obj(o, "usage"), *v;
 
+	(void)event;
 	if (openai_prefix(t, "response.") ||
 	    (obj && strcmp(obj, "response") == 0))
-		return EXTRACT_RESPONSES;
+		return OPENAI_RESPONSES;
 	if (openai_prefix(obj, "chat.completion") ||
 	    json_object_object_get_ex(o, "choices", &v) ||
 	    (u && json_object_object_get_ex(u, "prompt_tokens", &v)))
-		return EXTRACT_CHAT;
-	return EXTRACT_NONE;
+		return OPENAI_CHAT;
+	return 0;
 }
 
-void
+static void
 openai_chat_object(struct extract *x, struct json_object *o)
 {
 	extract_model(x, o, "model");
 	/* content chunks carry "usage": null, which must reset nothing */
-	extract_usage(x, extract_obj(o, "usage"), openai_chat_fields);
+	extract_usage(x, jhelp_obj(o, "usage"), openai_chat_fields);
 }
 
 static void
 openai_response(struct extract *x, struct json_object *r)
 {
-	struct json_object *e = extract_obj(r, "error");
-	const char *status = extract_str(r, "status");
+	struct json_object *e = jhelp_obj(r, "error");
+	const char *status = jhelp_str(r, "status");
 
 	extract_model(x, r, "model");
-	extract_usage(x, extract_obj(r, "usage"), openai_responses_fields);
+	extract_usage(x, jhelp_obj(r, "usage"), openai_responses_fields);
 	if (status && strcmp(status, "failed") == 0)
-		extract_error(x, e && extract_str(e, "code") ?
-		              extract_str(e, "code") : "failed");
+		extract_error(x, e && jhelp_str(e, "code") ?
+		              jhelp_str(e, "code") : "failed");
 }
 
-void
+static void
 openai_responses_object(struct extract *x, struct json_object *o)
 {
-	const char *t = extract_str(o, "type");
-	const char *obj = extract_str(o, "object");
+	const char *t = jhelp_str(o, "type");
+	const char *obj = jhelp_str(o, "object");
 
 	if (obj && strcmp(obj, "response") == 0) {
 		openai_response(x, o);		/* a JSON body */
 	} else if (openai_prefix(t, "response.")) {
-		openai_response(x, extract_obj(o, "response"));
+		openai_response(x, jhelp_obj(o, "response"));
 		if (strcmp(t, "response.completed") == 0)
 			x->terminal = true;
 	} else if (t && strcmp(t, "error") == 0) {
-		extract_error(x, extract_str(o, "code") ?
-		              extract_str(o, "code") : "error");
+		extract_error(x, jhelp_str(o, "code") ?
+		              jhelp_str(o, "code") : "error");
 	}
 }
+
+static void
+openai_object(struct extract *x, const char *event, struct json_object *o)
+{
+	(void)event;
+	if (x->dialect == OPENAI_RESPONSES)
+		openai_responses_object(x, o);
+	else
+		openai_chat_object(x, o);
+}
+
+/* The response.*.delta events, most of a Responses stream, never carry
+ * usage. */
+static const char *const openai_skip[] = { "*.delta", NULL };
+
+const struct extract_provider openai_provider = {
+	.name = "openai",
+	.match = openai_match,
+	.object = openai_object,
+	.skip_events = openai_skip,
+};

@@ -21,6 +21,8 @@
 
 #include "log.h"
 #include "meter/extract.h"
+#include "meter/jhelp.h"
+#include "meter/openai.h"
 #include "meter/prune.h"
 #include "meter/ws.h"
 #include "meter/wsmeter.h"
@@ -67,11 +69,11 @@ wsmeter_client(struct wsmeter *m, const char *text, size_t len)
 	if (!memmem(text, len, "response.create", 15) ||
 	    !(o = wsmeter_parse(text, len)))
 		return;
-	t = extract_str(o, "type");
+	t = jhelp_str(o, "type");
 	if (t && strcmp(t, "response.create") == 0) {
-		model = extract_str(o, "model");
-		if ((!model || !*model) && (r = extract_obj(o, "response")))
-			model = extract_str(r, "model");
+		model = jhelp_str(o, "model");
+		if ((!model || !*model) && (r = jhelp_obj(o, "response")))
+			model = jhelp_str(r, "model");
 		snprintf(m->model, sizeof(m->model), "%s",
 		         model ? model : "");
 		m->create_ms = m->now_ms;
@@ -93,7 +95,8 @@ wsmeter_ending(const char *t)
 static void
 wsmeter_record(struct wsmeter *m, struct json_object *o)
 {
-	struct extract x = { .kind = EXTRACT_RESPONSES };
+	struct extract x = { .provider = &openai_provider,
+	                     .dialect = OPENAI_RESPONSES };
 	struct usage_record r;
 
 	memset(&r, 0, sizeof(r));
@@ -102,7 +105,7 @@ wsmeter_record(struct wsmeter *m, struct json_object *o)
 	snprintf(r.model, sizeof(r.model), "%s", m->model);
 	snprintf(r.transport, sizeof(r.transport), "websocket");
 	r.status = m->status;
-	openai_responses_object(&x, o);
+	openai_provider.object(&x, NULL, o);
 	/* complete: response.completed alone (sets x.terminal) */
 	extract_finish(&x, true, true, &r);
 	extract_clear(&x);
@@ -134,7 +137,7 @@ wsmeter_server(struct wsmeter *m, const char *text, size_t len)
 			break;
 	if (!*e || !(o = wsmeter_parse(text, len)))
 		return;
-	if (wsmeter_ending(extract_str(o, "type")))
+	if (wsmeter_ending(jhelp_str(o, "type")))
 		wsmeter_record(m, o);
 	json_object_put(o);
 }
