@@ -36,6 +36,7 @@
 #include "dashboard.h"
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "store.h"
 #include "usage.h"
@@ -480,18 +481,19 @@ static enum MHD_Result
 handle_metrics(struct api *a, struct MHD_Connection *conn)
 {
 	char *buf = malloc(API_METRICS_MAX);
-	size_t n = 0;
+	struct metrics m;
 
 	if (!buf)
 		return MHD_NO;
-	n += (size_t)snprintf(buf, API_METRICS_MAX,
-		"# HELP antigravity_proxy_uptime_seconds Seconds since start.\n"
-		"# TYPE antigravity_proxy_uptime_seconds gauge\n"
-		"antigravity_proxy_uptime_seconds %.0f\n", clock_wall() - a->started);
+	metrics_init(&m, buf, API_METRICS_MAX);
+	metrics_head(&m, "antigravity_proxy_uptime_seconds", "gauge",
+		     "Seconds since start.");
+	metrics_printf(&m, "antigravity_proxy_uptime_seconds %.0f\n",
+		       clock_wall() - a->started);
 	if (a->metrics)
-		n += a->metrics(a->metrics_arg, buf + n, API_METRICS_MAX - n);
+		a->metrics(a->metrics_arg, &m);
 	return reply(conn, MHD_HTTP_OK,
-		     "text/plain; version=0.0.4; charset=utf-8", buf, n);
+		     "text/plain; version=0.0.4; charset=utf-8", buf, m.len);
 }
 
 static const struct {

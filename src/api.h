@@ -15,10 +15,11 @@
 struct usage_table;
 struct ledger;
 struct api;
+struct metrics;
 
-/* Extra text appended to /metrics (Prometheus format); the callback
- * writes into buf (at most len bytes) and returns the length written. */
-typedef size_t (*api_metrics_fn)(void *arg, char *buf, size_t len);
+/* The rest of /metrics, after the API's own lines, through the one
+ * writer (metrics.h). */
+typedef void (*api_metrics_fn)(void *arg, struct metrics *m);
 
 /*
  * Starts serving on the listening socket fd (from net_listen(),

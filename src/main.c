@@ -353,14 +353,13 @@ struct main_metrics {
 	struct standalone *sa;
 };
 
-static size_t
-main_metrics(void *arg, char *buf, size_t len)
+static void
+main_metrics(void *arg, struct metrics *m)
 {
-	struct main_metrics *m = arg;
-	size_t n = proxy_metrics(m->px, buf, len);
+	struct main_metrics *mm = arg;
 
-	return n + 1 < len ? n + standalone_metrics(m->sa, buf + n, len - n)
-			   : n;
+	proxy_metrics(mm->px, m);
+	standalone_metrics(mm->sa, m);
 }
 
 /* What attribution needs (peer.h): the agents cgroup's directory, which

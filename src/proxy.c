@@ -35,8 +35,8 @@ ledger_metrics(struct ledger *l, struct metrics *m)
 		      "Records removed by --retain.", (int64_t)ls.pruned);
 }
 
-size_t
-proxy_metrics(void *arg, char *buf, size_t len)
+void
+proxy_metrics(struct proxy *px, struct metrics *m)
 {
 	static const struct {
 		const char *name, *type, *help;
@@ -67,21 +67,16 @@ proxy_metrics(void *arg, char *buf, size_t len)
 #undef M
 #undef MN
 	};
-	struct proxy *px = arg;
-	struct metrics m;
-
-	metrics_init(&m, buf, len);
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		const atomic_ulong *v = (const atomic_ulong *)
 			((const char *)&px->stats + c[i].offset);
 
-		metrics_value(&m, c[i].name, c[i].type, c[i].help,
+		metrics_value(m, c[i].name, c[i].type, c[i].help,
 			      (int64_t)atomic_load(v));
 	}
-	metrics_value(&m, "antigravity_proxy_in_flight", "gauge",
+	metrics_value(m, "antigravity_proxy_in_flight", "gauge",
 		      "Connections being served.",
 		      atomic_load(&px->stats.in_flight));
-	ledger_metrics(px->ledger, &m);
-	usage_table_metrics(px->usage, &m);
-	return m.len;
+	ledger_metrics(px->ledger, m);
+	usage_table_metrics(px->usage, m);
 }

@@ -54,9 +54,9 @@ struct proxy {
 	struct proxy_stats stats;
 };
 
-/* Writes the counters in Prometheus text format into buf (len bytes,
- * NUL-terminated, whole lines: metrics.h); returns the length written.
- * The API's hook. */
-size_t proxy_metrics(void *proxy, char *buf, size_t len);
+struct metrics;
+
+/* Writes the counters, the ledger's and the usage table's series. */
+void proxy_metrics(struct proxy *px, struct metrics *m);
 
 #endif

@@ -64,6 +64,7 @@
 #include "bundle.h"
 #include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "privsep.h"
 #include "spawn.h"
@@ -527,38 +528,24 @@ standalone_free(struct standalone *sa)
 	free(sa);
 }
 
-size_t
-standalone_metrics(const struct standalone *sa, char *buf, size_t len)
+void
+standalone_metrics(const struct standalone *sa, struct metrics *m)
 {
-	int n;
-
 	if (!sa || !sa->ctr || sa->sup_pid < 0)
-		return 0;
-	n = snprintf(buf, len,
-		     "# HELP antigravity_proxy_run_moves_total runs moved "
-		     "into the agents cgroup\n"
-		     "# TYPE antigravity_proxy_run_moves_total counter\n"
-		     "antigravity_proxy_run_moves_total %lu\n"
-		     "# HELP antigravity_proxy_run_refusals_total control "
-		     "socket requests refused\n"
-		     "# TYPE antigravity_proxy_run_refusals_total counter\n"
-		     "antigravity_proxy_run_refusals_total %lu\n"
-		     "# HELP antigravity_proxy_ls_starts_total language "
-		     "server starts\n"
-		     "# TYPE antigravity_proxy_ls_starts_total counter\n"
-		     "antigravity_proxy_ls_starts_total %lu\n"
-		     "# HELP antigravity_proxy_ls_restarts_total language "
-		     "server restarts\n"
-		     "# TYPE antigravity_proxy_ls_restarts_total counter\n"
-		     "antigravity_proxy_ls_restarts_total %lu\n"
-		     "# HELP antigravity_proxy_ls_pid the language server's "
-		     "pid, 0 when none runs\n"
-		     "# TYPE antigravity_proxy_ls_pid gauge\n"
-		     "antigravity_proxy_ls_pid %ld\n",
-		     atomic_load(&sa->ctr->run_moves),
-		     atomic_load(&sa->ctr->run_refusals),
-		     atomic_load(&sa->ctr->starts),
-		     atomic_load(&sa->ctr->restarts),
-		     atomic_load(&sa->ctr->pid));
-	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+		return;
+	metrics_value(m, "antigravity_proxy_run_moves_total", "counter",
+		      "runs moved into the agents cgroup",
+		      (int64_t)atomic_load(&sa->ctr->run_moves));
+	metrics_value(m, "antigravity_proxy_run_refusals_total", "counter",
+		      "control socket requests refused",
+		      (int64_t)atomic_load(&sa->ctr->run_refusals));
+	metrics_value(m, "antigravity_proxy_ls_starts_total", "counter",
+		      "language server starts",
+		      (int64_t)atomic_load(&sa->ctr->starts));
+	metrics_value(m, "antigravity_proxy_ls_restarts_total", "counter",
+		      "language server restarts",
+		      (int64_t)atomic_load(&sa->ctr->restarts));
+	metrics_value(m, "antigravity_proxy_ls_pid", "gauge",
+		      "the language server's pid, 0 when none runs",
+		      (int64_t)atomic_load(&sa->ctr->pid));
 }

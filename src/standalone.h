@@ -29,9 +29,10 @@ void standalone_free(struct standalone *sa);
  * loudly (the language server dies with it, and nothing restarts it). */
 void standalone_reap(struct standalone *sa);
 
-/* Appends the supervisor's counters to buf (Prometheus text); returns
- * the length written. sa may be NULL. */
-size_t standalone_metrics(const struct standalone *sa, char *buf,
-			  size_t len);
+struct metrics;
+
+/* Writes the supervisor's counters; nothing when sa is NULL or the
+ * supervisor is gone. */
+void standalone_metrics(const struct standalone *sa, struct metrics *m);
 
 #endif
