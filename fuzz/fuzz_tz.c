@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * fuzz_tz.c - libFuzzer target for the /v1/usage?tz= parser
- * (api_parse_tz). Input: the parameter's value (libmicrohttpd has
+ * (when_parse_tz). Input: the parameter's value (libmicrohttpd has
  * decoded it). Checks that an accepted offset is whole minutes, at most
- * 14 hours, and survives api_format_tz() and a second parse unchanged.
+ * 14 hours, and survives when_format_tz() and a second parse unchanged.
  *
  * Build and run (from a configured build dir, after `make`); api.c is
  * compiled here too, so that libFuzzer sees the parser's coverage
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "when.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,11 +36,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (api_parse_tz(s, &off) == 0) {
+	if (when_parse_tz(s, &off) == 0) {
 		if (off % 60 || off > 14 * 3600 || off < -14 * 3600)
 			abort();
-		api_format_tz(off, buf, sizeof(buf));
-		if (strlen(buf) != 6 || api_parse_tz(buf, &again) < 0 ||
+		when_format_tz(off, buf, sizeof(buf));
+		if (strlen(buf) != 6 || when_parse_tz(buf, &again) < 0 ||
 		    again != off)
 			abort();
 	} else if (off != 12345) {

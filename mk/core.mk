@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The foundation: options, the usage table, the API thread.
 src_libagp_a_SOURCES += src/options.c src/options.h \
-	src/usage.c src/usage.h src/series.c src/series.h \
-	src/api.c src/api.h \
+	src/usage.c src/usage.h src/usage_record.c src/usage_record.h \
+	src/series.c src/series.h \
+	src/api.c src/api.h src/when.c src/when.h \
 	src/price.c src/price.h src/price_import.c src/price_import.h \
 	src/credential.c src/credential.h
 check_PROGRAMS += tests/unit/test_usage tests/unit/test_options \
-	tests/unit/test_series
+	tests/unit/test_series tests/unit/test_when
+tests_unit_test_when_LDADD = $(AGP_LIBS)
 tests_unit_test_usage_LDADD = $(AGP_LIBS)
 tests_unit_test_series_LDADD = $(AGP_LIBS)
 tests_unit_test_options_LDADD = $(AGP_LIBS)
 TESTS += tests/unit/test_usage tests/unit/test_options tests/unit/test_series \
+	tests/unit/test_when \
 	tests/e2e/api.sh
 EXTRA_DIST += tests/unit/tap.h tests/e2e/api.sh tests/e2e/lib.sh
 EXTRA_DIST += tests/run-all.sh

@@ -35,23 +35,9 @@ struct api *api_new(int fd, struct usage_table *usage,
 		    void *metrics_arg);
 void api_free(struct api *a);
 
-/* Parses a ?since= value: RFC 3339 ("2026-11-29T03:00:00Z", offsets and
- * fractions allowed), "today" (local midnight) or a duration back from
- * now ("90s", "15m", "1h", "7d"). Returns 0 and sets *t (seconds since
- * the epoch), or -1. */
-int api_parse_since(const char *s, double now, double *t);
-
 /* The version of the /v1/usage document, in its "api_version" field:
  * 2 added until=, tz=, by=week and by=month. A client that needs those
  * checks it; documents without it come from older daemons. */
 #define API_VERSION 2
-
-/* Parses a ?tz= offset: "Z", "+HH:MM", "-HH:MM", "+HHMM" or "+HH", at
- * most 14 hours either way; a leading space reads as '+' (an unencoded
- * '+' in a query string arrives as one). Returns 0 and sets *off
- * (seconds east of UTC), or -1. */
-int api_parse_tz(const char *s, long *off);
-/* Writes off as "+HH:MM" (at least 7 bytes of buf). */
-void api_format_tz(long off, char *buf, size_t len);
 
 #endif

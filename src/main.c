@@ -48,6 +48,7 @@
 #include "store.h"
 #include "upstream.h"
 #include "usage.h"
+#include "when.h"
 
 #define EXIT_START 1
 #define EXIT_USAGE 2
@@ -534,9 +535,9 @@ run_export(const struct options *opt)
 	int rc;
 
 	if ((opt->export_since &&
-	     api_parse_since(opt->export_since, now, &since) < 0) ||
+	     when_parse(opt->export_since, now, &since) < 0) ||
 	    (opt->export_until &&
-	     api_parse_since(opt->export_until, now, &until) < 0)) {
+	     when_parse(opt->export_until, now, &until) < 0)) {
 		fprintf(stderr, "antigravity-proxy: export: --since/--until: "
 			"expected RFC 3339 time, 'today' or a duration like "
 			"7d\n");

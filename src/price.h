@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "usage.h"
+#include "usage_record.h"
 
 /* Our file format's name, in its "format" member. */
 #define PRICE_FORMAT "antigravity-proxy-prices/1"

@@ -25,8 +25,8 @@
 
 #include <json-c/json.h>
 
-#include "api.h"
 #include "report.h"
+#include "when.h"
 
 #define REPORT_CELL_MAX 160	/* bytes of one cell's text */
 #define REPORT_KEY_MIN 10	/* a text column is never cut below this */
@@ -395,7 +395,7 @@ title_time(struct json_object *doc, const char *field, long tz, char *buf,
 	time_t local;
 	struct tm tm;
 
-	if (!s || api_parse_since(s, 0, &t) < 0) {
+	if (!s || when_parse(s, 0, &t) < 0) {
 		buf[0] = '\0';
 		return;
 	}
@@ -414,7 +414,7 @@ title_print(FILE *out, struct json_object *doc, struct json_object *by,
 	size_t n = json_object_array_length(by), off;
 	long tz = 0;
 
-	if (tzs && api_parse_tz(tzs, &tz) == 0 && tz)
+	if (tzs && when_parse_tz(tzs, &tz) == 0 && tz)
 		snprintf(zone, sizeof(zone), "UTC%s", tzs);
 	off = (size_t)snprintf(title, sizeof(title), "Token usage by");
 	for (size_t i = 0; i < n && off < sizeof(title); i++)

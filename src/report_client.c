@@ -37,6 +37,7 @@
 #include "options.h"
 #include "report.h"
 #include "store.h"
+#include "when.h"
 
 #define REPORT_BODY_MAX (16 * 1024 * 1024)
 #define REPORT_CONNECT_MS 3000L
@@ -95,12 +96,12 @@ report_url(struct report_ctx *x)
 	int n;
 
 	localtime_r(&t, &tm);
-	api_format_tz(tm.tm_gmtoff, tz, sizeof(tz));
+	when_format_tz(tm.tm_gmtoff, tz, sizeof(tz));
 	if (x->opt->export_since &&
-	    api_parse_since(x->opt->export_since, now, &since) == 0)
+	    when_parse(x->opt->export_since, now, &since) == 0)
 		clock_rfc3339(since, s, sizeof(s));
 	if (x->opt->export_until &&
-	    api_parse_since(x->opt->export_until, now, &until) == 0)
+	    when_parse(x->opt->export_until, now, &until) == 0)
 		clock_rfc3339(until, u, sizeof(u));
 	/* '+' would arrive as a space */
 	n = snprintf(x->url, sizeof(x->url), "http://%s/v1/usage?by=%s&tz=%s"
@@ -281,9 +282,9 @@ report_run(const struct options *opt)
 			"'antigravity-proxy --help'.\n", err);
 		return REPORT_EXIT_USAGE;
 	}
-	if ((opt->export_since && api_parse_since(opt->export_since, 0,
+	if ((opt->export_since && when_parse(opt->export_since, 0,
 						  &t) < 0) ||
-	    (opt->export_until && api_parse_since(opt->export_until, 0,
+	    (opt->export_until && when_parse(opt->export_until, 0,
 						  &t) < 0)) {
 		fprintf(stderr, "antigravity-proxy: usage: --since/--until: "
 			"expected RFC 3339 time, 'today' or a duration like "

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "usage.h"
+#include "usage_record.h"
 
 struct metrics;
 

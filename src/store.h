@@ -97,7 +97,7 @@ struct store_filter {
 /* Defaults: no filter, limit 100. */
 void store_filter_init(struct store_filter *f);
 /* Applies one query argument. Times are RFC 3339, "today" or a duration
- * back from now (api_parse_since's syntax). 0, or -1 with a short
+ * back from now (when_parse's syntax). 0, or -1 with a short
  * message in err for an unknown key or a bad value. */
 int store_filter_set(struct store_filter *f, const char *key,
 		     const char *value, double now, char *err, size_t errlen);

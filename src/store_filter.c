@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
 #include "store.h"
+#include "when.h"
 
 void
 store_filter_init(struct store_filter *f)
@@ -76,9 +76,9 @@ store_filter_set(struct store_filter *f, const char *key, const char *v,
 	} else if (strcmp(key, "key") == 0) {
 		rc = set_string(f->key, sizeof(f->key), &f->has_key, v);
 	} else if (strcmp(key, "since") == 0) {
-		rc = api_parse_since(v, now, &f->since);
+		rc = when_parse(v, now, &f->since);
 	} else if (strcmp(key, "until") == 0) {
-		rc = api_parse_since(v, now, &f->until);
+		rc = when_parse(v, now, &f->until);
 	} else if (strcmp(key, "complete") == 0) {
 		rc = 0;
 		if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)

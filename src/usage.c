@@ -143,20 +143,6 @@ out:
 	return rc;
 }
 
-void
-usage_counts_add(struct usage_counts *a, const struct usage_counts *b)
-{
-	a->requests += b->requests;
-	a->input_tokens += b->input_tokens;
-	a->output_tokens += b->output_tokens;
-	a->thinking_tokens += b->thinking_tokens;
-	a->cached_tokens += b->cached_tokens;
-	a->cache_creation_tokens += b->cache_creation_tokens;
-	a->total_tokens += b->total_tokens;
-	a->cost_usd += b->cost_usd;
-	a->unpriced += b->unpriced;
-}
-
 /* Index of the row for model, added if new; -1 when out of memory.
  * Called with t->lock held. */
 static int32_t
@@ -218,14 +204,6 @@ status_count(struct usage_table *t, int32_t ep, int status, int64_t n)
 	t->statuses[i].count += n;
 }
 
-const char *
-usage_row_key(const struct usage_record *r)
-{
-	if (r->model[0])
-		return r->model;
-	return r->has_usage ? "unknown" : "";
-}
-
 /* Called with t->lock held. */
 static void
 table_add(struct usage_table *t, const char *row, const char *endpoint,
@@ -255,22 +233,6 @@ usage_table_add(struct usage_table *t, const char *row, const char *endpoint,
 	pthread_mutex_lock(&t->lock);
 	table_add(t, row, endpoint, status, c, first, last);
 	pthread_mutex_unlock(&t->lock);
-}
-
-void
-usage_record_counts(const struct usage_record *r, struct usage_counts *c)
-{
-	*c = (struct usage_counts){
-		.requests = 1,
-		.input_tokens = r->input_tokens,
-		.output_tokens = r->output_tokens,
-		.thinking_tokens = r->thinking_tokens,
-		.cached_tokens = r->cached_tokens,
-		.cache_creation_tokens = r->cache_creation_tokens,
-		.total_tokens = r->total_tokens,
-		.cost_usd = r->priced ? r->cost_usd : 0,
-		.unpriced = r->has_usage && !r->priced,
-	};
 }
 
 void
@@ -315,6 +277,18 @@ usage_table_window(struct usage_table *t, double since)
 	return w;
 }
 
+/* A copy of the table's numbers for one window, taken under the lock. */
+struct usage_snapshot {
+	double since;
+	struct usage_counts totals;
+	struct usage_row *rows;
+	char (*labels)[USAGE_LABEL_MAX];	/* one per row */
+	size_t nrows;
+	struct usage_endpoint *endpoints;
+	size_t nendpoints;
+	char price_version[PRICE_VERSION_MAX];
+};
+
 void
 usage_counts_json(struct json_object *o, const struct usage_counts *c,
 		  bool row)
@@ -338,18 +312,6 @@ usage_counts_json(struct json_object *o, const struct usage_counts *c,
 	json_object_object_add(o, "unpriced_requests",
 			       json_object_new_int64(c->unpriced));
 }
-
-/* A copy of the table's numbers for one window, taken under the lock. */
-struct usage_snapshot {
-	double since;
-	struct usage_counts totals;
-	struct usage_row *rows;
-	char (*labels)[USAGE_LABEL_MAX];	/* one per row */
-	size_t nrows;
-	struct usage_endpoint *endpoints;
-	size_t nendpoints;
-	char price_version[PRICE_VERSION_MAX];
-};
 
 static const char *
 label_for(const struct usage_table *t, const char *model)
@@ -467,6 +429,69 @@ usage_table_json(struct usage_table *t)
 	free(s.labels);
 	free(s.endpoints);
 	return doc;
+}
+
+
+/* Folds the statuses of the endpoints past USAGE_METRICS_ENDPOINTS into
+ * one "other" endpoint (index -2), in place; returns the new count. A
+ * path is the client's to choose, so their number is not ours. */
+static size_t
+statuses_fold(struct usage_status *st, size_t n)
+{
+	size_t i, j, out = 0;
+
+	for (i = 0; i < n; i++) {
+		if (st[i].endpoint >= USAGE_METRICS_ENDPOINTS)
+			st[i].endpoint = -2;
+		for (j = 0; j < out; j++)
+			if (st[j].endpoint == st[i].endpoint &&
+			    st[j].status == st[i].status)
+				break;
+		if (j < out)
+			st[j].count += st[i].count;
+		else
+			st[out++] = st[i];
+	}
+	return out;
+}
+
+void
+usage_table_metrics(struct usage_table *t, struct metrics *m)
+{
+	struct usage_snapshot s = { 0 };
+	struct usage_status *st = NULL;
+	size_t nst = 0, i;
+	char b[2 * USAGE_ENDPOINT_MAX];
+	const char *ep;
+
+	pthread_mutex_lock(&t->lock);
+	if (snapshot_take(t, &s) == 0 &&
+	    (st = malloc((t->nstatuses + 1) * sizeof(*st)))) {
+		if (t->nstatuses)
+			memcpy(st, t->statuses, t->nstatuses * sizeof(*st));
+		nst = t->nstatuses;
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	if (t->series)
+		series_metrics(t->series, m);
+	nst = statuses_fold(st, nst);
+	metrics_head(m, "antigravity_proxy_requests_total", "counter",
+		     "Responses per endpoint and HTTP status, all time "
+		     "(endpoints past the first %d are \"other\").",
+		     USAGE_METRICS_ENDPOINTS);
+	for (i = 0; i < nst; i++) {
+		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
+		     st[i].endpoint == -2 ? SERIES_OTHER : "";
+		metrics_label(ep, b, sizeof(b));
+		metrics_printf(m, "antigravity_proxy_requests_total{endpoint="
+			       "\"%s\",status=\"%d\"} %" PRId64 "\n", b,
+			       st[i].status, st[i].count);
+	}
+	free(st);
+	free(s.rows);
+	free(s.labels);
+	free(s.endpoints);
 }
 
 struct json_object *
@@ -601,67 +626,4 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 			 json_object_to_json_string_ext(v,
 				JSON_C_TO_STRING_PLAIN));
 	return 0;
-}
-
-
-/* Folds the statuses of the endpoints past USAGE_METRICS_ENDPOINTS into
- * one "other" endpoint (index -2), in place; returns the new count. A
- * path is the client's to choose, so their number is not ours. */
-static size_t
-statuses_fold(struct usage_status *st, size_t n)
-{
-	size_t i, j, out = 0;
-
-	for (i = 0; i < n; i++) {
-		if (st[i].endpoint >= USAGE_METRICS_ENDPOINTS)
-			st[i].endpoint = -2;
-		for (j = 0; j < out; j++)
-			if (st[j].endpoint == st[i].endpoint &&
-			    st[j].status == st[i].status)
-				break;
-		if (j < out)
-			st[j].count += st[i].count;
-		else
-			st[out++] = st[i];
-	}
-	return out;
-}
-
-void
-usage_table_metrics(struct usage_table *t, struct metrics *m)
-{
-	struct usage_snapshot s = { 0 };
-	struct usage_status *st = NULL;
-	size_t nst = 0, i;
-	char b[2 * USAGE_ENDPOINT_MAX];
-	const char *ep;
-
-	pthread_mutex_lock(&t->lock);
-	if (snapshot_take(t, &s) == 0 &&
-	    (st = malloc((t->nstatuses + 1) * sizeof(*st)))) {
-		if (t->nstatuses)
-			memcpy(st, t->statuses, t->nstatuses * sizeof(*st));
-		nst = t->nstatuses;
-	}
-	pthread_mutex_unlock(&t->lock);
-
-	if (t->series)
-		series_metrics(t->series, m);
-	nst = statuses_fold(st, nst);
-	metrics_head(m, "antigravity_proxy_requests_total", "counter",
-		     "Responses per endpoint and HTTP status, all time "
-		     "(endpoints past the first %d are \"other\").",
-		     USAGE_METRICS_ENDPOINTS);
-	for (i = 0; i < nst; i++) {
-		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
-		     st[i].endpoint == -2 ? SERIES_OTHER : "";
-		metrics_label(ep, b, sizeof(b));
-		metrics_printf(m, "antigravity_proxy_requests_total{endpoint="
-			       "\"%s\",status=\"%d\"} %" PRId64 "\n", b,
-			       st[i].status, st[i].count);
-	}
-	free(st);
-	free(s.rows);
-	free(s.labels);
-	free(s.endpoints);
 }

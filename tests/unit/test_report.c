@@ -12,8 +12,8 @@
 
 #include <json-c/json.h>
 
-#include "api.h"
 #include "report.h"
+#include "when.h"
 #include "tap.h"
 
 static const struct {
@@ -145,7 +145,7 @@ test_tz(void)
 	long off;
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		int rc = api_parse_tz(t[i].in, &off);
+		int rc = when_parse_tz(t[i].in, &off);
 
 		if (t[i].off == -1)
 			ok(rc < 0, "tz '%s' refused", t[i].in);
@@ -153,9 +153,9 @@ test_tz(void)
 			ok(rc == 0 && off == t[i].off, "tz '%s' is %ld s",
 			   t[i].in, t[i].off);
 	}
-	api_format_tz(-(9 * 3600 + 1800), buf, sizeof(buf));
+	when_format_tz(-(9 * 3600 + 1800), buf, sizeof(buf));
 	is_str(buf, "-09:30", "a negative offset written");
-	api_format_tz(0, buf, sizeof(buf));
+	when_format_tz(0, buf, sizeof(buf));
 	is_str(buf, "+00:00", "zero written as +00:00");
 }
 
