@@ -94,7 +94,8 @@ test_bodiless(struct h1resp *r, struct sink *s)
 static void
 test_chunked(struct h1resp *r, struct sink *s)
 {
-	begin(r, s, "POST /v1 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+	begin(r, s, "POST /v1 HTTP/1.1\r\nHost: a\r\n"
+	      "Content-Length: 0\r\n\r\n");
 	h1resp_head(r, 200, "OK", ct_only, 1);
 	ok(r->chunked && !r->close, "no length, HTTP/1.1: chunked, kept");
 	is_int(h1resp_body(r, "hello", 5), 0, "chunked: first piece");
