@@ -322,7 +322,8 @@ test_held_head(struct buf *b)
 		client_send(&c, req, sizeof(req) - 1);
 		client_recv(&c, b);
 		is_str(b->data, "HTTP/1.1 200 OK\r\nContent-Type: "
-		       "text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nheld!\n",
+		       "text/plain\r\nContent-Length: 6\r\nConnection: "
+		       "close\r\n\r\nheld!\n",
 		       "held: the head and the body in the first record");
 		ok(client_recv(&c, b) == 0, "held: then the close");
 		client_close(&c);
