@@ -33,6 +33,7 @@
 #include "conn.h"
 #include "conn_int.h"
 #include "credential.h"
+#include "h1resp.h"
 #include "http1.h"
 #include "intercept.h"
 #include "ledger.h"
@@ -133,8 +134,9 @@ serve_tunnel(struct conn *c, const char *why)
 }
 
 int
-conn_client_write(struct conn *c, const char *buf, size_t len)
+conn_client_write(void *arg, const char *buf, size_t len)
 {
+	struct conn *c = arg;
 	int rc;
 
 	if (c->client_gone)
@@ -153,102 +155,22 @@ conn_client_write(struct conn *c, const char *buf, size_t len)
 	return 0;
 }
 
-void
-conn_send_error(struct conn *c, int status, const char *reason, const char *msg)
-{
-	char buf[512];
-	int n, body;
-	char json[256];
-
-	body = snprintf(json, sizeof(json),
-			"{\"error\":\"%s\",\"status\":%d}\n", msg, status);
-	n = snprintf(buf, sizeof(buf),
-		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-		     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-		     status, reason, body, json);
-	conn_client_write(c, buf, (size_t)n);
-	c->close_after = true;
-}
-
-/* --- the upstream callbacks: the response goes out as it arrives --- */
-
-static bool
-response_has_body(const struct conn *c, int status)
-{
-	return strcmp(c->req.method, "HEAD") != 0 && status >= 200 &&
-	       status != 204 && status != 304;
-}
-
-/* Makes c->out hold need bytes; false past CONN_OUT or out of memory.
- * It grows as heads and chunks need: most need a few KiB, and a
- * thousand streams should not each pay for the largest. */
-static bool
-out_reserve(struct conn *c, size_t need)
-{
-	size_t cap = c->out_cap ? c->out_cap : 4096;
-	char *p;
-
-	if (need > CONN_OUT)
-		return false;
-	if (need <= c->out_cap)
-		return true;
-	while (cap < need)
-		cap *= 2;
-	if (cap > CONN_OUT)
-		cap = CONN_OUT;
-	if (!(p = realloc(c->out, cap)))
-		return false;
-	c->out = p;
-	c->out_cap = cap;
-	return true;
-}
+/* --- the upstream callbacks: the response goes out as it arrives, framed
+ * by c->resp (h1resp.h) --- */
 
 int
 conn_on_head(void *arg, int status, const char *reason,
 	const struct http_header *h, size_t n)
 {
 	struct conn *c = arg;
-	const char *ct = NULL, *ce = NULL;
-	bool has_length = false;
-	size_t len = 0;
-	int w;
 
 	c->status = status;
-	if (!reason)
-		reason = "";
-	len = 80 + strlen(reason);	/* + the lines we add, below */
-	for (size_t i = 0; i < n; i++)
-		len += strlen(h[i].name) + strlen(h[i].value) + 4;
-	if (!out_reserve(c, len))
+	if (h1resp_head(&c->resp, status, reason, h, n) < 0)
 		return -1;	/* a head over 64 KiB: give up */
-	w = snprintf(c->out, c->out_cap, "HTTP/1.1 %d %s\r\n", status,
-		     reason);
-	len = (size_t)w;
-	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(h[i].name, "Content-Length") == 0)
-			has_length = true;
-		else if (strcasecmp(h[i].name, "Content-Type") == 0)
-			ct = h[i].value;
-		else if (strcasecmp(h[i].name, "Content-Encoding") == 0)
-			ce = h[i].value;
-		w = snprintf(c->out + len, c->out_cap - len, "%s: %s\r\n",
-			     h[i].name, h[i].value);
-		if (w < 0 || (size_t)w >= c->out_cap - len)
-			return -1;
-		len += (size_t)w;
-	}
-	c->chunked_out = response_has_body(c, status) && !has_length &&
-			 c->req.minor >= 1;
-	if (response_has_body(c, status) && !has_length && c->req.minor == 0)
-		c->close_after = true;	/* HTTP/1.0: the close ends it */
-	w = snprintf(c->out + len, c->out_cap - len, "%s%s\r\n",
-		     c->chunked_out ? "Transfer-Encoding: chunked\r\n" : "",
-		     c->close_after ? "Connection: close\r\n" : "");
-	if (w < 0 || (size_t)w >= c->out_cap - len)
-		return -1;
-	len += (size_t)w;
 	if (c->meter)
-		meter_response(c->meter, status, ct, ce);
+		meter_response(c->meter, status,
+			       h1resp_header(h, n, "Content-Type"),
+			       h1resp_header(h, n, "Content-Encoding"));
 	/* The answer has begun, so curl is done with a body it has sent
 	 * whole: a large one goes now, not when a long stream ends. */
 	if (c->body_cap > CONN_BODY_KEEP &&
@@ -257,10 +179,7 @@ conn_on_head(void *arg, int status, const char *reason,
 			  "freed", c->id, c->body_len);
 		conn_body_release(c);
 	}
-	/* Held: on_body sends it with the first body bytes, in one record
-	 * and one segment, or on_flush when the pass brought none. */
-	c->pending = len;
-	return 0;
+	return 0;	/* the head is held for the first body bytes */
 }
 
 /* What on_head held goes out; curl is about to wait for more. */
@@ -268,49 +187,21 @@ int
 conn_on_flush(void *arg)
 {
 	struct conn *c = arg;
-	size_t n = c->pending;
 
-	c->pending = 0;
-	return n ? conn_client_write(c, c->out, n) : 0;
+	return h1resp_flush(&c->resp);
 }
 
 int
 conn_on_body(void *arg, const char *buf, size_t len)
 {
 	struct conn *c = arg;
-	char frame[24];
-	size_t w = 0, o;
 	int rc;
 
 	if (!c->got_first_byte) {
 		c->first_byte_ms = clock_mono_msf();
 		c->got_first_byte = true;
 	}
-	if (c->chunked_out)
-		w = (size_t)snprintf(frame, sizeof(frame), "%zx\r\n", len);
-	if (!c->pending && !c->chunked_out) {
-		rc = conn_client_write(c, buf, len);
-	} else if (out_reserve(c, c->pending + w + len + 2)) {
-		/* The held head, the frame and the data: one TLS record. */
-		o = c->pending;
-		memcpy(c->out + o, frame, w);
-		memcpy(c->out + o + w, buf, len);
-		o += w + len;
-		if (c->chunked_out) {
-			memcpy(c->out + o, "\r\n", 2);
-			o += 2;
-		}
-		c->pending = 0;
-		rc = conn_client_write(c, c->out, o);
-	} else {
-		rc = conn_on_flush(c);
-		if (rc == 0 && w)
-			rc = conn_client_write(c, frame, w);
-		if (rc == 0)
-			rc = conn_client_write(c, buf, len);
-		if (rc == 0 && w)
-			rc = conn_client_write(c, "\r\n", 2);
-	}
+	rc = h1resp_body(&c->resp, buf, len);
 	if (c->meter)
 		meter_chunk(c->meter, buf, len);
 	if (c->opt->log_bodies)
@@ -383,7 +274,6 @@ conn_exchange_start(struct conn *c)
 	credential_fingerprint(&c->req, c->key, &c->key_oauth);
 	c->status = 0;
 	c->got_first_byte = false;
-	c->chunked_out = false;
 	c->start_ms = clock_mono_msf();
 	atomic_fetch_add(&c->px->stats.requests, 1);
 }
@@ -391,20 +281,21 @@ conn_exchange_start(struct conn *c)
 bool
 conn_exchange_end(struct conn *c, int rc, bool head_sent)
 {
-	conn_on_flush(c);	/* a head without a body, or before a failure */
-	if (rc == 0 && c->chunked_out)
-		conn_client_write(c, "0\r\n\r\n", 5);
+	if (rc == 0)
+		h1resp_end(&c->resp);	/* the held head, the last chunk */
+	else
+		h1resp_flush(&c->resp);	/* a head before a failure */
 	if (rc < 0 && rc != UPSTREAM_E_ABORTED)
 		atomic_fetch_add(&c->px->stats.upstream_errors, 1);
 	if (rc < 0 && !head_sent) {
 		if (rc == UPSTREAM_E_TIMEOUT) {
 			c->status = 504;
-			conn_send_error(c, 504, "Gateway Timeout",
-				   "upstream timed out");
+			h1resp_error(&c->resp, 504, "Gateway Timeout",
+				     "upstream timed out");
 		} else if (rc != UPSTREAM_E_ABORTED) {
 			c->status = 502;
-			conn_send_error(c, 502, "Bad Gateway",
-				   "upstream unreachable");
+			h1resp_error(&c->resp, 502, "Bad Gateway",
+				     "upstream unreachable");
 		}
 	}
 	conn_record_exchange(c, rc == 0);
@@ -412,7 +303,7 @@ conn_exchange_end(struct conn *c, int rc, bool head_sent)
 	c->meter = NULL;
 	/* After a broken or aborted body the client must see a close, never
 	 * a body that looks complete. */
-	return rc == 0 && !c->client_gone && !c->close_after;
+	return rc == 0 && !c->client_gone && !c->resp.close;
 }
 
 /* Forwards the parsed request; false when the connection must close. */
@@ -622,7 +513,9 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	socklen_t len = sizeof(peer);
 	unsigned port;
 	char addr[ORIGDST_STRLEN] = "";
+	int rc;
 
+	h1resp_init(&c.resp, conn_client_write, &c);
 	/* Each response chunk goes out at once: no Nagle delay behind the
 	 * client's delayed ACK. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
@@ -630,7 +523,9 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 		net_format_sockaddr(&peer, addr, sizeof(addr), &port);
 		snprintf(c.peer, sizeof(c.peer), "%s:%u", addr, port);
 	}
-	if (origdst_get(fd, &c.dst) < 0) {
+	rc = px->origdst ? px->origdst(px->origdst_arg, fd, &c.dst)
+			 : origdst_get(fd, &c.dst);
+	if (rc < 0) {
 		log_warn("conn#%lu %s: no original destination (not "
 			 "redirected?)", id, c.peer);
 	} else if (origdst_is_self(fd, &c.dst)) {
@@ -647,6 +542,6 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	upstream_xfer_free(c.xfer);
 	free(c.in);
 	free(c.body);
-	free(c.out);
+	h1resp_free(&c.resp);
 	close(fd);
 }

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include "h1resp.h"
 #include "http1.h"
 #include "intercept.h"
 #include "origdst.h"
@@ -24,7 +25,6 @@
 #define CONN_IN_SPARE 1024	/* c->in grows when less is free */
 #define CONN_READ 16384		/* a TLS record's worth */
 #define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
-#define CONN_OUT (64 * 1024)	/* the largest response head we pass on */
 #define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
 #define CONN_BODY_MIN_RATE 1024	/* bytes/s a request body must average
 				 * after its --request-timeout grace */
@@ -60,15 +60,11 @@ struct conn {
 	int64_t body_t0;		/* when its body began (monotonic ms) */
 	char *body;			/* the current request's body */
 	size_t body_len, body_cap;
-	char *out;			/* response framing scratch */
-	size_t out_cap;			/* grows to CONN_OUT at most */
-	size_t pending;			/* c->out[0..pending): a head held
-					 * for the first body bytes */
+	struct h1resp resp;		/* the response's framing; its
+					 * close says the connection ends */
 	/* The exchange in flight. */
 	struct http_request req;
 	struct meter *meter;
-	bool chunked_out;		/* we chunk the response to the client */
-	bool close_after;
 	bool client_gone;
 	int status;
 	double start_ms, first_byte_ms;	/* monotonic */
@@ -99,12 +95,9 @@ int conn_on_head(void *arg, int status, const char *reason,
 int conn_on_body(void *arg, const char *buf, size_t len);
 int conn_on_flush(void *arg);
 
-/* Writes all of buf to the client; a failure marks the client gone. */
-int conn_client_write(struct conn *c, const char *buf, size_t len);
-
-/* A short JSON error response; the connection closes after it. */
-void conn_send_error(struct conn *c, int status, const char *reason,
-                     const char *msg);
+/* Writes all of buf to the client; a failure marks the client gone.
+ * arg is the struct conn: this is c->resp's writer too. */
+int conn_client_write(void *arg, const char *buf, size_t len);
 
 /* Fills *ur for the request in c->req: the host and port it is for and
  * the original destination, which the upstream's resolver falls back on.

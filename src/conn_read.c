@@ -52,19 +52,19 @@ send_http1_error(struct conn *c, int rc)
 {
 	switch (rc) {
 	case -431:
-		conn_send_error(c, 431, "Request Header Fields Too Large",
-			   "request head too large");
+		h1resp_error(&c->resp, 431,
+			     "Request Header Fields Too Large", "request head too large");
 		break;
 	case -501:
-		conn_send_error(c, 501, "Not Implemented",
-			   "unsupported transfer coding or method");
+		h1resp_error(&c->resp, 501, "Not Implemented",
+			     "unsupported transfer coding or method");
 		break;
 	case -505:
-		conn_send_error(c, 505, "HTTP Version Not Supported",
-			   "only HTTP/1.x is supported");
+		h1resp_error(&c->resp, 505, "HTTP Version Not Supported",
+			     "only HTTP/1.x is supported");
 		break;
 	default:
-		conn_send_error(c, 400, "Bad Request", "malformed request");
+		h1resp_error(&c->resp, 400, "Bad Request", "malformed request");
 		break;
 	}
 }
@@ -279,8 +279,8 @@ send_late(struct conn *c, const char *what)
 	         "--request-timeout (%ld ms%s): 408", c->id, c->peer, c->host,
 	         what, c->opt->request_timeout, strcmp(what, "body") == 0 ?
 	         ", then " CONN_BODY_MIN_RATE_STR : "");
-	conn_send_error(c, 408, "Request Timeout", "request not received "
-	                "in time");
+	h1resp_error(&c->resp, 408, "Request Timeout",
+	             "request not received in time");
 }
 
 ssize_t
@@ -296,16 +296,16 @@ conn_read_request(struct conn *c)
 			send_http1_error(c, rc);
 		return -1;
 	}
-	c->close_after = !c->req.keep_alive;
+	h1resp_begin(&c->resp, &c->req);
 	c->head_len = (size_t)head;
 	used = read_body(c, (size_t)head);
 	if (used == -413)
-		conn_send_error(c, 413, "Content Too Large",
-		                "request body too large");
+		h1resp_error(&c->resp, 413, "Content Too Large",
+		             "request body too large");
 	else if (used == -408)
 		send_late(c, "body");
 	else if (used < 0 && used != -1)
-		conn_send_error(c, 400, "Bad Request",
-		                "malformed request body");
+		h1resp_error(&c->resp, 400, "Bad Request",
+		             "malformed request body");
 	return used < 0 ? -1 : used;
 }

@@ -19,6 +19,7 @@ struct resolver;
 struct usage_table;
 struct ledger;
 struct price_table;
+struct sockaddr_storage;
 
 struct proxy_stats {
 	atomic_ulong connections;	/* accepted */
@@ -51,6 +52,12 @@ struct proxy {
 	const char *agents_dir;		/* the agents cgroup, or NULL */
 	long ls_uid;			/* --ls-user's uid, -1 if none */
 	const char *ls_agent;		/* what its records name it */
+	/* Where a connection was going (0, or -1 with errno set); NULL:
+	 * origdst_get(), SO_ORIGINAL_DST after the iptables REDIRECT. A
+	 * test plugs in its own, as sslsplit's NAT engines plug in, and
+	 * needs no root. */
+	int (*origdst)(void *arg, int fd, struct sockaddr_storage *dst);
+	void *origdst_arg;
 	struct proxy_stats stats;
 };
 
