@@ -563,10 +563,10 @@ proxy_start(struct options *opt, struct ca **ca)
 	px.origdst = to_dst;
 	if (!(*ca = ca_open(opt->state_dir)) ||
 	    !(px.certs = certcache_new(*ca, 0)) ||
-	    !(px.upstream = upstream_new(&uc)) ||
-	    !(px.resolver = resolver_new(RESOLVE_ORIGINAL,
+	    !(uc.resolver = px.resolver = resolver_new(RESOLVE_ORIGINAL,
 		(const char *const *)opt->dns_servers.v, opt->dns_servers.n,
 		2000)) ||
+	    !(px.upstream = upstream_new(&uc)) ||
 	    !(px.intercept = intercept_new(opt->intercept.v, opt->intercept.n,
 					   opt->fail_open_time)) ||
 	    !(px.usage = usage_table_new()) ||
@@ -586,8 +586,8 @@ proxy_stop(struct ca *ca)
 		usleep(10000);
 	ledger_free(px.ledger);
 	intercept_free(px.intercept);
-	resolver_free(px.resolver);
 	upstream_free(px.upstream);
+	resolver_free(px.resolver);	/* after the upstream that asks it */
 	certcache_free(px.certs);
 	price_table_free((struct price_table *)px.prices);
 	usage_table_free(px.usage);
