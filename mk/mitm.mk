@@ -3,7 +3,7 @@
 src_libagp_a_SOURCES += src/proxy.c src/proxy.h src/clock.h \
 	src/intercept.c src/intercept.h src/origdst.c src/origdst.h \
 	src/tunnel.c src/tunnel.h src/conn.c src/conn.h src/conn_int.h \
-	src/conn_read.c src/conn_ws.c src/wsrelay.c src/wsrelay.h \
+	src/conn_read.c src/conn_exchange.c src/conn_ws.c src/wsrelay.c src/wsrelay.h \
 	src/listener.c src/listener.h src/ledger.c src/ledger.h
 
 check_PROGRAMS += tests/unit/test_intercept

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * conn_int.h - struct conn and the pieces of conn.c that conn_ws.c (the
- * Upgrade exchange) shares; internal to those two files.
+ * conn_int.h - struct conn and what the connection's files share,
+ * internal to them.  They stand in layers, each using only those below:
+ * conn.c (the connection's life) over conn_ws.c (the Upgrade exchange)
+ * over conn_exchange.c (one exchange with the upstream) over conn_read.c
+ * (the client side: the request in, the response's bytes out).
  *
  * Threading: a struct conn belongs to its worker thread alone.
  */
@@ -89,15 +92,16 @@ int conn_in_resize(struct conn *c, size_t cap);
 /* Frees the body buffer; body_len stays, for the record. */
 void conn_body_release(struct conn *c);
 
-/* The response callbacks forward() gives upstream_perform(). */
+/* Writes all of buf to the client; a failure marks the client gone.
+ * arg is the struct conn: this is c->resp's writer too. */
+int conn_client_write(void *arg, const char *buf, size_t len);
+
+/* conn_exchange.c: the response callbacks forward() gives
+ * upstream_perform(). */
 int conn_on_head(void *arg, int status, const char *reason,
                  const struct http_header *h, size_t n);
 int conn_on_body(void *arg, const char *buf, size_t len);
 int conn_on_flush(void *arg);
-
-/* Writes all of buf to the client; a failure marks the client gone.
- * arg is the struct conn: this is c->resp's writer too. */
-int conn_client_write(void *arg, const char *buf, size_t len);
 
 /* Fills *ur for the request in c->req: the host and port it is for and
  * the original destination, which the upstream's resolver falls back on.

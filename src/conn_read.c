@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * conn_read.c - reading one request (head and body) from the client,
- * within its deadlines.
+ * conn_read.c - the client side of an exchange: reading one request
+ * (head and body) within its deadlines, and writing the response.
  *
  * Threading: runs on the connection's worker; touches only its struct conn.
  * Ownership: c->in and c->body are the connection's; freed in conn_serve().
@@ -308,4 +308,26 @@ conn_read_request(struct conn *c)
 		h1resp_error(&c->resp, 400, "Bad Request",
 		             "malformed request body");
 	return used < 0 ? -1 : used;
+}
+
+int
+conn_client_write(void *arg, const char *buf, size_t len)
+{
+	struct conn *c = arg;
+	int rc;
+
+	if (c->client_gone)
+		return -1;
+	rc = tls_write_all(c->tls, buf, len, (int)c->opt->write_timeout);
+	if (rc < 0) {
+		if (rc == TLS_E_TIMEOUT)
+			log_info("conn#%lu %s -> %s client did not take %zu "
+				 "bytes within --write-timeout (%ld ms), %.0f "
+				 "ms into the exchange: closing", c->id,
+				 c->peer, c->host, len, c->opt->write_timeout,
+				 clock_mono_msf() - c->start_ms);
+		c->client_gone = true;
+		return -1;
+	}
+	return 0;
 }
