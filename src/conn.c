@@ -327,7 +327,7 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
 		net_format_sockaddr(&peer, addr, sizeof(addr), &port);
-		snprintf(c.peer, sizeof(c.peer), "%s:%u", addr, port);
+		net_join_hostport(addr, port, c.peer, sizeof(c.peer));
 	}
 	rc = px->origdst ? px->origdst(px->origdst_arg, fd, &c.dst)
 			 : origdst_get(fd, &c.dst);

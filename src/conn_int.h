@@ -19,6 +19,7 @@
 #include "h1resp.h"
 #include "http1.h"
 #include "intercept.h"
+#include "net.h"
 #include "origdst.h"
 #include "peer.h"
 #include "usage.h"
@@ -46,7 +47,7 @@ struct conn {
 	const struct options *opt;
 	unsigned long id;
 	int fd;
-	char peer[ORIGDST_STRLEN + 8];	/* "addr:port" */
+	char peer[NET_HOSTPORT_MAX];	/* "addr:port", "[v6]:port" */
 	struct sockaddr_storage dst;
 	char dst_addr[ORIGDST_STRLEN];
 	unsigned dst_port;
