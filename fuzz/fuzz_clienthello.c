@@ -26,7 +26,7 @@ check_done(const struct clienthello *ch)
 		abort();
 	for (size_t i = 0; i < n; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-._",
-		            ch->sni[i]))
+			    ch->sni[i]))
 			abort();
 	if (ch->nalpn < 0 || ch->nalpn > CLIENTHELLO_MAX_ALPN)
 		abort();

@@ -33,9 +33,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (control_request_parse((const char *)data, size, &r) == 0) {
 		if (r.pid <= 0 || strlen(r.agent) == 0 ||
 		    strlen(r.agent) >= sizeof(r.agent) ||
-		    strspn(r.agent, "abcdefghijklmnopqrstuvwxyz"
+		    strspn(r.agent,
+			   "abcdefghijklmnopqrstuvwxyz"
 			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") !=
-		    strlen(r.agent))
+			    strlen(r.agent))
 			abort();
 	}
 	if (cgroup_mountinfo_parse(text, out, sizeof(out)) == 0 &&

@@ -55,7 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			*eq = '\0';
 		err[0] = '\0';
 		if (store_filter_set(&f, p, eq ? eq + 1 : NULL, 1795921262.0,
-				     err, sizeof(err)) < 0 && !err[0])
+				     err, sizeof(err)) < 0 &&
+		    !err[0])
 			abort();
 		fuzz_check(&f);
 	}

@@ -66,7 +66,7 @@ headers(char *text, struct http_header *h)
 /* Checks the bytes after the head against the body that went in. */
 static void
 check_body(const struct h1resp *r, const char *got, size_t n,
-           const struct buf *want)
+	   const struct buf *want)
 {
 	struct http1_chunked ch;
 	char *out;
@@ -81,8 +81,9 @@ check_body(const struct h1resp *r, const char *got, size_t n,
 		return;
 	http1_chunked_init(&ch);
 	if (http1_chunked_decode(&ch, got, n, &used, out, want->len + 1,
-	                         &made) < 0 || !ch.done || used != n ||
-	    made != want->len || (made && memcmp(out, want->data, made)))
+				 &made) < 0 ||
+	    !ch.done || used != n || made != want->len ||
+	    (made && memcmp(out, want->data, made)))
 		abort();
 	free(out);
 }
@@ -101,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3 || !(text = malloc(size)))
 		return 0;
 	snprintf(reqbuf, sizeof(reqbuf), "%s",
-	         requests[data[0] % (sizeof(requests) / sizeof(*requests))]);
+		 requests[data[0] % (sizeof(requests) / sizeof(*requests))]);
 	if (http1_parse_head(reqbuf, strlen(reqbuf), &req) <= 0)
 		abort();
 	status = 100 + (data[1] << 8 | data[2]) % 500;
@@ -124,7 +125,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len == 0)
 			h1resp_flush(&r);
 		else if (h1resp_body(&r, (const char *)data + pos, len) < 0 ||
-		         !buf_append(&want, data + pos, len))
+			 !buf_append(&want, data + pos, len))
 			abort();
 		pos += len;
 	}

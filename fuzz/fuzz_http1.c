@@ -39,8 +39,8 @@ decode(const char *in, size_t len, size_t step, char *out, size_t cap)
 		if (n > step)
 			n = step;
 		r.rc = http1_chunked_decode(&c, in + r.consumed, n, &used,
-		                            out + r.produced, cap - r.produced,
-		                            &made);
+					    out + r.produced, cap - r.produced,
+					    &made);
 		if (used > n || made > cap - r.produced)
 			abort();
 		r.consumed += used;
@@ -63,9 +63,9 @@ check_chunked(const char *in, size_t len)
 	ra = decode(in, len, len, a, len + 1);
 	rb = decode(in, len, 1, b, len + 1);
 	if (ra.rc != rb.rc || ra.done != rb.done ||
-	    (ra.rc == 0 && (ra.consumed != rb.consumed ||
-	                    ra.produced != rb.produced ||
-	                    memcmp(a, b, ra.produced) != 0)))
+	    (ra.rc == 0 &&
+	     (ra.consumed != rb.consumed || ra.produced != rb.produced ||
+	      memcmp(a, b, ra.produced) != 0)))
 		abort();
 	free(a);
 	free(b);

@@ -30,8 +30,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256] = "";
 	const char *s;
 
-	if (price_import_litellm((const char *)data, size, "fuzz",
-				 "2026-12-02", &doc, err, sizeof(err)) < 0) {
+	if (price_import_litellm((const char *)data, size, "fuzz", "2026-12-02",
+				 &doc, err, sizeof(err)) < 0) {
 		if (doc || !err[0])
 			abort();
 		return 0;
@@ -39,9 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!doc || !(t = price_table_new()))
 		abort();
 	s = json_object_to_json_string(doc);
-	if (price_table_parse(t, s, strlen(s), "import", err,
-			      sizeof(err)) < 0)
-		abort();	/* the importer wrote what we cannot load */
+	if (price_table_parse(t, s, strlen(s), "import", err, sizeof(err)) < 0)
+		abort(); /* the importer wrote what we cannot load */
 	price_table_free(t);
 	json_object_put(doc);
 	return 0;

@@ -64,8 +64,9 @@ fuzz_long_string(const char *raw)
 	size_t run = 0;
 
 	for (const char *p = raw; *p; p++)
-		if ((run = *p == '"' && (p == raw || p[-1] != '\\') ? 0 :
-		     run + 1) >= PRUNE_KEEP)
+		if ((run = *p == '"' && (p == raw || p[-1] != '\\')
+				   ? 0
+				   : run + 1) >= PRUNE_KEEP)
 			return true;
 	return false;
 }
@@ -89,7 +90,7 @@ fuzz_same(const struct usage_record *r, const struct usage_record *rec)
 
 static void
 fuzz_plain(const uint8_t *data, size_t size, size_t chunk,
-           const struct usage_record *rec)
+	   const struct usage_record *rec)
 {
 	struct fuzz_plain f = { json_tokener_new_ex(128), { 0 } };
 	struct sse *s = sse_new(0, fuzz_plain_event, &f);
@@ -99,7 +100,7 @@ fuzz_plain(const uint8_t *data, size_t size, size_t chunk,
 		abort();
 	for (size_t off = 0; off < size; off += chunk)
 		sse_feed(s, (const char *)data + off,
-		         size - off < chunk ? size - off : chunk);
+			 size - off < chunk ? size - off : chunk);
 	memset(&r, 0, sizeof(r));
 	snprintf(r.model, sizeof(r.model), "fuzz-req");
 	extract_finish(&f.x, true, true, &r);
@@ -114,7 +115,7 @@ fuzz_plain(const uint8_t *data, size_t size, size_t chunk,
  * array is extracted. Nothing to compare when json-c rejects it. */
 static void
 fuzz_plain_json(const uint8_t *data, size_t size,
-                const struct usage_record *rec)
+		const struct usage_record *rec)
 {
 	size_t sp = 0;
 	bool array;
@@ -127,12 +128,12 @@ fuzz_plain_json(const uint8_t *data, size_t size,
 	while (sp < size && memchr(" \t\r\n", data[sp], 4))
 		sp++;
 	if (sp == size || (data[sp] != '[' && data[sp] != '{'))
-		return;		/* a bare body is metered by no provider */
+		return; /* a bare body is metered by no provider */
 	array = data[sp] == '[';
 	if (size > INT32_MAX || !(tok = json_tokener_new_ex(array ? 129 : 128)))
 		return;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	                       JSON_TOKENER_ALLOW_TRAILING_CHARS);
+					    JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	o = json_tokener_parse_ex(tok, (const char *)data, (int)size);
 	json_tokener_free(tok);
 	if (!o)
@@ -159,15 +160,19 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const types[] = { "text/event-stream",
-		"application/json", NULL, "application/x-protobuf" };
-	static const char *const codings[] = { NULL, "gzip", "deflate",
-		"br", "zstd", "identity", "x-gzip", "compress" };
+					     "application/json", NULL,
+					     "application/x-protobuf" };
+	static const char *const codings[] = { NULL,	 "gzip",    "deflate",
+					       "br",	 "zstd",    "identity",
+					       "x-gzip", "compress" };
 	static const size_t chunks[] = { 1, 2, 3, 7, 64, 512, 4096, 65536 };
 	struct meter_request req = {
-		.method = "POST", .host = "fuzz.example",
+		.method = "POST",
+		.host = "fuzz.example",
 		.path = "/v1beta/models/fuzz-model:streamGenerateContent",
 		.content_type = "application/json",
-		.body = "{\"model\": \"fuzz-req\"}", .body_len = 21,
+		.body = "{\"model\": \"fuzz-req\"}",
+		.body_len = 21,
 	};
 	struct usage_record rec;
 	struct meter *m;
@@ -176,7 +181,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	log_set_level(LOG_ERR);	/* corrupt input warns on every run */
+	log_set_level(LOG_ERR); /* corrupt input warns on every run */
 	if (!(m = meter_new(&req)))
 		return 0;
 	meter_response(m, 200, types[data[0] & 3], codings[(data[0] >> 2) & 7]);
@@ -187,7 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	for (size_t off = 0; off < size; off += chunk)
 		meter_chunk(m, (const char *)data + off,
-		            size - off < chunk ? size - off : chunk);
+			    size - off < chunk ? size - off : chunk);
 	memset(&rec, 0, sizeof(rec));
 	meter_finish(m, true, &rec);
 	/* every string of the record must be terminated within its field */

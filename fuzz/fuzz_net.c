@@ -30,7 +30,7 @@ fuzz_split(const char *in, unsigned dflt)
 
 	if (net_split_hostport(in, dflt, host, sizeof(host), &port) < 0) {
 		if (net_split_hostport(in, dflt, small, sizeof(small),
-		                       &port2) == 0)
+				       &port2) == 0)
 			abort();
 		return;
 	}

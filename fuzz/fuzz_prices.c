@@ -29,8 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_rates(const struct price_rates *p)
 {
-	const double v[] = { p->input, p->output, p->reasoning, p->cache_read,
-			     p->cache_write_5m, p->cache_write_1h };
+	const double v[] = {
+		p->input,      p->output,	  p->reasoning,
+		p->cache_read, p->cache_write_5m, p->cache_write_1h
+	};
 
 	if (isnan(p->input) || isnan(p->output))
 		abort();
@@ -70,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct price_entry *e = price_table_at(t, i);
 
 		check_rates(&e->base);
-		if (e->lc_threshold < 0 || (e->lc_threshold && (check_rates(
-		    &e->lc), 0)))
+		if (e->lc_threshold < 0 ||
+		    (e->lc_threshold && (check_rates(&e->lc), 0)))
 			abort();
 		if (price_lookup(t, e->id, NULL) != e)
 			abort();

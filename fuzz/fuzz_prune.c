@@ -76,7 +76,7 @@ fuzz_alike(struct json_object *a, struct json_object *b, bool listed)
 			return false;
 		for (size_t i = 0; i < json_object_array_length(a); i++)
 			if (!fuzz_alike(json_object_array_get_idx(a, i),
-			                json_object_array_get_idx(b, i), false))
+					json_object_array_get_idx(b, i), false))
 				return false;
 		return true;
 	}
@@ -94,8 +94,8 @@ fuzz_alike(struct json_object *a, struct json_object *b, bool listed)
 
 		if (strcmp(k, json_object_iter_peek_name(&ib)) != 0 ||
 		    !fuzz_alike(json_object_iter_peek_value(&ia),
-		                json_object_iter_peek_value(&ib),
-		                fuzz_listed(k)))
+				json_object_iter_peek_value(&ib),
+				fuzz_listed(k)))
 			return false;
 	}
 	return true;
@@ -105,7 +105,7 @@ fuzz_alike(struct json_object *a, struct json_object *b, bool listed)
  * (into out, with its shape into sh) or -1. */
 static ssize_t
 fuzz_prune(const char *text, size_t len, size_t chunk, char *out,
-           struct prune_shape *sh)
+	   struct prune_shape *sh)
 {
 	char *parts = malloc(len + 1);
 	struct prune p;
@@ -120,13 +120,14 @@ fuzz_prune(const char *text, size_t len, size_t chunk, char *out,
 		abort();
 	prune_init(&p, NULL);
 	for (size_t off = 0; off < len && k >= 0; off += chunk) {
-		m = prune_feed(&p, text + off, len - off < chunk ? len - off :
-		               chunk, parts + k);
+		m = prune_feed(&p, text + off,
+			       len - off < chunk ? len - off : chunk,
+			       parts + k);
 		k = m < 0 ? -1 : k + m;
 	}
 	/* chunks must not change the outcome */
-	if ((n < 0) != (k < 0) || (n >= 0 && (n != k ||
-	                                      memcmp(out, parts, (size_t)n))))
+	if ((n < 0) != (k < 0) ||
+	    (n >= 0 && (n != k || memcmp(out, parts, (size_t)n))))
 		abort();
 	free(parts);
 	return n;
@@ -148,7 +149,7 @@ fuzz_one(const char *text, size_t len, const char *out, ssize_t n)
 /* Texts that prune_alike() takes for alike parse alike. */
 static void
 fuzz_two(const char *a, size_t alen, const struct prune_shape *as,
-         const char *b, size_t blen, const struct prune_shape *bs)
+	 const char *b, size_t blen, const struct prune_shape *bs)
 {
 	struct json_object *va, *vb;
 
@@ -167,7 +168,7 @@ fuzz_two(const char *a, size_t alen, const struct prune_shape *as,
  * prune_alike_raw() found. */
 static void
 fuzz_raw(const char *a, size_t alen, const struct prune_shape *as,
-         const char *b, size_t blen)
+	 const char *b, size_t blen)
 {
 	static struct prune_shape sr, sp;
 	struct json_object *va, *vb;
@@ -219,7 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((na = fuzz_prune(text, alen, chunk, oa, &sa)) >= 0)
 		fuzz_one(text, alen, oa, na);
 	if (alen < len && (nb = fuzz_prune(text + alen + 1, len - alen - 1,
-	                                   chunk, ob, &sb)) >= 0)
+					   chunk, ob, &sb)) >= 0)
 		fuzz_one(text + alen + 1, len - alen - 1, ob, nb);
 	if (na >= 0 && nb >= 0)
 		fuzz_two(oa, (size_t)na, &sa, ob, (size_t)nb, &sb);

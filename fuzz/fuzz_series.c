@@ -131,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	metrics_init(&m, buf, FUZZ_METRICS_MAX);
 	series_metrics(s, &m);
-	for (p = buf; *p; ) {
+	for (p = buf; *p;) {
 		if (*p == '#') {
 			if (!(p = strchr(p, '\n')))
 				abort();

@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	for (size_t off = 0; off < size; off += chunk)
 		sse_feed(s, (const char *)data + off,
-		         size - off < chunk ? size - off : chunk);
+			 size - off < chunk ? size - off : chunk);
 	sse_free(s);
 	return 0;
 }

@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    again != off)
 			abort();
 	} else if (off != 12345) {
-		abort();	/* a refusal leaves *off alone */
+		abort(); /* a refusal leaves *off alone */
 	}
 	free(s);
 	return 0;

@@ -32,8 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r < 0)
 			break;
 		if (r == 1) {
-			struct http_header *out = calloc(h.nhdrs + 1,
-			                                 sizeof(*out));
+			struct http_header *out =
+				calloc(h.nhdrs + 1, sizeof(*out));
 			size_t n;
 
 			if (!out)
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = upstream_head_e2e(&h, out);
 			for (size_t i = 0; i < n; i++)
 				if (strlen(out[i].name) == 0)
-					abort();	/* never an empty name */
+					abort(); /* never an empty name */
 			free(out);
 			(void)upstream_head_reason(h.status);
 		}

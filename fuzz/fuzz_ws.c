@@ -48,8 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct meter_request req = { .method = "GET", .host = "fuzz.example",
-		.path = "/v1/responses" };
+	struct meter_request req = { .method = "GET",
+				     .host = "fuzz.example",
+				     .path = "/v1/responses" };
 	const uint8_t *nl;
 	char ext[256];
 	struct ws_deflate d;
@@ -58,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk, max, elen;
 	bool client;
 
-	log_set_level(LOG_ERR);	/* corrupt input warns on every run */
+	log_set_level(LOG_ERR); /* corrupt input warns on every run */
 	if (size < 1)
 		return 0;
 	client = data[0] & 1;

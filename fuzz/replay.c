@@ -85,8 +85,8 @@ fuzz_done(void)
 		closedir(d);
 	rmdir(fuzz_scratch);
 	printf("ok %d - libFuzzer: %lu executions, no crash, leak or "
-	       "undefined behaviour\n1..%d\n", fuzz_cases, fuzz_execs,
-	       fuzz_cases);
+	       "undefined behaviour\n1..%d\n",
+	       fuzz_cases, fuzz_execs, fuzz_cases);
 	fflush(stdout);
 }
 
@@ -97,8 +97,10 @@ fuzz(int n, const char *dir)
 	const char *runs = getenv("FUZZ_RUNS"), *seed = getenv("FUZZ_SEED");
 	const char *tmp = getenv("TMPDIR");
 	char runs_arg[64], seed_arg[64], corpus[4096];
-	char *args[] = { "replay", runs_arg, seed_arg, "-print_final_stats=1",
-			 fuzz_scratch, corpus, NULL };
+	char *args[] = { "replay",     runs_arg,
+			 seed_arg,     "-print_final_stats=1",
+			 fuzz_scratch, corpus,
+			 NULL };
 	char **argv = args;
 	int argc = 6;
 
@@ -115,7 +117,7 @@ fuzz(int n, const char *dir)
 	fflush(stdout);
 	atexit(fuzz_done);
 	LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
-	return 1;	/* not reached: libFuzzer exits */
+	return 1; /* not reached: libFuzzer exits */
 }
 #endif
 
@@ -136,8 +138,8 @@ main(int argc, char **argv)
 		}
 	if (argc == 1) {
 		name = strstr(name ? name : argv[0], "replay-");
-		snprintf(dir, sizeof(dir), "%s/fuzz/corpus/%s",
-			 top ? top : ".", name ? name + 7 : "");
+		snprintf(dir, sizeof(dir), "%s/fuzz/corpus/%s", top ? top : ".",
+			 name ? name + 7 : "");
 		if ((nents = scandir(dir, &ents, NULL, by_name)) < 0) {
 			printf("Bail out! no corpus at %s\n", dir);
 			return 1;
@@ -148,10 +150,12 @@ main(int argc, char **argv)
 					 ents[i]->d_name);
 				n++;
 				if (replay(path) < 0) {
-					printf("not ok %d - read %s\n", n, path);
+					printf("not ok %d - read %s\n", n,
+					       path);
 					failed++;
 				} else {
-					printf("ok %d - %s\n", n, ents[i]->d_name);
+					printf("ok %d - %s\n", n,
+					       ents[i]->d_name);
 				}
 			}
 			free(ents[i]);

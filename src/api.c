@@ -50,12 +50,12 @@
  * limits clients meet are ours, answered in JSON like every other error.
  * Memory is mapped per connection but touched only as a head fills it. */
 #define API_MEMORY_LIMIT (256 * 1024)
-#define API_URI_MAX (8 * 1024)		/* request target, query included */
-#define API_HEADERS_MAX (32 * 1024)	/* names and values together */
+#define API_URI_MAX (8 * 1024)	    /* request target, query included */
+#define API_HEADERS_MAX (32 * 1024) /* names and values together */
 /* Idle connections must not lock readers out: a short idle timeout, a
  * total far above what a dashboard uses, and a cap per client address
  * (one remote client; on loopback every local user shares it). */
-#define API_CONN_TIMEOUT 10U		/* seconds */
+#define API_CONN_TIMEOUT 10U /* seconds */
 #define API_CONN_LIMIT 1024U
 #define API_PER_IP_LIMIT 256U
 
@@ -70,7 +70,7 @@ struct api {
 	int fd;
 	struct usage_table *usage;
 	struct ledger *ledger;
-	pthread_mutex_t reader_lock;	/* guards reader */
+	pthread_mutex_t reader_lock; /* guards reader */
 	struct store *reader;
 	api_metrics_fn metrics;
 	void *metrics_arg;
@@ -140,21 +140,24 @@ handle_health(struct api *a, struct MHD_Connection *conn)
 
 	if (a->ledger)
 		ledger_stats(a->ledger, &ls);
-	json_object_object_add(doc, "status", json_object_new_string(
-		ls.degraded ? "degraded" : "ok"));
+	json_object_object_add(
+		doc, "status",
+		json_object_new_string(ls.degraded ? "degraded" : "ok"));
 	if (ls.degraded) {
 		json_object_object_add(doc, "reason",
 				       json_object_new_string(ls.reason));
-		json_object_object_add(doc, "queued",
-				       json_object_new_int64((int64_t)ls.queued));
+		json_object_object_add(
+			doc, "queued",
+			json_object_new_int64((int64_t)ls.queued));
 	}
 	json_object_object_add(doc, "version",
 			       json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(doc, "uptime_seconds",
-			       json_object_new_int64((int64_t)(clock_wall() -
-							       a->started)));
-	return reply_json(conn, ls.degraded ? MHD_HTTP_SERVICE_UNAVAILABLE :
-			  MHD_HTTP_OK, doc);
+	json_object_object_add(
+		doc, "uptime_seconds",
+		json_object_new_int64((int64_t)(clock_wall() - a->started)));
+	return reply_json(
+		conn, ls.degraded ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+		doc);
 }
 
 /* The read connection, opened on first use (on this thread, after the
@@ -189,15 +192,15 @@ struct api_usage_q {
 
 /* 0, or -1 with why in err. */
 static int
-api_usage_args(struct MHD_Connection *conn, struct api_usage_q *q,
-	       char *err, size_t errlen)
+api_usage_args(struct MHD_Connection *conn, struct api_usage_q *q, char *err,
+	       size_t errlen)
 {
-	const char *s = MHD_lookup_connection_value(conn,
-		MHD_GET_ARGUMENT_KIND, "since");
-	const char *u = MHD_lookup_connection_value(conn,
-		MHD_GET_ARGUMENT_KIND, "until");
-	const char *tz = MHD_lookup_connection_value(conn,
-		MHD_GET_ARGUMENT_KIND, "tz");
+	const char *s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						    "since");
+	const char *u = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						    "until");
+	const char *tz =
+		MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "tz");
 	double now = clock_wall();
 	const char *bad = NULL;
 
@@ -208,12 +211,15 @@ api_usage_args(struct MHD_Connection *conn, struct api_usage_q *q,
 	else if (u && when_parse(u, now, &q->until) < 0)
 		bad = "until";
 	if (bad) {
-		snprintf(err, errlen, "%s: expected RFC 3339 time, 'today' or "
-			 "a duration like 1h", bad);
+		snprintf(err, errlen,
+			 "%s: expected RFC 3339 time, 'today' or "
+			 "a duration like 1h",
+			 bad);
 		return -1;
 	}
 	if (tz && when_parse_tz(tz, &q->tz) < 0) {
-		snprintf(err, errlen, "tz: expected an offset like +01:00, "
+		snprintf(err, errlen,
+			 "tz: expected an offset like +01:00, "
 			 "-0500 or Z");
 		return -1;
 	}
@@ -264,8 +270,8 @@ handle_usage(struct api *a, struct MHD_Connection *conn)
 		pthread_mutex_lock(&a->reader_lock);
 		if ((st = api_reader(a)))
 			doc = q.by ? store_group_json(st, a->usage, &q.b,
-				q.since, q.until, q.tz) :
-			      store_window_json(st, a->usage, q.since);
+						      q.since, q.until, q.tz)
+				   : store_window_json(st, a->usage, q.since);
 		pthread_mutex_unlock(&a->reader_lock);
 		if (!doc)
 			return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -287,8 +293,8 @@ static enum MHD_Result
 reply_page(struct MHD_Connection *conn, struct json_object *arr,
 	   const char *next)
 {
-	const char *s = json_object_to_json_string_ext(arr,
-		JSON_C_TO_STRING_PLAIN);
+	const char *s =
+		json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(s);
 	char *body = malloc(len + 2);
 	struct MHD_Response *r = NULL;
@@ -415,8 +421,7 @@ api_check_head(struct MHD_Connection *conn, const struct api_req *r,
 	if (r->uri_len > API_URI_MAX)
 		return reply_error(conn, MHD_HTTP_URI_TOO_LONG,
 				   "request target too long");
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, api_header_sum,
-				  &hdrs);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, api_header_sum, &hdrs);
 	if (hdrs > API_HEADERS_MAX)
 		return reply_error(conn,
 				   MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -438,7 +443,7 @@ api_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	size_t i;
 
 	if (!r)
-		return MHD_NO;	/* the URI callback ran out of memory */
+		return MHD_NO; /* the URI callback ran out of memory */
 	/* A request body is read and ignored before answering. */
 	if (!r->started) {
 		r->started = true;
@@ -490,8 +495,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
-static void LOG_PRINTF(2, 0)
-api_mhd_log(void *arg, const char *fmt, va_list ap)
+static void LOG_PRINTF(2, 0) api_mhd_log(void *arg, const char *fmt, va_list ap)
 {
 	char buf[512];
 
@@ -518,23 +522,16 @@ api_new(int fd, struct usage_table *usage, struct ledger *ledger,
 	a->metrics_arg = metrics_arg;
 	a->started = clock_wall();
 	/* epoll (AUTO): select() could not watch API_CONN_LIMIT sockets. */
-	a->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
-				  MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				  api_handler, a,
-				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
-				  MHD_OPTION_LISTEN_SOCKET, a->fd,
-				  MHD_OPTION_CONNECTION_TIMEOUT,
-				  API_CONN_TIMEOUT,
-				  MHD_OPTION_CONNECTION_LIMIT, API_CONN_LIMIT,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				  API_PER_IP_LIMIT,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				  (size_t)API_MEMORY_LIMIT,
-				  MHD_OPTION_URI_LOG_CALLBACK, api_uri_log,
-				  NULL,
-				  MHD_OPTION_NOTIFY_COMPLETED, api_completed,
-				  NULL,
-				  MHD_OPTION_END);
+	a->mhd = MHD_start_daemon(
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		api_handler, a, MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, a->fd, MHD_OPTION_CONNECTION_TIMEOUT,
+		API_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, API_CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, API_PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_MEMORY_LIMIT,
+		MHD_OPTION_URI_LOG_CALLBACK, api_uri_log, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
+		MHD_OPTION_END);
 	if (!a->mhd) {
 		log_errx("api: libmicrohttpd failed to start");
 		api_free(a);

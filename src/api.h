@@ -30,9 +30,8 @@ typedef void (*api_metrics_fn)(void *arg, struct metrics *m);
  * caller gives fd up in every case. Free with api_free(), which stops
  * the thread and closes fd.
  */
-struct api *api_new(int fd, struct usage_table *usage,
-		    struct ledger *ledger, api_metrics_fn metrics,
-		    void *metrics_arg);
+struct api *api_new(int fd, struct usage_table *usage, struct ledger *ledger,
+		    api_metrics_fn metrics, void *metrics_arg);
 void api_free(struct api *a);
 
 /* The version of the /v1/usage document, in its "api_version" field:

@@ -9,14 +9,17 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* NULL until the first byte is reserved */
-	size_t len;	/* bytes in use */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* cap never passes it; 0 means no cap */
+	char *data; /* NULL until the first byte is reserved */
+	size_t len; /* bytes in use */
+	size_t cap; /* bytes allocated */
+	size_t max; /* cap never passes it; 0 means no cap */
 };
 
 /* An empty buffer that never grows past max bytes (0: no cap). */
-#define BUF_INIT(max) { NULL, 0, 0, (max) }
+#define BUF_INIT(max)             \
+	{                         \
+		NULL, 0, 0, (max) \
+	}
 
 /* Makes b->cap at least need: doubling from 256, clamped to b->max.
  * False when need is past b->max or memory is out; b is then as it was. */

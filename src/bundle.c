@@ -27,18 +27,18 @@
 #include "fsutil.h"
 #include "log.h"
 
-#define BUNDLE_CA_CERT	"ca-cert.pem"
-#define BUNDLE_MAX	(64L * 1024 * 1024)
+#define BUNDLE_CA_CERT "ca-cert.pem"
+#define BUNDLE_MAX (64L * 1024 * 1024)
 
 const char *
 bundle_system_path(const char *configured)
 {
 	static const char *const paths[] = {
-		"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Ubuntu */
-		"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora, RHEL */
-		"/etc/ssl/ca-bundle.pem",		/* openSUSE */
-		"/etc/pki/tls/cacert.pem",		/* OpenELEC */
-		"/etc/ssl/cert.pem",			/* Alpine, macOS */
+		"/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu */
+		"/etc/pki/tls/certs/ca-bundle.crt",   /* Fedora, RHEL */
+		"/etc/ssl/ca-bundle.pem",	      /* openSUSE */
+		"/etc/pki/tls/cacert.pem",	      /* OpenELEC */
+		"/etc/ssl/cert.pem",		      /* Alpine, macOS */
 		NULL
 	};
 
@@ -70,7 +70,7 @@ bundle_slurp(int fd, struct buf *b)
 		return -1;
 	for (;;) {
 		if (b->len + 1 >= want) {
-			errno = EFBIG;	/* grew while we read it */
+			errno = EFBIG; /* grew while we read it */
 			return -1;
 		}
 		n = read(fd, b->data + b->len, want - 1 - b->len);
@@ -93,8 +93,8 @@ bundle_read_at(int dirfd, const char *name, struct buf *b)
 {
 	int fd, rc = -1;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC);
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return -ENOENT;
 	if (fd < 0 && errno == ELOOP)
@@ -118,8 +118,9 @@ bundle_build(int dirfd, const char *system_ca, struct buf *b)
 	if (!system_ca) {
 		log_warnx("bundle: no system CA bundle found; the language "
 			  "server will trust only the MITM CA");
-	} else if ((fd = open(system_ca, O_RDONLY | O_NONBLOCK |
-			      O_CLOEXEC)) < 0 || bundle_slurp(fd, b) < 0) {
+	} else if ((fd = open(system_ca, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) <
+			   0 ||
+		   bundle_slurp(fd, b) < 0) {
 		log_err("bundle: reading the system bundle %s", system_ca);
 		if (fd >= 0)
 			close(fd);
@@ -128,7 +129,7 @@ bundle_build(int dirfd, const char *system_ca, struct buf *b)
 	if (fd >= 0)
 		close(fd);
 	if (b->len > 0 && b->data[b->len - 1] != '\n') {
-		b->data[b->len++] = '\n';	/* bundle_slurp left room */
+		b->data[b->len++] = '\n'; /* bundle_slurp left room */
 		b->data[b->len] = '\0';
 	}
 	rc = bundle_read_at(dirfd, BUNDLE_CA_CERT, b);
@@ -145,8 +146,8 @@ bundle_update(const char *state_dir, const char *system_ca, char *path,
 	int dirfd, rc = -1;
 
 	snprintf(path, len, "%s/%s", state_dir, BUNDLE_FILE);
-	dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		     O_CLOEXEC);
+	dirfd = open(state_dir,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0) {
 		log_err("bundle: state dir %s", state_dir);
 		return -1;
@@ -158,7 +159,7 @@ bundle_update(const char *state_dir, const char *system_ca, char *path,
 		goto out;
 	if (rc == 0 && have.len == want.len &&
 	    memcmp(have.data, want.data, want.len) == 0)
-		goto out;	/* current: leave it, inode and all */
+		goto out; /* current: leave it, inode and all */
 	if ((rc = fsutil_write_at(dirfd, BUNDLE_FILE, want.data, want.len,
 				  0644)) < 0) {
 		log_err("bundle: writing %s", path);

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define BUNDLE_FILE	"combined-ca.pem"
+#define BUNDLE_FILE "combined-ca.pem"
 
 /* The system CA bundle: `configured` when not NULL, else the first
  * readable one of the known distribution paths (Debian, Fedora, openSUSE,

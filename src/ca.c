@@ -38,26 +38,26 @@
 #include "log.h"
 #include "net.h"
 
-#define CA_KEY_FILE	"ca-key.pem"
-#define CA_CERT_FILE	"ca-cert.pem"
-#define CA_DAY		(24 * 60 * 60L)
-#define CA_LIFETIME	(3652 * CA_DAY)	/* ten years */
-#define CA_LEAF_LIFETIME (365 * CA_DAY)	/* under Apple's 398-day cap */
-#define CA_MAX_FILE	(64 * 1024)
-#define CA_ORG		"antigravity-proxy"
-#define CA_BITS		GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1)
+#define CA_KEY_FILE "ca-key.pem"
+#define CA_CERT_FILE "ca-cert.pem"
+#define CA_DAY (24 * 60 * 60L)
+#define CA_LIFETIME (3652 * CA_DAY)	/* ten years */
+#define CA_LEAF_LIFETIME (365 * CA_DAY) /* under Apple's 398-day cap */
+#define CA_MAX_FILE (64 * 1024)
+#define CA_ORG "antigravity-proxy"
+#define CA_BITS GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1)
 
 struct ca {
-	pthread_mutex_t lock;		/* held around signing only */
-	gnutls_x509_privkey_t key;	/* CA key; read-only after open */
-	gnutls_x509_crt_t crt;		/* CA cert, re-imported */
-	gnutls_datum_t der;		/* gnutls_malloc'd */
-	char *pem;			/* malloc'd, NUL-terminated */
-	unsigned char ski[64];		/* the CA's subject key id */
+	pthread_mutex_t lock;	   /* held around signing only */
+	gnutls_x509_privkey_t key; /* CA key; read-only after open */
+	gnutls_x509_crt_t crt;	   /* CA cert, re-imported */
+	gnutls_datum_t der;	   /* gnutls_malloc'd */
+	char *pem;		   /* malloc'd, NUL-terminated */
+	unsigned char ski[64];	   /* the CA's subject key id */
 	size_t ski_len;
-	time_t not_after;		/* leaves never outlive the CA */
-	gnutls_x509_privkey_t leaf_xkey;	/* the one leaf key */
-	gnutls_privkey_t leaf_key;	/* abstract view of leaf_xkey */
+	time_t not_after;		 /* leaves never outlive the CA */
+	gnutls_x509_privkey_t leaf_xkey; /* the one leaf key */
+	gnutls_privkey_t leaf_key;	 /* abstract view of leaf_xkey */
 	unsigned char leaf_ski[64];
 	size_t leaf_ski_len;
 };
@@ -79,15 +79,15 @@ ca_read_file(int dirfd, const char *name, int private, gnutls_datum_t *out)
 			log_err("ca: open %s", name);
 		goto out;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || st.st_size > CA_MAX_FILE) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > CA_MAX_FILE) {
 		log_errx("ca: %s is not a plausible PEM file", name);
 		goto out;
 	}
 	if (private && (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		log_errx("ca: %s has mode %04o; refusing a key that group or "
-		         "other can read (chmod 600 it)", name,
-		         (unsigned)(st.st_mode & 07777));
+			 "other can read (chmod 600 it)",
+			 name, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (!(buf = malloc((size_t)st.st_size + 1)))
@@ -123,8 +123,8 @@ ca_set_serial(gnutls_x509_crt_t crt)
 
 	if ((rc = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
 		return rc;
-	serial[0] &= 0x7f;	/* positive in DER */
-	serial[0] |= 0x40;	/* and really 16 bytes long */
+	serial[0] &= 0x7f; /* positive in DER */
+	serial[0] |= 0x40; /* and really 16 bytes long */
 	return gnutls_x509_crt_set_serial(crt, serial, sizeof(serial));
 }
 
@@ -152,21 +152,23 @@ ca_fill_root(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
 		return rc;
 	/* The suffix makes two installs' CAs distinct in trust stores. */
 	snprintf(cn, sizeof(cn), "antigravity-proxy MITM CA %02x%02x%02x%02x",
-	         rnd[0], rnd[1], rnd[2], rnd[3]);
+		 rnd[0], rnd[1], rnd[2], rnd[3]);
 	if ((rc = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
 	    (rc = ca_set_serial(crt)) < 0 ||
 	    (rc = gnutls_x509_crt_set_activation_time(crt, now - CA_DAY)) < 0 ||
-	    (rc = gnutls_x509_crt_set_expiration_time(crt,
-	                                     now - CA_DAY + CA_LIFETIME)) < 0 ||
+	    (rc = gnutls_x509_crt_set_expiration_time(
+		     crt, now - CA_DAY + CA_LIFETIME)) < 0 ||
 	    (rc = gnutls_x509_crt_set_dn_by_oid(crt,
-	                GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn))) < 0 ||
-	    (rc = gnutls_x509_crt_set_dn_by_oid(crt,
-	                GNUTLS_OID_X520_ORGANIZATION_NAME, 0, CA_ORG,
-	                strlen(CA_ORG))) < 0 ||
+						GNUTLS_OID_X520_COMMON_NAME, 0,
+						cn, strlen(cn))) < 0 ||
+	    (rc = gnutls_x509_crt_set_dn_by_oid(
+		     crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, CA_ORG,
+		     strlen(CA_ORG))) < 0 ||
 	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 1, -1)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN |
-	                                        GNUTLS_KEY_CRL_SIGN)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_usage(
+		     crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) <
+		    0 ||
 	    (rc = gnutls_x509_privkey_get_key_id(key, 0, ski, &ski_len)) < 0 ||
 	    (rc = gnutls_x509_crt_set_subject_key_id(crt, ski, ski_len)) < 0)
 		return rc;
@@ -186,18 +188,18 @@ ca_create(int dirfd, gnutls_datum_t *key_pem, gnutls_datum_t *crt_pem)
 	    (rc = gnutls_x509_crt_init(&crt)) < 0 ||
 	    (rc = ca_fill_root(crt, key)) < 0 ||
 	    (rc = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM,
-	                                      key_pem)) < 0 ||
-	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
-	                                  crt_pem)) < 0) {
+					      key_pem)) < 0 ||
+	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, crt_pem)) <
+		    0) {
 		log_errx("ca: generating the CA: %s", gnutls_strerror(rc));
 		rc = -1;
 		goto out;
 	}
 	if ((rc = fsutil_write_at(dirfd, CA_CERT_FILE, crt_pem->data,
-	                          crt_pem->size, 0644)) < 0)
+				  crt_pem->size, 0644)) < 0)
 		log_err("ca: writing %s", CA_CERT_FILE);
 	else if ((rc = fsutil_write_at(dirfd, CA_KEY_FILE, key_pem->data,
-	                               key_pem->size, 0600)) < 0)
+				       key_pem->size, 0600)) < 0)
 		log_err("ca: writing %s", CA_KEY_FILE);
 	if (rc < 0)
 		goto out;
@@ -213,14 +215,14 @@ out:
  * in memory. On success *out holds the DER if out is not NULL. */
 static int
 ca_reimport(gnutls_x509_crt_t crt, gnutls_x509_crt_t *fresh,
-            gnutls_datum_t *out)
+	    gnutls_datum_t *out)
 {
 	gnutls_datum_t der = { NULL, 0 };
 	gnutls_x509_crt_t n = NULL;
 	int rc;
 
-	if ((rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER,
-	                                  &der)) < 0 ||
+	if ((rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der)) <
+		    0 ||
 	    (rc = gnutls_x509_crt_init(&n)) < 0 ||
 	    (rc = gnutls_x509_crt_import(n, &der, GNUTLS_X509_FMT_DER)) < 0)
 		goto out;
@@ -239,7 +241,7 @@ out:
 /* Takes the CA key and certificate from their PEM text into ca. */
 static int
 ca_adopt(struct ca *ca, const gnutls_datum_t *key_pem,
-         const gnutls_datum_t *crt_pem)
+	 const gnutls_datum_t *crt_pem)
 {
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t pem = { NULL, 0 };
@@ -251,25 +253,24 @@ ca_adopt(struct ca *ca, const gnutls_datum_t *key_pem,
 	ca->ski_len = sizeof(ca->ski);
 	if ((rc = gnutls_x509_privkey_init(&ca->key)) < 0 ||
 	    (rc = gnutls_x509_privkey_import(ca->key, key_pem,
-	                                     GNUTLS_X509_FMT_PEM)) < 0 ||
+					     GNUTLS_X509_FMT_PEM)) < 0 ||
 	    (rc = gnutls_x509_crt_init(&crt)) < 0 ||
-	    (rc = gnutls_x509_crt_import(crt, crt_pem,
-	                                 GNUTLS_X509_FMT_PEM)) < 0 ||
+	    (rc = gnutls_x509_crt_import(crt, crt_pem, GNUTLS_X509_FMT_PEM)) <
+		    0 ||
 	    (rc = ca_reimport(crt, &ca->crt, &ca->der)) < 0 ||
-	    (rc = gnutls_x509_crt_export2(ca->crt, GNUTLS_X509_FMT_PEM,
-	                                  &pem)) < 0 ||
-	    (rc = gnutls_x509_privkey_get_key_id(ca->key, 0, kid,
-	                                         &kid_len)) < 0 ||
-	    (rc = gnutls_x509_crt_get_subject_key_id(ca->crt, ca->ski,
-	                                             &ca->ski_len,
-	                                             &critical)) < 0) {
+	    (rc = gnutls_x509_crt_export2(ca->crt, GNUTLS_X509_FMT_PEM, &pem)) <
+		    0 ||
+	    (rc = gnutls_x509_privkey_get_key_id(ca->key, 0, kid, &kid_len)) <
+		    0 ||
+	    (rc = gnutls_x509_crt_get_subject_key_id(
+		     ca->crt, ca->ski, &ca->ski_len, &critical)) < 0) {
 		log_errx("ca: loading the CA: %s", gnutls_strerror(rc));
 		rc = -1;
 		goto out;
 	}
 	if (kid_len != ca->ski_len || memcmp(kid, ca->ski, kid_len) != 0) {
 		log_errx("ca: %s does not belong to %s", CA_KEY_FILE,
-		         CA_CERT_FILE);
+			 CA_CERT_FILE);
 		rc = -1;
 		goto out;
 	}
@@ -292,14 +293,13 @@ ca_make_leaf_key(struct ca *ca)
 
 	ca->leaf_ski_len = sizeof(ca->leaf_ski);
 	if ((rc = ca_new_key(&ca->leaf_xkey)) < 0 ||
-	    (rc = gnutls_x509_privkey_get_key_id(ca->leaf_xkey, 0,
-	                                         ca->leaf_ski,
-	                                         &ca->leaf_ski_len)) < 0 ||
+	    (rc = gnutls_x509_privkey_get_key_id(ca->leaf_xkey, 0, ca->leaf_ski,
+						 &ca->leaf_ski_len)) < 0 ||
 	    (rc = gnutls_privkey_init(&ca->leaf_key)) < 0 ||
-	    (rc = gnutls_privkey_import_x509(ca->leaf_key, ca->leaf_xkey,
-	                                     0)) < 0)
+	    (rc = gnutls_privkey_import_x509(ca->leaf_key, ca->leaf_xkey, 0)) <
+		    0)
 		log_errx("ca: generating the leaf key: %s",
-		         gnutls_strerror(rc));
+			 gnutls_strerror(rc));
 	return rc < 0 ? -1 : 0;
 }
 
@@ -327,13 +327,13 @@ ca_open(const char *state_dir)
 		rc = ca_read_file(dirfd, CA_CERT_FILE, 0, &crt_pem);
 		if (rc == -ENOENT)
 			log_errx("ca: %s/%s is missing but the key exists",
-			         state_dir, CA_CERT_FILE);
+				 state_dir, CA_CERT_FILE);
 	}
 	if (rc < 0 || (rc = ca_adopt(ca, &key_pem, &crt_pem)) < 0 ||
 	    (rc = ca_make_leaf_key(ca)) < 0)
 		goto out;
 	log_debug("ca: %s CA from %s", created ? "created" : "loaded",
-	          state_dir);
+		  state_dir);
 out:
 	/* Both PEMs came from gnutls_malloc or malloc; wipe the key text. */
 	if (key_pem.data)
@@ -432,29 +432,30 @@ ca_fill_leaf(struct ca *ca, gnutls_x509_crt_t crt, const char *host)
 	 * in the SAN, and the subject gets an O so that it is not empty (an
 	 * empty subject would need a critical SAN under strict checks). */
 	if (host_len <= 64)
-		rc = gnutls_x509_crt_set_dn_by_oid(crt,
-		        GNUTLS_OID_X520_COMMON_NAME, 0, host, host_len);
+		rc = gnutls_x509_crt_set_dn_by_oid(
+			crt, GNUTLS_OID_X520_COMMON_NAME, 0, host, host_len);
 	else
-		rc = gnutls_x509_crt_set_dn_by_oid(crt,
-		        GNUTLS_OID_X520_ORGANIZATION_NAME, 0, CA_ORG,
-		        strlen(CA_ORG));
+		rc = gnutls_x509_crt_set_dn_by_oid(
+			crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, CA_ORG,
+			strlen(CA_ORG));
 	if (rc < 0)
 		return rc;
 	if (is_ip)
-		rc = gnutls_x509_crt_set_subject_alt_name(crt,
-		        GNUTLS_SAN_IPADDRESS, ip, ip_len, GNUTLS_FSAN_SET);
+		rc = gnutls_x509_crt_set_subject_alt_name(
+			crt, GNUTLS_SAN_IPADDRESS, ip, ip_len, GNUTLS_FSAN_SET);
 	else
-		rc = gnutls_x509_crt_set_subject_alt_name(crt,
-		        GNUTLS_SAN_DNSNAME, host, host_len, GNUTLS_FSAN_SET);
+		rc = gnutls_x509_crt_set_subject_alt_name(
+			crt, GNUTLS_SAN_DNSNAME, host, host_len,
+			GNUTLS_FSAN_SET);
 	if (rc < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_usage(crt, usage)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_purpose_oid(crt,
-	                GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_purpose_oid(
+		     crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
 	    (rc = gnutls_x509_crt_set_subject_key_id(crt, ca->leaf_ski,
-	                                             ca->leaf_ski_len)) < 0 ||
+						     ca->leaf_ski_len)) < 0 ||
 	    (rc = gnutls_x509_crt_set_authority_key_id(crt, ca->ski,
-	                                               ca->ski_len)) < 0)
+						       ca->ski_len)) < 0)
 		return rc;
 	return 0;
 }

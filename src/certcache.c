@@ -25,9 +25,9 @@
 #include "ca.h"
 #include "log.h"
 
-#define CERTCACHE_MAX_NAME	255
+#define CERTCACHE_MAX_NAME 255
 /* Leaves live a year; re-forge well before, for very long-running daemons */
-#define CERTCACHE_MAX_AGE	(30 * 24 * 60 * 60L)
+#define CERTCACHE_MAX_AGE (30 * 24 * 60 * 60L)
 
 enum certcache_state {
 	CERTCACHE_PENDING,
@@ -37,30 +37,30 @@ enum certcache_state {
 
 struct certcache_entry {
 	struct certcache *cache;
-	struct certcache_entry *hnext;	/* hash chain; cache->lock */
-	struct certcache_entry *newer;	/* LRU list; cache->lock */
-	struct certcache_entry *older;	/* LRU list; cache->lock */
-	unsigned long refs;		/* cache->lock */
-	enum certcache_state state;	/* cache->lock */
-	int in_map;			/* cache->lock */
-	time_t forged;			/* by the forger before READY */
-	gnutls_pcert_st chain[2];	/* by the forger before READY */
+	struct certcache_entry *hnext; /* hash chain; cache->lock */
+	struct certcache_entry *newer; /* LRU list; cache->lock */
+	struct certcache_entry *older; /* LRU list; cache->lock */
+	unsigned long refs;	       /* cache->lock */
+	enum certcache_state state;    /* cache->lock */
+	int in_map;		       /* cache->lock */
+	time_t forged;		       /* by the forger before READY */
+	gnutls_pcert_st chain[2];      /* by the forger before READY */
 	unsigned int chain_len;
 	char host[];
 };
 
 struct certcache {
 	pthread_mutex_t lock;
-	pthread_cond_t forged;		/* a forge ended; with lock */
-	struct ca *ca;			/* borrowed; thread-safe itself */
-	struct certcache_entry **buckets;	/* lock */
-	size_t nbuckets;		/* power of two, fixed */
+	pthread_cond_t forged;		  /* a forge ended; with lock */
+	struct ca *ca;			  /* borrowed; thread-safe itself */
+	struct certcache_entry **buckets; /* lock */
+	size_t nbuckets;		  /* power of two, fixed */
 	size_t capacity;
-	struct certcache_entry *newest;	/* lock */
-	struct certcache_entry *oldest;	/* lock */
-	struct certcache_stats stats;	/* lock */
-	gnutls_certificate_credentials_t cred;	/* shared, read-only */
-	gnutls_certificate_retrieve_function2 *retrieve;	/* lock */
+	struct certcache_entry *newest;			 /* lock */
+	struct certcache_entry *oldest;			 /* lock */
+	struct certcache_stats stats;			 /* lock */
+	gnutls_certificate_credentials_t cred;		 /* shared, read-only */
+	gnutls_certificate_retrieve_function2 *retrieve; /* lock */
 };
 
 struct certcache *
@@ -106,7 +106,7 @@ certcache_free(struct certcache *c)
 		next = e->older;
 		if (e->refs > 1)
 			log_warnx("certcache: %s still referenced at free",
-			          e->host);
+				  e->host);
 		certcache_entry_free(e);
 	}
 	gnutls_certificate_free_credentials(c->cred);
@@ -139,7 +139,7 @@ certcache_normalise(const char *name, char out[CERTCACHE_MAX_NAME + 1])
 static size_t
 certcache_hash(const struct certcache *c, const char *host)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
 	for (; *host; host++)
 		h = (h ^ (unsigned char)*host) * 1099511628211ULL;
@@ -175,8 +175,7 @@ certcache_lru_push(struct certcache *c, struct certcache_entry *e)
 /* Drops a reference with the lock held; an entry whose count reaches
  * zero is chained on *dead so the caller can free it after unlocking. */
 static void
-certcache_unref_locked(struct certcache_entry *e,
-                       struct certcache_entry **dead)
+certcache_unref_locked(struct certcache_entry *e, struct certcache_entry **dead)
 {
 	if (--e->refs == 0) {
 		e->hnext = *dead;
@@ -187,7 +186,7 @@ certcache_unref_locked(struct certcache_entry *e,
 /* Removes e from the map and the LRU list, dropping the map's reference. */
 static void
 certcache_remove_locked(struct certcache *c, struct certcache_entry *e,
-                        struct certcache_entry **dead)
+			struct certcache_entry **dead)
 {
 	struct certcache_entry **pp = &c->buckets[certcache_hash(c, e->host)];
 
@@ -229,7 +228,7 @@ certcache_lookup_locked(struct certcache *c, const char *host)
  * for the caller; evicts the least recently used entries beyond capacity. */
 static struct certcache_entry *
 certcache_insert_locked(struct certcache *c, const char *host,
-                        struct certcache_entry **dead)
+			struct certcache_entry **dead)
 {
 	size_t len = strlen(host), b = certcache_hash(c, host);
 	struct certcache_entry *e;
@@ -265,14 +264,14 @@ certcache_forge(struct certcache *c, struct certcache_entry *e)
 		goto out;
 	e->chain_len = 1;
 	if ((rc = gnutls_pcert_import_x509_raw(&e->chain[1], ca_cert_der(c->ca),
-	                                       GNUTLS_X509_FMT_DER, 0)) < 0)
+					       GNUTLS_X509_FMT_DER, 0)) < 0)
 		goto out;
 	e->chain_len = 2;
 	e->forged = time(NULL);
 out:
 	if (rc < 0)
 		log_warnx("certcache: no certificate for %s: %s", e->host,
-		          gnutls_strerror(rc));
+			  gnutls_strerror(rc));
 	gnutls_x509_crt_deinit(crt);
 	return rc;
 }
@@ -281,7 +280,7 @@ out:
  * or NULL (reference dropped) if its forge failed. */
 static struct certcache_entry *
 certcache_wait_locked(struct certcache *c, struct certcache_entry *e,
-                      struct certcache_entry **dead)
+		      struct certcache_entry **dead)
 {
 	while (e->state == CERTCACHE_PENDING)
 		pthread_cond_wait(&c->forged, &c->lock);
@@ -380,7 +379,7 @@ certcache_entry_host(const struct certcache_entry *e)
 
 gnutls_certificate_credentials_t
 certcache_credentials(struct certcache *c,
-                      gnutls_certificate_retrieve_function2 *fn)
+		      gnutls_certificate_retrieve_function2 *fn)
 {
 	pthread_mutex_lock(&c->lock);
 	if (!c->retrieve) {

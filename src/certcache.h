@@ -18,12 +18,12 @@ struct ca;
 struct certcache;
 struct certcache_entry;
 
-#define CERTCACHE_DEFAULT_SIZE	1024
+#define CERTCACHE_DEFAULT_SIZE 1024
 
 struct certcache_stats {
-	unsigned long forges;		/* successful and failed */
+	unsigned long forges; /* successful and failed */
 	unsigned long forge_failures;
-	unsigned long hits;		/* including waits for a forge */
+	unsigned long hits; /* including waits for a forge */
 	unsigned long evictions;
 	size_t entries;
 };
@@ -38,14 +38,14 @@ void certcache_free(struct certcache *cache);
  * dot ignored), forging it on first use; concurrent first callers wait for
  * one forge. NULL if the name is unusable or forging failed. */
 struct certcache_entry *certcache_get(struct certcache *cache,
-                                      const char *host);
+				      const char *host);
 /* Drops a reference from certcache_get(); NULL is a no-op. */
 void certcache_put(struct certcache_entry *entry);
 
 /* The chain (leaf, then the CA) and the leaf's key, for a GnuTLS retrieve
  * callback. Both stay owned by the entry and valid until its last put. */
 gnutls_pcert_st *certcache_entry_chain(struct certcache_entry *entry,
-                                       unsigned int *len);
+				       unsigned int *len);
 gnutls_privkey_t certcache_entry_key(struct certcache_entry *entry);
 /* The normalised host name the entry was forged for. */
 const char *certcache_entry_host(const struct certcache_entry *entry);
@@ -55,9 +55,8 @@ const char *certcache_entry_host(const struct certcache_entry *entry);
  * calls must pass the same fn. Owned by the cache. */
 gnutls_certificate_credentials_t
 certcache_credentials(struct certcache *cache,
-                      gnutls_certificate_retrieve_function2 *fn);
+		      gnutls_certificate_retrieve_function2 *fn);
 
-void certcache_get_stats(struct certcache *cache,
-                         struct certcache_stats *out);
+void certcache_get_stats(struct certcache *cache, struct certcache_stats *out);
 
 #endif

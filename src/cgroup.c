@@ -37,12 +37,11 @@ field_unescape(const char *s, size_t n, char *out, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (c == '\\' && i + 3 < n &&
-		    s[i + 1] >= '0' && s[i + 1] <= '3' &&
-		    s[i + 2] >= '0' && s[i + 2] <= '7' &&
+		if (c == '\\' && i + 3 < n && s[i + 1] >= '0' &&
+		    s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
 		    s[i + 3] >= '0' && s[i + 3] <= '7') {
-			c = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
-				   (s[i + 3] - '0'));
+			c = (char)((s[i + 1] - '0') * 64 +
+				   (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
 			i += 3;
 		}
 		if (o + 1 >= len)
@@ -93,8 +92,8 @@ cgroup_mountinfo_parse(const char *text, char *out, size_t len)
 			 sep[1] == ' '))
 			sep++;
 		if (sep && (mp = field(line, sep, 4, &mplen)) &&
-		    (fs = field(sep + 1, end, 0, &fslen)) &&
-		    fslen == 7 && memcmp(fs, "cgroup2", 7) == 0 &&
+		    (fs = field(sep + 1, end, 0, &fslen)) && fslen == 7 &&
+		    memcmp(fs, "cgroup2", 7) == 0 &&
 		    field_unescape(mp, mplen, out, len) == 0)
 			return 0;
 		line = *end ? end + 1 : end;
@@ -136,7 +135,8 @@ cgroup_agents_dir(const char *name, char *out, size_t len, char *err,
 
 	if (mount_find(mnt, sizeof(mnt)) < 0 || statfs(mnt, &sf) < 0 ||
 	    sf.f_type != CGROUP2_SUPER_MAGIC) {
-		snprintf(err, errlen, "this host has no cgroup v2 hierarchy "
+		snprintf(err, errlen,
+			 "this host has no cgroup v2 hierarchy "
 			 "mounted, so a run cannot be redirected by cgroup: "
 			 "mount cgroup2, or use 'run --as-ls-user'");
 		return -1;
@@ -150,8 +150,10 @@ cgroup_agents_dir(const char *name, char *out, size_t len, char *err,
 		return -1;
 	}
 	if (stat(out, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "the agents cgroup %s does not exist: "
-			 "run 'mitm-redirect.sh install' as root", out);
+		snprintf(err, errlen,
+			 "the agents cgroup %s does not exist: "
+			 "run 'mitm-redirect.sh install' as root",
+			 out);
 		return -1;
 	}
 	return 0;
@@ -183,8 +185,7 @@ cgroup_run_name(long pid, const char *agent, char *out, size_t len)
 }
 
 int
-cgroup_run_name_parse(const char *name, long *pid, char *agent,
-		      size_t alen)
+cgroup_run_name_parse(const char *name, long *pid, char *agent, size_t alen)
 {
 	const char *p = name + strlen(CGROUP_RUN_PREFIX);
 	char *end;
@@ -223,8 +224,8 @@ procs_write(const char *dir, pid_t pid)
 }
 
 int
-cgroup_run_enter(const char *agents, pid_t pid, const char *agent,
-		 char *out, size_t len, char *err, size_t errlen)
+cgroup_run_enter(const char *agents, pid_t pid, const char *agent, char *out,
+		 size_t len, char *err, size_t errlen)
 {
 	char name[128];
 	int n;
@@ -285,12 +286,13 @@ cgroup_run_find(const char *agents, uint64_t id, long *pid, char *agent,
 	while (!found && (de = readdir(d))) {
 		struct stat st;
 
-		if (de->d_ino != id && (de->d_type != DT_UNKNOWN ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
-		    (uint64_t)st.st_ino != id))
+		if (de->d_ino != id &&
+		    (de->d_type != DT_UNKNOWN ||
+		     fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		     (uint64_t)st.st_ino != id))
 			continue;
-		found = cgroup_run_name_parse(de->d_name, pid, agent,
-					      alen) == 0;
+		found = cgroup_run_name_parse(de->d_name, pid, agent, alen) ==
+			0;
 	}
 	closedir(d);
 	return found;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CGROUP_AGENT_MAX 64	/* an agent name, NUL included */
+#define CGROUP_AGENT_MAX 64 /* an agent name, NUL included */
 #define CGROUP_DEFAULT_AGENTS "antigravity-agents"
 
 /* Finds the cgroup v2 mount point in mountinfo text (the format of
@@ -52,7 +52,7 @@ int cgroup_sweep(const char *agents);
 
 /* The run whose cgroup id (a cgroup v2 directory's inode number) is id:
  * 1 with pid and agent filled, 0 when no run of agents has it. */
-int cgroup_run_find(const char *agents, uint64_t id, long *pid,
-		    char *agent, size_t alen);
+int cgroup_run_find(const char *agents, uint64_t id, long *pid, char *agent,
+		    size_t alen);
 
 #endif

@@ -17,14 +17,14 @@
 
 #include "clienthello.h"
 
-#define TLS_RECORD_HEADER	5
-#define TLS_RECORD_MAX		16384	/* TLSPlaintext.length limit */
-#define TLS_CT_HANDSHAKE	0x16
-#define TLS_HS_CLIENT_HELLO	1
-#define TLS_EXT_SERVER_NAME	0
-#define TLS_EXT_ALPN		16
-#define SNI_HOST_NAME		0
-#define SNI_MAX			253
+#define TLS_RECORD_HEADER 5
+#define TLS_RECORD_MAX 16384 /* TLSPlaintext.length limit */
+#define TLS_CT_HANDSHAKE 0x16
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_EXT_ALPN 16
+#define SNI_HOST_NAME 0
+#define SNI_MAX 253
 
 static size_t
 load16(const uint8_t *p)
@@ -85,8 +85,8 @@ want_bytes(size_t pos, size_t reclen, size_t have, size_t mlen)
 static int
 frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
 {
-	size_t pos = 0, have = 0, mlen = 0;	/* mlen 0: not known yet */
-	uint8_t hs[4] = { 0 };			/* handshake header */
+	size_t pos = 0, have = 0, mlen = 0; /* mlen 0: not known yet */
+	uint8_t hs[4] = { 0 };		    /* handshake header */
 	int rc;
 
 	for (;;) {
@@ -95,8 +95,9 @@ frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
 		if ((rc = record_check(buf + pos, len - pos, pos == 0)) < 0)
 			return rc;
 		if (len - pos < TLS_RECORD_HEADER)
-			return need_more(want_bytes(pos, TLS_RECORD_MAX, have,
-			                            mlen), need);
+			return need_more(
+				want_bytes(pos, TLS_RECORD_MAX, have, mlen),
+				need);
 		reclen = load16(buf + pos + 3);
 		avail = len - pos - TLS_RECORD_HEADER;
 		if (avail > reclen)
@@ -121,7 +122,7 @@ frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
 		}
 		if (avail < reclen)
 			return need_more(want_bytes(pos, reclen, have, mlen),
-			                 need);
+					 need);
 		have += avail;
 		pos += TLS_RECORD_HEADER + reclen;
 	}
@@ -132,10 +133,10 @@ frame_hello(const uint8_t *buf, size_t len, size_t *msglen, size_t *need)
  * message's end is present, and reads never pass r->end <= that. */
 struct reader {
 	const uint8_t *buf;
-	size_t pos;		/* next byte of buf */
-	size_t rec_left;	/* payload bytes left in the current record */
-	size_t off;		/* message bytes read so far */
-	size_t end;		/* limit of the current (sub)range */
+	size_t pos;	 /* next byte of buf */
+	size_t rec_left; /* payload bytes left in the current record */
+	size_t off;	 /* message bytes read so far */
+	size_t end;	 /* limit of the current (sub)range */
 };
 
 static bool
@@ -189,8 +190,8 @@ rd_list16(struct reader *r, size_t min)
 static bool
 host_char(unsigned c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '.' || c == '_';
 }
 
 /* Copies and checks one host_name of n bytes. */
@@ -259,7 +260,7 @@ alpn_add(struct clienthello *out, const char *p, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x21 || p[i] > 0x7e)
-			return;		/* GREASE and binary ids: not kept */
+			return; /* GREASE and binary ids: not kept */
 	memcpy(out->alpn[out->nalpn], p, n);
 	out->alpn[out->nalpn++][n] = '\0';
 }
@@ -303,10 +304,11 @@ parse_extensions(struct reader *r, struct clienthello *out)
 		r->end = r->off + n;
 		/* Each extension may appear once (RFC 8446 4.2). */
 		if (type == TLS_EXT_SERVER_NAME)
-			rc = seen_sni ? CLIENTHELLO_MALFORMED : parse_sni(r, out);
+			rc = seen_sni ? CLIENTHELLO_MALFORMED
+				      : parse_sni(r, out);
 		else if (type == TLS_EXT_ALPN)
-			rc = seen_alpn ? CLIENTHELLO_MALFORMED :
-			     parse_alpn(r, out);
+			rc = seen_alpn ? CLIENTHELLO_MALFORMED
+				       : parse_alpn(r, out);
 		else
 			rd_skip(r, n);
 		if (rc < 0)
@@ -344,7 +346,7 @@ parse_body(struct reader *r, struct clienthello *out)
 		return CLIENTHELLO_MALFORMED;
 	rd_skip(r, n);
 	if (r->off == r->end)
-		return 0;	/* no extensions at all: old but valid */
+		return 0; /* no extensions at all: old but valid */
 	if (!rd_has(r, 2))
 		return CLIENTHELLO_MALFORMED;
 	n = rd_u16(r);
@@ -355,7 +357,7 @@ parse_body(struct reader *r, struct clienthello *out)
 
 int
 clienthello_parse(const uint8_t *buf, size_t len, struct clienthello *out,
-                  size_t *need)
+		  size_t *need)
 {
 	struct reader r = { .buf = buf };
 	size_t msglen = 0, dummy;
@@ -368,7 +370,7 @@ clienthello_parse(const uint8_t *buf, size_t len, struct clienthello *out,
 	if ((rc = frame_hello(buf, len, &msglen, need)) != CLIENTHELLO_DONE)
 		goto out;
 	r.end = msglen;
-	rd_skip(&r, 4);		/* handshake type and length, checked */
+	rd_skip(&r, 4); /* handshake type and length, checked */
 	rc = parse_body(&r, out);
 out:
 	if (rc < 0) {

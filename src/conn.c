@@ -87,11 +87,11 @@ peek_hello(struct conn *c, struct clienthello *ch)
 		if (rc != CLIENTHELLO_NEED_MORE)
 			break;
 		if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
-			rc = PEEK_CLOSED;	/* the rest will never come */
+			rc = PEEK_CLOSED; /* the rest will never come */
 			break;
 		}
 		if ((size_t)n >= CLIENTHELLO_MAX)
-			break;	/* too big to read: tunnelled as odd */
+			break; /* too big to read: tunnelled as odd */
 		if (need <= (size_t)n)
 			need = (size_t)n + 1;
 		rc = PEEK_TIMEOUT;
@@ -122,8 +122,8 @@ serve_tunnel(struct conn *c, const char *why)
 	if (moved < 0 && errno == ETIMEDOUT)
 		log_info("conn#%lu tunnel: a side did not take its bytes "
 			 "within --write-timeout (%ld ms), %" PRId64 " ms into "
-			 "the tunnel: closing", c->id, c->opt->write_timeout,
-			 clock_mono_ms() - t0);
+			 "the tunnel: closing",
+			 c->id, c->opt->write_timeout, clock_mono_ms() - t0);
 	log_debug("conn#%lu tunnel closed after %zd bytes", c->id, moved);
 	close(up);
 }
@@ -132,10 +132,10 @@ serve_tunnel(struct conn *c, const char *why)
 static bool
 forward(struct conn *c)
 {
-	struct upstream_callbacks cb = {
-		.head = conn_on_head, .body = conn_on_body,
-		.flush = conn_on_flush, .arg = c
-	};
+	struct upstream_callbacks cb = { .head = conn_on_head,
+					 .body = conn_on_body,
+					 .flush = conn_on_flush,
+					 .arg = c };
 	struct upstream_request ur;
 	bool head_sent = false;
 	int rc;
@@ -157,7 +157,7 @@ trim_buffers(struct conn *c)
 	if (c->body_cap > CONN_BODY_KEEP)
 		conn_body_release(c);
 	if (c->in_cap > CONN_IN && c->in_len <= CONN_IN - CONN_IN_SPARE)
-		conn_in_resize(c, CONN_IN);	/* else it stays as it was */
+		conn_in_resize(c, CONN_IN); /* else it stays as it was */
 }
 
 /* Reads the first request byte; false when the client went before one,
@@ -172,8 +172,8 @@ first_byte(struct conn *c)
 		return true;
 	/* Closed or reset by the client within a moment of the handshake;
 	 * not our idle timeout, and not a client that idled a while. */
-	c->silent_close = n != TLS_E_TIMEOUT &&
-	                  clock_mono_ms() - t0 <= CONN_SILENT_MS;
+	c->silent_close =
+		n != TLS_E_TIMEOUT && clock_mono_ms() - t0 <= CONN_SILENT_MS;
 	return false;
 }
 
@@ -207,9 +207,9 @@ fail_open(struct conn *c, atomic_ulong *counter, const char *why)
 	atomic_fetch_add(counter, 1);
 	intercept_fail_open(c->px->intercept, c->client, c->host);
 	log_warnx("conn#%lu %s -> %s:%u client rejected our certificate "
-		  "for %s (%s): tunnelling that host for %s for %lds", c->id,
-		  c->peer, c->dst_addr, c->dst_port, c->host, why, c->client,
-		  c->opt->fail_open_time / 1000);
+		  "for %s (%s): tunnelling that host for %s for %lds",
+		  c->id, c->peer, c->dst_addr, c->dst_port, c->host, why,
+		  c->client, c->opt->fail_open_time / 1000);
 }
 
 static void
@@ -225,9 +225,12 @@ serve_tls(struct conn *c)
 		return;
 	rc = tls_handshake(c->tls);
 	if (rc == TLS_E_REJECTED || rc == TLS_E_CLOSED) {
-		fail_open(c, rc == TLS_E_REJECTED ? &st->fail_open :
-			  &st->fail_open_closed, rc == TLS_E_REJECTED ?
-			  tls_error(c->tls) : "closed after our certificate");
+		fail_open(c,
+			  rc == TLS_E_REJECTED ? &st->fail_open
+					       : &st->fail_open_closed,
+			  rc == TLS_E_REJECTED
+				  ? tls_error(c->tls)
+				  : "closed after our certificate");
 		return;
 	}
 	if (rc < 0) {
@@ -241,11 +244,12 @@ serve_tls(struct conn *c)
 		 c->dst_addr, c->dst_port, c->host);
 	serve_requests(c);
 	if (c->silent_close) {
-		unsigned n = intercept_note_silent(c->px->intercept,
-						   c->client, c->host);
+		unsigned n = intercept_note_silent(c->px->intercept, c->client,
+						   c->host);
 
 		log_info("conn#%lu closed right after the handshake, before "
-			 "a request (%u in a row for %s)", c->id, n, c->host);
+			 "a request (%u in a row for %s)",
+			 c->id, n, c->host);
 		if (n >= 2)
 			fail_open(c, &st->fail_open_no_request,
 				  "closed before any request, again");
@@ -264,10 +268,12 @@ serve(struct conn *c)
 
 	if (rc == PEEK_TIMEOUT || rc == PEEK_CLOSED) {
 		atomic_fetch_add(&c->px->stats.handshake_failures, 1);
-		log_info("conn#%lu %s -> %s:%u %s", c->id, c->peer,
-			 c->dst_addr, c->dst_port, rc == PEEK_CLOSED ?
-			 "closed before its ClientHello was complete" :
-			 "no ClientHello before the handshake timeout");
+		log_info(
+			"conn#%lu %s -> %s:%u %s", c->id, c->peer, c->dst_addr,
+			c->dst_port,
+			rc == PEEK_CLOSED
+				? "closed before its ClientHello was complete"
+				: "no ClientHello before the handshake timeout");
 		return;
 	}
 	if (rc != CLIENTHELLO_DONE) {
@@ -313,8 +319,9 @@ who_connected(struct conn *c, const char *addr)
 void
 conn_serve(struct proxy *px, int fd, unsigned long id)
 {
-	struct conn c = { .px = px, .opt = px->opt, .id = id, .fd = fd,
-			  .who.uid = -1 };
+	struct conn c = {
+		.px = px, .opt = px->opt, .id = id, .fd = fd, .who.uid = -1
+	};
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	unsigned port;
@@ -333,11 +340,13 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 			 : origdst_get(fd, &c.dst);
 	if (rc < 0) {
 		log_warn("conn#%lu %s: no original destination (not "
-			 "redirected?)", id, c.peer);
+			 "redirected?)",
+			 id, c.peer);
 	} else if (origdst_is_self(fd, &c.dst)) {
 		atomic_fetch_add(&px->stats.loops_refused, 1);
 		log_warnx("conn#%lu %s: original destination is the proxy "
-			  "itself; refused", id, c.peer);
+			  "itself; refused",
+			  id, c.peer);
 	} else {
 		net_format_sockaddr(&c.dst, c.dst_addr, sizeof(c.dst_addr),
 				    &c.dst_port);

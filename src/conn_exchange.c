@@ -31,13 +31,13 @@
 
 int
 conn_on_head(void *arg, int status, const char *reason,
-	const struct http_header *h, size_t n)
+	     const struct http_header *h, size_t n)
 {
 	struct conn *c = arg;
 
 	c->status = status;
 	if (h1resp_head(&c->resp, status, reason, h, n) < 0)
-		return -1;	/* a head over 64 KiB: give up */
+		return -1; /* a head over 64 KiB: give up */
 	if (c->meter)
 		meter_response(c->meter, status,
 			       h1resp_header(h, n, "Content-Type"),
@@ -47,10 +47,11 @@ conn_on_head(void *arg, int status, const char *reason,
 	if (c->body_cap > CONN_BODY_KEEP &&
 	    upstream_xfer_body_sent(c->xfer) >= c->body_len) {
 		log_debug("conn#%lu %zu-byte request body sent, its buffer "
-			  "freed", c->id, c->body_len);
+			  "freed",
+			  c->id, c->body_len);
 		conn_body_release(c);
 	}
-	return 0;	/* the head is held for the first body bytes */
+	return 0; /* the head is held for the first body bytes */
 }
 
 /* What on_head held goes out; curl is about to wait for more. */
@@ -107,22 +108,27 @@ conn_record_exchange(struct conn *c, bool ended)
 	/* The query may carry an API key (?key=): the path only. */
 	log_info("conn#%lu %s %s%.*s -> %d model=%s agent=%s in=%" PRId64
 		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64
-		 " cost=%s%s", c->id, c->req.method, c->host,
+		 " cost=%s%s",
+		 c->id, c->req.method, c->host,
 		 (int)strcspn(c->req.target, "?"), c->req.target, c->status,
 		 r.model[0] ? r.model : "-", r.agent[0] ? r.agent : "-",
-		 r.input_tokens, r.output_tokens,
-		 r.thinking_tokens, r.cached_tokens,
-		 cost, r.complete ? "" : " (incomplete)");
+		 r.input_tokens, r.output_tokens, r.thinking_tokens,
+		 r.cached_tokens, cost, r.complete ? "" : " (incomplete)");
 }
 
 void
 conn_upstream_request(struct conn *c, struct upstream_request *ur)
 {
 	*ur = (struct upstream_request){
-		.method = c->req.method, .host = c->host, .port = c->dst_port,
-		.dst_addr = c->dst_addr, .target = c->req.target,
-		.headers = c->req.headers, .nheaders = c->req.nheaders,
-		.body = c->body, .body_len = c->body_len,
+		.method = c->req.method,
+		.host = c->host,
+		.port = c->dst_port,
+		.dst_addr = c->dst_addr,
+		.target = c->req.target,
+		.headers = c->req.headers,
+		.nheaders = c->req.nheaders,
+		.body = c->body,
+		.body_len = c->body_len,
 	};
 }
 
@@ -130,17 +136,20 @@ void
 conn_exchange_start(struct conn *c)
 {
 	struct meter_request mr = {
-		.method = c->req.method, .host = c->host,
+		.method = c->req.method,
+		.host = c->host,
 		.path = c->req.target,
 		.content_type = http1_header(&c->req, "Content-Type"),
 		.content_encoding = http1_header(&c->req, "Content-Encoding"),
-		.body = c->body, .body_len = c->body_len,
+		.body = c->body,
+		.body_len = c->body_len,
 	};
 
 	if (c->opt->log_bodies && c->body_len)
 		log_debug("conn#%lu body -> %.*s", c->id,
 			  c->body_len > CONN_LOG_BODY ? CONN_LOG_BODY
-						       : (int)c->body_len, c->body);
+						      : (int)c->body_len,
+			  c->body);
 	c->meter = meter_new(&mr);
 	credential_fingerprint(&c->req, c->key, &c->key_oauth);
 	c->status = 0;
@@ -153,9 +162,9 @@ bool
 conn_exchange_end(struct conn *c, int rc, bool head_sent)
 {
 	if (rc == 0)
-		h1resp_end(&c->resp);	/* the held head, the last chunk */
+		h1resp_end(&c->resp); /* the held head, the last chunk */
 	else
-		h1resp_flush(&c->resp);	/* a head before a failure */
+		h1resp_flush(&c->resp); /* a head before a failure */
 	if (rc < 0 && rc != UPSTREAM_E_ABORTED)
 		atomic_fetch_add(&c->px->stats.upstream_errors, 1);
 	if (rc < 0 && !head_sent) {
@@ -188,7 +197,6 @@ conn_attribute(const struct conn *c, struct usage_record *r)
 	memcpy(r->key, c->key, sizeof(r->key));
 	r->key_oauth = c->key_oauth;
 	if (r->model[0] && c->px->usage)
-		usage_label_copy(c->px->usage, r->model, label,
-				 sizeof(label));
+		usage_label_copy(c->px->usage, r->model, label, sizeof(label));
 	price_record(c->px->prices, label, r);
 }

@@ -25,15 +25,17 @@
 #include "usage.h"
 #include "upstream.h"
 
-#define CONN_IN 4096		/* c->in to start with: a typical head */
-#define CONN_IN_SPARE 1024	/* c->in grows when less is free */
-#define CONN_READ 16384		/* a TLS record's worth */
-#define CONN_BODY_KEEP (64 * 1024)	/* a body buffer kept for the next */
-#define CONN_LOG_BODY 4096	/* --log-bodies: bytes shown per piece */
-#define CONN_BODY_MIN_RATE 1024	/* bytes/s a request body must average
+#define CONN_IN 4096		   /* c->in to start with: a typical head */
+#define CONN_IN_SPARE 1024	   /* c->in grows when less is free */
+#define CONN_READ 16384		   /* a TLS record's worth */
+#define CONN_BODY_KEEP (64 * 1024) /* a body buffer kept for the next */
+#define CONN_LOG_BODY 4096	   /* --log-bodies: bytes shown per piece */
+#define CONN_BODY_MIN_RATE \
+	1024 /* bytes/s a request body must average
 				 * after its --request-timeout grace */
 #define CONN_BODY_MIN_RATE_STR "1 KiB/s"
-#define CONN_SILENT_MS 1000	/* a close this soon after the handshake,
+#define CONN_SILENT_MS \
+	1000 /* a close this soon after the handshake,
 				 * before a request byte, is "silent" */
 
 struct proxy;
@@ -47,33 +49,33 @@ struct conn {
 	const struct options *opt;
 	unsigned long id;
 	int fd;
-	char peer[NET_HOSTPORT_MAX];	/* "addr:port", "[v6]:port" */
+	char peer[NET_HOSTPORT_MAX]; /* "addr:port", "[v6]:port" */
 	struct sockaddr_storage dst;
 	char dst_addr[ORIGDST_STRLEN];
 	unsigned dst_port;
-	char host[256];			/* SNI, else the destination address */
-	char client[INTERCEPT_CLIENT_MAX];	/* who connected (fail-open) */
-	struct peer_info who;		/* who connected (records) */
-	bool silent_close;		/* closed at once, before any request */
+	char host[256]; /* SNI, else the destination address */
+	char client[INTERCEPT_CLIENT_MAX]; /* who connected (fail-open) */
+	struct peer_info who;		   /* who connected (records) */
+	bool silent_close; /* closed at once, before any request */
 	struct tls *tls;
 	struct upstream_xfer *xfer;
-	char *in;			/* bytes read from the client */
+	char *in; /* bytes read from the client */
 	size_t in_len, in_cap;
-	size_t head_len;		/* c->req's head, parsed from c->in[0..];
+	size_t head_len; /* c->req's head, parsed from c->in[0..];
 					 * 0 while none is */
-	int64_t body_t0;		/* when its body began (monotonic ms) */
-	char *body;			/* the current request's body */
+	int64_t body_t0; /* when its body began (monotonic ms) */
+	char *body;	 /* the current request's body */
 	size_t body_len, body_cap;
-	struct h1resp resp;		/* the response's framing; its
+	struct h1resp resp; /* the response's framing; its
 					 * close says the connection ends */
 	/* The exchange in flight. */
 	struct http_request req;
 	struct meter *meter;
 	bool client_gone;
 	int status;
-	double start_ms, first_byte_ms;	/* monotonic */
+	double start_ms, first_byte_ms; /* monotonic */
 	bool got_first_byte;
-	char key[USAGE_KEY_MAX];	/* the credential's fingerprint */
+	char key[USAGE_KEY_MAX]; /* the credential's fingerprint */
 	bool key_oauth;
 };
 
@@ -100,7 +102,7 @@ int conn_client_write(void *arg, const char *buf, size_t len);
 /* conn_exchange.c: the response callbacks forward() gives
  * upstream_perform(). */
 int conn_on_head(void *arg, int status, const char *reason,
-                 const struct http_header *h, size_t n);
+		 const struct http_header *h, size_t n);
 int conn_on_body(void *arg, const char *buf, size_t len);
 int conn_on_flush(void *arg);
 

@@ -36,7 +36,7 @@ read_budget(const struct conn *c, int64_t deadline)
 	if (left <= 0)
 		return 0;
 	return left < c->opt->idle_timeout ? (int)left
-	                                   : (int)c->opt->idle_timeout;
+					   : (int)c->opt->idle_timeout;
 }
 
 /* The body's deadline: the grace, then a minimum average rate. */
@@ -52,8 +52,8 @@ send_http1_error(struct conn *c, int rc)
 {
 	switch (rc) {
 	case -431:
-		h1resp_error(&c->resp, 431,
-			     "Request Header Fields Too Large", "request head too large");
+		h1resp_error(&c->resp, 431, "Request Header Fields Too Large",
+			     "request head too large");
 		break;
 	case -501:
 		h1resp_error(&c->resp, 501, "Not Implemented",
@@ -215,8 +215,8 @@ read_body(struct conn *c, size_t head_len)
 
 		do {
 			rc = http1_chunked_decode(&ch, c->in + pos,
-				c->in_len - pos, &used, tmp, sizeof(tmp),
-				&outn);
+						  c->in_len - pos, &used, tmp,
+						  sizeof(tmp), &outn);
 			if (rc < 0)
 				return rc;
 			pos += used;
@@ -256,7 +256,7 @@ read_head(struct conn *c, int *head)
 		if (c->in_len > 0 && !deadline)
 			deadline = clock_mono_ms() + c->opt->request_timeout;
 		t = deadline ? read_budget(c, deadline)
-		             : (int)c->opt->idle_timeout;
+			     : (int)c->opt->idle_timeout;
 		if (t == 0)
 			return -408;
 		n = conn_read_more(c, t);
@@ -276,11 +276,12 @@ static void
 send_late(struct conn *c, const char *what)
 {
 	log_info("conn#%lu %s -> %s request %s not received within "
-	         "--request-timeout (%ld ms%s): 408", c->id, c->peer, c->host,
-	         what, c->opt->request_timeout, strcmp(what, "body") == 0 ?
-	         ", then " CONN_BODY_MIN_RATE_STR : "");
+		 "--request-timeout (%ld ms%s): 408",
+		 c->id, c->peer, c->host, what, c->opt->request_timeout,
+		 strcmp(what, "body") == 0 ? ", then " CONN_BODY_MIN_RATE_STR
+					   : "");
 	h1resp_error(&c->resp, 408, "Request Timeout",
-	             "request not received in time");
+		     "request not received in time");
 }
 
 ssize_t
@@ -301,12 +302,12 @@ conn_read_request(struct conn *c)
 	used = read_body(c, (size_t)head);
 	if (used == -413)
 		h1resp_error(&c->resp, 413, "Content Too Large",
-		             "request body too large");
+			     "request body too large");
 	else if (used == -408)
 		send_late(c, "body");
 	else if (used < 0 && used != -1)
 		h1resp_error(&c->resp, 400, "Bad Request",
-		             "malformed request body");
+			     "malformed request body");
 	return used < 0 ? -1 : used;
 }
 
@@ -323,8 +324,9 @@ conn_client_write(void *arg, const char *buf, size_t len)
 		if (rc == TLS_E_TIMEOUT)
 			log_info("conn#%lu %s -> %s client did not take %zu "
 				 "bytes within --write-timeout (%ld ms), %.0f "
-				 "ms into the exchange: closing", c->id,
-				 c->peer, c->host, len, c->opt->write_timeout,
+				 "ms into the exchange: closing",
+				 c->id, c->peer, c->host, len,
+				 c->opt->write_timeout,
 				 clock_mono_msf() - c->start_ms);
 		c->client_gone = true;
 		return -1;

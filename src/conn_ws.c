@@ -61,16 +61,20 @@ static void
 ws_session(struct conn *c, struct upstream_ws *w)
 {
 	struct meter_request mr = {
-		.method = c->req.method, .host = c->host,
+		.method = c->req.method,
+		.host = c->host,
 		.path = c->req.target,
 	};
 	const char *ext = upstream_ws_header(w, "Sec-WebSocket-Extensions");
 	struct wsmeter *m = wsmeter_new(&mr, 101, ext, ws_record, c);
 	struct wsrelay r = {
-		.tls = c->tls, .client_fd = c->fd, .up = w,
+		.tls = c->tls,
+		.client_fd = c->fd,
+		.up = w,
 		.idle_ms = c->opt->websocket_idle_timeout,
 		.write_ms = c->opt->write_timeout,
-		.tap = m ? ws_tap : NULL, .arg = m,
+		.tap = m ? ws_tap : NULL,
+		.arg = m,
 	};
 	size_t early = c->in_len - c->head_len;
 	int end;
@@ -79,15 +83,15 @@ ws_session(struct conn *c, struct upstream_ws *w)
 	log_info("conn#%lu websocket %s%.*s open (extensions: %s)", c->id,
 		 c->host, WS_PATH(c), ext ? ext : "none");
 	end = wsrelay_run(&r, c->in + c->head_len, early);
-	c->in_len = c->head_len;	/* the early bytes went upstream */
+	c->in_len = c->head_len; /* the early bytes went upstream */
 	if (end == WSRELAY_CLIENT_FAILED || end == WSRELAY_CLIENT_CLOSED)
 		c->client_gone = true;
 	if (end == WSRELAY_IDLE || end == WSRELAY_UPSTREAM_FAILED ||
 	    end == WSRELAY_CLIENT_FAILED)
 		atomic_fetch_add(&c->px->stats.websocket_errors, 1);
 	log_info("conn#%lu websocket %s%.*s closed (%s) after %llu bytes up, "
-		 "%llu down, %zu responses metered", c->id, c->host,
-		 WS_PATH(c), wsrelay_strend(end), r.to_upstream,
+		 "%llu down, %zu responses metered",
+		 c->id, c->host, WS_PATH(c), wsrelay_strend(end), r.to_upstream,
 		 r.to_client, m ? wsmeter_responses(m) : 0);
 	wsmeter_free(m);
 }
@@ -105,8 +109,7 @@ ws_head(struct conn *c, struct upstream_ws *w)
 	if (n && !(h = calloc(n, sizeof(*h))))
 		return -1;
 	n = upstream_ws_headers(w, h);
-	if (conn_on_head(c, status, reason, h, n) == 0 &&
-	    conn_on_flush(c) == 0)
+	if (conn_on_head(c, status, reason, h, n) == 0 && conn_on_flush(c) == 0)
 		rc = 0;
 	free(h);
 	return rc;
@@ -115,10 +118,10 @@ ws_head(struct conn *c, struct upstream_ws *w)
 bool
 conn_ws_forward(struct conn *c)
 {
-	struct upstream_callbacks cb = {
-		.head = conn_on_head, .body = conn_on_body,
-		.flush = conn_on_flush, .arg = c
-	};
+	struct upstream_callbacks cb = { .head = conn_on_head,
+					 .body = conn_on_body,
+					 .flush = conn_on_flush,
+					 .arg = c };
 	struct upstream_request ur;
 	struct upstream_ws *w = NULL;
 	bool head_sent = false, keep;

@@ -38,16 +38,16 @@
 #include "net.h"
 
 #ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77		/* Linux 6.5 */
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
 #endif
 
 #define CONTROL_DEADLINE_MS 2000
 
 struct control_client {
-	int fd;				/* -1: free slot */
+	int fd; /* -1: free slot */
 	int pidfd;
 	struct ucred cred;
-	int64_t deadline;		/* monotonic ms */
+	int64_t deadline; /* monotonic ms */
 	size_t len;
 	char buf[CONTROL_LINE_MAX];
 };
@@ -124,7 +124,8 @@ socket_dir(const char *path)
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+	for (slash = strchr(dir + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			log_err("control: creating %s", dir);
@@ -155,7 +156,7 @@ control_new(const char *path, const char *agents, const char *bundle)
 	    !(ctl->bundle = strdup(bundle)) || socket_dir(path) < 0 ||
 	    socket_claim(path) < 0)
 		goto fail;
-	old = umask(0);		/* 0666: see control_new() in control.h */
+	old = umask(0); /* 0666: see control_new() in control.h */
 	ctl->fd = net_listen_unix(path, SOCK_NONBLOCK);
 	umask(old);
 	if (ctl->fd < 0) {
@@ -307,9 +308,10 @@ reply(struct control_client *c, const char *word, const char *text)
 	char line[8704];
 	int n = snprintf(line, sizeof(line), "%s %s\n", word, text);
 
-	if (n > 0 && send(c->fd, line, (size_t)n >= sizeof(line) ?
-			  sizeof(line) - 1 : (size_t)n,
-			  MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (n > 0 &&
+	    send(c->fd, line,
+		 (size_t)n >= sizeof(line) ? sizeof(line) - 1 : (size_t)n,
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("control: pid %ld gone before the reply",
 			  (long)c->cred.pid);
 }
@@ -326,25 +328,28 @@ control_check_match(const char *matches, char *err, size_t errlen)
 	if (f)
 		fclose(f);
 	if (!found)
-		snprintf(err, errlen, "the kernel has no cgroup match "
-			 "(xt_cgroup), so this run's traffic would not be "
-			 "redirected: 'modprobe xt_cgroup' and run "
-			 "'mitm-redirect.sh install', or use 'run --as-ls-user'");
+		snprintf(
+			err, errlen,
+			"the kernel has no cgroup match "
+			"(xt_cgroup), so this run's traffic would not be "
+			"redirected: 'modprobe xt_cgroup' and run "
+			"'mitm-redirect.sh install', or use 'run --as-ls-user'");
 	return found ? 0 : -1;
 }
 
 /* Checks and moves; a refusal's reason goes to err. */
 static int
 client_move(struct control *ctl, struct control_client *c,
-	    const struct control_request *r, char *path, size_t plen,
-	    char *err, size_t errlen)
+	    const struct control_request *r, char *path, size_t plen, char *err,
+	    size_t errlen)
 {
 	char agents[4096];
 
 	if (r->pid != (long)c->cred.pid) {
-		snprintf(err, errlen, "pid %ld is not the connecting process "
-			 "(%ld): a run moves only itself", r->pid,
-			 (long)c->cred.pid);
+		snprintf(err, errlen,
+			 "pid %ld is not the connecting process "
+			 "(%ld): a run moves only itself",
+			 r->pid, (long)c->cred.pid);
 		return -1;
 	}
 	if (c->pidfd < 0) {
@@ -363,7 +368,7 @@ client_move(struct control *ctl, struct control_client *c,
 		return -1;
 	if (pidfd_send_signal(c->pidfd, 0, NULL, 0) < 0) {
 		snprintf(err, errlen, "process %ld went away", r->pid);
-		rmdir(path);	/* fails, harmlessly, if its pid lives on */
+		rmdir(path); /* fails, harmlessly, if its pid lives on */
 		return -1;
 	}
 	return 0;
@@ -378,7 +383,8 @@ client_serve(struct control *ctl, struct control_client *c)
 	if (control_request_parse(c->buf, c->len, &r) < 0) {
 		log_warnx("control: uid %lu pid %ld: malformed request",
 			  (unsigned long)c->cred.uid, (long)c->cred.pid);
-		reply(c, "error", "malformed request: expected 'move PID "
+		reply(c, "error",
+		      "malformed request: expected 'move PID "
 		      "AGENT'");
 		ctl->refused++;
 	} else if (client_move(ctl, c, &r, path, sizeof(path), err,
@@ -409,8 +415,7 @@ client_read(struct control *ctl, struct control_client *c)
 		return;
 	if (n > 0)
 		c->len += (size_t)n;
-	if (n <= 0 || c->len == sizeof(c->buf) ||
-	    memchr(c->buf, '\n', c->len))
+	if (n <= 0 || c->len == sizeof(c->buf) || memchr(c->buf, '\n', c->len))
 		client_serve(ctl, c);
 }
 
@@ -477,12 +482,15 @@ control_move_self(const char *path, const char *agent, char *bundle,
 		int e = errno;
 
 		if (e == ENOENT || e == ECONNREFUSED)
-			snprintf(err, errlen, "the daemon is not running "
+			snprintf(err, errlen,
+				 "the daemon is not running "
 				 "(nothing answers at %s): start "
 				 "antigravity-proxy as root, or use 'run "
-				 "--as-ls-user'", path);
+				 "--as-ls-user'",
+				 path);
 		else if (e == EACCES)
-			snprintf(err, errlen, "the control socket %s refused "
+			snprintf(err, errlen,
+				 "the control socket %s refused "
 				 "us (permission denied): ask the "
 				 "administrator, or use 'run --as-ls-user'",
 				 path);
@@ -495,9 +503,11 @@ control_move_self(const char *path, const char *agent, char *bundle,
 		     clean);
 	if (write(fd, line, (size_t)n) != n ||
 	    read_line(fd, line, sizeof(line)) < 0) {
-		snprintf(err, errlen, "the daemon closed the control socket "
+		snprintf(err, errlen,
+			 "the daemon closed the control socket "
 			 "%s without an answer: is it still running? see its "
-			 "log", path);
+			 "log",
+			 path);
 		goto out;
 	}
 	if (strncmp(line, "ok ", 3) == 0 && (sp = strrchr(line, ' ')) &&
@@ -507,8 +517,10 @@ control_move_self(const char *path, const char *agent, char *bundle,
 	} else if (strncmp(line, "error ", 6) == 0) {
 		snprintf(err, errlen, "the daemon refused: %s", line + 6);
 	} else {
-		snprintf(err, errlen, "the daemon's answer makes no sense: "
-			 "'%.80s'", line);
+		snprintf(err, errlen,
+			 "the daemon's answer makes no sense: "
+			 "'%.80s'",
+			 line);
 	}
 out:
 	if (fd >= 0)

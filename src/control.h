@@ -24,7 +24,7 @@
 #include "cgroup.h"
 
 #define CONTROL_LINE_MAX 256
-#define CONTROL_CLIENTS 8	/* served at once; a ninth waits */
+#define CONTROL_CLIENTS 8 /* served at once; a ninth waits */
 
 struct control_request {
 	long pid;

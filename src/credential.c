@@ -31,7 +31,10 @@ bool
 credential_is_oauth(const char *cred, size_t len)
 {
 	static const char *const prefixes[] = {
-		"sk-ant-oat", "ya29.", "eyJ", NULL,
+		"sk-ant-oat",
+		"ya29.",
+		"eyJ",
+		NULL,
 	};
 
 	for (size_t i = 0; prefixes[i]; i++)
@@ -78,8 +81,7 @@ header_value(const struct http_request *req, const char *name, size_t *len)
 }
 
 void
-credential_fingerprint(const struct http_request *req, char *out,
-		       bool *oauth)
+credential_fingerprint(const struct http_request *req, char *out, bool *oauth)
 {
 	const char *v;
 	size_t len = 0;

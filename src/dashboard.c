@@ -18,7 +18,8 @@
 extern const struct dashboard_file dashboard_files[];
 extern const size_t dashboard_nfiles;
 
-#define DASHBOARD_CSP "default-src 'none'; script-src 'self'; " \
+#define DASHBOARD_CSP                                            \
+	"default-src 'none'; script-src 'self'; "                \
 	"style-src 'self'; img-src 'self'; connect-src 'self'; " \
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -36,8 +37,8 @@ dashboard_find(const char *url)
 enum MHD_Result
 dashboard_reply(struct MHD_Connection *conn, const struct dashboard_file *f)
 {
-	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const char *inm = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	unsigned status = MHD_HTTP_OK;
 	struct MHD_Response *r;
 	enum MHD_Result ret;

@@ -67,8 +67,9 @@ fsutil_write_at(int dirfd, const char *name, const void *data, size_t len,
 	}
 	if (fsutil_tmp_name(name, tmp, sizeof(tmp)) < 0)
 		return -1;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, mode & 07777);
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    mode & 07777);
 	if (fd < 0)
 		return -1;
 	/* The umask must neither loosen nor tighten what the caller asks:
@@ -80,8 +81,8 @@ fsutil_write_at(int dirfd, const char *name, const void *data, size_t len,
 	fd = -1;
 	if (rc < 0 || (rc = renameat(dirfd, tmp, dirfd, name)) < 0)
 		goto out;
-	tmp[0] = '\0';		/* renamed: nothing to remove */
-	rc = fsync(dirfd);	/* the rename itself, durable */
+	tmp[0] = '\0';	   /* renamed: nothing to remove */
+	rc = fsync(dirfd); /* the rename itself, durable */
 out:
 	err = errno;
 	if (fd >= 0)

@@ -21,12 +21,11 @@
  * directory fsync, which leaves the new file in place, maybe not durable.
  * No temporary file is left behind either way.
  */
-int fsutil_write_at(int dirfd, const char *name, const void *data,
-		    size_t len, mode_t mode);
+int fsutil_write_at(int dirfd, const char *name, const void *data, size_t len,
+		    mode_t mode);
 
 /* The same for a path: its directory ("." without a slash) is opened and
  * the last component written in it.  A path ending in '/' is EINVAL. */
-int fsutil_write(const char *path, const void *data, size_t len,
-		 mode_t mode);
+int fsutil_write(const char *path, const void *data, size_t len, mode_t mode);
 
 #endif

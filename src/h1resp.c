@@ -22,8 +22,10 @@
 void
 h1resp_init(struct h1resp *r, h1resp_write_fn write, void *arg)
 {
-	*r = (struct h1resp){ .write = write, .arg = arg,
-			      .out = BUF_INIT(H1RESP_OUT), .minor = 1 };
+	*r = (struct h1resp){ .write = write,
+			      .arg = arg,
+			      .out = BUF_INIT(H1RESP_OUT),
+			      .minor = 1 };
 }
 
 void
@@ -47,8 +49,7 @@ h1resp_begin(struct h1resp *r, const struct http_request *req)
 static bool
 has_body(const struct h1resp *r, int status)
 {
-	return !r->head_only && status >= 200 && status != 204 &&
-	       status != 304;
+	return !r->head_only && status >= 200 && status != 204 && status != 304;
 }
 
 /* Appends a C string; false past H1RESP_OUT. */
@@ -60,7 +61,7 @@ put(struct h1resp *r, const char *s)
 
 int
 h1resp_head(struct h1resp *r, int status, const char *reason,
-            const struct http_header *h, size_t n)
+	    const struct http_header *h, size_t n)
 {
 	bool has_length = false, body;
 	char line[64];
@@ -79,13 +80,13 @@ h1resp_head(struct h1resp *r, int status, const char *reason,
 	body = has_body(r, status);
 	r->chunked = body && !has_length && r->minor >= 1;
 	if (body && !has_length && r->minor == 0)
-		r->close = true;	/* HTTP/1.0: the close ends it */
+		r->close = true; /* HTTP/1.0: the close ends it */
 	if ((r->chunked && !put(r, "Transfer-Encoding: chunked\r\n")) ||
 	    (r->close && !put(r, "Connection: close\r\n")) || !put(r, "\r\n"))
 		goto fail;
 	return 0;
 fail:
-	r->out.len = 0;	/* a head over 64 KiB: give up */
+	r->out.len = 0; /* a head over 64 KiB: give up */
 	return -1;
 }
 
@@ -117,7 +118,7 @@ h1resp_body(struct h1resp *r, const char *buf, size_t len)
 	int rc;
 
 	if (len == 0)
-		return h1resp_flush(r);	/* "0\r\n" would end the body */
+		return h1resp_flush(r); /* "0\r\n" would end the body */
 	if (r->chunked)
 		w = (size_t)snprintf(frame, sizeof(frame), "%zx\r\n", len);
 	if (!r->out.len && !r->chunked)
@@ -152,8 +153,7 @@ h1resp_end(struct h1resp *r)
 }
 
 int
-h1resp_error(struct h1resp *r, int status, const char *reason,
-             const char *msg)
+h1resp_error(struct h1resp *r, int status, const char *reason, const char *msg)
 {
 	char buf[512], json[256];
 	int n, body;

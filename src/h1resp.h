@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "http1.h"
 
-#define H1RESP_OUT (64 * 1024)	/* the largest response head we pass on */
+#define H1RESP_OUT (64 * 1024) /* the largest response head we pass on */
 
 /* Writes all of buf[0..len) to the client: 0, or < 0 (the client went). */
 typedef int (*h1resp_write_fn)(void *arg, const char *buf, size_t len);
@@ -30,10 +30,10 @@ struct h1resp {
 	 * need, to H1RESP_OUT at most: a thousand streams should not each
 	 * pay for the largest head. */
 	struct buf out;
-	bool head_only;		/* the request was HEAD */
-	int minor;		/* the client's HTTP/1.<minor> */
-	bool chunked;		/* we chunk the body to the client */
-	bool close;		/* the connection closes after this one */
+	bool head_only; /* the request was HEAD */
+	int minor;	/* the client's HTTP/1.<minor> */
+	bool chunked;	/* we chunk the body to the client */
+	bool close;	/* the connection closes after this one */
 };
 
 /* Empties r and sets its writer; nothing is allocated yet. */
@@ -54,12 +54,12 @@ void h1resp_begin(struct h1resp *r, const struct http_request *req);
  * in one write, or h1resp_flush() alone. -1 for a head over H1RESP_OUT
  * or out of memory. */
 int h1resp_head(struct h1resp *r, int status, const char *reason,
-                const struct http_header *h, size_t n);
+		const struct http_header *h, size_t n);
 
 /* The value of the last header called name (any case) among h[0..n),
  * or NULL: what the meter reads of a response head. */
 const char *h1resp_header(const struct http_header *h, size_t n,
-                          const char *name);
+			  const char *name);
 
 /* Writes the held head, if any: upstream is about to wait for more. */
 int h1resp_flush(struct h1resp *r);
@@ -77,6 +77,6 @@ int h1resp_end(struct h1resp *r);
  * connection closes after it (r->close). msg is a fixed phrase of ours,
  * never quoted from the peer. */
 int h1resp_error(struct h1resp *r, int status, const char *reason,
-                 const char *msg);
+		 const char *msg);
 
 #endif

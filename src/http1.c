@@ -19,10 +19,10 @@
 
 #include "http1.h"
 
-#define HTTP1_BAD		(-400)
-#define HTTP1_TOO_LARGE		(-431)
-#define HTTP1_NOT_IMPL		(-501)
-#define HTTP1_BAD_VERSION	(-505)
+#define HTTP1_BAD (-400)
+#define HTTP1_TOO_LARGE (-431)
+#define HTTP1_NOT_IMPL (-501)
+#define HTTP1_BAD_VERSION (-505)
 
 static bool
 is_tchar(unsigned char c)
@@ -49,8 +49,9 @@ find_head(const char *buf, size_t len, size_t *start, size_t *end)
 	size_t lim = len < HTTP1_MAX_HEAD ? len : HTTP1_MAX_HEAD, pos = 0;
 	const char *lf;
 
-	while (pos < lim && (buf[pos] == '\n' || (buf[pos] == '\r' &&
-	       pos + 1 < lim && buf[pos + 1] == '\n')))
+	while (pos < lim &&
+	       (buf[pos] == '\n' ||
+		(buf[pos] == '\r' && pos + 1 < lim && buf[pos + 1] == '\n')))
 		pos += buf[pos] == '\n' ? 1 : 2;
 	*start = pos;
 	while ((lf = memchr(buf + pos, '\n', lim - pos)) != NULL) {
@@ -71,7 +72,7 @@ find_head(const char *buf, size_t len, size_t *start, size_t *end)
  * removed) without writing to it; the target is p[*tstart..+*tlen). */
 static int
 parse_request_line(const char *p, size_t n, struct http_request *req,
-                   size_t *tstart, size_t *tlen)
+		   size_t *tstart, size_t *tlen)
 {
 	size_t i = 0, t;
 
@@ -93,8 +94,8 @@ parse_request_line(const char *p, size_t n, struct http_request *req,
 	*tlen = i - t;
 	p += i + 1;
 	n -= i + 1;
-	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' ||
-	    p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9')
+	if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' ||
+	    p[6] != '.' || p[7] < '0' || p[7] > '9')
 		return HTTP1_BAD;
 	if (p[5] != '1')
 		return HTTP1_BAD_VERSION;
@@ -118,7 +119,7 @@ precheck(const char *p, size_t n, struct http_request *req)
 		return parse_request_line(p, n, req, &tstart, &tlen);
 	}
 	if (n == 1 && p[0] == '\r')
-		return 0;	/* perhaps the CR of an empty line */
+		return 0; /* perhaps the CR of an empty line */
 	for (i = 0; i < n && is_tchar((unsigned char)p[i]); i++)
 		;
 	if (i < n && (i == 0 || p[i] != ' '))
@@ -153,7 +154,7 @@ parse_field(char *p, size_t n, struct http_request *req)
 	for (size_t k = v; k < e; k++)
 		if (is_ctl((unsigned char)p[k]))
 			return HTTP1_BAD;
-	p[e] = '\0';	/* p[n] is the CR or LF, so this stays in the head */
+	p[e] = '\0'; /* p[n] is the CR or LF, so this stays in the head */
 	req->headers[req->nheaders].name = p;
 	req->headers[req->nheaders].value = p + v;
 	req->nheaders++;
@@ -227,7 +228,7 @@ struct semantics {
 
 static int
 note_field(const struct http_header *h, struct http_request *req,
-           struct semantics *s)
+	   struct semantics *s)
 {
 	const char *cur = h->value, *tok;
 	size_t n;
@@ -253,8 +254,8 @@ note_field(const struct http_header *h, struct http_request *req,
 			s->ka |= tok_is(tok, n, "keep-alive");
 		}
 	} else if (strcasecmp(h->name, "Expect") == 0) {
-		req->expect_continue |= strcasecmp(h->value,
-		                                   "100-continue") == 0;
+		req->expect_continue |=
+			strcasecmp(h->value, "100-continue") == 0;
 	}
 	return 0;
 }
@@ -286,7 +287,7 @@ apply_semantics(struct http_request *req)
 	}
 	req->keep_alive = !s.close && (req->minor >= 1 || s.ka);
 	if (req->minor == 0)
-		req->expect_continue = false;	/* RFC 9110 10.1.1 */
+		req->expect_continue = false; /* RFC 9110 10.1.1 */
 	return 0;
 }
 
@@ -308,14 +309,14 @@ parse_lines(char *buf, size_t start, size_t end, struct http_request *req)
 			rc = parse_request_line(p, n, req, &tstart, &tlen);
 			req->target = p + tstart;
 		} else if (n == 0) {
-			break;	/* the empty line that ends the head */
+			break; /* the empty line that ends the head */
 		} else {
 			rc = parse_field(p, n, req);
 		}
 		if (rc < 0)
 			return rc;
 	}
-	req->target[tlen] = '\0';	/* over the SP before the version */
+	req->target[tlen] = '\0'; /* over the SP before the version */
 	return apply_semantics(req);
 }
 
@@ -350,7 +351,7 @@ http1_header(const struct http_request *req, const char *name)
 /* Does any header called name list token (comma-separated, any case)? */
 static bool
 header_lists(const struct http_request *req, const char *name,
-             const char *token)
+	     const char *token)
 {
 	const char *cur, *tok;
 	size_t n;
@@ -376,17 +377,17 @@ http1_is_websocket(const struct http_request *req)
 }
 
 enum chunk_state {
-	CH_SIZE,		/* hex digits of the chunk size */
-	CH_BWS,			/* white space after the size */
-	CH_EXT,			/* chunk extension, skipped */
-	CH_SIZE_LF,		/* CR of the size line seen */
+	CH_SIZE,    /* hex digits of the chunk size */
+	CH_BWS,	    /* white space after the size */
+	CH_EXT,	    /* chunk extension, skipped */
+	CH_SIZE_LF, /* CR of the size line seen */
 	CH_DATA,
-	CH_DATA_CR,		/* CRLF after the data */
+	CH_DATA_CR, /* CRLF after the data */
 	CH_DATA_LF,
-	CH_TRAILER,		/* start of a trailer line */
-	CH_TRAILER_LINE,	/* inside one, skipped */
+	CH_TRAILER,	 /* start of a trailer line */
+	CH_TRAILER_LINE, /* inside one, skipped */
 	CH_TRAILER_LF,
-	CH_END_LF,		/* CR of the final empty line seen */
+	CH_END_LF, /* CR of the final empty line seen */
 };
 
 void
@@ -418,7 +419,7 @@ step_size(struct http1_chunked *c, unsigned char ch)
 		return HTTP1_BAD;
 	if (c->state == CH_SIZE && h >= 0) {
 		if (c->remaining > UINT64_MAX >> 4)
-			return HTTP1_BAD;	/* over 64 bits */
+			return HTTP1_BAD; /* over 64 bits */
 		c->remaining = c->remaining << 4 | (uint64_t)h;
 		c->digits = true;
 		return 0;
@@ -446,8 +447,7 @@ step(struct http1_chunked *c, unsigned char ch)
 	switch (c->state) {
 	case CH_SIZE:
 	case CH_BWS:
-	case CH_EXT:
-		return step_size(c, ch);
+	case CH_EXT: return step_size(c, ch);
 	case CH_SIZE_LF:
 		if (ch != '\n')
 			return HTTP1_BAD;
@@ -458,9 +458,7 @@ step(struct http1_chunked *c, unsigned char ch)
 	case CH_DATA_CR:
 		c->state = CH_DATA_LF;
 		return ch == '\r' ? 0 : HTTP1_BAD;
-	case CH_DATA_LF:
-		c->state = CH_SIZE;
-		return ch == '\n' ? 0 : HTTP1_BAD;
+	case CH_DATA_LF: c->state = CH_SIZE; return ch == '\n' ? 0 : HTTP1_BAD;
 	}
 	if (++c->trailer > HTTP1_MAX_HEAD)
 		return HTTP1_BAD;
@@ -481,8 +479,8 @@ step(struct http1_chunked *c, unsigned char ch)
 
 int
 http1_chunked_decode(struct http1_chunked *c, const char *in, size_t len,
-                     size_t *consumed, char *out, size_t out_cap,
-                     size_t *out_len)
+		     size_t *consumed, char *out, size_t out_cap,
+		     size_t *out_len)
 {
 	size_t i = 0, o = 0;
 	int rc = 0;
@@ -496,7 +494,7 @@ http1_chunked_decode(struct http1_chunked *c, const char *in, size_t len,
 			if (out && n > out_cap - o)
 				n = out_cap - o;
 			if (n == 0)
-				break;	/* out is full */
+				break; /* out is full */
 			if (out)
 				memcpy(out + o, in + i, n);
 			o += n;

@@ -26,19 +26,19 @@ struct http_header {
  * which must outlive the struct; method is copied. */
 struct http_request {
 	char method[16];
-	char *target;		/* request-target as sent, NUL-terminated */
-	int minor;		/* HTTP/1.<minor> */
+	char *target; /* request-target as sent, NUL-terminated */
+	int minor;    /* HTTP/1.<minor> */
 	struct http_header headers[HTTP1_MAX_HEADERS];
 	size_t nheaders;
-	const char *host;	/* the Host header's value, or NULL */
+	const char *host; /* the Host header's value, or NULL */
 	enum http1_framing {
-		HTTP1_NO_BODY,	/* neither Content-Length nor chunked */
-		HTTP1_LENGTH,	/* content_length bytes follow (maybe 0) */
-		HTTP1_CHUNKED	/* decode with http1_chunked_* */
+		HTTP1_NO_BODY, /* neither Content-Length nor chunked */
+		HTTP1_LENGTH,  /* content_length bytes follow (maybe 0) */
+		HTTP1_CHUNKED  /* decode with http1_chunked_* */
 	} framing;
 	uint64_t content_length;
-	bool keep_alive;	/* the connection may carry another request */
-	bool expect_continue;	/* "Expect: 100-continue" on HTTP/1.1 */
+	bool keep_alive;      /* the connection may carry another request */
+	bool expect_continue; /* "Expect: 100-continue" on HTTP/1.1 */
 };
 
 /* Parses the request head at buf[0..len) in place, writing NULs into it;
@@ -54,8 +54,7 @@ int http1_parse_head(char *buf, size_t len, struct http_request *req);
 
 /* The head that req points into was copied from old to new (both still
  * allocated): points req into new. */
-void http1_request_move(struct http_request *req, const char *old,
-                        char *new);
+void http1_request_move(struct http_request *req, const char *old, char *new);
 
 /* The value of the first header called name (case-insensitive), or NULL. */
 const char *http1_header(const struct http_request *req, const char *name);
@@ -69,11 +68,11 @@ bool http1_is_websocket(const struct http_request *req);
  * http1_chunked_init(); the fields are private. */
 struct http1_chunked {
 	int state;
-	uint64_t remaining;	/* data bytes left in the current chunk */
-	size_t line;		/* bytes of the current size/trailer line */
-	size_t trailer;		/* bytes of trailer section so far */
-	bool digits;		/* the size line has a hex digit */
-	bool done;		/* last chunk and trailers consumed */
+	uint64_t remaining; /* data bytes left in the current chunk */
+	size_t line;	    /* bytes of the current size/trailer line */
+	size_t trailer;	    /* bytes of trailer section so far */
+	bool digits;	    /* the size line has a hex digit */
+	bool done;	    /* last chunk and trailers consumed */
 };
 
 void http1_chunked_init(struct http1_chunked *c);
@@ -87,7 +86,7 @@ void http1_chunked_init(struct http1_chunked *c);
  * skipped. Returns 0, or -400 on a malformed body (bad hex, size over
  * 64 bits, missing CRLF, line over HTTP1_MAX_HEAD). */
 int http1_chunked_decode(struct http1_chunked *c, const char *in, size_t len,
-                         size_t *consumed, char *out, size_t out_cap,
-                         size_t *out_len);
+			 size_t *consumed, char *out, size_t out_cap,
+			 size_t *out_len);
 
 #endif

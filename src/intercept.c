@@ -26,9 +26,9 @@
 struct failed_host {
 	char client[INTERCEPT_CLIENT_MAX];
 	char host[256];
-	int64_t until_ms;		/* monotonic; 0 while only counted */
-	unsigned silent;		/* closes before a request, in a row */
-	int64_t used_ms;		/* last touched, for eviction */
+	int64_t until_ms; /* monotonic; 0 while only counted */
+	unsigned silent;  /* closes before a request, in a row */
+	int64_t used_ms;  /* last touched, for eviction */
 };
 
 struct intercept {
@@ -36,7 +36,7 @@ struct intercept {
 	size_t npatterns;
 	bool all;
 	long fail_open_ms;
-	pthread_mutex_t lock;		/* guards failed[] and nfailed */
+	pthread_mutex_t lock; /* guards failed[] and nfailed */
 	struct failed_host failed[INTERCEPT_FAILED_MAX];
 	size_t nfailed;
 };
@@ -100,7 +100,7 @@ pattern_match(const char *pat, const char *host)
 	if (pat[0] != '*' || pat[1] != '.')
 		return strcasecmp(pat, host) == 0;
 	hl = strlen(host);
-	sl = strlen(pat + 1);		/* ".suffix" */
+	sl = strlen(pat + 1); /* ".suffix" */
 	return hl > sl && strcasecmp(host + hl - sl, pat + 1) == 0;
 }
 
@@ -131,7 +131,7 @@ entry_find(const struct intercept *ic, const char *client, const char *host)
  * ic->lock held. */
 static struct failed_host *
 entry_get(struct intercept *ic, const char *client, const char *host,
-          int64_t now)
+	  int64_t now)
 {
 	int i = entry_find(ic, client, host);
 	size_t slot = 0;
@@ -174,8 +174,7 @@ intercept_wanted(struct intercept *ic, const char *client, const char *host)
 }
 
 void
-intercept_fail_open(struct intercept *ic, const char *client,
-                    const char *host)
+intercept_fail_open(struct intercept *ic, const char *client, const char *host)
 {
 	int64_t now = clock_mono_ms();
 	struct failed_host *e;
@@ -189,7 +188,7 @@ intercept_fail_open(struct intercept *ic, const char *client,
 
 unsigned
 intercept_note_silent(struct intercept *ic, const char *client,
-                      const char *host)
+		      const char *host)
 {
 	unsigned n;
 
@@ -201,7 +200,7 @@ intercept_note_silent(struct intercept *ic, const char *client,
 
 void
 intercept_note_request(struct intercept *ic, const char *client,
-                       const char *host)
+		       const char *host)
 {
 	int i;
 

@@ -15,8 +15,8 @@
 struct intercept;
 
 /* The default patterns, used when `patterns` is empty. */
-#define INTERCEPT_DEFAULTS "*.googleapis.com", "api.anthropic.com", \
-	"api.openai.com", "chatgpt.com"
+#define INTERCEPT_DEFAULTS \
+	"*.googleapis.com", "api.anthropic.com", "api.openai.com", "chatgpt.com"
 
 /* Builds the list from the defaults plus `patterns` ("host",
  * "*.suffix" or "*" for every host); fail_open_ms is how long a host
@@ -36,20 +36,20 @@ bool intercept_match(const struct intercept *ic, const char *host);
  * client named by client (any string that tells clients apart: one
  * client that rejects us must not stop the metering of another). */
 bool intercept_wanted(struct intercept *ic, const char *client,
-                      const char *host);
+		      const char *host);
 
 /* Marks host as tunnelled for client for the fail-open time. */
 void intercept_fail_open(struct intercept *ic, const char *client,
-                         const char *host);
+			 const char *host);
 
 /* A connection of client to host finished its handshake and closed
  * before any request byte: returns how many did so in a row (the caller
  * fails open from 2: once is a client that changed its mind). */
 unsigned intercept_note_silent(struct intercept *ic, const char *client,
-                               const char *host);
+			       const char *host);
 
 /* A request came from client for host: the count above starts again. */
 void intercept_note_request(struct intercept *ic, const char *client,
-                            const char *host);
+			    const char *host);
 
 #endif

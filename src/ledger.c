@@ -52,19 +52,19 @@
 struct ledger {
 	char *dir;
 	struct usage_table *table;
-	struct store *store;		/* the writer's */
+	struct store *store; /* the writer's */
 	double retain_s;
 	pthread_t writer;
 	bool started;
-	pthread_mutex_t lock;		/* guards what follows */
-	pthread_cond_t more;		/* the queue is not empty, or stop */
+	pthread_mutex_t lock; /* guards what follows */
+	pthread_cond_t more;  /* the queue is not empty, or stop */
 	struct usage_record *queue;
 	size_t n, cap;
-	size_t pending;			/* the writer's uncommitted batch */
+	size_t pending; /* the writer's uncommitted batch */
 	bool stop;
 	struct ledger_stats st;
-	int64_t lost_warned;		/* when a loss was last logged */
-	int64_t fail_warned;		/* the writer's: when a failed
+	int64_t lost_warned; /* when a loss was last logged */
+	int64_t fail_warned; /* the writer's: when a failed
 					 * commit was last logged */
 };
 
@@ -96,9 +96,10 @@ ledger_open(const char *state_dir, struct usage_table *t, char *err,
 		goto fail;
 	}
 	if (store_load(l->store, t) < 0) {
-		snprintf(err, errlen, "%s/" STORE_FILE ": reading its summary: "
-			 "%s; refusing it, left untouched", state_dir,
-			 sqlite3_errmsg(store_db(l->store)));
+		snprintf(err, errlen,
+			 "%s/" STORE_FILE ": reading its summary: "
+			 "%s; refusing it, left untouched",
+			 state_dir, sqlite3_errmsg(store_db(l->store)));
 		goto fail;
 	}
 	return l;
@@ -144,13 +145,13 @@ ledger_free(struct ledger *l)
 	if (!l)
 		return;
 	if (!l->started && l->n > 0 && l->store)
-		ledger_start(l);	/* so that what was queued is written */
+		ledger_start(l); /* so that what was queued is written */
 	if (l->started) {
 		pthread_mutex_lock(&l->lock);
 		l->stop = true;
 		pthread_cond_signal(&l->more);
 		pthread_mutex_unlock(&l->lock);
-		pthread_join(l->writer, NULL);	/* it drains the queue */
+		pthread_join(l->writer, NULL); /* it drains the queue */
 	}
 	store_free(l->store);
 	pthread_mutex_destroy(&l->lock);
@@ -220,7 +221,7 @@ static int
 take_queue(struct ledger *l, struct usage_record **batch, size_t *bn,
 	   size_t *bcap)
 {
-	if (*bn == 0) {		/* swap: appenders go on while we commit */
+	if (*bn == 0) { /* swap: appenders go on while we commit */
 		struct usage_record *q = l->queue;
 		size_t c = l->cap;
 
@@ -230,11 +231,11 @@ take_queue(struct ledger *l, struct usage_record **batch, size_t *bn,
 		*bcap = c;
 		*bn = l->n;
 	} else if (l->n) {
-		struct usage_record *p = buf_grow_array(*batch, bcap,
-							*bn + l->n, sizeof(*p));
+		struct usage_record *p =
+			buf_grow_array(*batch, bcap, *bn + l->n, sizeof(*p));
 
 		if (!p)
-			return -1;	/* next round */
+			return -1; /* next round */
 		*batch = p;
 		memcpy(*batch + *bn, l->queue, l->n * sizeof(**batch));
 		*bn += l->n;
@@ -272,18 +273,19 @@ commit(struct ledger *l, struct usage_record *batch, size_t n, long backoff)
 			usage_record(l->table, &batch[i]);
 		if (was)
 			log_info("ledger: usage.db commits again; %zu queued "
-				 "records committed and counted", n);
+				 "records committed and counted",
+				 n);
 		return 0;
 	}
 	backoff = backoff ? backoff * 2 : LEDGER_BACKOFF_MIN_MS;
 	if (backoff > LEDGER_BACKOFF_MAX_MS)
 		backoff = LEDGER_BACKOFF_MAX_MS;
-	warn = !was || clock_mono_ms() - l->fail_warned >=
-		       LEDGER_WARN_EVERY_MS;
+	warn = !was || clock_mono_ms() - l->fail_warned >= LEDGER_WARN_EVERY_MS;
 	if (warn) {
 		l->fail_warned = clock_mono_ms();
 		log_warnx("ledger: usage.db: commit of %zu records failed: %s;"
-			  " kept queued, not counted, retrying", n, err);
+			  " kept queued, not counted, retrying",
+			  n, err);
 	}
 	return backoff;
 }
@@ -332,7 +334,8 @@ writer_main(void *arg)
 			if ((backoff = commit(l, batch, n, backoff)) != 0) {
 				log_errx("ledger: stopping with %zu records "
 					 "that could not be committed; they "
-					 "are lost", n);
+					 "are lost",
+					 n);
 				pthread_mutex_lock(&l->lock);
 				l->st.lost += n;
 				l->pending = 0;

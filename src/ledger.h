@@ -53,14 +53,14 @@ int ledger_reopen(struct ledger *l);
 struct store *ledger_reader(struct ledger *l);
 
 struct ledger_stats {
-	unsigned long commits;		/* transactions committed */
-	unsigned long failures;		/* commits that failed */
-	unsigned long lost;		/* records dropped: queue full, or
+	unsigned long commits;		 /* transactions committed */
+	unsigned long failures;		 /* commits that failed */
+	unsigned long lost;		 /* records dropped: queue full, or
 					 * uncommittable at exit */
-	unsigned long queued;		/* records waiting (gauge) */
-	unsigned long pruned;		/* records removed by --retain */
-	bool degraded;			/* the last commit failed */
-	char reason[STORE_ERR_MAX + 32];	/* why, when degraded */
+	unsigned long queued;		 /* records waiting (gauge) */
+	unsigned long pruned;		 /* records removed by --retain */
+	bool degraded;			 /* the last commit failed */
+	char reason[STORE_ERR_MAX + 32]; /* why, when degraded */
 };
 void ledger_stats(struct ledger *l, struct ledger_stats *st);
 

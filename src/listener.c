@@ -31,7 +31,7 @@
 
 #define LISTENER_MAX 8
 #ifdef __SANITIZE_ADDRESS__
-#define LISTENER_STACK (4 * 1024 * 1024)	/* sanitizers need room */
+#define LISTENER_STACK (4 * 1024 * 1024) /* sanitizers need room */
 #else
 #define LISTENER_STACK (512 * 1024)
 #endif
@@ -40,12 +40,12 @@ struct listener {
 	struct proxy *px;
 	int fds[LISTENER_MAX];
 	size_t nfds;
-	int wake[2];			/* a byte here stops the accept loop */
+	int wake[2]; /* a byte here stops the accept loop */
 	pthread_t thread;
 	bool started;
-	pthread_mutex_t lock;		/* guards what follows */
-	pthread_cond_t idle;		/* signalled when nconns drops to 0 */
-	int *conns;			/* open client sockets, -1 = free */
+	pthread_mutex_t lock; /* guards what follows */
+	pthread_cond_t idle;  /* signalled when nconns drops to 0 */
+	int *conns;	      /* open client sockets, -1 = free */
 	size_t nconns, capconns;
 	unsigned long next_id;
 };
@@ -220,7 +220,7 @@ accept_main(void *p)
 			if (fd >= 0)
 				start_worker(l, fd);
 			else if (errno == EMFILE || errno == ENFILE)
-				usleep(10000);	/* let workers close some */
+				usleep(10000); /* let workers close some */
 		}
 	}
 }
@@ -297,16 +297,18 @@ listener_drain(struct listener *l, long grace_ms)
 	if (open == 0)
 		return 0;
 	log_info("mitm: %zu connection(s) open; in-flight exchanges have "
-	         "--shutdown-grace (%ld ms) to finish", open, grace_ms);
+		 "--shutdown-grace (%ld ms) to finish",
+		 open, grace_ms);
 	/* Reading ends: a worker between requests sees EOF and closes, one
 	 * in an exchange writes its answer to the end, then closes. */
 	open = shut_and_wait(l, SHUT_RD, grace_ms);
 	if (open == 0)
 		log_info("mitm: every exchange finished, in %" PRId64 " ms",
-		         clock_mono_ms() - t0);
+			 clock_mono_ms() - t0);
 	else
 		log_warnx("mitm: %zu connection(s) still busy after "
-		          "--shutdown-grace: cutting them", open);
+			  "--shutdown-grace: cutting them",
+			  open);
 	return open;
 }
 

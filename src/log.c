@@ -74,7 +74,7 @@ log_tag(int level)
 }
 
 static void LOG_PRINTF(3, 0)
-log_vmsg(int level, const char *suffix, const char *fmt, va_list ap)
+	log_vmsg(int level, const char *suffix, const char *fmt, va_list ap)
 {
 	char msg[2048], line[2200];
 	struct timeval tv;
@@ -123,7 +123,7 @@ log_msg_errno(int level, const char *fmt, ...)
 {
 	char buf[256];
 	int saved = errno;
-	const char *why = strerror_r(saved, buf, sizeof(buf));	/* GNU */
+	const char *why = strerror_r(saved, buf, sizeof(buf)); /* GNU */
 	va_list ap;
 
 	va_start(ap, fmt);

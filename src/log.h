@@ -36,10 +36,13 @@ void log_msg_errno(int level, const char *fmt, ...) LOG_PRINTF(2, 3);
  * line per interval. Static storage, initialised with LOG_RATE_INIT. */
 struct log_rate {
 	pthread_mutex_t lock;
-	double last;		/* monotonic seconds of the last line, or 0 */
-	unsigned long held;	/* events since then not logged */
+	double last;	    /* monotonic seconds of the last line, or 0 */
+	unsigned long held; /* events since then not logged */
 };
-#define LOG_RATE_INIT { PTHREAD_MUTEX_INITIALIZER, 0, 0 }
+#define LOG_RATE_INIT                           \
+	{                                       \
+		PTHREAD_MUTEX_INITIALIZER, 0, 0 \
+	}
 
 /* Counts one event. Returns 0 when the caller must stay silent, else how
  * many events its line stands for (this one and those held back since
@@ -47,13 +50,19 @@ struct log_rate {
 unsigned long log_rate_check(struct log_rate *r, long interval_ms,
 			     double *secs);
 
-#define log_err(...)	log_msg_errno(LOG_ERR, __VA_ARGS__)
-#define log_errx(...)	log_msg(LOG_ERR, __VA_ARGS__)
-#define log_warn(...)	log_msg_errno(LOG_WARNING, __VA_ARGS__)
-#define log_warnx(...)	log_msg(LOG_WARNING, __VA_ARGS__)
-#define log_info(...) do { if (log_enabled(LOG_INFO)) \
-	log_msg(LOG_INFO, __VA_ARGS__); } while (0)
-#define log_debug(...) do { if (log_enabled(LOG_DEBUG)) \
-	log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_err(...) log_msg_errno(LOG_ERR, __VA_ARGS__)
+#define log_errx(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg_errno(LOG_WARNING, __VA_ARGS__)
+#define log_warnx(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)                                   \
+	do {                                            \
+		if (log_enabled(LOG_INFO))              \
+			log_msg(LOG_INFO, __VA_ARGS__); \
+	} while (0)
+#define log_debug(...)                                   \
+	do {                                             \
+		if (log_enabled(LOG_DEBUG))              \
+			log_msg(LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
 
 #endif

@@ -105,7 +105,7 @@ malloc_tune(char **argv)
 	int n;
 
 	if (was) {
-		tunables_restore(was);	/* this is the second run */
+		tunables_restore(was); /* this is the second run */
 		return;
 	}
 	if (t && strstr(t, MAIN_TCACHE))
@@ -149,8 +149,7 @@ state_dir_prepare(const char *dir)
 		log_errx("state dir %s is not a directory", dir);
 		return -1;
 	}
-	if ((st.st_mode & 07066) &&
-	    chmod(dir, st.st_mode & 0711) < 0) {
+	if ((st.st_mode & 07066) && chmod(dir, st.st_mode & 0711) < 0) {
 		log_err("state dir %s: chmod 0700", dir);
 		return -1;
 	}
@@ -163,8 +162,8 @@ pidfile_write(const char *path)
 	char buf[32];
 	int fd, n;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		       0644)) < 0) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) <
+	    0) {
 		log_err("pidfile %s", path);
 		return -1;
 	}
@@ -268,14 +267,13 @@ mitm_start(struct proxy *px, struct ca **ca, struct listener **l)
 	resolve_mode_parse(opt->resolve, &mode);
 	if (!(*ca = ca_open(opt->state_dir)) ||
 	    !(px->certs = certcache_new(*ca, 0)) ||
-	    !(px->resolver = resolver_new(mode,
-		(const char *const *)opt->dns_servers.v, opt->dns_servers.n,
-		2000)))
+	    !(px->resolver = resolver_new(
+		      mode, (const char *const *)opt->dns_servers.v,
+		      opt->dns_servers.n, 2000)))
 		return -1;
-	uc.resolver = px->resolver;	/* the upstream asks it */
+	uc.resolver = px->resolver; /* the upstream asks it */
 	if (!(px->upstream = upstream_new(&uc)) ||
-	    !(px->intercept = intercept_new(opt->intercept.v,
-					    opt->intercept.n,
+	    !(px->intercept = intercept_new(opt->intercept.v, opt->intercept.n,
 					    opt->fail_open_time)) ||
 	    !(*l = listener_new(px)))
 		return -1;
@@ -296,7 +294,7 @@ mitm_stop(struct proxy *px, struct ca *ca, struct listener *l)
 		return -1;
 	intercept_free(px->intercept);
 	upstream_free(px->upstream);
-	resolver_free(px->resolver);	/* after the upstream that asks it */
+	resolver_free(px->resolver); /* after the upstream that asks it */
 	certcache_free(px->certs);
 	ca_free(ca);
 	return 0;
@@ -333,11 +331,12 @@ prices_load(const struct options *opt)
 	if (!t)
 		return NULL;
 	if (price_table_load(t, OPTIONS_PRICE_TABLE, err, sizeof(err)) < 0)
-		log_warnx("prices: %s; %s", err, opt->prices.n ?
-			  "only --prices is used" : "every model is unpriced");
+		log_warnx("prices: %s; %s", err,
+			  opt->prices.n ? "only --prices is used"
+					: "every model is unpriced");
 	for (size_t i = 0; i < opt->prices.n; i++)
-		if (price_table_load(t, opt->prices.v[i], err,
-				     sizeof(err)) < 0) {
+		if (price_table_load(t, opt->prices.v[i], err, sizeof(err)) <
+		    0) {
 			log_errx("--prices: %s", err);
 			price_table_free(t);
 			return NULL;
@@ -380,8 +379,9 @@ attribution_setup(struct proxy *px, char *agents, size_t len)
 		log_info("run: %s", err);
 	px->ls_uid = privsep_lookup(opt->ls_user, &u) == 1 ? (long)u.uid : -1;
 	slash = opt->ls_binary ? strrchr(opt->ls_binary, '/') : NULL;
-	px->ls_agent = slash ? slash + 1 : opt->ls_binary ? opt->ls_binary
-							  : opt->ls_user;
+	px->ls_agent = slash		? slash + 1
+		       : opt->ls_binary ? opt->ls_binary
+					: opt->ls_user;
 }
 
 /* The uid the daemon's network threads will have must not be one the
@@ -407,9 +407,10 @@ user_check(const struct options *opt)
 		why = "is redirected to the proxy by an iptables owner rule";
 	if (!why)
 		return 0;
-	fprintf(stderr, "antigravity-proxy: --user %s (uid %lu) %s: its own "
-		"upstream connections would loop back to it\n", opt->user,
-		uid, why);
+	fprintf(stderr,
+		"antigravity-proxy: --user %s (uid %lu) %s: its own "
+		"upstream connections would loop back to it\n",
+		opt->user, uid, why);
 	return -1;
 }
 
@@ -455,7 +456,7 @@ run_daemon(struct options *opt)
 	for (size_t i = 0; i < opt->model_labels.n; i++) {
 		char *id = opt->model_labels.v[i], *eq = strchr(id, '=');
 
-		*eq = '\0';	/* options_parse() checked the '=' */
+		*eq = '\0'; /* options_parse() checked the '=' */
 		usage_label_add(px.usage, id, eq + 1);
 		*eq = '=';
 	}
@@ -485,8 +486,8 @@ run_daemon(struct options *opt)
 	api_fd = -1;
 	if (!api)
 		goto out;
-	log_info("%s started; usage API on http://%s/v1/usage",
-		 PACKAGE_STRING, opt->api_listen);
+	log_info("%s started; usage API on http://%s/v1/usage", PACKAGE_STRING,
+		 opt->api_listen);
 	daemon_ready(&ready_fd);
 	wait_for_stop(&set, opt->daemon, px.ledger, metrics.sa);
 	rc = 0;
@@ -538,7 +539,8 @@ run_export(const struct options *opt)
 	     when_parse(opt->export_since, now, &since) < 0) ||
 	    (opt->export_until &&
 	     when_parse(opt->export_until, now, &until) < 0)) {
-		fprintf(stderr, "antigravity-proxy: export: --since/--until: "
+		fprintf(stderr,
+			"antigravity-proxy: export: --since/--until: "
 			"expected RFC 3339 time, 'today' or a duration like "
 			"7d\n");
 		return EXIT_USAGE;
@@ -582,16 +584,17 @@ run_prices_import(const struct options *opt)
 		len += n;
 	fclose(f);
 	f = NULL;
-	if (price_import_litellm(buf, len, in, date, &doc, err,
-				 sizeof(err)) < 0) {
+	if (price_import_litellm(buf, len, in, date, &doc, err, sizeof(err)) <
+	    0) {
 		log_errx("prices import: %s: %s", in, err);
 		goto out;
 	}
-	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-		JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+		doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			     JSON_C_TO_STRING_NOSLASHESCAPE);
 	/* What we write must load. */
-	if (price_table_parse(check, s, strlen(s), "output", err,
-			      sizeof(err)) < 0) {
+	if (price_table_parse(check, s, strlen(s), "output", err, sizeof(err)) <
+	    0) {
 		log_errx("prices import: %s", err);
 		goto out;
 	}
@@ -630,8 +633,10 @@ main(int argc, char **argv)
 	rc = options_parse(&opt, argc, argv, stdout, err, sizeof(err));
 	if (rc != OPTIONS_OK) {
 		if (rc == OPTIONS_ERROR)
-			fprintf(stderr, "antigravity-proxy: %s\n"
-				"Try 'antigravity-proxy --help'.\n", err);
+			fprintf(stderr,
+				"antigravity-proxy: %s\n"
+				"Try 'antigravity-proxy --help'.\n",
+				err);
 		options_free(&opt);
 		return rc == OPTIONS_EXIT ? 0 : EXIT_USAGE;
 	}
@@ -646,25 +651,16 @@ main(int argc, char **argv)
 	gnutls_global_init();
 
 	switch (opt.command) {
-	case OPTIONS_CMD_DAEMON:
-		rc = run_daemon(&opt);
-		break;
-	case OPTIONS_CMD_CA_CERT:
-		rc = run_ca_cert(&opt);
-		break;
-	case OPTIONS_CMD_EXPORT:
-		rc = run_export(&opt);
-		break;
-	case OPTIONS_CMD_PRICES_IMPORT:
-		rc = run_prices_import(&opt);
-		break;
-	case OPTIONS_CMD_USAGE:
-		rc = report_run(&opt);
-		break;
+	case OPTIONS_CMD_DAEMON: rc = run_daemon(&opt); break;
+	case OPTIONS_CMD_CA_CERT: rc = run_ca_cert(&opt); break;
+	case OPTIONS_CMD_EXPORT: rc = run_export(&opt); break;
+	case OPTIONS_CMD_PRICES_IMPORT: rc = run_prices_import(&opt); break;
+	case OPTIONS_CMD_USAGE: rc = report_run(&opt); break;
 	case OPTIONS_CMD_RUN:
 		/* As oneself, the daemon's state dir is not ours to touch. */
-		rc = opt.as_ls_user && state_dir_prepare(opt.state_dir) < 0 ?
-		     EXIT_START : run_command(&opt);
+		rc = opt.as_ls_user && state_dir_prepare(opt.state_dir) < 0
+			     ? EXIT_START
+			     : run_command(&opt);
 		break;
 	}
 

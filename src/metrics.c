@@ -43,8 +43,7 @@ metrics_vadd(struct metrics *m, const char *fmt, va_list ap)
 	return true;
 }
 
-__attribute__((format(printf, 2, 3)))
-static bool
+__attribute__((format(printf, 2, 3))) static bool
 metrics_add(struct metrics *m, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,8 +96,8 @@ void
 metrics_value(struct metrics *m, const char *name, const char *type,
 	      const char *help, int64_t v)
 {
-	metrics_printf(m, "# HELP %s %s\n# TYPE %s %s\n%s %" PRId64 "\n",
-		       name, help, name, type, name, v);
+	metrics_printf(m, "# HELP %s %s\n# TYPE %s %s\n%s %" PRId64 "\n", name,
+		       help, name, type, name, v);
 }
 
 /* The length of the UTF-8 sequence at p (1 to 4), or 0 when it is not
@@ -120,7 +119,7 @@ utf8_len(const unsigned char *p)
 		return 0;
 	for (i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
-			return 0;	/* a NUL ends here too */
+			return 0; /* a NUL ends here too */
 	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
 	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
 		return 0;

@@ -20,24 +20,25 @@
 #include <stdint.h>
 
 struct metrics {
-	char *buf;	/* the caller's; a NUL after the len bytes written */
-	size_t size;	/* its size */
-	size_t len;	/* bytes written, always below size */
-	bool full;	/* something did not fit: nothing more is written */
+	char *buf;   /* the caller's; a NUL after the len bytes written */
+	size_t size; /* its size */
+	size_t len;  /* bytes written, always below size */
+	bool full;   /* something did not fit: nothing more is written */
 };
 
 /* Starts a writer on buf (size bytes; 0 makes it full at once). */
 void metrics_init(struct metrics *m, char *buf, size_t size);
 
 /* Appends fmt's text, which must be whole lines. */
-__attribute__((format(printf, 2, 3)))
-void metrics_printf(struct metrics *m, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void metrics_printf(struct metrics *m,
+							  const char *fmt, ...);
 
 /* A family's "# HELP" and "# TYPE" lines (type "counter", "gauge"...);
  * help is a format for our own text, with no backslash or newline. */
-__attribute__((format(printf, 4, 5)))
-void metrics_head(struct metrics *m, const char *name, const char *type,
-		  const char *help, ...);
+__attribute__((format(printf, 4, 5))) void metrics_head(struct metrics *m,
+							const char *name,
+							const char *type,
+							const char *help, ...);
 
 /* A family of one sample without labels: its head and "name v". */
 void metrics_value(struct metrics *m, const char *name, const char *type,

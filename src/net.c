@@ -50,7 +50,7 @@ net_port_parse(const char *s, unsigned *port)
 
 int
 net_split_hostport(const char *s, unsigned default_port, char *host,
-                   size_t hostlen, unsigned *port)
+		   size_t hostlen, unsigned *port)
 {
 	const char *h = s, *colon, *p = NULL;
 	size_t n;
@@ -69,18 +69,18 @@ net_split_hostport(const char *s, unsigned default_port, char *host,
 			return -1;
 		n = (size_t)(close - h);
 		if (memchr(h, ':', n) == NULL)
-			return -1;	/* brackets are for IPv6 alone */
+			return -1; /* brackets are for IPv6 alone */
 		if (close[1] == ':')
 			p = close + 2;
 	} else if ((colon = strchr(s, ':')) != NULL &&
-	           strchr(colon + 1, ':') == NULL) {
+		   strchr(colon + 1, ':') == NULL) {
 		n = (size_t)(colon - s);
 		p = colon + 1;
 	} else if (colon == NULL && strspn(s, "0123456789") == strlen(s)) {
-		n = 0;		/* a port alone */
+		n = 0; /* a port alone */
 		p = s;
 	} else {
-		n = strlen(s);	/* a name, or a bare IPv6 address */
+		n = strlen(s); /* a name, or a bare IPv6 address */
 	}
 	if (p != NULL ? net_port_parse(p, &v) < 0 : (v < 1 || v > 65535))
 		return -1;
@@ -96,7 +96,7 @@ int
 net_join_hostport(const char *host, unsigned port, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u",
-	                 host, port);
+			 host, port);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -122,8 +122,8 @@ net_parse_ip(const char *s, unsigned char addr[16], size_t *len)
 }
 
 void
-net_format_sockaddr(const struct sockaddr_storage *ss, char *addr,
-                    size_t len, unsigned *port)
+net_format_sockaddr(const struct sockaddr_storage *ss, char *addr, size_t len,
+		    unsigned *port)
 {
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
@@ -143,7 +143,7 @@ net_format_sockaddr(const struct sockaddr_storage *ss, char *addr,
 
 int
 net_sockaddr(const char *host, unsigned port, struct sockaddr_storage *ss,
-             socklen_t *sslen)
+	     socklen_t *sslen)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -177,7 +177,8 @@ net_listen_addr(const struct sockaddr_storage *ss, socklen_t sslen)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (ss->ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) <
+		     0) ||
 	    bind(fd, (const struct sockaddr *)ss, sslen) < 0 ||
 	    listen(fd, SOMAXCONN) < 0)
 		return net_fail_close(fd);
@@ -228,7 +229,7 @@ net_listen_unix(const char *path, int flags)
 		return net_fail_close(fd);
 	if (listen(fd, 64) < 0) {
 		saved = errno;
-		unlink(path);	/* the bind made it */
+		unlink(path); /* the bind made it */
 		errno = saved;
 		return net_fail_close(fd);
 	}

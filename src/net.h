@@ -24,9 +24,9 @@
 #include <sys/socket.h>
 
 /* A host name (253) or an address, and its NUL. */
-#define NET_HOST_MAX		256
+#define NET_HOST_MAX 256
 /* "[v6addr]:port" of a numeric address, and its NUL. */
-#define NET_HOSTPORT_MAX	64
+#define NET_HOSTPORT_MAX 64
 
 /* Splits s by the rule above into host (hostlen bytes; "" when s names
  * a port alone) and *port (1..65535). default_port is the port when s
@@ -34,12 +34,11 @@
  * (a name or an address). Returns 0, or -1 on a malformed s or a host
  * that does not fit; host and *port are then untouched. */
 int net_split_hostport(const char *s, unsigned default_port, char *host,
-                       size_t hostlen, unsigned *port);
+		       size_t hostlen, unsigned *port);
 
 /* Writes "host:port", or "[host]:port" when host holds a colon (an IPv6
  * address), into buf. Returns 0, or -1 when it does not fit. */
-int net_join_hostport(const char *host, unsigned port, char *buf,
-                      size_t len);
+int net_join_hostport(const char *host, unsigned port, char *buf, size_t len);
 
 /* Parses a numeric IPv4 or IPv6 address (no brackets). Returns AF_INET
  * or AF_INET6, with the 4 or 16 address bytes in addr and their count in
@@ -49,12 +48,12 @@ int net_parse_ip(const char *s, unsigned char addr[16], size_t *len);
 /* Formats the address of ss alone ("10.0.0.1", "::1"; "?" for another
  * family) into addr (INET6_ADDRSTRLEN bytes will do) and its port. */
 void net_format_sockaddr(const struct sockaddr_storage *ss, char *addr,
-                         size_t len, unsigned *port);
+			 size_t len, unsigned *port);
 
 /* Fills *ss and *sslen for a numeric host and port (0: any port). Returns
  * 0, or -1 with errno EINVAL when host is no IP literal. */
-int net_sockaddr(const char *host, unsigned port,
-                 struct sockaddr_storage *ss, socklen_t *sslen);
+int net_sockaddr(const char *host, unsigned port, struct sockaddr_storage *ss,
+		 socklen_t *sslen);
 
 /* A TCP socket bound to ss and listening (SO_REUSEADDR; IPv6 only on an
  * IPv6 address, so "[::]" and "0.0.0.0" can both be bound). Returns the

@@ -35,15 +35,15 @@
 #define OPTIONS_DEFAULT_FILE SYSCONFDIR "/antigravity-proxy.conf"
 
 enum opt_kind {
-	OPT_FLAG,	/* bool, no argument on the command line */
-	OPT_STRING,	/* char *, replaced */
-	OPT_LIST,	/* struct options_list, repeatable */
-	OPT_COUNT,	/* long, a positive count */
-	OPT_SIZE,	/* uint64_t, bytes with K/M/G */
-	OPT_DURATION,	/* long milliseconds */
-	OPT_LEVEL,	/* int log level */
-	OPT_CHOICE,	/* char *, one of opt->choices */
-	OPT_OPTCOUNT,	/* long, a count; --name alone means the default
+	OPT_FLAG,     /* bool, no argument on the command line */
+	OPT_STRING,   /* char *, replaced */
+	OPT_LIST,     /* struct options_list, repeatable */
+	OPT_COUNT,    /* long, a positive count */
+	OPT_SIZE,     /* uint64_t, bytes with K/M/G */
+	OPT_DURATION, /* long milliseconds */
+	OPT_LEVEL,    /* int log level */
+	OPT_CHOICE,   /* char *, one of opt->choices */
+	OPT_OPTCOUNT, /* long, a count; --name alone means the default
 			 * in choices, --name=N sets it */
 };
 
@@ -51,9 +51,9 @@ struct opt {
 	const char *name;
 	enum opt_kind kind;
 	size_t offset;
-	const char *arg;	/* for --help */
+	const char *arg; /* for --help */
 	const char *help;
-	const char *choices;	/* OPT_CHOICE: "|a|b|c|" */
+	const char *choices; /* OPT_CHOICE: "|a|b|c|" */
 };
 
 #define O(f) offsetof(struct options, f)
@@ -65,18 +65,20 @@ static const struct opt opts[] = {
 	  "error, warn, info (default) or debug", NULL },
 	{ "log-bodies", OPT_FLAG, O(log_bodies), NULL,
 	  "log decrypted bodies at debug level", NULL },
-	{ "daemon", OPT_FLAG, O(daemon), NULL,
-	  "detach and log to syslog", NULL },
+	{ "daemon", OPT_FLAG, O(daemon), NULL, "detach and log to syslog",
+	  NULL },
 	{ "pidfile", OPT_STRING, O(pidfile), "FILE",
 	  "write the process id to FILE", NULL },
 	{ "state-dir", OPT_STRING, O(state_dir), "DIR",
 	  "CA, bundle and usage.db (default " LOCALSTATEDIR
-	  "/lib/antigravity-proxy)", NULL },
+	  "/lib/antigravity-proxy)",
+	  NULL },
 	{ "api-listen", OPT_STRING, O(api_listen), "ADDR:PORT",
 	  "usage API address (default 127.0.0.1:8741)", NULL },
 	{ "mitm-listen", OPT_LIST, O(mitm_listen), "ADDR:PORT",
 	  "interception listener, repeatable (default 0.0.0.0:8742, "
-	  "[::]:8742)", NULL },
+	  "[::]:8742)",
+	  NULL },
 	{ "dns-server", OPT_LIST, O(dns_servers), "ADDR[:PORT]",
 	  "upstream DNS server, repeatable (default 8.8.8.8)", NULL },
 	{ "resolve", OPT_CHOICE, O(resolve), "MODE",
@@ -84,8 +86,7 @@ static const struct opt opts[] = {
 	{ "upstream-ca", OPT_STRING, O(upstream_ca), "FILE",
 	  "also trust this CA for upstream servers", NULL },
 	{ "intercept", OPT_LIST, O(intercept), "PATTERN",
-	  "also decrypt hosts matching PATTERN, repeatable; * for all",
-	  NULL },
+	  "also decrypt hosts matching PATTERN, repeatable; * for all", NULL },
 	{ "model-label", OPT_LIST, O(model_labels), "ID=LABEL",
 	  "display label for a model id, repeatable", NULL },
 	{ "max-connections", OPT_COUNT, O(max_connections), "N",
@@ -104,17 +105,18 @@ static const struct opt opts[] = {
 	  "TIME", "upstream silence mid-response (default 300s)", NULL },
 	{ "write-timeout", OPT_DURATION, O(write_timeout), "TIME",
 	  "client write (default 30s)", NULL },
-	{ "websocket-idle-timeout", OPT_DURATION,
-	  O(websocket_idle_timeout), "TIME",
-	  "WebSocket silence both ways (default 1h)", NULL },
+	{ "websocket-idle-timeout", OPT_DURATION, O(websocket_idle_timeout),
+	  "TIME", "WebSocket silence both ways (default 1h)", NULL },
 	{ "shutdown-grace", OPT_DURATION, O(shutdown_grace), "TIME",
 	  "on SIGTERM, in-flight exchanges' time to end (default 10s)", NULL },
 	{ "retain", OPT_DURATION, O(retain), "TIME",
 	  "prune usage records older than TIME, e.g. 90d (default: keep "
-	  "forever; totals are kept)", NULL },
+	  "forever; totals are kept)",
+	  NULL },
 	{ "prices", OPT_LIST, O(prices), "FILE",
 	  "add or override price table entries from FILE, repeatable "
-	  "(over " OPTIONS_PRICE_TABLE ")", NULL },
+	  "(over " OPTIONS_PRICE_TABLE ")",
+	  NULL },
 	{ "fail-open-time", OPT_DURATION, O(fail_open_time), "TIME",
 	  "tunnel a host whose client rejected our CA (default 10m)", NULL },
 	{ "standalone", OPT_FLAG, O(standalone), NULL,
@@ -129,31 +131,33 @@ static const struct opt opts[] = {
 	  "drop network threads to USER (default antigravity-proxy)", NULL },
 	{ "control-socket", OPT_STRING, O(control_socket), "PATH",
 	  "where run asks to be intercepted (default " RUNSTATEDIR
-	  "/antigravity-proxy/control.sock; \"\" for none)", NULL },
+	  "/antigravity-proxy/control.sock; \"\" for none)",
+	  NULL },
 	{ "agents-cgroup", OPT_STRING, O(agents_cgroup), "NAME",
-	  "the cgroup v2 group redirected for run (default "
-	  CGROUP_DEFAULT_AGENTS ")", NULL },
+	  "the cgroup v2 group redirected for run (default " CGROUP_DEFAULT_AGENTS
+	  ")",
+	  NULL },
 	{ "as-ls-user", OPT_FLAG, O(as_ls_user), NULL,
 	  "run: as --ls-user (the UID-scoped redirect), not as yourself",
 	  NULL },
 	{ "since", OPT_STRING, O(export_since), "TIME",
 	  "export, usage: records from TIME (RFC 3339, today, or a duration "
-	  "back like 7d)", NULL },
+	  "back like 7d)",
+	  NULL },
 	{ "until", OPT_STRING, O(export_until), "TIME",
 	  "export, usage: records before TIME", NULL },
 	{ "format", OPT_CHOICE, O(export_format), "FORMAT",
 	  "export: jsonl (default) or csv", "|jsonl|csv|" },
 	{ "by", OPT_STRING, O(usage_by), "LIST",
 	  "usage: rows by day (default), week, month, hour (UTC), model, "
-	  "agent, key and/or host, comma-separated", NULL },
+	  "agent, key and/or host, comma-separated",
+	  NULL },
 	{ "json", OPT_FLAG, O(usage_json), NULL,
 	  "usage: print the API's JSON document", NULL },
 	{ "watch", OPT_OPTCOUNT, O(usage_watch), "[=SECONDS]",
-	  "usage: redraw every SECONDS (default 5) until interrupted",
-	  "5" },
+	  "usage: redraw every SECONDS (default 5) until interrupted", "5" },
 	{ "system-ca", OPT_STRING, O(system_ca), "FILE",
-	  "system CA bundle for the combined bundle (default: found)",
-	  NULL },
+	  "system CA bundle for the combined bundle (default: found)", NULL },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -279,8 +283,8 @@ opt_apply(struct options *cfg, const struct opt *o, const char *val,
 		if (!val || strcmp(val, "yes") == 0 ||
 		    strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
 			*(bool *)(base + o->offset) = true;
-		else if (strcmp(val, "no") == 0 ||
-			 strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+		else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 ||
+			 strcmp(val, "0") == 0)
 			*(bool *)(base + o->offset) = false;
 		else
 			goto bad;
@@ -289,7 +293,8 @@ opt_apply(struct options *cfg, const struct opt *o, const char *val,
 		char want[64];
 
 		if (snprintf(want, sizeof(want), "|%s|", val) >=
-		    (int)sizeof(want) || !strstr(o->choices, want))
+			    (int)sizeof(want) ||
+		    !strstr(o->choices, want))
 			goto bad;
 	}
 		/* fall through */
@@ -330,7 +335,8 @@ opt_apply(struct options *cfg, const struct opt *o, const char *val,
 			goto bad;
 		return 0;
 	case OPT_DURATION:
-		if (options_parse_duration(val, (long *)(base + o->offset)) < 0 ||
+		if (options_parse_duration(val, (long *)(base + o->offset)) <
+			    0 ||
 		    *(long *)(base + o->offset) == 0)
 			goto bad;
 		return 0;
@@ -370,7 +376,7 @@ trim(char *s)
 /* Reads `key = value` lines; '#' starts a comment line. */
 static int
 options_read_file(struct options *cfg, const char *path, bool must_exist,
-		 char *err, size_t errlen)
+		  char *err, size_t errlen)
 {
 	char line[4096], why[256];
 	const struct opt *o;
@@ -405,8 +411,8 @@ options_read_file(struct options *cfg, const char *path, bool must_exist,
 			snprintf(err, errlen, "%s:%u: unknown setting '%s'",
 				 path, lineno, key);
 			rc = -1;
-		} else if (opt_apply(cfg, o, val, false, why,
-				     sizeof(why)) < 0) {
+		} else if (opt_apply(cfg, o, val, false, why, sizeof(why)) <
+			   0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
 			rc = -1;
 		}
@@ -442,7 +448,7 @@ options_usage(FILE *out)
 	fprintf(out, "  %-30s %s\n  %-30s %s\n", "--help", "show this help",
 		"--version", "show the version");
 	fprintf(out, "\nEvery option may also be set in the config file as "
-		"'name = value'.\n");
+		     "'name = value'.\n");
 }
 
 static void
@@ -469,8 +475,8 @@ options_finish(struct options *cfg)
 {
 	static const char *const mitm[] = { "0.0.0.0:8742", "[::]:8742" };
 
-	if ((!cfg->state_dir && replace_string(&cfg->state_dir,
-		LOCALSTATEDIR "/lib/antigravity-proxy") < 0) ||
+	if ((!cfg->state_dir && replace_string(&cfg->state_dir, LOCALSTATEDIR
+					       "/lib/antigravity-proxy") < 0) ||
 	    (!cfg->api_listen &&
 	     replace_string(&cfg->api_listen, "127.0.0.1:8741") < 0) ||
 	    (!cfg->resolve && replace_string(&cfg->resolve, "dns") < 0) ||
@@ -478,8 +484,9 @@ options_finish(struct options *cfg)
 	     replace_string(&cfg->ls_user, "antigravity-ls") < 0) ||
 	    (!cfg->user &&
 	     replace_string(&cfg->user, "antigravity-proxy") < 0) ||
-	    (!cfg->control_socket && replace_string(&cfg->control_socket,
-		RUNSTATEDIR "/antigravity-proxy/control.sock") < 0) ||
+	    (!cfg->control_socket &&
+	     replace_string(&cfg->control_socket, RUNSTATEDIR
+			    "/antigravity-proxy/control.sock") < 0) ||
 	    (!cfg->agents_cgroup &&
 	     replace_string(&cfg->agents_cgroup, CGROUP_DEFAULT_AGENTS) < 0))
 		return -1;
@@ -502,14 +509,15 @@ long_options(void)
 		return NULL;
 	for (size_t i = 0; i < NOPTS; i++) {
 		lo[i].name = opts[i].name;
-		lo[i].has_arg = opts[i].kind == OPT_FLAG ? no_argument :
-			opts[i].kind == OPT_OPTCOUNT ? optional_argument :
-			required_argument;
+		lo[i].has_arg = opts[i].kind == OPT_FLAG ? no_argument
+				: opts[i].kind == OPT_OPTCOUNT
+					? optional_argument
+					: required_argument;
 		lo[i].val = 256 + (int)i;
 	}
 	lo[NOPTS] = (struct option){ "help", no_argument, NULL, OPT_HELP };
-	lo[NOPTS + 1] = (struct option){ "version", no_argument, NULL,
-					 OPT_VERSION };
+	lo[NOPTS + 1] =
+		(struct option){ "version", no_argument, NULL, OPT_VERSION };
 	return lo;
 }
 
@@ -517,12 +525,12 @@ long_options(void)
  * and --version. Returns OPTIONS_OK, OPTIONS_EXIT or OPTIONS_ERROR. */
 static int
 options_getopt(struct options *cfg, int argc, char **argv,
-	      const struct option *lo, bool apply, FILE *out,
-	      char *err, size_t errlen)
+	       const struct option *lo, bool apply, FILE *out, char *err,
+	       size_t errlen)
 {
 	int c;
 
-	optind = 0;		/* full reset, GNU getopt */
+	optind = 0; /* full reset, GNU getopt */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hV", lo, NULL)) != -1) {
 		if (c == OPT_HELP) {
@@ -543,8 +551,8 @@ options_getopt(struct options *cfg, int argc, char **argv,
 					 argv[optind - 1]);
 			return OPTIONS_ERROR;
 		}
-		if (apply && opt_apply(cfg, &opts[c - 256], optarg, true,
-				       err, errlen) < 0)
+		if (apply && opt_apply(cfg, &opts[c - 256], optarg, true, err,
+				       errlen) < 0)
 			return OPTIONS_ERROR;
 		if (!apply && strcmp(opts[c - 256].name, "config") == 0 &&
 		    replace_string(&cfg->config_file, optarg) < 0)
@@ -556,7 +564,7 @@ options_getopt(struct options *cfg, int argc, char **argv,
 /* The first positional argument names a command. */
 static int
 options_command(struct options *cfg, int argc, char **argv, char *err,
-	       size_t errlen)
+		size_t errlen)
 {
 	int i = optind;
 
@@ -579,7 +587,8 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
 		/* "prices import LITELLM.json [OUT.json]": nothing else */
 		if (i + 2 >= argc || strcmp(argv[i + 1], "import") != 0 ||
 		    i + 4 < argc) {
-			snprintf(err, errlen, "prices: expected 'prices import "
+			snprintf(err, errlen,
+				 "prices: expected 'prices import "
 				 "FILE [OUTFILE]'");
 			return OPTIONS_ERROR;
 		}
@@ -601,14 +610,13 @@ options_command(struct options *cfg, int argc, char **argv, char *err,
  * the options after the word, nothing else. */
 static int
 options_word_args(struct options *cfg, int argc, char **argv,
-		  const struct option *lo, FILE *out, char *err,
-		  size_t errlen)
+		  const struct option *lo, FILE *out, char *err, size_t errlen)
 {
 	int start = optind, rc;
 
 	/* argv[start] (the word) acts as argv[0] for the sub-parse. */
-	rc = options_getopt(cfg, argc - start, argv + start, lo, true, out,
-			   err, errlen);
+	rc = options_getopt(cfg, argc - start, argv + start, lo, true, out, err,
+			    errlen);
 	if (rc == OPTIONS_OK && start + optind < argc) {
 		snprintf(err, errlen, "%s: unexpected '%s'", argv[start],
 			 argv[start + optind]);
@@ -620,7 +628,7 @@ options_word_args(struct options *cfg, int argc, char **argv,
 /* "run [OPTION]... -- CMD ARGS...": options after "run" are parsed too. */
 static int
 options_run_args(struct options *cfg, int argc, char **argv,
-		const struct option *lo, FILE *out, char *err, size_t errlen)
+		 const struct option *lo, FILE *out, char *err, size_t errlen)
 {
 	int start = optind, rc, dash = -1;
 
@@ -634,8 +642,8 @@ options_run_args(struct options *cfg, int argc, char **argv,
 		return OPTIONS_ERROR;
 	}
 	/* argv[start] ("run") acts as argv[0] for the sub-parse. */
-	rc = options_getopt(cfg, dash - start, argv + start, lo, true, out,
-			   err, errlen);
+	rc = options_getopt(cfg, dash - start, argv + start, lo, true, out, err,
+			    errlen);
 	if (rc != OPTIONS_OK)
 		return rc;
 	if (optind != dash - start) {
@@ -667,8 +675,8 @@ options_word_config(struct options *cfg, int argc, char **argv,
 }
 
 int
-options_parse(struct options *cfg, int argc, char **argv, void *outp,
-	     char *err, size_t errlen)
+options_parse(struct options *cfg, int argc, char **argv, void *outp, char *err,
+	      size_t errlen)
 {
 	struct option *lo = long_options();
 	FILE *out = outp ? outp : stdout;
@@ -685,9 +693,10 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 		rc = options_word_config(cfg, argc, argv, lo, out, err, errlen);
 	if (rc != OPTIONS_OK)
 		goto out;
-	if (options_read_file(cfg, cfg->config_file ? cfg->config_file
-			     : OPTIONS_DEFAULT_FILE, cfg->config_file != NULL,
-			     err, errlen) < 0) {
+	if (options_read_file(cfg,
+			      cfg->config_file ? cfg->config_file
+					       : OPTIONS_DEFAULT_FILE,
+			      cfg->config_file != NULL, err, errlen) < 0) {
 		rc = OPTIONS_ERROR;
 		goto out;
 	}
@@ -704,8 +713,9 @@ options_parse(struct options *cfg, int argc, char **argv, void *outp,
 		snprintf(err, errlen, "--standalone needs --ls-binary");
 		rc = OPTIONS_ERROR;
 	}
-	if (rc == OPTIONS_OK && check_hostport(cfg->api_listen ?
-			cfg->api_listen : "127.0.0.1:8741") < 0) {
+	if (rc == OPTIONS_OK &&
+	    check_hostport(cfg->api_listen ? cfg->api_listen
+					   : "127.0.0.1:8741") < 0) {
 		snprintf(err, errlen, "--api-listen: invalid value '%s'",
 			 cfg->api_listen);
 		rc = OPTIONS_ERROR;
@@ -723,15 +733,15 @@ void
 options_free(struct options *cfg)
 {
 	struct options_list *lists[] = {
-		&cfg->mitm_listen, &cfg->dns_servers, &cfg->intercept,
-		&cfg->model_labels, &cfg->ls_args, &cfg->prices,
+		&cfg->mitm_listen,  &cfg->dns_servers, &cfg->intercept,
+		&cfg->model_labels, &cfg->ls_args,     &cfg->prices,
 	};
 	char **strings[] = {
-		&cfg->config_file, &cfg->pidfile, &cfg->state_dir,
-		&cfg->api_listen, &cfg->resolve, &cfg->upstream_ca,
-		&cfg->ls_binary, &cfg->ls_user, &cfg->user, &cfg->system_ca,
-		&cfg->control_socket, &cfg->agents_cgroup,
-		&cfg->export_since, &cfg->export_until, &cfg->export_format,
+		&cfg->config_file,  &cfg->pidfile,	  &cfg->state_dir,
+		&cfg->api_listen,   &cfg->resolve,	  &cfg->upstream_ca,
+		&cfg->ls_binary,    &cfg->ls_user,	  &cfg->user,
+		&cfg->system_ca,    &cfg->control_socket, &cfg->agents_cgroup,
+		&cfg->export_since, &cfg->export_until,	  &cfg->export_format,
 		&cfg->usage_by,
 	};
 

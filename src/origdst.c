@@ -46,9 +46,10 @@ origdst_is_self(int fd, const struct sockaddr_storage *dst)
 	socklen_t len = sizeof(local);
 
 	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
-		return true;	/* cannot tell: refuse rather than loop */
+		return true; /* cannot tell: refuse rather than loop */
 	if (local.ss_family == AF_INET && dst->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)&local;
+		const struct sockaddr_in *a =
+			(const struct sockaddr_in *)&local;
 		const struct sockaddr_in *b = (const struct sockaddr_in *)dst;
 
 		return a->sin_port == b->sin_port &&

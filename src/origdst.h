@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#define ORIGDST_STRLEN 64	/* "[v6addr]:port" */
+#define ORIGDST_STRLEN 64 /* "[v6addr]:port" */
 
 /* The original destination of a connection that an iptables REDIRECT
  * sent to us (SO_ORIGINAL_DST, or IP6T_SO_ORIGINAL_DST for IPv6).

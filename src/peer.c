@@ -129,8 +129,8 @@ ask(const struct inet_diag_req_v2 *req, struct peer_info *out)
 }
 
 int
-peer_lookup(int fd, const struct sockaddr_storage *dst,
-	    const char *agents_dir, struct peer_info *out)
+peer_lookup(int fd, const struct sockaddr_storage *dst, const char *agents_dir,
+	    struct peer_info *out)
 {
 	struct inet_diag_req_v2 req = {
 		.sdiag_protocol = IPPROTO_TCP,
@@ -149,8 +149,8 @@ peer_lookup(int fd, const struct sockaddr_storage *dst,
 	if (fill_id(&req, &src, &to) < 0 || ask(&req, out) < 0)
 		return -1;
 	if (agents_dir && out->cgroup_id &&
-	    !cgroup_run_find(agents_dir, out->cgroup_id, &out->pid,
-			     out->agent, sizeof(out->agent)))
+	    !cgroup_run_find(agents_dir, out->cgroup_id, &out->pid, out->agent,
+			     sizeof(out->agent)))
 		out->pid = 0;
 	return 0;
 }

@@ -15,11 +15,11 @@
 #include "cgroup.h"
 
 struct peer_info {
-	bool known;		/* the kernel told us about the socket */
-	long uid;		/* the socket's owner; -1 unknown */
-	uint64_t cgroup_id;	/* its cgroup v2 id; 0 unknown */
-	long pid;		/* the run's pid; 0 when not a run */
-	char agent[CGROUP_AGENT_MAX];	/* the run's agent, else "" */
+	bool known;		      /* the kernel told us about the socket */
+	long uid;		      /* the socket's owner; -1 unknown */
+	uint64_t cgroup_id;	      /* its cgroup v2 id; 0 unknown */
+	long pid;		      /* the run's pid; 0 when not a run */
+	char agent[CGROUP_AGENT_MAX]; /* the run's agent, else "" */
 };
 
 /*

@@ -95,10 +95,9 @@ rates_get(struct json_object *o, struct price_rates *p, char *err,
 	    rate_get(o, "output", &p->output, err, errlen) < 0 ||
 	    rate_get(o, "reasoning", &p->reasoning, err, errlen) < 0 ||
 	    rate_get(o, "cache_read", &p->cache_read, err, errlen) < 0 ||
-	    rate_get(o, "cache_write_5m", &p->cache_write_5m, err,
-		     errlen) < 0 ||
-	    rate_get(o, "cache_write_1h", &p->cache_write_1h, err,
-		     errlen) < 0)
+	    rate_get(o, "cache_write_5m", &p->cache_write_5m, err, errlen) <
+		    0 ||
+	    rate_get(o, "cache_write_1h", &p->cache_write_1h, err, errlen) < 0)
 		return -1;
 	if (isnan(p->input) || isnan(p->output)) {
 		snprintf(err, errlen, "needs \"input\" and \"output\"");
@@ -144,8 +143,8 @@ entry_get(const char *id, struct json_object *o, struct price_entry *e,
 		snprintf(why, sizeof(why), "not an object");
 		goto fail;
 	}
-	if (str_get(o, "label", e->label, sizeof(e->label), why,
-		    sizeof(why)) < 0 ||
+	if (str_get(o, "label", e->label, sizeof(e->label), why, sizeof(why)) <
+		    0 ||
 	    rates_get(o, &e->base, why, sizeof(why)) < 0)
 		goto fail;
 	if (!json_object_object_get_ex(o, "long_context", &lc) || !lc)
@@ -154,7 +153,8 @@ entry_get(const char *id, struct json_object *o, struct price_entry *e,
 	    !json_object_object_get_ex(lc, "threshold", &th) ||
 	    !json_object_is_type(th, json_type_int) ||
 	    (e->lc_threshold = json_object_get_int64(th)) <= 0) {
-		snprintf(why, sizeof(why), "long_context: needs a threshold "
+		snprintf(why, sizeof(why),
+			 "long_context: needs a threshold "
 			 "(tokens, > 0)");
 		goto fail;
 	}
@@ -197,8 +197,10 @@ doc_check(struct json_object *doc, char *version, size_t vlen, char *err,
 	    !json_object_object_get_ex(doc, "format", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), PRICE_FORMAT) != 0) {
-		snprintf(err, errlen, "not a price file (\"format\": \"%s\" "
-			 "expected)", PRICE_FORMAT);
+		snprintf(err, errlen,
+			 "not a price file (\"format\": \"%s\" "
+			 "expected)",
+			 PRICE_FORMAT);
 		return -1;
 	}
 	if (str_get(doc, "version", version, vlen, why, sizeof(why)) < 0 ||
@@ -211,7 +213,8 @@ doc_check(struct json_object *doc, char *version, size_t vlen, char *err,
 		snprintf(err, errlen, "\"models\": expected an object");
 		return -1;
 	}
-	json_object_object_foreach(models, id, o) {
+	json_object_object_foreach(models, id, o)
+	{
 		if (entry_get(id, o, &e, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s", why);
 			return -1;
@@ -248,7 +251,8 @@ price_table_parse(struct price_table *t, const char *buf, size_t len,
 	if (doc_check(doc, version, sizeof(version), why, sizeof(why)) < 0)
 		goto out;
 	json_object_object_get_ex(doc, "models", &models);
-	json_object_object_foreach(models, id, o) {
+	json_object_object_foreach(models, id, o)
+	{
 		entry_get(id, o, &e, why, sizeof(why));
 		if (table_put(t, &e) < 0) {
 			snprintf(why, sizeof(why), "out of memory");
@@ -365,8 +369,7 @@ find_label(const struct price_table *t, const char *label)
 }
 
 const struct price_entry *
-price_lookup(const struct price_table *t, const char *model,
-	     const char *label)
+price_lookup(const struct price_table *t, const char *model, const char *label)
 {
 	const struct price_entry *e;
 	char id[USAGE_MODEL_MAX];
@@ -423,8 +426,8 @@ price_entry_cost(const struct price_entry *e, const struct usage_record *r,
 	    !term(&sum, w5m, p->cache_write_5m) ||
 	    !term(&sum, w1h, p->cache_write_1h) ||
 	    !term(&sum, r->output_tokens, p->output) ||
-	    !term(&sum, r->thinking_tokens, isnan(p->reasoning) ? p->output
-							        : p->reasoning))
+	    !term(&sum, r->thinking_tokens,
+		  isnan(p->reasoning) ? p->output : p->reasoning))
 		return -1;
 	*usd = sum / 1e6;
 	return 0;

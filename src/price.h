@@ -25,12 +25,12 @@
 /* USD per million tokens; NAN where the file gives no rate. */
 struct price_rates {
 	double input, output, reasoning, cache_read, cache_write_5m,
-	       cache_write_1h;
+		cache_write_1h;
 };
 
 struct price_entry {
 	char id[USAGE_MODEL_MAX];
-	char label[USAGE_LABEL_MAX];	/* "" when none */
+	char label[USAGE_LABEL_MAX]; /* "" when none */
 	struct price_rates base;
 	/* The long-context tier: once a request's prompt (input_tokens,
 	 * cached ones included) passes threshold, every token of it is
@@ -57,8 +57,7 @@ int price_table_load(struct price_table *t, const char *path, char *err,
  * after a '+'; "" while nothing is loaded. */
 const char *price_table_version(const struct price_table *t);
 size_t price_table_count(const struct price_table *t);
-const struct price_entry *price_table_at(const struct price_table *t,
-					 size_t i);
+const struct price_entry *price_table_at(const struct price_table *t, size_t i);
 
 /* The entry for a model id, matched exactly, then by the normalisation
  * of doc/usage-format.md; `label` (the model's display label, NULL or
@@ -69,8 +68,8 @@ const struct price_entry *price_lookup(const struct price_table *t,
 
 /* The cost of r at e's rates, in USD. -1 (unpriced) when r uses a rate
  * that e lacks. */
-int price_entry_cost(const struct price_entry *e,
-		     const struct usage_record *r, double *usd);
+int price_entry_cost(const struct price_entry *e, const struct usage_record *r,
+		     double *usd);
 
 /* Fills r->cost_usd and r->priced: a record without usage costs 0; one
  * whose model is not in t, or lacks a rate it needs, is unpriced. */

@@ -24,7 +24,7 @@
 #include "price_import.h"
 
 static const struct {
-	const char *litellm;	/* without "_above_<N>k_tokens" */
+	const char *litellm; /* without "_above_<N>k_tokens" */
 	const char *ours;
 } import_rates[] = {
 	{ "input_cost_per_token", "input" },
@@ -82,7 +82,8 @@ lowest_tier(struct json_object *o)
 	int64_t low = 0, t;
 	size_t w;
 
-	json_object_object_foreach(o, key, v) {
+	json_object_object_foreach(o, key, v)
+	{
 		(void)v;
 		if ((t = tier_key(key, &w)) > 0 && (low == 0 || t < low))
 			low = t;
@@ -124,7 +125,8 @@ import_entry(struct json_object *o, const char *source, const char *date)
 		lc = json_object_new_object();
 		json_object_object_add(lc, "threshold",
 				       json_object_new_int64(tier));
-		json_object_object_foreach(o, key, tv) {
+		json_object_object_foreach(o, key, tv)
+		{
 			if (tier_key(key, &w) == tier && rate_of(tv, &r))
 				add_rate(lc, import_rates[w].ours, r);
 		}
@@ -138,8 +140,10 @@ import_entry(struct json_object *o, const char *source, const char *date)
 	}
 	json_object_object_add(e, "date", json_object_new_string(date));
 	json_object_object_add(e, "source", json_object_new_string(source));
-	json_object_object_add(e, "note", json_object_new_string(
-		"imported from LiteLLM; check against the provider's page"));
+	json_object_object_add(
+		e, "note",
+		json_object_new_string(
+			"imported from LiteLLM; check against the provider's page"));
 	return e;
 }
 
@@ -155,15 +159,16 @@ price_import_litellm(const char *buf, size_t len, const char *source,
 
 	*out = NULL;
 	if (!tok || len > PRICE_FILE_MAX || len > INT32_MAX) {
-		snprintf(err, errlen, "%s", tok ? "file too large" :
-			 "out of memory");
+		snprintf(err, errlen, "%s",
+			 tok ? "file too large" : "out of memory");
 		goto out;
 	}
 	doc = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!doc || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) < len ||
 	    !json_object_is_type(doc, json_type_object)) {
-		snprintf(err, errlen, "not a LiteLLM price file (a JSON "
+		snprintf(err, errlen,
+			 "not a LiteLLM price file (a JSON "
 			 "object of models)");
 		goto out;
 	}
@@ -176,9 +181,10 @@ price_import_litellm(const char *buf, size_t len, const char *source,
 	json_object_object_add(res, "currency", json_object_new_string("USD"));
 	json_object_object_add(res, "unit",
 			       json_object_new_string("per 1M tokens"));
-	json_object_object_foreach(doc, id, o) {
+	json_object_object_foreach(doc, id, o)
+	{
 		if (strlen(id) == 0 || strlen(id) >= USAGE_MODEL_MAX ||
-		    strcmp(id, "sample_spec") == 0)	/* LiteLLM's schema */
+		    strcmp(id, "sample_spec") == 0) /* LiteLLM's schema */
 			continue;
 		if ((e = import_entry(o, source, date)))
 			json_object_object_add(models, id, e);

@@ -16,7 +16,7 @@
  * 0 with *out owned by the caller (json_object_put), or -1 with one line
  * in err. */
 int price_import_litellm(const char *buf, size_t len, const char *source,
-			 const char *date, struct json_object **out,
-			 char *err, size_t errlen);
+			 const char *date, struct json_object **out, char *err,
+			 size_t errlen);
 
 #endif

@@ -65,7 +65,8 @@ privsep_own_entry(int dirfd, const char *name, const struct privsep_user *u)
 	 * The daemon never makes one, so it is left as it is. */
 	if (st.st_nlink > 1) {
 		log_warnx("privsep: %s has %lu links: not handed to the proxy "
-			  "user", name, (unsigned long)st.st_nlink);
+			  "user",
+			  name, (unsigned long)st.st_nlink);
 		return 0;
 	}
 	if (fchownat(dirfd, name, bundle ? 0 : u->uid, bundle ? 0 : u->gid,
@@ -94,7 +95,7 @@ privsep_own_state(const char *state_dir, const struct privsep_user *u)
 		log_err("privsep: state dir %s", state_dir);
 		goto out;
 	}
-	fd = -1;	/* the DIR owns it now */
+	fd = -1; /* the DIR owns it now */
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' &&
 		    privsep_own_entry(dirfd(d), de->d_name, u) < 0)
@@ -129,7 +130,10 @@ privsep_no_caps(void)
  * Creating run cgroups and writing cgroup.procs need no capability:
  * root owns those files. */
 static const int privsep_supervisor_caps[] = {
-	CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_DAC_OVERRIDE,
+	CAP_SETUID,
+	CAP_SETGID,
+	CAP_KILL,
+	CAP_DAC_OVERRIDE,
 };
 
 int
@@ -193,7 +197,8 @@ privsep_drop(const char *user, const char *state_dir)
 		return -1;
 	if (found == 0) {
 		log_warnx("privsep: user %s does not exist; the daemon stays "
-			  "root (create it with mitm-redirect.sh)", user);
+			  "root (create it with mitm-redirect.sh)",
+			  user);
 		return 0;
 	}
 	if (u.uid == 0) {

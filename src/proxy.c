@@ -20,7 +20,8 @@ ledger_metrics(struct ledger *l, struct metrics *m)
 	ledger_stats(l, &ls);
 	metrics_value(m, "antigravity_proxy_ledger_errors_total", "counter",
 		      "Commits of usage.db that failed (their records stay "
-		      "queued).", (int64_t)ls.failures);
+		      "queued).",
+		      (int64_t)ls.failures);
 	metrics_value(m, "antigravity_proxy_ledger_syncs_total", "counter",
 		      "Transactions committed to usage.db.",
 		      (int64_t)ls.commits);
@@ -28,7 +29,8 @@ ledger_metrics(struct ledger *l, struct metrics *m)
 		      "Records waiting for a commit.", (int64_t)ls.queued);
 	metrics_value(m, "antigravity_proxy_ledger_lost_total", "counter",
 		      "Records lost: the queue was full, or they could not "
-		      "commit at exit.", (int64_t)ls.lost);
+		      "commit at exit.",
+		      (int64_t)ls.lost);
 	metrics_value(m, "antigravity_proxy_ledger_degraded", "gauge",
 		      "1 while commits to usage.db fail.", ls.degraded ? 1 : 0);
 	metrics_value(m, "antigravity_proxy_ledger_pruned_total", "counter",
@@ -42,8 +44,9 @@ proxy_metrics(struct proxy *px, struct metrics *m)
 		const char *name, *type, *help;
 		size_t offset;
 	} c[] = {
-#define MN(name, f, type, help) { "antigravity_proxy_" name "_total", type, \
-	help, offsetof(struct proxy_stats, f) }
+#define MN(name, f, type, help)                           \
+	{ "antigravity_proxy_" name "_total", type, help, \
+	  offsetof(struct proxy_stats, f) }
 #define M(f, type, help) MN(#f, f, type, help)
 		M(connections, "counter", "Redirected connections accepted."),
 		M(rejected, "counter", "Connections over --max-connections."),
@@ -68,8 +71,9 @@ proxy_metrics(struct proxy *px, struct metrics *m)
 #undef MN
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		const atomic_ulong *v = (const atomic_ulong *)
-			((const char *)&px->stats + c[i].offset);
+		const atomic_ulong *v =
+			(const atomic_ulong *)((const char *)&px->stats +
+					       c[i].offset);
 
 		metrics_value(m, c[i].name, c[i].type, c[i].help,
 			      (int64_t)atomic_load(v));

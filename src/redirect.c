@@ -33,7 +33,7 @@ rule_covers(const char *line, size_t len, unsigned long uid)
 	    !(p = strstr(buf, " --uid-owner ")))
 		return false;
 	if (p - buf >= 2 && strncmp(p - 2, " !", 2) == 0)
-		return false;	/* "! --uid-owner": everyone else */
+		return false; /* "! --uid-owner": everyone else */
 	p += strlen(" --uid-owner ");
 	errno = 0;
 	lo = hi = strtoul(p, &end, 10);

@@ -28,9 +28,9 @@
 #include "report.h"
 #include "when.h"
 
-#define REPORT_CELL_MAX 160	/* bytes of one cell's text */
-#define REPORT_KEY_MIN 10	/* a text column is never cut below this */
-#define REPORT_GAP 2		/* spaces between columns */
+#define REPORT_CELL_MAX 160 /* bytes of one cell's text */
+#define REPORT_KEY_MIN 10   /* a text column is never cut below this */
+#define REPORT_GAP 2	    /* spaces between columns */
 
 #define REPORT_BOLD_CYAN "\033[1;36m"
 #define REPORT_BOLD_YELLOW "\033[1;33m"
@@ -40,12 +40,12 @@
 /* The by= names the API groups by, and their column headings. */
 static const struct {
 	const char *name, *head;
-	bool cut;		/* may be cut to fit; a date may not */
+	bool cut; /* may be cut to fit; a date may not */
 } report_keys[] = {
-	{ "day", "Date", false }, { "week", "Week", false },
+	{ "day", "Date", false },    { "week", "Week", false },
 	{ "month", "Month", false }, { "model", "Model", true },
-	{ "agent", "Agent", true }, { "key", "Key", true },
-	{ "host", "Host", true }, { "hour", "Hour (UTC)", false },
+	{ "agent", "Agent", true },  { "key", "Key", true },
+	{ "host", "Host", true },    { "hour", "Hour (UTC)", false },
 };
 
 /* The count columns; `drop` orders what goes when the terminal is too
@@ -73,14 +73,14 @@ struct report_col {
 	const char *head;
 	int drop;
 	bool right, shown, cut;
-	size_t w;		/* in characters */
+	size_t w; /* in characters */
 };
 
 struct report_tab {
 	struct report_col col[REPORT_MAXCOLS];
-	size_t ncols, nkeys, nrows;	/* rows: the groups, then totals */
-	char (*cell)[REPORT_CELL_MAX];	/* nrows * ncols */
-	int64_t unpriced;		/* the totals' unpriced requests */
+	size_t ncols, nkeys, nrows;    /* rows: the groups, then totals */
+	char (*cell)[REPORT_CELL_MAX]; /* nrows * ncols */
+	int64_t unpriced;	       /* the totals' unpriced requests */
 };
 
 #define CELL(t, r, c) ((t)->cell[(r) * (t)->ncols + (c)])
@@ -120,8 +120,8 @@ text_clean(char *dst, size_t len, const char *s)
 	size_t i;
 
 	for (i = 0; s[i] && i + 1 < len; i++)
-		dst[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-			 s[i];
+		dst[i] =
+			(unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	dst[i] = '\0';
 }
 
@@ -130,8 +130,7 @@ static void
 fmt_count(int64_t v, char *buf, size_t len)
 {
 	char digits[32], *p = buf;
-	int n = snprintf(digits, sizeof(digits), "%" PRId64,
-			 v < 0 ? -v : v);
+	int n = snprintf(digits, sizeof(digits), "%" PRId64, v < 0 ? -v : v);
 
 	if (v < 0 && len > 1) {
 		*p++ = '-';
@@ -170,8 +169,9 @@ get_count(struct json_object *o, const char *field)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, field, &v) ?
-	       json_object_get_int64(v) : 0;
+	return json_object_object_get_ex(o, field, &v)
+		       ? json_object_get_int64(v)
+		       : 0;
 }
 
 static const char *
@@ -198,8 +198,10 @@ key_cell(struct json_object *g, const char *name, char *buf, size_t len)
 		v = label;
 	if (!v || !*v)
 		v = "-";
-	snprintf(raw, sizeof(raw), "%s%s", v, strcmp(name, "key") == 0 &&
-		 kind && strcmp(kind, "oauth") == 0 ? " (oauth)" : "");
+	snprintf(raw, sizeof(raw), "%s%s", v,
+		 strcmp(name, "key") == 0 && kind && strcmp(kind, "oauth") == 0
+			 ? " (oauth)"
+			 : "");
 	text_clean(buf, len, raw);
 }
 
@@ -240,15 +242,18 @@ tab_columns(struct report_tab *t, struct json_object *by)
 				break;
 		if (k == REPORT_NKEYS)
 			return -1;
-		t->col[t->ncols++] = (struct report_col){
-			.head = report_keys[k].head, .shown = true,
-			.cut = report_keys[k].cut };
+		t->col[t->ncols++] =
+			(struct report_col){ .head = report_keys[k].head,
+					     .shown = true,
+					     .cut = report_keys[k].cut };
 	}
 	t->nkeys = n;
 	for (size_t i = 0; i < REPORT_NCOUNTS; i++)
-		t->col[t->ncols++] = (struct report_col){
-			.head = report_counts[i].head, .right = true,
-			.drop = report_counts[i].drop, .shown = true };
+		t->col[t->ncols++] =
+			(struct report_col){ .head = report_counts[i].head,
+					     .right = true,
+					     .drop = report_counts[i].drop,
+					     .shown = true };
 	return 0;
 }
 
@@ -270,9 +275,10 @@ tab_fill(struct report_tab *t, struct json_object *by,
 		if (!json_object_is_type(g, json_type_object))
 			return -1;
 		for (size_t c = 0; c < t->nkeys; c++)
-			key_cell(g, json_object_get_string(
-				json_object_array_get_idx(by, c)),
-				CELL(t, r, c), REPORT_CELL_MAX);
+			key_cell(g,
+				 json_object_get_string(
+					 json_object_array_get_idx(by, c)),
+				 CELL(t, r, c), REPORT_CELL_MAX);
 		count_cells(t, r, g);
 	}
 	for (size_t r = ng; r-- > 1;)
@@ -331,8 +337,9 @@ tab_fit(struct report_tab *t, size_t width)
 		if (widest == t->ncols)
 			break;
 		over -= width;
-		t->col[widest].w = t->col[widest].w < REPORT_KEY_MIN + over ?
-				   REPORT_KEY_MIN : t->col[widest].w - over;
+		t->col[widest].w = t->col[widest].w < REPORT_KEY_MIN + over
+					   ? REPORT_KEY_MIN
+					   : t->col[widest].w - over;
 	}
 	for (c = 0; c < t->nkeys; c++)
 		for (size_t r = 0; r < t->nrows; r++)
@@ -361,8 +368,8 @@ tab_line(FILE *out, const struct report_tab *t, const char *const *cells,
 		if (t->col[c].right)
 			fprintf(out, "%*s%s", (int)pad, "", s);
 		else
-			fprintf(out, "%s%*s", s, c + 1 < t->ncols ?
-				(int)pad : 0, "");
+			fprintf(out, "%s%*s", s,
+				c + 1 < t->ncols ? (int)pad : 0, "");
 	}
 	fprintf(out, "%s\n", on ? REPORT_RESET : "");
 }
@@ -418,17 +425,23 @@ title_print(FILE *out, struct json_object *doc, struct json_object *by,
 		snprintf(zone, sizeof(zone), "UTC%s", tzs);
 	off = (size_t)snprintf(title, sizeof(title), "Token usage by");
 	for (size_t i = 0; i < n && off < sizeof(title); i++)
-		off += (size_t)snprintf(title + off, sizeof(title) - off,
-			"%s%s", i == 0 ? " " : i + 1 == n ? " and " : ", ",
-			json_object_get_string(json_object_array_get_idx(by,
-									 i)));
+		off += (size_t)snprintf(
+			title + off, sizeof(title) - off, "%s%s",
+			i == 0	     ? " "
+			: i + 1 == n ? " and "
+				     : ", ",
+			json_object_get_string(
+				json_object_array_get_idx(by, i)));
 	title_time(doc, "since", tz, from, sizeof(from));
 	title_time(doc, "until", tz, to, sizeof(to));
 	if (off < sizeof(title))
 		snprintf(title + off, sizeof(title) - off, " (%s)%s%s%s%s",
-			 zone, *from && *to ? ", " : *from ? ", from " :
-			 *to ? ", until " : "", from, *from && *to ? " to " :
-			 "", to);
+			 zone,
+			 *from && *to ? ", "
+			 : *from      ? ", from "
+			 : *to	      ? ", until "
+				      : "",
+			 from, *from && *to ? " to " : "", to);
 	text_cut(title, st->width);
 	fprintf(out, "%s%s%s\n\n", st->colour ? REPORT_BOLD_CYAN : "", title,
 		st->colour ? REPORT_RESET : "");
@@ -476,27 +489,31 @@ notes_print(FILE *out, struct json_object *doc, const struct report_tab *t,
 	}
 	if (t->unpriced) {
 		fmt_count(t->unpriced, n, sizeof(n));
-		snprintf(text, sizeof(text), "* %s request%s without a "
-			 "price%s%s: not in the cost.", n, t->unpriced == 1 ? "" : "s",
+		snprintf(text, sizeof(text),
+			 "* %s request%s without a "
+			 "price%s%s: not in the cost.",
+			 n, t->unpriced == 1 ? "" : "s",
 			 version ? " in prices " : "", version ? version : "");
-		note_print(out, text, st->width, st->colour ? REPORT_YELLOW :
-			   NULL);
+		note_print(out, text, st->width,
+			   st->colour ? REPORT_YELLOW : NULL);
 	}
 	if (dropped) {
-		off = (size_t)snprintf(text, sizeof(text), "Left out to fit %u "
-				       "columns:", st->width);
+		off = (size_t)snprintf(text, sizeof(text),
+				       "Left out to fit %u "
+				       "columns:",
+				       st->width);
 		for (size_t c = 0; c < t->ncols && off < sizeof(text); c++)
 			if (!t->col[c].shown)
-				off += (size_t)snprintf(text + off,
-					sizeof(text) - off, " %s%s",
+				off += (size_t)snprintf(
+					text + off, sizeof(text) - off, " %s%s",
 					t->col[c].head, --dropped ? "," : ".");
 		note_print(out, text, st->width, NULL);
 	}
 }
 
 int
-report_table(FILE *out, struct json_object *doc,
-	     const struct report_style *st, char *err, size_t errlen)
+report_table(FILE *out, struct json_object *doc, const struct report_style *st,
+	     char *err, size_t errlen)
 {
 	struct report_tab t = { .ncols = 0 };
 	struct json_object *by, *groups, *totals;
@@ -551,6 +568,6 @@ report_style_stdout(struct report_style *st)
 		st->width = (unsigned)n;
 	else if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
 		st->width = ws.ws_col;
-	st->colour = tty && !(nc && *nc) && !(term && strcmp(term,
-							     "dumb") == 0);
+	st->colour =
+		tty && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
 }

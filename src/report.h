@@ -18,8 +18,8 @@ struct json_object;
 struct options;
 
 struct report_style {
-	unsigned width;		/* terminal columns; 0: no limit */
-	bool colour;		/* ANSI colours (a TTY, NO_COLOR unset) */
+	unsigned width; /* terminal columns; 0: no limit */
+	bool colour;	/* ANSI colours (a TTY, NO_COLOR unset) */
 };
 
 /* Writes doc (a /v1/usage?by= document, borrowed) to out as a table:

@@ -47,15 +47,15 @@
 
 enum report_fetch {
 	REPORT_OK,
-	REPORT_DOWN,		/* nothing listens: --watch waits for it */
-	REPORT_FAIL,		/* anything else: stop */
+	REPORT_DOWN, /* nothing listens: --watch waits for it */
+	REPORT_FAIL, /* anything else: stop */
 };
 
 struct report_ctx {
 	const struct options *opt;
 	const char *by;
-	char addr[300];		/* as the user knows it: "127.0.0.1:8741" */
-	char url[512];		/* "http://127.0.0.1:8741/v1/usage?by=..." */
+	char addr[300]; /* as the user knows it: "127.0.0.1:8741" */
+	char url[512];	/* "http://127.0.0.1:8741/v1/usage?by=..." */
 	CURL *curl;
 };
 
@@ -104,9 +104,11 @@ report_url(struct report_ctx *x)
 	    when_parse(x->opt->export_until, now, &until) == 0)
 		clock_rfc3339(until, u, sizeof(u));
 	/* '+' would arrive as a space */
-	n = snprintf(x->url, sizeof(x->url), "http://%s/v1/usage?by=%s&tz=%s"
-		     "%s%s%s%s%s", x->addr, x->by, *tz == '+' ? "%2B" : "-",
-		     tz + 1, *s ? "&since=" : "", s, *u ? "&until=" : "", u);
+	n = snprintf(x->url, sizeof(x->url),
+		     "http://%s/v1/usage?by=%s&tz=%s"
+		     "%s%s%s%s%s",
+		     x->addr, x->by, *tz == '+' ? "%2B" : "-", tz + 1,
+		     *s ? "&since=" : "", s, *u ? "&until=" : "", u);
 	return n < 0 || (size_t)n >= sizeof(x->url) ? -1 : 0;
 }
 
@@ -134,22 +136,25 @@ report_judge(struct report_ctx *x, long status, const char *type,
 
 	/* Every /v1/usage document, of any version, has totals. */
 	if (!doc || !type || strncmp(type, "application/json", 16) != 0 ||
-	    (status == 200 && !json_object_object_get_ex(doc, "totals",
-							  &v))) {
-		snprintf(err, errlen, "what answers at %s is not the "
+	    (status == 200 && !json_object_object_get_ex(doc, "totals", &v))) {
+		snprintf(err, errlen,
+			 "what answers at %s is not the "
 			 "antigravity-proxy API (HTTP %ld, %s); check "
-			 "--api-listen", x->addr, status, type ? type :
-			 "no Content-Type");
+			 "--api-listen",
+			 x->addr, status, type ? type : "no Content-Type");
 		return REPORT_FAIL;
 	}
-	e = json_object_object_get_ex(doc, "error", &v) ?
-	    json_object_get_string(v) : NULL;
+	e = json_object_object_get_ex(doc, "error", &v)
+		    ? json_object_get_string(v)
+		    : NULL;
 	/* Our own checks passed, so a daemon refusing these is older. */
-	if (status == 400 && e && (strncmp(e, "by:", 3) == 0 ||
-				   strncmp(e, "until:", 6) == 0 ||
-				   strncmp(e, "tz:", 3) == 0)) {
-		snprintf(err, errlen, "the daemon at %s is older than this "
-			 "client (it says \"%s\"); restart it", x->addr, e);
+	if (status == 400 && e &&
+	    (strncmp(e, "by:", 3) == 0 || strncmp(e, "until:", 6) == 0 ||
+	     strncmp(e, "tz:", 3) == 0)) {
+		snprintf(err, errlen,
+			 "the daemon at %s is older than this "
+			 "client (it says \"%s\"); restart it",
+			 x->addr, e);
 		return REPORT_FAIL;
 	}
 	if (status != 200) {
@@ -159,9 +164,11 @@ report_judge(struct report_ctx *x, long status, const char *type,
 	}
 	if (!json_object_object_get_ex(doc, "api_version", &v) ||
 	    json_object_get_int(v) < API_VERSION) {
-		snprintf(err, errlen, "the daemon at %s is older than this "
+		snprintf(err, errlen,
+			 "the daemon at %s is older than this "
 			 "client (its /v1/usage has no api_version %d); "
-			 "restart it", x->addr, API_VERSION);
+			 "restart it",
+			 x->addr, API_VERSION);
 		return REPORT_FAIL;
 	}
 	return REPORT_OK;
@@ -169,8 +176,8 @@ report_judge(struct report_ctx *x, long status, const char *type,
 
 /* Fetches the document: *doc (the caller's) and its text in body. */
 static enum report_fetch
-report_fetch(struct report_ctx *x, struct buf *body,
-	     struct json_object **doc, char *err, size_t errlen)
+report_fetch(struct report_ctx *x, struct buf *body, struct json_object **doc,
+	     char *err, size_t errlen)
 {
 	char *type = NULL;
 	long status = 0;
@@ -184,20 +191,24 @@ report_fetch(struct report_ctx *x, struct buf *body,
 	curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, body);
 	rc = curl_easy_perform(x->curl);
 	if (rc == CURLE_COULDNT_CONNECT) {
-		snprintf(err, errlen, "no daemon is running at %s (connection "
+		snprintf(err, errlen,
+			 "no daemon is running at %s (connection "
 			 "refused); start it with 'antigravity-proxy --daemon' "
 			 "or 'service antigravity-proxy start', or give its "
-			 "--api-listen", x->addr);
+			 "--api-listen",
+			 x->addr);
 		return REPORT_DOWN;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(err, errlen, "nothing answered at %s within %ld s; "
-			 "is that the daemon's --api-listen?", x->addr,
-			 REPORT_TIMEOUT_MS / 1000);
+		snprintf(err, errlen,
+			 "nothing answered at %s within %ld s; "
+			 "is that the daemon's --api-listen?",
+			 x->addr, REPORT_TIMEOUT_MS / 1000);
 		return REPORT_DOWN;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "what answers at %s is not the "
+		snprintf(err, errlen,
+			 "what answers at %s is not the "
 			 "antigravity-proxy API (%s); check --api-listen",
 			 x->addr, curl_easy_strerror(rc));
 		return REPORT_FAIL;
@@ -212,7 +223,7 @@ report_fetch(struct report_ctx *x, struct buf *body,
 static enum report_fetch
 report_once(struct report_ctx *x, bool clear)
 {
-	struct buf body = BUF_INIT(REPORT_BODY_MAX + 1);	/* and a NUL */
+	struct buf body = BUF_INIT(REPORT_BODY_MAX + 1); /* and a NUL */
 	struct json_object *doc = NULL;
 	struct report_style st;
 	enum report_fetch rc;
@@ -224,10 +235,12 @@ report_once(struct report_ctx *x, bool clear)
 		fputs("\033[H\033[2J", stdout);
 	if (rc == REPORT_OK && x->opt->usage_json)
 		fwrite(body.data, 1, body.len, stdout);
-	else if (rc == REPORT_OK && report_table(stdout, doc, &st, err,
-						 sizeof(err)) < 0) {
-		snprintf(err, sizeof(err), "the daemon at %s sent a document "
-			 "this client cannot read; restart it", x->addr);
+	else if (rc == REPORT_OK &&
+		 report_table(stdout, doc, &st, err, sizeof(err)) < 0) {
+		snprintf(err, sizeof(err),
+			 "the daemon at %s sent a document "
+			 "this client cannot read; restart it",
+			 x->addr);
 		rc = REPORT_FAIL;
 	}
 	if (rc != REPORT_OK)
@@ -270,23 +283,24 @@ report_watch(struct report_ctx *x)
 int
 report_run(const struct options *opt)
 {
-	struct report_ctx x = { .opt = opt, .by = opt->usage_by ?
-				opt->usage_by : "day" };
+	struct report_ctx x = { .opt = opt,
+				.by = opt->usage_by ? opt->usage_by : "day" };
 	struct store_by b;
 	double t;
 	char err[160];
 	int rc = REPORT_EXIT_FAIL;
 
 	if (store_by_parse(x.by, &b, err, sizeof(err)) < 0) {
-		fprintf(stderr, "antigravity-proxy: usage: --%s\nTry "
-			"'antigravity-proxy --help'.\n", err);
+		fprintf(stderr,
+			"antigravity-proxy: usage: --%s\nTry "
+			"'antigravity-proxy --help'.\n",
+			err);
 		return REPORT_EXIT_USAGE;
 	}
-	if ((opt->export_since && when_parse(opt->export_since, 0,
-						  &t) < 0) ||
-	    (opt->export_until && when_parse(opt->export_until, 0,
-						  &t) < 0)) {
-		fprintf(stderr, "antigravity-proxy: usage: --since/--until: "
+	if ((opt->export_since && when_parse(opt->export_since, 0, &t) < 0) ||
+	    (opt->export_until && when_parse(opt->export_until, 0, &t) < 0)) {
+		fprintf(stderr,
+			"antigravity-proxy: usage: --since/--until: "
 			"expected RFC 3339 time, 'today' or a duration like "
 			"7d\nTry 'antigravity-proxy --help'.\n");
 		return REPORT_EXIT_USAGE;
@@ -303,8 +317,7 @@ report_run(const struct options *opt)
 	if (opt->usage_watch > 0)
 		rc = report_watch(&x);
 	else
-		rc = report_once(&x, false) == REPORT_OK ? 0 :
-		     REPORT_EXIT_FAIL;
+		rc = report_once(&x, false) == REPORT_OK ? 0 : REPORT_EXIT_FAIL;
 	curl_easy_cleanup(x.curl);
 	return rc;
 }

@@ -35,39 +35,39 @@
 #include "log.h"
 #include "net.h"
 
-#define RESOLVE_BUCKETS	256
-#define RESOLVE_ADDRTTLS	16
+#define RESOLVE_BUCKETS 256
+#define RESOLVE_ADDRTTLS 16
 
 enum resolve_state {
-	RESOLVE_PENDING,	/* one thread is querying; others wait */
+	RESOLVE_PENDING, /* one thread is querying; others wait */
 	RESOLVE_READY,
 };
 
 struct resolve_entry {
-	struct resolve_entry *next;	/* bucket chain; r->lock */
-	enum resolve_state state;	/* r->lock */
-	bool negative;			/* r->lock: no address known */
-	int64_t expires_ms;		/* r->lock: monotonic */
-	char addr[INET6_ADDRSTRLEN];	/* r->lock */
-	char host[RESOLVE_HOST_MAX + 1];	/* constant; lower case */
+	struct resolve_entry *next;	 /* bucket chain; r->lock */
+	enum resolve_state state;	 /* r->lock */
+	bool negative;			 /* r->lock: no address known */
+	int64_t expires_ms;		 /* r->lock: monotonic */
+	char addr[INET6_ADDRSTRLEN];	 /* r->lock */
+	char host[RESOLVE_HOST_MAX + 1]; /* constant; lower case */
 };
 
 struct resolver {
-	enum resolve_mode mode;			/* constant */
-	struct resolve_server servers[RESOLVE_SERVERS_MAX];	/* constant */
-	size_t nservers;			/* constant */
-	int timeout_ms;				/* constant */
+	enum resolve_mode mode;				    /* constant */
+	struct resolve_server servers[RESOLVE_SERVERS_MAX]; /* constant */
+	size_t nservers;				    /* constant */
+	int timeout_ms;					    /* constant */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;			/* an entry became READY */
-	struct resolve_entry *buckets[RESOLVE_BUCKETS];	/* r->lock */
-	size_t nentries;			/* r->lock */
+	pthread_cond_t cond; /* an entry became READY */
+	struct resolve_entry *buckets[RESOLVE_BUCKETS]; /* r->lock */
+	size_t nentries;				/* r->lock */
 };
 
 /* The outcome of one c-ares query, filled by its callback. */
 struct resolve_answer {
 	bool done;
-	int qtype;			/* ns_t_a or ns_t_aaaa */
-	int status;			/* ARES_SUCCESS or an ARES_E* code */
+	int qtype;  /* ns_t_a or ns_t_aaaa */
+	int status; /* ARES_SUCCESS or an ARES_E* code */
 	int ttl;
 	char addr[INET6_ADDRSTRLEN];
 };
@@ -166,7 +166,7 @@ resolve_literal(const char *host, char *addr, size_t addrlen)
 
 struct resolver *
 resolver_new(enum resolve_mode mode, const char *const *servers,
-             size_t nservers, int timeout_ms)
+	     size_t nservers, int timeout_ms)
 {
 	static const char *const defaults[] = { RESOLVE_DEFAULT_SERVER };
 	struct resolver *r = NULL, *ret = NULL;
@@ -183,7 +183,7 @@ resolver_new(enum resolve_mode mode, const char *const *servers,
 	}
 	if (nservers > RESOLVE_SERVERS_MAX) {
 		log_errx("resolve: at most %d DNS servers",
-		         RESOLVE_SERVERS_MAX);
+			 RESOLVE_SERVERS_MAX);
 		goto out;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -193,14 +193,15 @@ resolver_new(enum resolve_mode mode, const char *const *servers,
 	for (i = 0; i < nservers; i++) {
 		if (resolve_server_parse(servers[i], &r->servers[i]) < 0) {
 			log_errx("resolve: bad DNS server \"%s\" (want "
-			         "ADDR[:PORT] or [V6]:PORT)", servers[i]);
+				 "ADDR[:PORT] or [V6]:PORT)",
+				 servers[i]);
 			goto out;
 		}
 	}
 	r->mode = mode;
 	r->nservers = nservers;
-	r->timeout_ms = timeout_ms > 0 ? timeout_ms
-	                               : RESOLVE_DEFAULT_TIMEOUT_MS;
+	r->timeout_ms =
+		timeout_ms > 0 ? timeout_ms : RESOLVE_DEFAULT_TIMEOUT_MS;
 	if (pthread_mutex_init(&r->lock, NULL) != 0)
 		goto out;
 	if (pthread_cond_init(&r->cond, NULL) != 0) {
@@ -208,7 +209,7 @@ resolver_new(enum resolve_mode mode, const char *const *servers,
 		goto out;
 	}
 	ret = r;
-	r = NULL;		/* the caller owns it now */
+	r = NULL; /* the caller owns it now */
 out:
 	free(r);
 	return ret;
@@ -237,7 +238,7 @@ resolver_free(struct resolver *r)
 
 static void
 resolve_answer_cb(void *arg, int status, int timeouts, unsigned char *abuf,
-                  int alen)
+		  int alen)
 {
 	struct resolve_answer *a = arg;
 	struct ares_addrttl v4[RESOLVE_ADDRTTLS];
@@ -286,7 +287,7 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 
 	while (!a->done) {
 		if ((left = deadline - clock_mono_ms()) <= 0) {
-			ares_cancel(ch);	/* runs the callback */
+			ares_cancel(ch); /* runs the callback */
 			a->status = ARES_ETIMEOUT;
 			return;
 		}
@@ -295,8 +296,10 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 			/* Not ARES_GETSOCK_WRITABLE(): it shifts a signed 1
 			 * into the sign bit for the last socket. */
 			short ev = (short)((bits & (1u << i) ? POLLIN : 0) |
-			    (bits & (1u << (i + ARES_GETSOCK_MAXNUM)) ?
-			     POLLOUT : 0));
+					   (bits & (1u << (i +
+							   ARES_GETSOCK_MAXNUM))
+						    ? POLLOUT
+						    : 0));
 
 			if (ev == 0)
 				continue;
@@ -308,8 +311,8 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 		maxtv.tv_usec = (left % 1000) * 1000;
 		tvp = ares_timeout(ch, &maxtv, &tv);
 		/* Round up so a sub-millisecond timer does not spin. */
-		wait_ms = (int)(tvp->tv_sec * 1000 +
-		                (tvp->tv_usec + 999) / 1000);
+		wait_ms =
+			(int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
 		rc = poll(pfd, (nfds_t)n, wait_ms);
 		if (rc < 0 && errno != EINTR) {
 			log_warn("resolve: poll");
@@ -319,11 +322,13 @@ resolve_drive(ares_channel ch, struct resolve_answer *a, int64_t deadline)
 		for (i = 0; rc > 0 && i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			ares_process_fd(ch,
-			    pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
-			    pfd[i].fd : ARES_SOCKET_BAD,
-			    pfd[i].revents & POLLOUT ? pfd[i].fd :
-			    ARES_SOCKET_BAD);
+			ares_process_fd(
+				ch,
+				pfd[i].revents & (POLLIN | POLLERR | POLLHUP)
+					? pfd[i].fd
+					: ARES_SOCKET_BAD,
+				pfd[i].revents & POLLOUT ? pfd[i].fd
+							 : ARES_SOCKET_BAD);
 		}
 		/* Lets c-ares retransmit or give up on timed-out tries. */
 		if (rc <= 0)
@@ -348,8 +353,9 @@ resolve_channel_new(struct resolver *r, ares_channel *out)
 	opts.flags = ARES_FLAG_NOSEARCH;
 	opts.tries = 2;
 	opts.timeout = per_try < 50 ? 50 : per_try;
-	rc = ares_init_options(&ch, &opts, ARES_OPT_FLAGS | ARES_OPT_TRIES |
-	                       ARES_OPT_TIMEOUTMS | ARES_OPT_NOROTATE);
+	rc = ares_init_options(&ch, &opts,
+			       ARES_OPT_FLAGS | ARES_OPT_TRIES |
+				       ARES_OPT_TIMEOUTMS | ARES_OPT_NOROTATE);
 	if (rc != ARES_SUCCESS)
 		goto out;
 	memset(nodes, 0, sizeof(nodes));
@@ -367,7 +373,7 @@ resolve_channel_new(struct resolver *r, ares_channel *out)
 	if ((rc = ares_set_servers_ports(ch, nodes)) != ARES_SUCCESS)
 		goto out;
 	*out = ch;
-	ch = NULL;		/* the caller destroys it */
+	ch = NULL; /* the caller destroys it */
 out:
 	if (ch != NULL)
 		ares_destroy(ch);
@@ -378,7 +384,7 @@ out:
 
 static void
 resolve_query(ares_channel ch, const char *host, int qtype,
-              struct resolve_answer *a, int64_t deadline)
+	      struct resolve_answer *a, int64_t deadline)
 {
 	memset(a, 0, sizeof(*a));
 	a->qtype = qtype;
@@ -391,7 +397,7 @@ resolve_query(ares_channel ch, const char *host, int qtype,
  * unchanged. */
 static int
 resolve_dns_query(struct resolver *r, const char *host, char *addr,
-                  size_t addrlen, int *ttl)
+		  size_t addrlen, int *ttl)
 {
 	struct resolve_answer a;
 	ares_channel ch = NULL;
@@ -406,10 +412,10 @@ resolve_dns_query(struct resolver *r, const char *host, char *addr,
 	if (a.status != ARES_SUCCESS) {
 		if (a.status == ARES_ENOTFOUND || a.status == ARES_ENODATA)
 			log_debug("resolve: %s: %s", host,
-			          ares_strerror(a.status));
+				  ares_strerror(a.status));
 		else
 			log_warnx("resolve: %s: %s", host,
-			          ares_strerror(a.status));
+				  ares_strerror(a.status));
 		goto out;
 	}
 	if (strlen(a.addr) >= addrlen)
@@ -492,8 +498,7 @@ resolve_claim(struct resolver *r, const char *host, int64_t now)
 /* Resolves a normalised name through the cache: 0 and addr filled, or
  * -ENOENT if DNS knows no address (now or recently). */
 static int
-resolve_dns(struct resolver *r, const char *host, char *addr,
-            size_t addrlen)
+resolve_dns(struct resolver *r, const char *host, char *addr, size_t addrlen)
 {
 	struct resolve_entry *e;
 	char found[INET6_ADDRSTRLEN];
@@ -504,8 +509,8 @@ resolve_dns(struct resolver *r, const char *host, char *addr,
 	for (;;) {
 		now = clock_mono_ms();
 		e = resolve_find(r, host);
-		if (e == NULL || (e->state == RESOLVE_READY &&
-		                  e->expires_ms <= now))
+		if (e == NULL ||
+		    (e->state == RESOLVE_READY && e->expires_ms <= now))
 			break;
 		if (e->state == RESOLVE_READY) {
 			rc = e->negative ? -ENOENT : 0;
@@ -519,7 +524,7 @@ resolve_dns(struct resolver *r, const char *host, char *addr,
 		pthread_cond_wait(&r->cond, &r->lock);
 	}
 	if (e != NULL)
-		e->state = RESOLVE_PENDING;	/* expired: refresh in place */
+		e->state = RESOLVE_PENDING; /* expired: refresh in place */
 	else
 		e = resolve_claim(r, host, now);
 	pthread_mutex_unlock(&r->lock);
@@ -576,9 +581,10 @@ resolve_system(const char *host, char *addr, size_t addrlen)
 		bin = &((struct sockaddr_in *)(void *)pick->ai_addr)->sin_addr;
 	else
 		bin = &((struct sockaddr_in6 *)(void *)pick->ai_addr)
-		      ->sin6_addr;
-	rc = inet_ntop(pick->ai_family, bin, addr, (socklen_t)addrlen) ?
-	     0 : -ENOSPC;
+			       ->sin6_addr;
+	rc = inet_ntop(pick->ai_family, bin, addr, (socklen_t)addrlen)
+		     ? 0
+		     : -ENOSPC;
 out:
 	if (res != NULL)
 		freeaddrinfo(res);
@@ -587,7 +593,7 @@ out:
 
 int
 resolver_lookup(struct resolver *r, const char *host, const char *fallback,
-                char *addr, size_t addrlen)
+		char *addr, size_t addrlen)
 {
 	char name[RESOLVE_HOST_MAX + 2];
 	char fb[INET6_ADDRSTRLEN];
@@ -621,6 +627,6 @@ resolver_lookup(struct resolver *r, const char *host, const char *fallback,
 	strcpy(addr, fb);
 	if (r->mode != RESOLVE_ORIGINAL)
 		log_debug("resolve: %s: using original destination %s", name,
-		          fb);
+			  fb);
 	return 0;
 }

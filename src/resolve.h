@@ -25,15 +25,15 @@
 #include <stddef.h>
 
 /* Default server, query timeout and cache bounds (seconds). */
-#define RESOLVE_DEFAULT_SERVER	"8.8.8.8"
-#define RESOLVE_DEFAULT_TIMEOUT_MS	2000
-#define RESOLVE_TTL_MIN		1
-#define RESOLVE_TTL_MAX		3600
-#define RESOLVE_TTL_NEGATIVE	5
-#define RESOLVE_CACHE_MAX	4096
-#define RESOLVE_SERVERS_MAX	8
+#define RESOLVE_DEFAULT_SERVER "8.8.8.8"
+#define RESOLVE_DEFAULT_TIMEOUT_MS 2000
+#define RESOLVE_TTL_MIN 1
+#define RESOLVE_TTL_MAX 3600
+#define RESOLVE_TTL_NEGATIVE 5
+#define RESOLVE_CACHE_MAX 4096
+#define RESOLVE_SERVERS_MAX 8
 /* Longest host name accepted, without a trailing dot (RFC 1035). */
-#define RESOLVE_HOST_MAX	253
+#define RESOLVE_HOST_MAX 253
 
 enum resolve_mode {
 	RESOLVE_DNS,
@@ -43,7 +43,7 @@ enum resolve_mode {
 
 /* One DNS server, parsed from "ADDR[:PORT]"; port defaults to 53. */
 struct resolve_server {
-	int family;			/* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	union {
 		struct in_addr v4;
 		struct in6_addr v6;
@@ -72,8 +72,8 @@ bool resolve_host_valid(const char *host);
  * logged error, on a bad server spec or allocation failure. The strings
  * are copied; the caller frees the result with resolver_free(). */
 struct resolver *resolver_new(enum resolve_mode mode,
-                              const char *const *servers, size_t nservers,
-                              int timeout_ms);
+			      const char *const *servers, size_t nservers,
+			      int timeout_ms);
 /* Frees a resolver and its cache; NULL is a no-op. */
 void resolver_free(struct resolver *r);
 
@@ -86,7 +86,7 @@ void resolver_free(struct resolver *r);
  * lookups of one uncached name wait for a single query. May block up to
  * the timeout. Returns 0; -EINVAL for an invalid host, -ENOSPC if addrlen
  * is too small, -ENOENT when nothing is known. */
-int resolver_lookup(struct resolver *r, const char *host,
-                    const char *fallback, char *addr, size_t addrlen);
+int resolver_lookup(struct resolver *r, const char *host, const char *fallback,
+		    char *addr, size_t addrlen);
 
 #endif

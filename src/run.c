@@ -85,8 +85,8 @@ run_as_ls_user(const struct options *opt, const char *agent)
 	if (cmd->user_missing)
 		log_warnx("run: WARNING: user %s does not exist; running as "
 			  "uid %lu, which the redirect does NOT apply to: this "
-			  "command's traffic is not metered", opt->ls_user,
-			  (unsigned long)geteuid());
+			  "command's traffic is not metered",
+			  opt->ls_user, (unsigned long)geteuid());
 	if (*opt->control_socket &&
 	    control_move_self(opt->control_socket, agent, bundle,
 			      sizeof(bundle), err, sizeof(err)) < 0)
@@ -115,7 +115,8 @@ run_command(const struct options *opt)
 	 * whatever we start, then exec, keeping cwd, HOME, groups and the
 	 * rest of the environment. Never a silent run unmetered. */
 	if (!*opt->control_socket) {
-		fprintf(stderr, "antigravity-proxy run: --control-socket is "
+		fprintf(stderr,
+			"antigravity-proxy run: --control-socket is "
 			"empty, so this run cannot be intercepted: set it, or "
 			"use 'run --as-ls-user'\n");
 		return RUN_REFUSED;
@@ -126,9 +127,11 @@ run_command(const struct options *opt)
 		return RUN_REFUSED;
 	}
 	if (access(bundle, R_OK) < 0) {
-		fprintf(stderr, "antigravity-proxy run: cannot read the CA "
+		fprintf(stderr,
+			"antigravity-proxy run: cannot read the CA "
 			"bundle %s (%s): its directory must be searchable "
-			"(0711)\n", bundle, strerror(errno));
+			"(0711)\n",
+			bundle, strerror(errno));
 		return RUN_REFUSED;
 	}
 	if (spawn_trust_setenv(bundle) < 0)

@@ -43,10 +43,10 @@ static const struct {
 	{ "googleapis.com", "gcp.gen_ai" },
 	{ "api.anthropic.com", "anthropic" },
 	{ "api.openai.com", "openai" },
-	{ "chatgpt.com", "openai" },		/* Codex signed in to ChatGPT */
+	{ "chatgpt.com", "openai" }, /* Codex signed in to ChatGPT */
 	{ "openai.azure.com", "azure.ai.openai" },
 	{ "services.ai.azure.com", "azure.ai.inference" },
-	{ "amazonaws.com", "aws.bedrock" },	/* bedrock-runtime.REGION. */
+	{ "amazonaws.com", "aws.bedrock" }, /* bedrock-runtime.REGION. */
 	{ "api.mistral.ai", "mistral_ai" },
 	{ "api.x.ai", "x_ai" },
 	{ "api.deepseek.com", "deepseek" },
@@ -70,7 +70,7 @@ static const char *const series_types[] = {
 #define SERIES_NTYPES (sizeof(series_types) / sizeof(series_types[0]))
 
 struct series_model {
-	const char *provider;		/* a series_hosts name, or _OTHER */
+	const char *provider; /* a series_hosts name, or _OTHER */
 	char model[USAGE_MODEL_MAX];
 	struct usage_counts c;
 };
@@ -81,12 +81,12 @@ struct series_agent {
 };
 
 struct series {
-	pthread_mutex_t lock;		/* guards all that follows */
+	pthread_mutex_t lock; /* guards all that follows */
 	struct series_model models[SERIES_MODEL_ROWS];
-	size_t nmodels, nmodels_own;	/* rows; of them not "other" */
+	size_t nmodels, nmodels_own; /* rows; of them not "other" */
 	struct series_agent agents[SERIES_AGENT_ROWS];
 	size_t nagents, nagents_own;
-	int64_t folded_models, folded_agents;	/* records put in "other" */
+	int64_t folded_models, folded_agents; /* records put in "other" */
 };
 
 struct series *
@@ -196,7 +196,7 @@ series_record(struct series *s, const struct usage_record *r)
 	struct usage_counts c;
 
 	if (!model[0])
-		return;		/* not in /v1/usage's models either */
+		return; /* not in /v1/usage's models either */
 	usage_record_counts(r, &c);
 	pthread_mutex_lock(&s->lock);
 	usage_counts_add(&model_row(s, provider, model)->c, &c);
@@ -215,7 +215,7 @@ struct series_rows {
 /* What one row set's families are called. */
 struct series_names {
 	const char *tokens, *cost, *requests, *unpriced;
-	const char *of;			/* "provider and model" */
+	const char *of; /* "provider and model" */
 };
 
 static void
@@ -224,36 +224,46 @@ rows_metrics(const struct series_rows *rw, const struct series_names *nm,
 {
 	size_t i, k;
 
-	metrics_head(m, nm->tokens, "counter", "Tokens metered since start, "
+	metrics_head(m, nm->tokens, "counter",
+		     "Tokens metered since start, "
 		     "by type (input includes cached; thinking is not in "
-		     "output), per %s.", nm->of);
+		     "output), per %s.",
+		     nm->of);
 	for (i = 0; i < rw->n; i++) {
 		const int64_t v[SERIES_NTYPES] = {
-			rw->c[i].input_tokens, rw->c[i].output_tokens,
-			rw->c[i].thinking_tokens, rw->c[i].cached_tokens,
+			rw->c[i].input_tokens,		rw->c[i].output_tokens,
+			rw->c[i].thinking_tokens,	rw->c[i].cached_tokens,
 			rw->c[i].cache_creation_tokens,
 		};
 
 		for (k = 0; k < SERIES_NTYPES; k++)
-			metrics_printf(m, "%s{%s,gen_ai_token_type=\"%s\"} %"
-				       PRId64 "\n", nm->tokens, rw->labels[i],
-				       series_types[k], v[k]);
+			metrics_printf(
+				m,
+				"%s{%s,gen_ai_token_type=\"%s\"} %" PRId64 "\n",
+				nm->tokens, rw->labels[i], series_types[k],
+				v[k]);
 	}
-	metrics_head(m, nm->cost, "counter", "Cost in USD of the priced "
+	metrics_head(m, nm->cost, "counter",
+		     "Cost in USD of the priced "
 		     "responses since start (price table: see /v1/usage), "
-		     "per %s.", nm->of);
+		     "per %s.",
+		     nm->of);
 	for (i = 0; i < rw->n; i++)
 		metrics_printf(m, "%s{%s} %.9f\n", nm->cost, rw->labels[i],
 			       rw->c[i].cost_usd);
-	metrics_head(m, nm->requests, "counter", "Metered responses since "
-		     "start, per %s.", nm->of);
+	metrics_head(m, nm->requests, "counter",
+		     "Metered responses since "
+		     "start, per %s.",
+		     nm->of);
 	for (i = 0; i < rw->n; i++)
 		metrics_printf(m, "%s{%s} %" PRId64 "\n", nm->requests,
 			       rw->labels[i], rw->c[i].requests);
 	if (!nm->unpriced)
 		return;
-	metrics_head(m, nm->unpriced, "counter", "Responses with usage but "
-		     "no price since start, per %s.", nm->of);
+	metrics_head(m, nm->unpriced, "counter",
+		     "Responses with usage but "
+		     "no price since start, per %s.",
+		     nm->of);
 	for (i = 0; i < rw->n; i++)
 		metrics_printf(m, "%s{%s} %" PRId64 "\n", nm->unpriced,
 			       rw->labels[i], rw->c[i].unpriced);
@@ -261,10 +271,9 @@ rows_metrics(const struct series_rows *rw, const struct series_names *nm,
 
 /* Copies the rows into m and a. Called with s->lock held. */
 static void
-rows_take(const struct series *s, struct series_rows *m,
-	  struct series_rows *a)
+rows_take(const struct series *s, struct series_rows *m, struct series_rows *a)
 {
-	char p[64], v[2 * USAGE_MODEL_MAX];	/* the providers are short */
+	char p[64], v[2 * USAGE_MODEL_MAX]; /* the providers are short */
 	size_t i;
 
 	m->n = s->nmodels;
@@ -274,7 +283,8 @@ rows_take(const struct series *s, struct series_rows *m,
 		metrics_label(s->models[i].model, v, sizeof(v));
 		snprintf(m->labels[i], SERIES_LABELS_MAX,
 			 "gen_ai_provider_name=\"%s\","
-			 "gen_ai_response_model=\"%s\"", p, v);
+			 "gen_ai_response_model=\"%s\"",
+			 p, v);
 		m->c[i] = s->models[i].c;
 	}
 	a->n = s->nagents;
@@ -301,7 +311,8 @@ series_metrics(struct series *s, struct metrics *out)
 		"antigravity_proxy_agent_token_usage_total",
 		"antigravity_proxy_agent_cost_usd_total",
 		"antigravity_proxy_agent_requests_total",
-		NULL, "agent",
+		NULL,
+		"agent",
 	};
 	struct series_rows *m = malloc(sizeof(*m)), *a = malloc(sizeof(*a));
 
@@ -312,15 +323,20 @@ series_metrics(struct series *s, struct metrics *out)
 	pthread_mutex_unlock(&s->lock);
 	rows_metrics(m, &models, out);
 	rows_metrics(a, &agents, out);
-	metrics_head(out, SERIES_FOLDED, "counter", "Records counted under "
+	metrics_head(out, SERIES_FOLDED, "counter",
+		     "Records counted under "
 		     "the label value \"" SERIES_OTHER "\": their model (the "
 		     "first %d provider and model pairs have series of their "
-		     "own) or agent (the first %d).", SERIES_MODELS_MAX,
-		     SERIES_AGENTS_MAX);
-	metrics_printf(out, SERIES_FOLDED "{label=\"gen_ai_response_model\"} "
-		       "%" PRId64 "\n", m->folded);
-	metrics_printf(out, SERIES_FOLDED "{label=\"gen_ai_agent_name\"} "
-		       "%" PRId64 "\n", a->folded);
+		     "own) or agent (the first %d).",
+		     SERIES_MODELS_MAX, SERIES_AGENTS_MAX);
+	metrics_printf(out,
+		       SERIES_FOLDED "{label=\"gen_ai_response_model\"} "
+				     "%" PRId64 "\n",
+		       m->folded);
+	metrics_printf(out,
+		       SERIES_FOLDED "{label=\"gen_ai_agent_name\"} "
+				     "%" PRId64 "\n",
+		       a->folded);
 out:
 	free(m);
 	free(a);

@@ -37,15 +37,19 @@
 extern char **environ;
 
 /* The variables we set; any inherited value of them is dropped. */
-static const char *const spawn_trust_vars[] = {
-	"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE",
-	"CURL_CA_BUNDLE", NULL
-};
-static const char *const spawn_replaced_vars[] = {
-	"SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS",
-	"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HOME", "USER", "LOGNAME",
-	NULL
-};
+static const char *const spawn_trust_vars[] = { "SSL_CERT_FILE",
+						"NODE_EXTRA_CA_CERTS",
+						"REQUESTS_CA_BUNDLE",
+						"CURL_CA_BUNDLE", NULL };
+static const char *const spawn_replaced_vars[] = { "SSL_CERT_FILE",
+						   "SSL_CERT_DIR",
+						   "NODE_EXTRA_CA_CERTS",
+						   "REQUESTS_CA_BUNDLE",
+						   "CURL_CA_BUNDLE",
+						   "HOME",
+						   "USER",
+						   "LOGNAME",
+						   NULL };
 
 /* A growable NULL-terminated vector of malloc'd strings. */
 struct spawn_vec {
@@ -55,8 +59,7 @@ struct spawn_vec {
 
 /* Appends the concatenation of a, b and c (b and c may be NULL). */
 static int
-vec_add3(struct spawn_vec *vec, const char *a, const char *b,
-	 const char *c)
+vec_add3(struct spawn_vec *vec, const char *a, const char *b, const char *c)
 {
 	char **v = buf_grow_array(vec->v, &vec->cap, vec->n + 2, sizeof(*v));
 	size_t la = strlen(a), lb = b ? strlen(b) : 0, lc = c ? strlen(c) : 0;
@@ -101,8 +104,7 @@ spawn_replaced(const char *kv)
 
 /* Our variables as K=V strings; pw is NULL when the user is missing. */
 static int
-spawn_our_env(struct spawn_vec *e, const struct passwd *pw,
-	      const char *bundle)
+spawn_our_env(struct spawn_vec *e, const struct passwd *pw, const char *bundle)
 {
 	const char *home = pw ? pw->pw_dir : getenv("HOME");
 
@@ -129,8 +131,7 @@ spawn_trust_setenv(const char *bundle)
 
 /* The full environment for exec: ours, then the inherited rest. */
 static int
-spawn_full_env(struct spawn_vec *e, const struct passwd *pw,
-	       const char *bundle)
+spawn_full_env(struct spawn_vec *e, const struct passwd *pw, const char *bundle)
 {
 	if (spawn_our_env(e, pw, bundle) < 0)
 		return -1;
@@ -180,10 +181,8 @@ spawn_sudo_argv(struct spawn_cmd *c, struct spawn_vec *a,
 			 c->user);
 		return -1;
 	}
-	if (vec_add(a, c->path) < 0 ||
-	    vec_add(a, "-n") < 0 ||
-	    vec_add(a, "-u") < 0 ||
-	    vec_add(a, pw->pw_name) < 0 ||
+	if (vec_add(a, c->path) < 0 || vec_add(a, "-n") < 0 ||
+	    vec_add(a, "-u") < 0 || vec_add(a, pw->pw_name) < 0 ||
 	    vec_add(a, "/usr/bin/env") < 0 ||
 	    spawn_our_env(&ours, pw, bundle) < 0)
 		goto out;
@@ -233,7 +232,9 @@ spawn_prepare(struct spawn_cmd *c, struct spawn_vec *a, struct spawn_vec *e,
 		c->mode = pw->pw_uid == geteuid() ? SPAWN_SELF : SPAWN_SUDO;
 	if (c->mode == SPAWN_SUDO)
 		return spawn_sudo_argv(c, a, pw, bundle) < 0 ||
-		       spawn_full_env(e, NULL, bundle) < 0 ? -1 : 0;
+				       spawn_full_env(e, NULL, bundle) < 0
+			       ? -1
+			       : 0;
 	if (c->mode == SPAWN_DROP && spawn_groups(c, pw) < 0)
 		return -1;
 	return spawn_full_env(e, pw, bundle);
@@ -306,9 +307,9 @@ spawn_child(const struct spawn_cmd *c, const struct spawn_io *io, int errfd,
 	sigset_t none;
 	int e;
 
-	memset(&sa, 0, sizeof(sa));	/* async-signal-safe since POSIX 2016 */
+	memset(&sa, 0, sizeof(sa)); /* async-signal-safe since POSIX 2016 */
 	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)	/* KILL, STOP: EINVAL */
+	for (int sig = 1; sig < NSIG; sig++) /* KILL, STOP: EINVAL */
 		sigaction(sig, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -323,7 +324,7 @@ spawn_child(const struct spawn_cmd *c, const struct spawn_io *io, int errfd,
 		goto fail;
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 		goto fail;
-	if (getppid() != parent)	/* it died before the prctl */
+	if (getppid() != parent) /* it died before the prctl */
 		_exit(127);
 	execve(c->path, c->argv, c->envp);
 fail:
@@ -334,8 +335,7 @@ fail:
 }
 
 int
-spawn_start(const struct spawn_cmd *c, const struct spawn_io *io,
-	    pid_t *pid)
+spawn_start(const struct spawn_cmd *c, const struct spawn_io *io, pid_t *pid)
 {
 	int p[2], e = 0, st;
 	ssize_t n;
@@ -353,7 +353,7 @@ spawn_start(const struct spawn_cmd *c, const struct spawn_io *io,
 	}
 	if (child == 0)
 		spawn_child(c, io, p[1], parent);
-	if (io->new_pgrp)	/* both sides, so kill(-pid) cannot miss it */
+	if (io->new_pgrp) /* both sides, so kill(-pid) cannot miss it */
 		setpgid(child, child);
 	close(p[1]);
 	do

@@ -17,19 +17,19 @@
 
 /* How the command reaches its user. */
 enum spawn_mode {
-	SPAWN_DROP,	/* we are root: setgroups/setgid/setuid, then exec */
-	SPAWN_SUDO,	/* sudo -n -u USER /usr/bin/env K=V... PATH ARGS */
-	SPAWN_SELF,	/* already that user, or the user does not exist */
+	SPAWN_DROP, /* we are root: setgroups/setgid/setuid, then exec */
+	SPAWN_SUDO, /* sudo -n -u USER /usr/bin/env K=V... PATH ARGS */
+	SPAWN_SELF, /* already that user, or the user does not exist */
 };
 
 struct spawn_cmd {
 	enum spawn_mode mode;
-	char *user;		/* the name asked for */
-	bool user_missing;	/* SPAWN_SELF because it does not exist */
-	char *path;		/* what execve() runs */
-	char **argv;		/* NULL-terminated */
-	char **envp;		/* NULL-terminated */
-	uid_t uid;		/* SPAWN_DROP only */
+	char *user;	   /* the name asked for */
+	bool user_missing; /* SPAWN_SELF because it does not exist */
+	char *path;	   /* what execve() runs */
+	char **argv;	   /* NULL-terminated */
+	char **envp;	   /* NULL-terminated */
+	uid_t uid;	   /* SPAWN_DROP only */
 	gid_t gid;
 	gid_t *groups;
 	int ngroups;
@@ -38,7 +38,7 @@ struct spawn_cmd {
 /* Where the child's standard streams go; -1 keeps the parent's. */
 struct spawn_io {
 	int in, out, err;
-	bool new_pgrp;		/* its own process group, for kill(-pid) */
+	bool new_pgrp; /* its own process group, for kill(-pid) */
 };
 
 /*

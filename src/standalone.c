@@ -69,11 +69,11 @@
 #include "privsep.h"
 #include "spawn.h"
 
-#define SA_BACKOFF_MIN	1000L		/* ms */
-#define SA_BACKOFF_MAX	60000L
-#define SA_HEALTHY_RUN	60000L		/* resets the backoff */
-#define SA_KILL_GRACE	5000L
-#define SA_LINE_MAX	4096
+#define SA_BACKOFF_MIN 1000L /* ms */
+#define SA_BACKOFF_MAX 60000L
+#define SA_HEALTHY_RUN 60000L /* resets the backoff */
+#define SA_KILL_GRACE 5000L
+#define SA_LINE_MAX 4096
 
 /* Shared with the supervisor; it writes, the daemon's /metrics reads. */
 struct sa_counters {
@@ -81,25 +81,25 @@ struct sa_counters {
 	atomic_ulong restarts;
 	atomic_ulong exits;
 	atomic_long pid;
-	atomic_ulong run_moves;		/* control: runs moved */
-	atomic_ulong run_refusals;	/* control: requests refused */
+	atomic_ulong run_moves;	   /* control: runs moved */
+	atomic_ulong run_refusals; /* control: requests refused */
 };
 
 struct standalone {
-	pid_t sup_pid;			/* -1 without --standalone */
-	bool sup_reaped;		/* it died; main thread only */
-	int ctl;			/* write end of the control pipe */
-	struct sa_counters *ctr;	/* MAP_SHARED page or NULL */
+	pid_t sup_pid;		 /* -1 without --standalone */
+	bool sup_reaped;	 /* it died; main thread only */
+	int ctl;		 /* write end of the control pipe */
+	struct sa_counters *ctr; /* MAP_SHARED page or NULL */
 };
 
 /* The supervisor's state; it lives on the supervisor's stack. */
 struct sup {
 	const struct options *opt;
-	const struct spawn_cmd *cmd;	/* the LS; NULL without one */
-	struct control *control;	/* NULL without a control socket */
+	const struct spawn_cmd *cmd; /* the LS; NULL without one */
+	struct control *control;     /* NULL without a control socket */
 	struct sa_counters *ctr;
 	int ctl, sfd, out, devnull;
-	pid_t pid;			/* the LS, or -1 */
+	pid_t pid; /* the LS, or -1 */
 	long backoff;
 	long long started, next_start, kill_at;
 	bool stopping, killed;
@@ -145,12 +145,12 @@ sup_spawn(struct sup *s)
 		close(p[1]);
 		s->pid = -1;
 		s->next_start = sa_now_ms() + s->backoff;
-		s->backoff = s->backoff * 2 > SA_BACKOFF_MAX ?
-			     SA_BACKOFF_MAX : s->backoff * 2;
+		s->backoff = s->backoff * 2 > SA_BACKOFF_MAX ? SA_BACKOFF_MAX
+							     : s->backoff * 2;
 		return;
 	}
 	close(p[1]);
-	if (s->out >= 0)	/* an orphan of the last LS may hold it */
+	if (s->out >= 0) /* an orphan of the last LS may hold it */
 		close(s->out);
 	s->out = p[0];
 	s->linelen = 0;
@@ -159,7 +159,8 @@ sup_spawn(struct sup *s)
 		atomic_fetch_add(&s->ctr->restarts, 1);
 	atomic_store(&s->ctr->pid, (long)s->pid);
 	log_info("standalone: language server %s started as %s, pid %ld "
-		 "(start #%lu)", s->cmd->argv[0], s->cmd->user, (long)s->pid,
+		 "(start #%lu)",
+		 s->cmd->argv[0], s->cmd->user, (long)s->pid,
 		 atomic_load(&s->ctr->starts));
 }
 
@@ -220,7 +221,7 @@ sup_reap(struct sup *s)
 		while (s->out >= 0 && !s->stopping) {
 			struct pollfd pfd = { s->out, POLLIN, 0 };
 
-			if (poll(&pfd, 1, 0) <= 0)	/* its last words */
+			if (poll(&pfd, 1, 0) <= 0) /* its last words */
 				break;
 			sup_read(s);
 		}
@@ -229,13 +230,14 @@ sup_reap(struct sup *s)
 		atomic_fetch_add(&s->ctr->exits, 1);
 		if (s->stopping)
 			continue;
-		delay = now - s->started >= SA_HEALTHY_RUN ?
-			SA_BACKOFF_MIN : s->backoff;
-		s->backoff = delay * 2 > SA_BACKOFF_MAX ? SA_BACKOFF_MAX
-							: delay * 2;
+		delay = now - s->started >= SA_HEALTHY_RUN ? SA_BACKOFF_MIN
+							   : s->backoff;
+		s->backoff =
+			delay * 2 > SA_BACKOFF_MAX ? SA_BACKOFF_MAX : delay * 2;
 		s->next_start = now + delay;
 		log_warnx("standalone: language server pid %ld %s %d; "
-			  "restarting in %ld ms", (long)pid,
+			  "restarting in %ld ms",
+			  (long)pid,
 			  WIFSIGNALED(st) ? "killed by signal" : "exited with",
 			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
 			  delay);
@@ -283,7 +285,7 @@ sup_events(struct sup *s, struct pollfd *pfd)
 		char c;
 
 		if (read(s->ctl, &c, 1) <= 0)
-			sup_stop(s);	/* the daemon is gone or stopping */
+			sup_stop(s); /* the daemon is gone or stopping */
 	}
 	if (pfd[1].revents &&
 	    read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -294,7 +296,7 @@ sup_events(struct sup *s, struct pollfd *pfd)
 	}
 	if (s->out >= 0 && pfd[2].revents)
 		sup_read(s);
-	sup_reap(s);	/* signals merge: never trust one SIGCHLD per child */
+	sup_reap(s); /* signals merge: never trust one SIGCHLD per child */
 }
 
 /* Serves the control socket; its counters go to the shared page. */
@@ -326,13 +328,14 @@ sup_loop(struct sup *s)
 		if (s->stopping && s->pid > 0 && !s->killed &&
 		    now >= s->kill_at) {
 			log_warnx("standalone: language server pid %ld ignored "
-				  "SIGTERM; killing it", (long)s->pid);
+				  "SIGTERM; killing it",
+				  (long)s->pid);
 			kill(-s->pid, SIGKILL);
 			kill(s->pid, SIGKILL);
 			s->killed = true;
 		}
-		pfd[0] = (struct pollfd){ s->stopping ? -1 : s->ctl,
-					  POLLIN, 0 };
+		pfd[0] =
+			(struct pollfd){ s->stopping ? -1 : s->ctl, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ s->out, POLLIN, 0 };
 		timeout = sup_timeout(s, sa_now_ms());
@@ -368,14 +371,19 @@ static void
 sup_main(const struct options *opt, const struct spawn_cmd *cmd, int ctl,
 	 struct control *control, struct sa_counters *ctr)
 {
-	struct sup s = { .opt = opt, .cmd = cmd, .control = control,
-			 .ctr = ctr, .ctl = ctl, .out = -1, .pid = -1,
+	struct sup s = { .opt = opt,
+			 .cmd = cmd,
+			 .control = control,
+			 .ctr = ctr,
+			 .ctl = ctl,
+			 .out = -1,
+			 .pid = -1,
 			 .backoff = SA_BACKOFF_MIN };
 	sigset_t set;
 
 	/* Listeners, ledger, API: not ours. */
 	close_all_but(ctl, control ? control_fileno(control) : ctl);
-	if (opt->daemon) {	/* its socket went with the rest */
+	if (opt->daemon) { /* its socket went with the rest */
 		log_use_syslog(false);
 		log_use_syslog(true);
 	}
@@ -480,7 +488,7 @@ standalone_new(const struct options *opt)
 	    (privsep_state_searchable(opt->state_dir) < 0 ||
 	     sa_fork_supervisor(sa, opt, bundle, control) < 0))
 		goto fail;
-	control_free(control);	/* the supervisor's now */
+	control_free(control); /* the supervisor's now */
 	return sa;
 fail:
 	control_unlink(control);
@@ -519,7 +527,7 @@ standalone_free(struct standalone *sa)
 	if (!sa)
 		return;
 	if (sa->ctl >= 0)
-		close(sa->ctl);	/* end of file: the supervisor stops */
+		close(sa->ctl); /* end of file: the supervisor stops */
 	if (sa->sup_pid > 0 && !sa->sup_reaped)
 		while (waitpid(sa->sup_pid, &st, 0) < 0 && errno == EINTR)
 			;

@@ -99,17 +99,17 @@ static const char *const store_schema_v2 =
 	"ALTER TABLE hourly ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE hourly SET unpriced = requests WHERE row <> '';";
 
-#define STORE_COUNTS_UPDATE \
-	"requests = requests + excluded.requests," \
-	" input_tokens = input_tokens + excluded.input_tokens," \
-	" output_tokens = output_tokens + excluded.output_tokens," \
+#define STORE_COUNTS_UPDATE                                              \
+	"requests = requests + excluded.requests,"                       \
+	" input_tokens = input_tokens + excluded.input_tokens,"          \
+	" output_tokens = output_tokens + excluded.output_tokens,"       \
 	" thinking_tokens = thinking_tokens + excluded.thinking_tokens," \
-	" cached_tokens = cached_tokens + excluded.cached_tokens," \
-	" cache_creation_tokens = cache_creation_tokens +" \
-	" excluded.cache_creation_tokens," \
-	" total_tokens = total_tokens + excluded.total_tokens," \
-	" cost_usd = cost_usd + excluded.cost_usd," \
-	" unpriced = unpriced + excluded.unpriced," \
+	" cached_tokens = cached_tokens + excluded.cached_tokens,"       \
+	" cache_creation_tokens = cache_creation_tokens +"               \
+	" excluded.cache_creation_tokens,"                               \
+	" total_tokens = total_tokens + excluded.total_tokens,"          \
+	" cost_usd = cost_usd + excluded.cost_usd,"                      \
+	" unpriced = unpriced + excluded.unpriced,"                      \
 	" last = max(last, excluded.last)"
 
 static const char *const store_sql_ins_rec =
@@ -119,20 +119,20 @@ static const char *const store_sql_ins_rec =
 	" ttfb_ms, error, transport, raw, agent, pid, uid, cache_write_5m,"
 	" cache_write_1h, cost_usd, key, key_oauth) VALUES"
 	" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-#define STORE_SUM_COLS "requests, input_tokens, output_tokens," \
+#define STORE_SUM_COLS                                            \
+	"requests, input_tokens, output_tokens,"                  \
 	" thinking_tokens, cached_tokens, cache_creation_tokens," \
 	" total_tokens, cost_usd, unpriced"
 static const char *const store_sql_ins_sum =
 	"INSERT INTO summary (row, endpoint, status, " STORE_SUM_COLS
 	", first, last) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
 	"?14)"
-	" ON CONFLICT (row, endpoint, status) DO UPDATE SET "
-	STORE_COUNTS_UPDATE ", first = min(first, excluded.first)";
+	" ON CONFLICT (row, endpoint, status) DO UPDATE SET " STORE_COUNTS_UPDATE
+	", first = min(first, excluded.first)";
 static const char *const store_sql_ins_hour =
 	"INSERT INTO hourly (hour, row, endpoint, " STORE_SUM_COLS ", last)"
 	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
-	" ON CONFLICT (hour, row, endpoint) DO UPDATE SET "
-	STORE_COUNTS_UPDATE;
+	" ON CONFLICT (hour, row, endpoint) DO UPDATE SET " STORE_COUNTS_UPDATE;
 
 sqlite3 *
 store_db(struct store *s)
@@ -185,8 +185,9 @@ store_check_file(int dirfd, const char *name, bool make, char *err,
 		}
 		if (!make)
 			return 0;
-		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL |
-			    O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dirfd, name,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
 		if (fd < 0)
 			snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		else
@@ -194,8 +195,10 @@ store_check_file(int dirfd, const char *name, bool make, char *err,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file (a symlink, "
-			 "FIFO or device?); refusing it", name);
+		snprintf(err, errlen,
+			 "%s is not a regular file (a symlink, "
+			 "FIFO or device?); refusing it",
+			 name);
 		goto out;
 	}
 	if (st.st_nlink != 1) {
@@ -203,12 +206,11 @@ store_check_file(int dirfd, const char *name, bool make, char *err,
 			 name, (unsigned long)st.st_nlink);
 		goto out;
 	}
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC);
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino ||
 	    fst.st_dev != st.st_dev || !S_ISREG(fst.st_mode)) {
-		snprintf(err, errlen, "%s changed under us; refusing it",
-			 name);
+		snprintf(err, errlen, "%s changed under us; refusing it", name);
 		goto out;
 	}
 	if ((fst.st_mode & 077) && fchmod(fd, 0600) < 0) {
@@ -233,14 +235,13 @@ store_check_paths(const char *dir, bool create, char *err, size_t errlen)
 
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
-		snprintf(err, errlen, "state dir %s: %s", dir,
-			 strerror(errno));
+		snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (store_check_file(dfd, STORE_FILE, create, err, errlen) < 0)
 		goto out;
-	if (!create && faccessat(dfd, STORE_FILE, F_OK,
-				 AT_SYMLINK_NOFOLLOW) < 0) {
+	if (!create &&
+	    faccessat(dfd, STORE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(err, errlen, "%s/%s: no usage database", dir,
 			 STORE_FILE);
 		goto out;
@@ -249,8 +250,8 @@ store_check_paths(const char *dir, bool create, char *err, size_t errlen)
 	 * through a name someone planted; a -journal is only checked. */
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "%s%s", STORE_FILE, side[i]);
-		if (store_check_file(dfd, name, create && i < 2, err,
-				     errlen) < 0)
+		if (store_check_file(dfd, name, create && i < 2, err, errlen) <
+		    0)
 			goto out;
 	}
 	rc = 0;
@@ -284,34 +285,43 @@ store_schema(struct store *s, bool writer, char *err, size_t errlen)
 
 	if (store_pragma_int(s, "PRAGMA application_id", &app) < 0 ||
 	    store_pragma_int(s, "PRAGMA user_version", &ver) < 0 ||
-	    store_pragma_int(s, "SELECT count(*) FROM sqlite_master",
-			     &ntab) < 0) {
-		snprintf(err, errlen, "not a usage database (%s); refusing "
-			 "it, left untouched", sqlite3_errmsg(s->db));
+	    store_pragma_int(s, "SELECT count(*) FROM sqlite_master", &ntab) <
+		    0) {
+		snprintf(err, errlen,
+			 "not a usage database (%s); refusing "
+			 "it, left untouched",
+			 sqlite3_errmsg(s->db));
 		return -1;
 	}
 	if ((app != STORE_APP_ID && (app != 0 || ntab != 0 || ver != 0)) ||
 	    (app == STORE_APP_ID && ver == 0)) {
-		snprintf(err, errlen, "not a usage database (application_id "
-			 "%#llx); refusing it, left untouched", app);
+		snprintf(err, errlen,
+			 "not a usage database (application_id "
+			 "%#llx); refusing it, left untouched",
+			 app);
 		return -1;
 	}
 	if (ver > STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "schema version %lld is newer than this "
-			 "build's %d; refusing it", ver, STORE_SCHEMA_VERSION);
+		snprintf(err, errlen,
+			 "schema version %lld is newer than this "
+			 "build's %d; refusing it",
+			 ver, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (ver == STORE_SCHEMA_VERSION)
 		return 0;
 	if (!writer) {
-		snprintf(err, errlen, "schema version %lld needs the daemon "
-			 "to migrate it", ver);
+		snprintf(err, errlen,
+			 "schema version %lld needs the daemon "
+			 "to migrate it",
+			 ver);
 		return -1;
 	}
 	/* Migrations forward, in one transaction: 0 (new) -> 1 -> 2. */
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d;"
-		 "PRAGMA user_version = %d;", STORE_APP_ID,
-		 STORE_SCHEMA_VERSION);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA application_id = %d;"
+		 "PRAGMA user_version = %d;",
+		 STORE_APP_ID, STORE_SCHEMA_VERSION);
 	if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
 	if ((ver < 1 && store_exec(s, store_schema_v1, err, errlen) < 0) ||
@@ -355,20 +365,22 @@ store_open(const char *dir, bool create, char *err, size_t errlen)
 	    !(s = calloc(1, sizeof(*s))))
 		goto fail;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-		snprintf(why, sizeof(why), "%s", s->db ?
-			 sqlite3_errmsg(s->db) : "out of memory");
+		snprintf(why, sizeof(why), "%s",
+			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (store_schema(s, create, why, sizeof(why)) < 0 ||
-	    store_exec(s, "PRAGMA journal_mode = WAL;"
-		       "PRAGMA synchronous = FULL;", why, sizeof(why)) < 0)
+	    store_exec(s,
+		       "PRAGMA journal_mode = WAL;"
+		       "PRAGMA synchronous = FULL;",
+		       why, sizeof(why)) < 0)
 		goto fail;
 	if (create && store_prepare(s, why, sizeof(why)) < 0)
 		goto fail;
-	if (!create && store_exec(s, "PRAGMA query_only = 1", why,
-				  sizeof(why)) < 0)
+	if (!create &&
+	    store_exec(s, "PRAGMA query_only = 1", why, sizeof(why)) < 0)
 		goto fail;
 	return s;
 fail:
@@ -394,8 +406,8 @@ store_free(struct store *s)
  * (hour, row, endpoint) keys. The strings point into the batch. */
 struct store_agg {
 	const char *row, *endpoint;
-	int status;			/* summary; -1 in hourly */
-	int64_t hour;			/* hourly; -1 in summary */
+	int status;   /* summary; -1 in hourly */
+	int64_t hour; /* hourly; -1 in summary */
 	struct usage_counts c;
 	double first, last;
 };
@@ -443,12 +455,14 @@ aggs_flush(struct store *s, struct store_aggs *g)
 
 		if (a->hour < 0) {
 			sqlite3_bind_text(st, 1, a->row, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, a->endpoint, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, a->endpoint, -1,
+					  SQLITE_STATIC);
 			sqlite3_bind_int(st, 3, a->status);
 		} else {
 			sqlite3_bind_int64(st, 1, a->hour);
 			sqlite3_bind_text(st, 2, a->row, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, a->endpoint, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, a->endpoint, -1,
+					  SQLITE_STATIC);
 		}
 		if (bind_agg(st, 4, a, a->hour < 0) < 0)
 			return -1;
@@ -480,8 +494,8 @@ aggs_add(struct store *s, struct store_aggs *g, const struct usage_record *r,
 	}
 	a = &g->a[i];
 	if (i == g->n) {
-		*a = (struct store_agg){ row, r->endpoint, status, hour,
-					 { 0 }, r->time, r->time };
+		*a = (struct store_agg){ row,	r->endpoint, status, hour,
+					 { 0 }, r->time,     r->time };
 		g->n++;
 	}
 	a->c.requests++;
@@ -574,8 +588,8 @@ store_insert(struct store *s, const struct usage_record *r)
 }
 
 int
-store_commit(struct store *s, const struct usage_record *r, size_t n,
-	     char *err, size_t errlen)
+store_commit(struct store *s, const struct usage_record *r, size_t n, char *err,
+	     size_t errlen)
 {
 	if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
@@ -598,12 +612,13 @@ store_load(struct store *s, struct usage_table *t)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT row, endpoint, status,"
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT row, endpoint, status,"
 			       " requests, input_tokens, output_tokens,"
 			       " thinking_tokens, cached_tokens,"
 			       " cache_creation_tokens, total_tokens, cost_usd,"
-			       " unpriced, first, last FROM summary", -1, &st,
-			       NULL) != SQLITE_OK)
+			       " unpriced, first, last FROM summary",
+			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct usage_counts c;
@@ -631,7 +646,8 @@ store_prune(struct store *s, double before, int batch)
 		return -1;
 	/* The newest time of the oldest `batch` records below the line;
 	 * records at that very time go too. */
-	if (sqlite3_prepare_v2(s->db, "SELECT max(ts) FROM (SELECT ts FROM "
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT max(ts) FROM (SELECT ts FROM "
 			       "records WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
@@ -645,15 +661,16 @@ store_prune(struct store *s, double before, int batch)
 	}
 	cut = sqlite3_column_double(st, 0);
 	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM records WHERE ts <= ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM records WHERE ts <= ?1", -1,
+			       &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_double(st, 1, cut);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	n = (long)sqlite3_changes(s->db);
 	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO meta VALUES "
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO meta VALUES "
 			       "('pruned_through', ?1) ON CONFLICT (key) DO "
 			       "UPDATE SET value = max(value, excluded.value)",
 			       -1, &st, NULL) != SQLITE_OK ||
@@ -664,8 +681,7 @@ out:
 	sqlite3_finalize(st);
 	if (n < 0)
 		log_warnx("store: pruning: %s", sqlite3_errmsg(s->db));
-	if (store_exec(s, n < 0 ? "ROLLBACK" : "COMMIT", err,
-		       sizeof(err)) < 0)
+	if (store_exec(s, n < 0 ? "ROLLBACK" : "COMMIT", err, sizeof(err)) < 0)
 		n = -1;
 	return n;
 }

@@ -56,8 +56,14 @@ struct json_object *store_window_json(struct store *s, struct usage_table *t,
 /* /v1/usage?by= (store_group.c): what the records are grouped by, in
  * the order given. */
 enum store_by_kind {
-	STORE_BY_MODEL, STORE_BY_AGENT, STORE_BY_KEY, STORE_BY_HOST,
-	STORE_BY_DAY, STORE_BY_WEEK, STORE_BY_MONTH, STORE_BY_HOUR,
+	STORE_BY_MODEL,
+	STORE_BY_AGENT,
+	STORE_BY_KEY,
+	STORE_BY_HOST,
+	STORE_BY_DAY,
+	STORE_BY_WEEK,
+	STORE_BY_MONTH,
+	STORE_BY_HOUR,
 	STORE_BY_NKINDS,
 };
 struct store_by {
@@ -67,8 +73,7 @@ struct store_by {
 
 /* Parses "day,model": known names, each at most once, comma-separated,
  * no blanks. 0, or -1 with a short message in err. */
-int store_by_parse(const char *s, struct store_by *b, char *err,
-		   size_t errlen);
+int store_by_parse(const char *s, struct store_by *b, char *err, size_t errlen);
 /* The groups of the records with since <= time < until (until 0: no
  * bound), with t's labels (NULL: none): {"by": [...], "groups": [...],
  * "totals": {...}}. Days, weeks (from Monday) and months are those of
@@ -84,12 +89,12 @@ struct store_filter {
 	char host[USAGE_HOST_MAX];
 	char endpoint[USAGE_ENDPOINT_MAX];
 	char agent[USAGE_AGENT_MAX];
-	char key[USAGE_KEY_MAX];	/* a credential's fingerprint */
+	char key[USAGE_KEY_MAX]; /* a credential's fingerprint */
 	bool has_model, has_host, has_endpoint, has_agent, has_key;
-	double since, until;		/* until 0: none */
-	int complete;			/* -1: any, 0 or 1 */
-	int64_t before;			/* id cursor; 0: from the newest */
-	int limit;			/* 1 .. STORE_LIMIT_MAX */
+	double since, until; /* until 0: none */
+	int complete;	     /* -1: any, 0 or 1 */
+	int64_t before;	     /* id cursor; 0: from the newest */
+	int limit;	     /* 1 .. STORE_LIMIT_MAX */
 };
 #define STORE_LIMIT_MAX 1000
 #define STORE_LIMIT_DEFAULT 100
@@ -99,8 +104,8 @@ void store_filter_init(struct store_filter *f);
 /* Applies one query argument. Times are RFC 3339, "today" or a duration
  * back from now (when_parse's syntax). 0, or -1 with a short
  * message in err for an unknown key or a bad value. */
-int store_filter_set(struct store_filter *f, const char *key,
-		     const char *value, double now, char *err, size_t errlen);
+int store_filter_set(struct store_filter *f, const char *key, const char *value,
+		     double now, char *err, size_t errlen);
 
 /* The matching records, newest (highest id) first, as a JSON array the
  * caller owns; each has its "id". *next gets the id to pass as before=

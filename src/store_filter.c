@@ -92,15 +92,16 @@ store_filter_set(struct store_filter *f, const char *key, const char *v,
 		return -1;
 	}
 	if (rc < 0)
-		snprintf(err, errlen, "%s: %s", key,
-			 strcmp(key, "limit") == 0 ?
-			 "expected a number from 1 to 1000" :
-			 strcmp(key, "before") == 0 ?
-			 "expected a record id (a positive number)" :
-			 strcmp(key, "complete") == 0 ?
-			 "expected true, false, 1 or 0" :
-			 strcmp(key, "since") == 0 || strcmp(key, "until") == 0 ?
-			 "expected RFC 3339 time, 'today' or a duration like 1h" :
-			 "too long");
+		snprintf(
+			err, errlen, "%s: %s", key,
+			strcmp(key, "limit") == 0
+				? "expected a number from 1 to 1000"
+			: strcmp(key, "before") == 0
+				? "expected a record id (a positive number)"
+			: strcmp(key, "complete") == 0
+				? "expected true, false, 1 or 0"
+			: strcmp(key, "since") == 0 || strcmp(key, "until") == 0
+				? "expected RFC 3339 time, 'today' or a duration like 1h"
+				: "too long");
 	return rc;
 }

@@ -29,19 +29,20 @@
 
 static const struct {
 	const char *name;
-	const char *expr;	/* the SQL of its column */
+	const char *expr; /* the SQL of its column */
 } store_bys[STORE_BY_NKINDS] = {
-	[STORE_BY_MODEL] = { "model", "(CASE WHEN model <> '' THEN model WHEN"
+	[STORE_BY_MODEL] = { "model",
+			     "(CASE WHEN model <> '' THEN model WHEN"
 			     " has_usage THEN 'unknown' ELSE '' END)" },
 	[STORE_BY_AGENT] = { "agent", "agent" },
 	[STORE_BY_KEY] = { "key", "key" },
 	[STORE_BY_HOST] = { "host", "host" },
 	[STORE_BY_DAY] = { "day", "strftime('%Y-%m-%d', ts + ?3,"
-			   " 'unixepoch')" },
+				  " 'unixepoch')" },
 	[STORE_BY_WEEK] = { "week", "date(ts + ?3, 'unixepoch', 'weekday 0',"
-			    " '-6 days')" },
+				    " '-6 days')" },
 	[STORE_BY_MONTH] = { "month", "strftime('%Y-%m', ts + ?3,"
-			     " 'unixepoch')" },
+				      " 'unixepoch')" },
 	[STORE_BY_HOUR] = { "hour",
 			    "strftime('%Y-%m-%dT%H:00Z', ts, 'unixepoch')" },
 };
@@ -60,7 +61,8 @@ store_by_parse(const char *s, struct store_by *b, char *err, size_t errlen)
 			    strncmp(p, store_bys[k].name, len) == 0)
 				break;
 		if (k == STORE_BY_NKINDS) {
-			snprintf(err, errlen, "by: expected a comma-separated "
+			snprintf(err, errlen,
+				 "by: expected a comma-separated "
 				 "list of model, agent, key, host, day, week, "
 				 "month, hour");
 			return -1;
@@ -93,14 +95,16 @@ group_sql(const struct store_by *b, char *sql, size_t len)
 			return -1;
 		off += (size_t)n;
 	}
-	n = snprintf(sql, len, "SELECT %s, count(*), sum(input_tokens),"
+	n = snprintf(sql, len,
+		     "SELECT %s, count(*), sum(input_tokens),"
 		     " sum(output_tokens), sum(thinking_tokens),"
 		     " sum(cached_tokens), sum(cache_creation_tokens),"
 		     " sum(total_tokens), total(cost_usd),"
 		     " sum(has_usage AND cost_usd IS NULL), max(key_oauth),"
 		     " max(ts) FROM records WHERE ts >= ?1 AND (?2 <= 0 OR"
 		     " ts < ?2) GROUP BY %s"
-		     " ORDER BY %s", cols, cols, cols);
+		     " ORDER BY %s",
+		     cols, cols, cols);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -125,9 +129,12 @@ group_row(sqlite3_stmt *st, const struct store_by *b, struct usage_table *t,
 					       json_object_new_string(label));
 		}
 		if (b->k[i] == STORE_BY_KEY && v && *v)
-			json_object_object_add(g, "key_kind",
-				json_object_new_string(sqlite3_column_int(st,
-					c + 9) ? "oauth" : "api_key"));
+			json_object_object_add(
+				g, "key_kind",
+				json_object_new_string(
+					sqlite3_column_int(st, c + 9)
+						? "oauth"
+						: "api_key"));
 	}
 	/* Null cost when nothing in the group had a price; groups without
 	 * usage cost 0. */
@@ -163,8 +170,8 @@ store_group_json(struct store *s, struct usage_table *t,
 	doc = json_object_new_object();
 	by = json_object_new_array();
 	for (size_t k = 0; k < b->n; k++)
-		json_object_array_add(by, json_object_new_string(
-			store_bys[b->k[k]].name));
+		json_object_array_add(
+			by, json_object_new_string(store_bys[b->k[k]].name));
 	json_object_object_add(doc, "by", by);
 	json_object_object_add(doc, "groups", groups);
 	groups = NULL;

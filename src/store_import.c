@@ -35,9 +35,10 @@ import_noted(struct store *s, const struct stat *st)
 	sqlite3_stmt *q = NULL;
 	int rc = -1, step;
 
-	if (sqlite3_prepare_v2(store_db(s), "SELECT 1 FROM imports WHERE "
-			       "dev = ?1 AND ino = ?2 AND size = ?3", -1, &q,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT 1 FROM imports WHERE "
+			       "dev = ?1 AND ino = ?2 AND size = ?3",
+			       -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(q, 1, (int64_t)st->st_dev);
 	sqlite3_bind_int64(q, 2, (int64_t)st->st_ino);
@@ -55,7 +56,8 @@ import_note(struct store *s, const struct stat *st, unsigned long n)
 	sqlite3_stmt *q = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(store_db(s), "INSERT INTO imports VALUES "
+	if (sqlite3_prepare_v2(store_db(s),
+			       "INSERT INTO imports VALUES "
 			       "('" STORE_JSONL "', ?1, ?2, ?3, ?4, ?5, ?6)",
 			       -1, &q, NULL) != SQLITE_OK)
 		goto out;
@@ -91,8 +93,8 @@ import_lines(struct store *s, FILE *f, const char *path, unsigned long *n)
 		lineno++;
 		if (line[len - 1] != '\n') {
 			log_warnx("store: %s: line %lu is torn (%zd bytes "
-				  "without a newline); skipped", path, lineno,
-				  len);
+				  "without a newline); skipped",
+				  path, lineno, len);
 			break;
 		}
 		json_tokener_reset(tok);
@@ -100,7 +102,8 @@ import_lines(struct store *s, FILE *f, const char *path, unsigned long *n)
 		if (!o || usage_record_from_json(o, r) < 0) {
 			if (bad++ < 10)
 				log_warnx("store: %s: line %lu is malformed; "
-					  "skipped", path, lineno);
+					  "skipped",
+					  path, lineno);
 		} else if (store_insert(s, r) < 0) {
 			json_object_put(o);
 			goto out;
@@ -144,7 +147,7 @@ store_import_jsonl(struct store *s, const char *dir, unsigned long *n)
 		snprintf(err, sizeof(err), "%s", strerror(errno));
 		goto out;
 	}
-	fd = -1;	/* f owns it */
+	fd = -1; /* f owns it */
 	if ((noted = import_noted(s, &st)) < 0)
 		goto out;
 	if (noted == 0) {

@@ -19,13 +19,15 @@
 #include "log.h"
 #include "store.h"
 
-#define STORE_COLS "id, ts, host, endpoint, model, status, has_usage," \
-	" complete, input_tokens, output_tokens, thinking_tokens," \
+#define STORE_COLS                                                          \
+	"id, ts, host, endpoint, model, status, has_usage,"                 \
+	" complete, input_tokens, output_tokens, thinking_tokens,"          \
 	" cached_tokens, cache_creation_tokens, total_tokens, duration_ms," \
 	" ttfb_ms, error, transport, raw, agent, pid, uid, cache_write_5m," \
 	" cache_write_1h, cost_usd, key, key_oauth"
 
-#define STORE_ROW_KEY "(CASE WHEN model <> '' THEN model WHEN has_usage" \
+#define STORE_ROW_KEY                                      \
+	"(CASE WHEN model <> '' THEN model WHEN has_usage" \
 	" THEN 'unknown' ELSE '' END)"
 
 static void
@@ -98,9 +100,10 @@ pruned_through(struct store *s)
 	sqlite3_stmt *st = NULL;
 	double t = 0;
 
-	if (sqlite3_prepare_v2(store_db(s), "SELECT value FROM meta WHERE "
-			       "key = 'pruned_through'", -1, &st,
-			       NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT value FROM meta WHERE "
+			       "key = 'pruned_through'",
+			       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		t = sqlite3_column_double(st, 0);
 	sqlite3_finalize(st);
@@ -130,19 +133,23 @@ store_window_json(struct store *s, struct usage_table *t, double since)
 		goto out;
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
-	snprintf(sql, sizeof(sql), "SELECT row, endpoint, sum(requests), %s,"
+	snprintf(sql, sizeof(sql),
+		 "SELECT row, endpoint, sum(requests), %s,"
 		 " sum(unpriced), max(last) FROM hourly WHERE hour >= ?1"
-		 " GROUP BY row, endpoint", sum);
+		 " GROUP BY row, endpoint",
+		 sum);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)(hour / 3600));
 	if (window_add(st, w, since) < 0)
 		goto out;
 	sqlite3_finalize(st);
-	snprintf(sql, sizeof(sql), "SELECT " STORE_ROW_KEY " AS r, endpoint,"
+	snprintf(sql, sizeof(sql),
+		 "SELECT " STORE_ROW_KEY " AS r, endpoint,"
 		 " count(*), %s, sum(has_usage AND cost_usd IS NULL),"
 		 " max(ts) FROM records WHERE ts >= ?1 AND ts < ?2"
-		 " GROUP BY r, endpoint", sum);
+		 " GROUP BY r, endpoint",
+		 sum);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_double(st, 1, since);
@@ -168,10 +175,15 @@ requests_sql(const struct store_filter *f, char *sql, size_t len)
 {
 	size_t off;
 
-	off = (size_t)snprintf(sql, len, "SELECT " STORE_COLS " FROM records"
+	off = (size_t)snprintf(sql, len,
+			       "SELECT " STORE_COLS " FROM records"
 			       " WHERE 1");
-#define W(cond, text) do { if ((cond) && off < len) \
-	off += (size_t)snprintf(sql + off, len - off, "%s", text); } while (0)
+#define W(cond, text)                                                       \
+	do {                                                                \
+		if ((cond) && off < len)                                    \
+			off += (size_t)snprintf(sql + off, len - off, "%s", \
+						text);                      \
+	} while (0)
 	W(f->has_model, " AND model = ?");
 	W(f->has_host, " AND host = ?");
 	W(f->has_endpoint, " AND endpoint = ?");
@@ -224,8 +236,8 @@ store_requests_json(struct store *s, const struct store_filter *f,
 
 	*next = 0;
 	requests_sql(f, sql, sizeof(sql));
-	if (!r || sqlite3_prepare_v2(store_db(s), sql, -1, &st,
-				     NULL) != SQLITE_OK)
+	if (!r ||
+	    sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	requests_bind(st, f);
 	arr = json_object_new_array();
@@ -323,17 +335,18 @@ csv_record(FILE *out, int64_t id, const struct usage_record *r)
 }
 
 int
-store_export(struct store *s, double since, double until, bool csv,
-	     FILE *out, char *err, size_t errlen)
+store_export(struct store *s, double since, double until, bool csv, FILE *out,
+	     char *err, size_t errlen)
 {
 	struct usage_record *r = malloc(sizeof(*r));
 	sqlite3_stmt *st = NULL;
 	int rc = -1, step;
 
-	if (!r || sqlite3_prepare_v2(store_db(s), "SELECT " STORE_COLS
+	if (!r || sqlite3_prepare_v2(store_db(s),
+				     "SELECT " STORE_COLS
 				     " FROM records WHERE ts >= ?1 AND"
-				     " (?2 <= 0 OR ts < ?2) ORDER BY id", -1,
-				     &st, NULL) != SQLITE_OK)
+				     " (?2 <= 0 OR ts < ?2) ORDER BY id",
+				     -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_double(st, 1, since);
 	sqlite3_bind_double(st, 2, until);
@@ -355,16 +368,18 @@ store_export(struct store *s, double since, double until, bool csv,
 		}
 		o = usage_record_to_json(r);
 		json_object_object_add(o, "id", json_object_new_int64(id));
-		fprintf(out, "%s\n", json_object_to_json_string_ext(o,
-			JSON_C_TO_STRING_PLAIN));
+		fprintf(out, "%s\n",
+			json_object_to_json_string_ext(o,
+						       JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
 	if (step == SQLITE_DONE && !ferror(out) && fflush(out) == 0)
 		rc = 0;
 out:
 	if (rc < 0)
-		snprintf(err, errlen, "%s", ferror(out) ? "write error" :
-			 sqlite3_errmsg(store_db(s)));
+		snprintf(err, errlen, "%s",
+			 ferror(out) ? "write error"
+				     : sqlite3_errmsg(store_db(s)));
 	sqlite3_finalize(st);
 	free(r);
 	return rc;

@@ -40,33 +40,33 @@
 
 /* NORMAL already lacks SSL 3.0 in GnuTLS 3.7; saying so keeps it out
  * should a distribution's NORMAL ever differ. */
-#define TLS_PRIORITIES	"NORMAL:-VERS-SSL3.0"
-#define TLS_NAME_MAX	256
+#define TLS_PRIORITIES "NORMAL:-VERS-SSL3.0"
+#define TLS_NAME_MAX 256
 /* Read-ahead: a request head and its record header fit; a larger
  * record's rest is read straight into GnuTLS's buffer. */
-#define TLS_RX_AHEAD	4096
+#define TLS_RX_AHEAD 4096
 /* How far one blocking recv() may overshoot a read deadline before
  * tls_recv() polls for the time left instead. */
-#define TLS_RX_SLACK_MS	20
+#define TLS_RX_SLACK_MS 20
 
 struct tls {
 	gnutls_session_t session;
 	struct certcache *cache;
-	struct certcache_entry *entry;	/* set by tls_retrieve() */
+	struct certcache_entry *entry; /* set by tls_retrieve() */
 	int fd;
 	int handshake_timeout_ms;
-	int sndtimeo_ms;		/* what SO_SNDTIMEO is now; -1 unset */
-	int rcvtimeo_ms;		/* what SO_RCVTIMEO is now; -1 unset */
-	int64_t rx_deadline;		/* tls_read()'s, or 0 */
-	int64_t tx_deadline;		/* tls_write_all()'s, or 0 */
-	size_t rx_pos, rx_len;		/* rx[rx_pos..rx_len) not yet pulled */
+	int sndtimeo_ms;       /* what SO_SNDTIMEO is now; -1 unset */
+	int rcvtimeo_ms;       /* what SO_RCVTIMEO is now; -1 unset */
+	int64_t rx_deadline;   /* tls_read()'s, or 0 */
+	int64_t tx_deadline;   /* tls_write_all()'s, or 0 */
+	size_t rx_pos, rx_len; /* rx[rx_pos..rx_len) not yet pulled */
 	unsigned char rx[TLS_RX_AHEAD];
-	int alert;			/* fatal alert received, or -1 */
-	int last_rc;			/* GnuTLS code of the last error */
-	size_t pushed;			/* bytes sent so far */
-	unsigned char tail[8];		/* the last bytes received */
+	int alert;	       /* fatal alert received, or -1 */
+	int last_rc;	       /* GnuTLS code of the last error */
+	size_t pushed;	       /* bytes sent so far */
+	unsigned char tail[8]; /* the last bytes received */
 	size_t tail_len;
-	char sni[TLS_NAME_MAX];		/* empty without SNI */
+	char sni[TLS_NAME_MAX]; /* empty without SNI */
 	char fallback[TLS_NAME_MAX];
 };
 
@@ -80,15 +80,15 @@ static pthread_once_t tls_priority_once = PTHREAD_ONCE_INIT;
 static void
 tls_priority_init(void)
 {
-	tls_priority_rc = gnutls_priority_init(&tls_priority, TLS_PRIORITIES,
-	                                       NULL);
+	tls_priority_rc =
+		gnutls_priority_init(&tls_priority, TLS_PRIORITIES, NULL);
 }
 
 static int
 tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn,
-             int nreqs, const gnutls_pk_algorithm_t *pk_algos,
-             int pk_algos_length, gnutls_pcert_st **pcert,
-             unsigned int *pcert_length, gnutls_privkey_t *privkey)
+	     int nreqs, const gnutls_pk_algorithm_t *pk_algos,
+	     int pk_algos_length, gnutls_pcert_st **pcert,
+	     unsigned int *pcert_length, gnutls_privkey_t *privkey)
 {
 	struct tls *s = gnutls_session_get_ptr(session);
 	struct certcache_entry *e = NULL;
@@ -105,7 +105,7 @@ tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn,
 		e = certcache_get(s->cache, s->fallback);
 	if (!e)
 		return -1;
-	certcache_put(s->entry);	/* a repeated call replaces it */
+	certcache_put(s->entry); /* a repeated call replaces it */
 	s->entry = e;
 	*pcert = certcache_entry_chain(e, pcert_length);
 	*privkey = certcache_entry_key(e);
@@ -123,8 +123,8 @@ tls_keep_tail(struct tls *s, const unsigned char *p, size_t n)
 		s->tail_len = sizeof(s->tail);
 		return;
 	}
-	keep = s->tail_len < sizeof(s->tail) - n ? s->tail_len :
-	       sizeof(s->tail) - n;
+	keep = s->tail_len < sizeof(s->tail) - n ? s->tail_len
+						 : sizeof(s->tail) - n;
 	memmove(s->tail, s->tail + s->tail_len - keep, keep);
 	memcpy(s->tail + keep, p, n);
 	s->tail_len = keep + n;
@@ -144,7 +144,7 @@ tls_recv(struct tls *s, void *buf, size_t len)
 		int64_t left = s->rx_deadline - clock_mono_ms();
 
 		if (left <= 0 || (left + TLS_RX_SLACK_MS < s->rcvtimeo_ms &&
-		                  poll(&pfd, 1, (int)left) == 0)) {
+				  poll(&pfd, 1, (int)left) == 0)) {
 			errno = EAGAIN;
 			return -1;
 		}
@@ -188,8 +188,10 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 
 	if (s->rx_pos < s->rx_len)
 		return 1;
-	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 :
-	            ms > INT32_MAX ? INT32_MAX : (int)ms);
+	return poll(&pfd, 1,
+		    ms == GNUTLS_INDEFINITE_TIMEOUT ? -1
+		    : ms > INT32_MAX		    ? INT32_MAX
+						    : (int)ms);
 }
 
 /* One send() for tls_push() within tls_write_all(): it moves what fits
@@ -207,8 +209,8 @@ tls_send_by(struct tls *s, const void *buf, size_t len)
 
 	for (;;) {
 		n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-		               errno != EINTR))
+		if (n >= 0 ||
+		    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			return n;
 		left = s->tx_deadline - clock_mono_ms();
 		if (left <= 0)
@@ -219,7 +221,7 @@ tls_send_by(struct tls *s, const void *buf, size_t len)
 		if (rc < 0 && errno != EINTR)
 			return -1;
 	}
-	errno = EAGAIN;		/* tls_write_all() sees the deadline passed */
+	errno = EAGAIN; /* tls_write_all() sees the deadline passed */
 	return -1;
 }
 
@@ -227,8 +229,8 @@ static ssize_t
 tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct tls *s = ptr;
-	ssize_t n = s->tx_deadline ? tls_send_by(s, buf, len) :
-	            send(s->fd, buf, len, MSG_NOSIGNAL);
+	ssize_t n = s->tx_deadline ? tls_send_by(s, buf, len)
+				   : send(s->fd, buf, len, MSG_NOSIGNAL);
 
 	if (n > 0)
 		s->pushed += (size_t)n;
@@ -245,20 +247,17 @@ tls_plain_alert(const struct tls *s)
 {
 	const unsigned char *r = s->tail + s->tail_len - 7;
 
-	if (s->tail_len < 7 || r[0] != 0x15 || r[1] != 0x03 ||
-	    r[2] < 0x01 || r[2] > 0x04 || r[3] != 0 || r[4] != 2 ||
-	    r[5] != GNUTLS_AL_FATAL)
+	if (s->tail_len < 7 || r[0] != 0x15 || r[1] != 0x03 || r[2] < 0x01 ||
+	    r[2] > 0x04 || r[3] != 0 || r[4] != 2 || r[5] != GNUTLS_AL_FATAL)
 		return -1;
 	return r[6];
 }
 
 struct tls *
 tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
-               int handshake_timeout_ms)
+	       int handshake_timeout_ms)
 {
-	static const gnutls_datum_t http11 = {
-		(unsigned char *)"http/1.1", 8
-	};
+	static const gnutls_datum_t http11 = { (unsigned char *)"http/1.1", 8 };
 	gnutls_certificate_credentials_t cred;
 	struct tls *s;
 	int rc;
@@ -270,31 +269,32 @@ tls_server_new(struct certcache *cache, int fd, const char *sni_or_ip,
 	s->alert = -1;
 	s->sndtimeo_ms = -1;
 	s->rcvtimeo_ms = -1;
-	s->handshake_timeout_ms = handshake_timeout_ms > 0 ?
-	                          handshake_timeout_ms : 0;
+	s->handshake_timeout_ms =
+		handshake_timeout_ms > 0 ? handshake_timeout_ms : 0;
 	if (sni_or_ip)
 		snprintf(s->fallback, sizeof(s->fallback), "%s", sni_or_ip);
 	cred = certcache_credentials(cache, tls_retrieve);
 	pthread_once(&tls_priority_once, tls_priority_init);
 	if ((rc = tls_priority_rc) < 0 ||
-	    (rc = gnutls_init(&s->session,
-	                      GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0 ||
+	    (rc = gnutls_init(&s->session, GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) <
+		    0 ||
 	    (rc = gnutls_priority_set(s->session, tls_priority)) < 0 ||
 	    (rc = gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
-	                                 cred)) < 0 ||
+					 cred)) < 0 ||
 	    (rc = gnutls_alpn_set_protocols(s->session, &http11, 1,
-	                                  GNUTLS_ALPN_SERVER_PRECEDENCE)) < 0) {
+					    GNUTLS_ALPN_SERVER_PRECEDENCE)) <
+		    0) {
 		log_warnx("tls: session setup: %s", gnutls_strerror(rc));
 		tls_free(s);
 		return NULL;
 	}
 	gnutls_handshake_set_timeout(s->session,
-	                             (unsigned int)s->handshake_timeout_ms);
+				     (unsigned int)s->handshake_timeout_ms);
 	gnutls_session_set_ptr(s->session, s);
 	gnutls_transport_set_ptr(s->session, s);
 	gnutls_transport_set_pull_function(s->session, tls_pull);
 	gnutls_transport_set_pull_timeout_function(s->session,
-	                                           tls_pull_timeout);
+						   tls_pull_timeout);
 	gnutls_transport_set_push_function(s->session, tls_push);
 	return s;
 }
@@ -306,7 +306,7 @@ tls_free(struct tls *s)
 		return;
 	if (s->session)
 		gnutls_deinit(s->session);
-	certcache_put(s->entry);	/* after the session stops using it */
+	certcache_put(s->entry); /* after the session stops using it */
 	free(s);
 }
 
@@ -397,7 +397,7 @@ tls_fail(struct tls *s, int rc)
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 		s->alert = (int)gnutls_alert_get(s->session);
 	else if (rc == GNUTLS_E_DECRYPTION_FAILED ||
-	         rc == GNUTLS_E_UNEXPECTED_PACKET)
+		 rc == GNUTLS_E_UNEXPECTED_PACKET)
 		s->alert = tls_plain_alert(s);
 	if (s->alert >= 0) {
 		if (s->alert == GNUTLS_A_UNKNOWN_CA ||
@@ -428,7 +428,7 @@ tls_handshake(struct tls *s)
 	if (rc == GNUTLS_E_PUSH_ERROR)
 		s->alert = tls_drain_for_alert(s);
 	closed = rc == GNUTLS_E_PREMATURE_TERMINATION ||
-	         rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR;
+		 rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR;
 	rc = tls_fail(s, rc);
 	/* Our flight went out and the client went away without a word:
 	 * what clients that check the certificate after the fact do. */
@@ -463,7 +463,7 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 		} else if (n == GNUTLS_E_REHANDSHAKE) {
 			/* We never renegotiate; say so and carry on. */
 			gnutls_alert_send(s->session, GNUTLS_AL_WARNING,
-			                  GNUTLS_A_NO_RENEGOTIATION);
+					  GNUTLS_A_NO_RENEGOTIATION);
 		} else if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			/* Many clients just close: that ends HTTP/1.1 too. */
 			n = 0;
@@ -473,7 +473,7 @@ tls_read(struct tls *s, void *buf, size_t len, int timeout_ms)
 			break;
 		}
 	}
-	s->rx_deadline = 0;	/* tls_pull() serves other calls too */
+	s->rx_deadline = 0; /* tls_pull() serves other calls too */
 	return n;
 }
 
@@ -507,15 +507,14 @@ tls_write_all(struct tls *s, const void *buf, size_t len, int timeout_ms)
 			continue;
 		}
 		if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) {
-			rc = tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR :
-			              (int)n);
+			rc = tls_fail(s, n == 0 ? GNUTLS_E_PUSH_ERROR : (int)n);
 			break;
 		}
 		/* GnuTLS wants the same arguments again after AGAIN. */
 		if ((rc = tls_wait(s, (int)n, deadline)) < 0)
 			break;
 	}
-	s->tx_deadline = 0;	/* tls_push() serves the handshake too */
+	s->tx_deadline = 0; /* tls_push() serves the handshake too */
 	return rc;
 }
 
@@ -560,7 +559,7 @@ tls_error(const struct tls *s)
 {
 	if (s->alert >= 0)
 		return gnutls_alert_get_name(
-		        (gnutls_alert_description_t)s->alert);
+			(gnutls_alert_description_t)s->alert);
 	return s->last_rc ? gnutls_strerror(s->last_rc) : "no error";
 }
 

@@ -16,10 +16,11 @@
 struct certcache;
 struct tls;
 
-#define TLS_E_FAILED	(-1)	/* any other failure; see tls_error() */
-#define TLS_E_TIMEOUT	(-2)	/* the peer was silent or stuck */
-#define TLS_E_REJECTED	(-3)	/* the client refused our cert */
-#define TLS_E_CLOSED	(-4)	/* the client closed or reset, without an
+#define TLS_E_FAILED (-1)   /* any other failure; see tls_error() */
+#define TLS_E_TIMEOUT (-2)  /* the peer was silent or stuck */
+#define TLS_E_REJECTED (-3) /* the client refused our cert */
+#define TLS_E_CLOSED \
+	(-4) /* the client closed or reset, without an
 				 * alert, after our certificate flight and
 				 * before finishing the handshake */
 
@@ -28,7 +29,7 @@ struct tls;
  * destination IP). handshake_timeout_ms bounds the whole handshake.
  * NULL on failure. Free with tls_free(). */
 struct tls *tls_server_new(struct certcache *cache, int fd,
-                           const char *sni_or_ip, int handshake_timeout_ms);
+			   const char *sni_or_ip, int handshake_timeout_ms);
 /* Drops the certificate reference and frees s without a close_notify
  * (call tls_bye() first for a clean close); NULL is a no-op. */
 void tls_free(struct tls *s);
@@ -54,8 +55,7 @@ size_t tls_pending(struct tls *s);
  * taken all of it within timeout_ms (0: for ever), one deadline for the
  * call however many bytes trickle out before it. Returns 0 or a TLS_E_
  * code; after TLS_E_TIMEOUT the session is not to be written again. */
-int tls_write_all(struct tls *s, const void *buf, size_t len,
-                  int timeout_ms);
+int tls_write_all(struct tls *s, const void *buf, size_t len, int timeout_ms);
 /* Sends close_notify (without waiting for the peer's). 0 or TLS_E_. */
 int tls_bye(struct tls *s, int timeout_ms);
 

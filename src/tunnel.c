@@ -22,13 +22,13 @@
 int
 tunnel_connect(const struct sockaddr_storage *dst, long connect_timeout_ms)
 {
-	socklen_t len = dst->ss_family == AF_INET6 ?
-		sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	socklen_t len = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						   : sizeof(struct sockaddr_in);
 	struct pollfd p;
 	int fd, err = 0, flags, rc;
 
-	if ((fd = socket(dst->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-			 SOCK_NONBLOCK, 0)) < 0)
+	if ((fd = socket(dst->ss_family,
+			 SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return -1;
 	if (connect(fd, (const struct sockaddr *)dst, len) < 0) {
 		if (errno != EINPROGRESS)
@@ -77,8 +77,8 @@ write_by(int to, const char *buf, ssize_t n, int64_t deadline)
 			off += w;
 			continue;
 		}
-		if (w == 0 || (errno != EINTR && errno != EAGAIN &&
-		               errno != EWOULDBLOCK))
+		if (w == 0 ||
+		    (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
 			return -1;
 		if (errno == EINTR)
 			continue;
@@ -106,8 +106,8 @@ pump(int from, int to, char *buf, ssize_t *moved, long write_ms)
 		return -1;
 	if (n == 0)
 		return 1;
-	if (write_by(to, buf, n, write_ms > 0 ? clock_mono_ms() + write_ms
-	                                      : 0) < 0)
+	if (write_by(to, buf, n,
+		     write_ms > 0 ? clock_mono_ms() + write_ms : 0) < 0)
 		return -1;
 	*moved += n;
 	return 0;
@@ -130,9 +130,9 @@ tunnel_relay(int a, int b, long idle_timeout_ms, long write_timeout_ms)
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc == 0)
-			errno = EAGAIN;	/* idle: not ETIMEDOUT, a write's */
+			errno = EAGAIN; /* idle: not ETIMEDOUT, a write's */
 		if (rc <= 0)
-			return -1;	/* idle, or poll failed */
+			return -1; /* idle, or poll failed */
 		if (p[0].revents) {
 			if ((r = pump(a, b, buf, &moved, write_timeout_ms)) < 0)
 				return -1;

@@ -20,7 +20,6 @@ int tunnel_connect(const struct sockaddr_storage *dst, long connect_timeout_ms);
  * socket. Returns the bytes relayed a->b + b->a, or -1 on an error or
  * timeout.
  */
-ssize_t tunnel_relay(int a, int b, long idle_timeout_ms,
-                     long write_timeout_ms);
+ssize_t tunnel_relay(int a, int b, long idle_timeout_ms, long write_timeout_ms);
 
 #endif

@@ -69,7 +69,7 @@ static void
 handle_free(struct handle *h)
 {
 	if (h->easy)
-		curl_easy_cleanup(h->easy);	/* closes its connection */
+		curl_easy_cleanup(h->easy); /* closes its connection */
 	free(h->resolved);
 	h->easy = NULL;
 	h->resolved = NULL;
@@ -85,8 +85,7 @@ handle_new(struct handle *h)
 /* ---- shared state ------------------------------------------------------ */
 
 static void
-share_lock(CURL *easy, curl_lock_data data, curl_lock_access access,
-           void *arg)
+share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *arg)
 {
 	struct upstream *u = arg;
 
@@ -117,10 +116,10 @@ upstream_new(const struct upstream_config *cfg)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&u->share_locks[i], NULL);
 	pthread_mutex_init(&u->pool_lock, NULL);
-	u->connect_timeout_ms = cfg->connect_timeout_ms > 0 ?
-	                        cfg->connect_timeout_ms : 10000;
-	u->idle_timeout_ms = cfg->idle_timeout_ms > 0 ?
-	                     cfg->idle_timeout_ms : 300000;
+	u->connect_timeout_ms =
+		cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
+	u->idle_timeout_ms =
+		cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 300000;
 	u->resolver = cfg->resolver;
 	if (!(u->trust = upstream_trust_new(cfg->upstream_ca)))
 		goto out;
@@ -129,7 +128,7 @@ upstream_new(const struct upstream_config *cfg)
 	    curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
 	    curl_share_setopt(u->share, CURLSHOPT_USERDATA, u) ||
 	    curl_share_setopt(u->share, CURLSHOPT_SHARE,
-	                      CURL_LOCK_DATA_SSL_SESSION)) {
+			      CURL_LOCK_DATA_SSL_SESSION)) {
 		log_warnx("upstream: cannot set up the curl share handle");
 		goto out;
 	}
@@ -162,7 +161,7 @@ upstream_free(struct upstream *u)
 
 void
 upstream_stats(struct upstream *u, unsigned long *exchanges,
-               unsigned long *connections)
+	       unsigned long *connections)
 {
 	pthread_mutex_lock(&u->pool_lock);
 	*exchanges = u->exchanges;
@@ -175,7 +174,7 @@ upstream_stats(struct upstream *u, unsigned long *exchanges,
  * destroyed on the way. Returns 0, or -1 out of memory. */
 static int
 pool_take(struct upstream *u, const char *key, struct handle *h,
-          struct tls_mark *mark)
+	  struct tls_mark *mark)
 {
 	struct handle stale[UPSTREAM_POOL_MAX];
 	size_t nstale = 0, j = 0;
@@ -201,7 +200,7 @@ pool_take(struct upstream *u, const char *key, struct handle *h,
 		*mark = u->pool[i].mark;
 		free(u->pool[i].key);
 		memmove(&u->pool[i], &u->pool[i + 1],
-		        (u->npool - i - 1) * sizeof(u->pool[0]));
+			(u->npool - i - 1) * sizeof(u->pool[0]));
 		u->npool--;
 		break;
 	}
@@ -218,8 +217,8 @@ pool_take(struct upstream *u, const char *key, struct handle *h,
  * just counts the exchange (h->easy NULL); the oldest idle handle makes
  * room when the pool is full. */
 static void
-pool_put(struct upstream *u, struct handle *h, const char *key,
-         long new_conns, const struct tls_mark *mark)
+pool_put(struct upstream *u, struct handle *h, const char *key, long new_conns,
+	 const struct tls_mark *mark)
 {
 	struct pool_entry evicted = { .h = { NULL, NULL }, .key = NULL };
 	char *k = strdup(key);
@@ -231,7 +230,7 @@ pool_put(struct upstream *u, struct handle *h, const char *key,
 		if (u->npool == UPSTREAM_POOL_MAX) {
 			evicted = u->pool[0];
 			memmove(&u->pool[0], &u->pool[1],
-			        (u->npool - 1) * sizeof(u->pool[0]));
+				(u->npool - 1) * sizeof(u->pool[0]));
 			u->npool--;
 		}
 		u->pool[u->npool].h = *h;
@@ -286,12 +285,12 @@ upstream_xfer_body_sent(const struct upstream_xfer *x)
 	curl_off_t n = 0;
 
 	if (!x->h.easy ||
-	    curl_easy_getinfo(x->h.easy, CURLINFO_SIZE_UPLOAD_T, &n) != CURLE_OK ||
+	    curl_easy_getinfo(x->h.easy, CURLINFO_SIZE_UPLOAD_T, &n) !=
+		    CURLE_OK ||
 	    n < 0)
 		return 0;
 	return (size_t)n;
 }
-
 
 /* ---- response side ----------------------------------------------------- */
 
@@ -309,7 +308,7 @@ deliver_head(struct upstream_xfer *x)
 		return -1;
 	n = upstream_head_e2e(&x->head, out);
 	rc = x->cb->head(x->cb->arg, x->head.status,
-	                 x->head.reason ? x->head.reason : "", out, n);
+			 x->head.reason ? x->head.reason : "", out, n);
 	free(out);
 	return rc;
 }
@@ -323,7 +322,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 
 	x->last_rx_ms = clock_mono_ms();
 	if (x->head_sent)
-		return len;	/* trailers: the caller re-frames without them */
+		return len; /* trailers: the caller re-frames without them */
 	if ((r = upstream_head_feed(&x->head, buf, len)) < 0) {
 		x->bad_head = true;
 		return 0;
@@ -347,7 +346,7 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	if ((!x->head_sent && (x->head.status == 0 || deliver_head(x) < 0)) ||
 	    x->cb->body(x->cb->arg, buf, len) < 0) {
 		x->aborted = true;
-		return 0;	/* curl fails with CURLE_WRITE_ERROR at once */
+		return 0; /* curl fails with CURLE_WRITE_ERROR at once */
 	}
 	x->rx_bytes += len;
 	return len;
@@ -364,17 +363,18 @@ check_peer(struct upstream_xfer *x)
 	unsigned char randoms[64];
 	gnutls_session_t s;
 
-	if (curl_easy_getinfo(x->h.easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	if (curl_easy_getinfo(x->h.easy, CURLINFO_TLS_SSL_PTR, &ti) !=
+		    CURLE_OK ||
 	    !ti || ti->backend != CURLSSLBACKEND_GNUTLS || !ti->internals) {
 		snprintf(x->untrusted, sizeof(x->untrusted),
-		         "no GnuTLS session to check");
+			 "no GnuTLS session to check");
 		return -1;
 	}
 	s = ti->internals;
 	gnutls_session_get_random(s, &cr, &sr);
 	if (cr.size != 32 || sr.size != 32) {
 		snprintf(x->untrusted, sizeof(x->untrusted),
-		         "no handshake randoms");
+			 "no handshake randoms");
 		return -1;
 	}
 	memcpy(randoms, cr.data, 32);
@@ -384,7 +384,7 @@ check_peer(struct upstream_xfer *x)
 		return 0;
 	x->mark.set = false;
 	if (upstream_trust_check_session(x->u->trust, s, x->host, x->untrusted,
-	                                 sizeof(x->untrusted)) < 0)
+					 sizeof(x->untrusted)) < 0)
 		return -1;
 	memcpy(x->mark.randoms, randoms, 64);
 	snprintf(x->mark.host, sizeof(x->mark.host), "%s", x->host);
@@ -397,7 +397,7 @@ check_peer(struct upstream_xfer *x)
  * clock starts. */
 static int
 on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
-          int local_port)
+	  int local_port)
 {
 	struct upstream_xfer *x = arg;
 
@@ -406,7 +406,7 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 	(void)primary_port;
 	(void)local_port;
 	if (check_peer(x) < 0)
-		return CURL_PREREQFUNC_ABORT;	/* nothing was sent */
+		return CURL_PREREQFUNC_ABORT; /* nothing was sent */
 	x->connected = true;
 	x->last_rx_ms = clock_mono_ms();
 	return CURL_PREREQFUNC_OK;
@@ -418,8 +418,8 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
  * and at least once a second while it waits, which bounds the overshoot
  * (and how long upstream_stop() takes). */
 static int
-on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-            curl_off_t ultotal, curl_off_t ulnow)
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	    curl_off_t ulnow)
 {
 	struct upstream_xfer *x = arg;
 	long long now = clock_mono_ms();
@@ -434,7 +434,7 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 		return 1;
 	}
 	if (atomic_load(&x->u->stopping))
-		return 1;	/* the daemon is stopping */
+		return 1; /* the daemon is stopping */
 	if (ulnow != x->last_ul) {
 		x->last_ul = ulnow;
 		x->last_rx_ms = now;
@@ -470,10 +470,10 @@ set_method(CURL *easy, const struct upstream_request *req, bool with_body)
 		return curl_easy_setopt(easy, CURLOPT_NOBODY, 1L) ? -1 : 0;
 	if (with_body) {
 		c = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-		                     (curl_off_t)req->body_len);
+				     (curl_off_t)req->body_len);
 		if (!c)
 			c = curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
-			                     req->body ? req->body : "");
+					     req->body ? req->body : "");
 		if (!c && strcmp(m, "POST") != 0)
 			c = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
 		return c ? -1 : 0;
@@ -490,33 +490,41 @@ set_method(CURL *easy, const struct upstream_request *req, bool with_body)
  * which would load it per connection even with VERIFYPEER off. */
 static int
 set_common(struct upstream_xfer *x, long http_version,
-           struct curl_slist *resolve, char *errbuf)
+	   struct curl_slist *resolve, char *errbuf)
 {
 	CURL *e = x->h.easy;
 
 	return curl_easy_setopt(e, CURLOPT_URL, x->url) ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
-	    curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-	    curl_easy_setopt(e, CURLOPT_SHARE, x->u->share) ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, http_version) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
-	    curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
-	    curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	                     x->u->connect_timeout_ms) ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) ||
-	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ? -1 : 0;
+			       curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+						"https") ||
+			       curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+			       curl_easy_setopt(e, CURLOPT_SHARE,
+						x->u->share) ||
+			       curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+			       curl_easy_setopt(e, CURLOPT_ERRORBUFFER,
+						errbuf) ||
+			       curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+						http_version) ||
+			       curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
+						0L) ||
+			       curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
+						0L) ||
+			       curl_easy_setopt(e, CURLOPT_CAINFO, NULL) ||
+			       curl_easy_setopt(e, CURLOPT_CAPATH, NULL) ||
+			       curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+						x->u->connect_timeout_ms) ||
+			       curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+			       curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
+			       curl_easy_setopt(e, CURLOPT_PREREQFUNCTION,
+						on_prereq) ||
+			       curl_easy_setopt(e, CURLOPT_PREREQDATA, x)
+		       ? -1
+		       : 0;
 }
 
 static int
 set_options(struct upstream_xfer *x, const struct upstream_request *req,
-            struct curl_slist *hdrs, struct curl_slist *resolve,
-            char *errbuf)
+	    struct curl_slist *hdrs, struct curl_slist *resolve, char *errbuf)
 {
 	CURL *e = x->h.easy;
 
@@ -527,7 +535,7 @@ set_options(struct upstream_xfer *x, const struct upstream_request *req,
 	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE,
-	                     UPSTREAM_UPLOAD_BUFFER) ||
+			     UPSTREAM_UPLOAD_BUFFER) ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
@@ -561,7 +569,7 @@ map_result(const struct upstream_xfer *x, CURLcode c)
 
 static void
 log_exchange(const struct upstream_request *req, const struct upstream_xfer *x,
-             int rc, CURLcode c, const char *errbuf, long long ms)
+	     int rc, CURLcode c, const char *errbuf, long long ms)
 {
 	/* The query string may carry an API key: log the path only. */
 	int plen = (int)strcspn(req->target, "?");
@@ -569,30 +577,29 @@ log_exchange(const struct upstream_request *req, const struct upstream_xfer *x,
 
 	if (*x->untrusted)
 		log_warnx("upstream: %s %s%.*s: %s (certificate refused for "
-		          "%s, nothing sent: %s)", req->method,
-		          origin, plen, req->target,
-		          upstream_strerror(rc), x->host, x->untrusted);
+			  "%s, nothing sent: %s)",
+			  req->method, origin, plen, req->target,
+			  upstream_strerror(rc), x->host, x->untrusted);
 	else if (rc < 0 && rc != UPSTREAM_E_ABORTED)
-		log_warnx("upstream: %s %s%.*s: %s (%s)", req->method,
-		          origin, plen, req->target,
-		          upstream_strerror(rc),
-		          x->idle_expired ? "idle timeout" :
-		          x->bad_head ? "malformed response head" :
-		          *errbuf ? errbuf : curl_easy_strerror(c));
+		log_warnx("upstream: %s %s%.*s: %s (%s)", req->method, origin,
+			  plen, req->target, upstream_strerror(rc),
+			  x->idle_expired ? "idle timeout"
+			  : x->bad_head	  ? "malformed response head"
+			  : *errbuf	  ? errbuf
+					  : curl_easy_strerror(c));
 	log_debug("upstream: %s %s%.*s -> %d, %llu body bytes, %ld new "
-	          "connection(s), %lld ms, %s", req->method,
-	          origin, plen, req->target, x->head.status,
-	          x->rx_bytes, x->new_conns, ms, upstream_strerror(rc));
+		  "connection(s), %lld ms, %s",
+		  req->method, origin, plen, req->target, x->head.status,
+		  x->rx_bytes, x->new_conns, ms, upstream_strerror(rc));
 }
 
 int
 upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
-                 const struct upstream_callbacks *cb, bool *head_sent)
+		 const struct upstream_callbacks *cb, bool *head_sent)
 {
 	struct curl_slist *hdrs = NULL, *resolve = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	bool with_body = req->body_len > 0 ||
-	                 has_header(req, "Content-Length");
+	bool with_body = req->body_len > 0 || has_header(req, "Content-Length");
 	long long t0 = clock_mono_ms();
 	CURLcode c = CURLE_OK;
 	int rc = UPSTREAM_E_NOMEM;
@@ -611,9 +618,9 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	rc = UPSTREAM_E_NOMEM;
 	if (pool_take(x->u, x->origin, &x->h, &x->mark) < 0)
 		goto out;
-	curl_easy_reset(x->h.easy);	/* options only: caches stay warm */
+	curl_easy_reset(x->h.easy); /* options only: caches stay warm */
 	if (upstream_head_request(req->headers, req->nheaders, with_body,
-	                          &hdrs) < 0 ||
+				  &hdrs) < 0 ||
 	    upstream_origin_resolve(x, req, true, &resolve) < 0 ||
 	    set_options(x, req, hdrs, resolve, errbuf) < 0 ||
 	    set_method(x->h.easy, req, with_body) < 0)
@@ -632,7 +639,7 @@ out:
 			handle_free(&x->h);
 		} else if (resolve) {
 			free(x->h.resolved);
-			x->h.resolved = strdup(x->entry);	/* NULL: none */
+			x->h.resolved = strdup(x->entry); /* NULL: none */
 		}
 		pool_put(x->u, &x->h, x->origin, x->new_conns, &x->mark);
 	}
@@ -659,7 +666,7 @@ upstream_xfer_stopping(const struct upstream_xfer *x)
 
 int
 upstream_connect_only(struct upstream_xfer *x,
-                      const struct upstream_request *req, void **easy)
+		      const struct upstream_request *req, void **easy)
 {
 	struct curl_slist *resolve = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -691,9 +698,9 @@ upstream_connect_only(struct upstream_xfer *x,
 	c = curl_easy_perform(x->h.easy);
 	if (c != CURLE_OK)
 		rc = c == CURLE_OPERATION_TIMEDOUT ? UPSTREAM_E_TIMEOUT
-		                                   : UPSTREAM_E_CONNECT;
+						   : UPSTREAM_E_CONNECT;
 	else if (!x->connected)
-		rc = UPSTREAM_E_CONNECT;	/* the peer was never checked */
+		rc = UPSTREAM_E_CONNECT; /* the peer was never checked */
 	else
 		rc = 0;
 	if (rc == 0) {
@@ -703,7 +710,7 @@ upstream_connect_only(struct upstream_xfer *x,
 out:
 	handle_free(&x->h);
 	pool_put(x->u, &x->h, x->origin ? x->origin : "", x->new_conns,
-	         &x->mark);
+		 &x->mark);
 	log_exchange(req, x, rc, c, errbuf, clock_mono_ms() - t0);
 	curl_slist_free_all(resolve);
 	return rc;

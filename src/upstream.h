@@ -21,38 +21,40 @@
 struct resolver;
 
 /* upstream_perform() results; the caller's answer is in brackets. */
-#define UPSTREAM_E_CONNECT	(-1)	/* unreachable, refused, TLS [502] */
-#define UPSTREAM_E_TIMEOUT	(-2)	/* connect timeout or silence before
+#define UPSTREAM_E_CONNECT (-1) /* unreachable, refused, TLS [502] */
+#define UPSTREAM_E_TIMEOUT \
+	(-2)			/* connect timeout or silence before
 					 * the head [504] */
-#define UPSTREAM_E_ABORTED	(-3)	/* a callback returned < 0 [close] */
-#define UPSTREAM_E_BROKEN	(-4)	/* failed after head() [close; never
+#define UPSTREAM_E_ABORTED (-3) /* a callback returned < 0 [close] */
+#define UPSTREAM_E_BROKEN \
+	(-4)		      /* failed after head() [close; never
 					 * end the body as if complete] */
-#define UPSTREAM_E_NOMEM	(-5)	/* before anything was sent [502] */
+#define UPSTREAM_E_NOMEM (-5) /* before anything was sent [502] */
 
 struct upstream_config {
-	const char *upstream_ca;	/* extra CA file (PEM) or NULL, read
+	const char *upstream_ca;   /* extra CA file (PEM) or NULL, read
 					 * with the system store once, here */
-	int connect_timeout_ms;		/* TCP + TLS; 0: 10 s */
-	int idle_timeout_ms;		/* upstream silence once the request
+	int connect_timeout_ms;	   /* TCP + TLS; 0: 10 s */
+	int idle_timeout_ms;	   /* upstream silence once the request
 					 * is sent, ms (checked about once a
 					 * second); 0: 300 s */
-	struct resolver *resolver;	/* asked for each origin's address;
+	struct resolver *resolver; /* asked for each origin's address;
 					 * borrowed, must outlive the
 					 * upstream; NULL: curl resolves */
 };
 
 struct upstream_request {
 	const char *method;
-	const char *host;		/* the origin: a name, or an address
+	const char *host; /* the origin: a name, or an address
 					 * without brackets */
 	unsigned port;
-	const char *dst_addr;		/* the original destination address
+	const char *dst_addr; /* the original destination address
 					 * (numeric): the resolver's fallback;
 					 * may be NULL */
-	const char *target;		/* "/path?query" as received */
+	const char *target;   /* "/path?query" as received */
 	const struct http_header *headers;
 	size_t nheaders;
-	const char *body;		/* may hold NUL bytes */
+	const char *body; /* may hold NUL bytes */
 	size_t body_len;
 };
 
@@ -63,7 +65,7 @@ struct upstream_request {
  * receives it, already de-chunked but never decompressed. */
 struct upstream_callbacks {
 	int (*head)(void *arg, int status, const char *reason,
-	            const struct http_header *headers, size_t n);
+		    const struct http_header *headers, size_t n);
 	int (*body)(void *arg, const char *buf, size_t len);
 	/* Optional: called after each pass in which curl may have called
 	 * head or body, before it waits for more, so that they may hold
@@ -94,8 +96,8 @@ void upstream_xfer_free(struct upstream_xfer *x);
  * the callbacks, else an UPSTREAM_E_* code. *head_sent (may be NULL) tells
  * whether head() was called, i.e. whether the client saw anything. */
 int upstream_perform(struct upstream_xfer *x,
-                     const struct upstream_request *req,
-                     const struct upstream_callbacks *cb, bool *head_sent);
+		     const struct upstream_request *req,
+		     const struct upstream_callbacks *cb, bool *head_sent);
 
 /* New TCP connections the last upstream_perform() of x opened (0: a warm
  * connection was reused). */
@@ -114,7 +116,7 @@ size_t upstream_xfer_body_sent(const struct upstream_xfer *x);
  * CURL *, the caller's to curl_easy_cleanup()), or an UPSTREAM_E_* code.
  * Counted as an exchange with a new connection. */
 int upstream_connect_only(struct upstream_xfer *x,
-                          const struct upstream_request *req, void **easy);
+			  const struct upstream_request *req, void **easy);
 
 /* The upstream idle timeout (ms), and whether upstream_stop() was called:
  * for upstream_ws.c, which waits on its own. */
@@ -124,7 +126,7 @@ bool upstream_xfer_stopping(const struct upstream_xfer *x);
 /* Exchanges performed and upstream connections opened so far, for
  * /metrics. */
 void upstream_stats(struct upstream *u, unsigned long *exchanges,
-                    unsigned long *connections);
+		    unsigned long *connections);
 
 /* Short name of an UPSTREAM_E_* code, for logs. */
 const char *upstream_strerror(int rc);

@@ -18,15 +18,19 @@
 #include "upstream_head.h"
 
 /* RFC 9110 7.6.1 and the old proxy ones; never forwarded either way. */
-static const char *const hop_headers[] = {
-	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-	"Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-	NULL
-};
+static const char *const hop_headers[] = { "Connection",
+					   "Keep-Alive",
+					   "Proxy-Connection",
+					   "Proxy-Authenticate",
+					   "Proxy-Authorization",
+					   "TE",
+					   "Trailer",
+					   "Transfer-Encoding",
+					   "Upgrade",
+					   NULL };
 
 bool
-upstream_head_is_hop(const char *name, const struct http_header *all,
-                     size_t n)
+upstream_head_is_hop(const char *name, const struct http_header *all, size_t n)
 {
 	size_t len = strlen(name);
 
@@ -87,7 +91,8 @@ upstream_head_upgrade(const struct upstream_head *h, struct http_header *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->nhdrs; i++)
-		if (h->hdrs[i].name[0] != ':' && !upgrade_drops(h->hdrs[i].name))
+		if (h->hdrs[i].name[0] != ':' &&
+		    !upgrade_drops(h->hdrs[i].name))
 			out[n++] = h->hdrs[i];
 	return n;
 }
@@ -100,8 +105,8 @@ has_crlf(const char *s)
 
 char *
 upstream_head_upgrade_request(const char *method, const char *target,
-                              const struct http_header *h, size_t n,
-                              size_t *len)
+			      const struct http_header *h, size_t n,
+			      size_t *len)
 {
 	size_t cap = strlen(method) + strlen(target) + 16, off;
 	char *buf;
@@ -121,7 +126,7 @@ upstream_head_upgrade_request(const char *method, const char *target,
 		    strcasecmp(h[i].name, "Expect") == 0)
 			continue;
 		off += (size_t)snprintf(buf + off, cap - off, "%s: %s\r\n",
-		                        h[i].name, h[i].value);
+					h[i].name, h[i].value);
 	}
 	memcpy(buf + off, "\r\n", 3);
 	*len = off + 2;
@@ -148,9 +153,9 @@ parse_status_line(struct upstream_head *h, const char *line, size_t len)
 	size_t rlen = 0;
 	bool h1;
 
-	if (!sp || (size_t)(line + len - sp) < 4 ||
-	    sp[1] < '1' || sp[1] > '9' || sp[2] < '0' || sp[2] > '9' ||
-	    sp[3] < '0' || sp[3] > '9')
+	if (!sp || (size_t)(line + len - sp) < 4 || sp[1] < '1' ||
+	    sp[1] > '9' || sp[2] < '0' || sp[2] > '9' || sp[3] < '0' ||
+	    sp[3] > '9')
 		return -1;
 	h->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
 	h1 = sp - line == 8 && memcmp(line, "HTTP/1.", 7) == 0;
@@ -183,7 +188,7 @@ fold_line(struct upstream_head *h, const char *line, const char *end)
 	nlen = strlen(last->name);
 	vlen = strlen(last->value);
 	if (!(blk = realloc((char *)last->name,
-	                    nlen + vlen + 3 + (size_t)(end - line))))
+			    nlen + vlen + 3 + (size_t)(end - line))))
 		return -1;
 	blk[nlen + 1 + vlen] = ' ';
 	memcpy(blk + nlen + 2 + vlen, line, end - line);
@@ -225,8 +230,8 @@ add_line(struct upstream_head *h, const char *line, size_t len)
 	    h->nhdrs >= UPSTREAM_HEAD_MAX_HEADERS)
 		return -1;
 	if (h->nhdrs % 16 == 0) {
-		struct http_header *n = realloc(h->hdrs, (h->nhdrs + 16) *
-		                                sizeof(*n));
+		struct http_header *n =
+			realloc(h->hdrs, (h->nhdrs + 16) * sizeof(*n));
 		if (!n)
 			return -1;
 		h->hdrs = n;
@@ -254,9 +259,9 @@ upstream_head_feed(struct upstream_head *h, const char *line, size_t len)
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (memchr(line, '\0', len))
-		return -1;	/* the strings handed on are NUL-terminated */
+		return -1; /* the strings handed on are NUL-terminated */
 	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-		upstream_head_clear(h);	/* the final head after a 1xx */
+		upstream_head_clear(h); /* the final head after a 1xx */
 		h->bytes = len;
 		return parse_status_line(h, line, len);
 	}
@@ -342,14 +347,14 @@ slist_add(struct curl_slist **list, const char *name, const char *value)
 	 * empty value. */
 	const char *sep = value ? (*value ? ": " : ";") : ":";
 	struct curl_slist *n;
-	char buf[512], *line = buf;	/* curl copies it: most fit here */
+	char buf[512], *line = buf; /* curl copies it: most fit here */
 	int len;
 
 	if (!value)
 		value = "";
 	len = snprintf(buf, sizeof(buf), "%s%s%s", name, sep, value);
 	if (len < 0 || ((size_t)len >= sizeof(buf) &&
-	                asprintf(&line, "%s%s%s", name, sep, value) < 0))
+			asprintf(&line, "%s%s%s", name, sep, value) < 0))
 		return -1;
 	n = curl_slist_append(*list, line);
 	if (line != buf)
@@ -362,7 +367,7 @@ slist_add(struct curl_slist **list, const char *name, const char *value)
 
 int
 upstream_head_request(const struct http_header *h, size_t n, bool with_body,
-                      struct curl_slist **out)
+		      struct curl_slist **out)
 {
 	struct curl_slist *list = NULL;
 	bool accept = false, ctype = false;
@@ -382,7 +387,8 @@ upstream_head_request(const struct http_header *h, size_t n, bool with_body,
 			goto out;
 	}
 	if ((!accept && slist_add(&list, "Accept", NULL) < 0) ||
-	    (with_body && !ctype && slist_add(&list, "Content-Type", NULL) < 0) ||
+	    (with_body && !ctype &&
+	     slist_add(&list, "Content-Type", NULL) < 0) ||
 	    slist_add(&list, "Expect", NULL) < 0)
 		goto out;
 	*out = list;

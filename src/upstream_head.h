@@ -22,9 +22,9 @@ struct curl_slist;
 #define UPSTREAM_HEAD_MAX_BYTES (256 * 1024)
 
 struct upstream_head {
-	int status;		/* 0 until a status line came */
-	char *reason;		/* verbatim, or the standard one for h2/h3 */
-	struct http_header *hdrs;	/* each name starts one malloc'd
+	int status;		  /* 0 until a status line came */
+	char *reason;		  /* verbatim, or the standard one for h2/h3 */
+	struct http_header *hdrs; /* each name starts one malloc'd
 					 * "name\0value" block */
 	size_t nhdrs, bytes;
 };
@@ -43,12 +43,12 @@ void upstream_head_clear(struct upstream_head *h);
  * Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer,
  * Transfer-Encoding, Upgrade) or named by a Connection header of all[]? */
 bool upstream_head_is_hop(const char *name, const struct http_header *all,
-                          size_t n);
+			  size_t n);
 
 /* Fills out[] (room for h->nhdrs entries) with the end-to-end headers of h
  * in order, pseudo-headers dropped; returns how many. They point into h. */
 size_t upstream_head_e2e(const struct upstream_head *h,
-                         struct http_header *out);
+			 struct http_header *out);
 
 /* The request header lines to hand curl (CURLOPT_HTTPHEADER) for the
  * client's headers h[0..n): the end-to-end ones in order (Host first:
@@ -56,13 +56,13 @@ size_t upstream_head_e2e(const struct upstream_head *h,
  * blanks ("Name:") for what curl would add on its own: Accept, Content-Type
  * when with_body, Expect. An empty value goes as "Name;". Returns 0 with
  * *out for the caller to free with curl_slist_free_all(), or -1. */
-int upstream_head_request(const struct http_header *h, size_t n,
-                          bool with_body, struct curl_slist **out);
+int upstream_head_request(const struct http_header *h, size_t n, bool with_body,
+			  struct curl_slist **out);
 /* Like upstream_head_e2e() for a 101 answer to an Upgrade request: the
  * Upgrade and Connection headers stay (the client needs them to switch
  * protocols), the other hop-by-hop ones go. */
 size_t upstream_head_upgrade(const struct upstream_head *h,
-                             struct http_header *out);
+			     struct http_header *out);
 
 /* The request head to send upstream for an Upgrade request: the request
  * line as received ("METHOD target HTTP/1.1"), then the client's headers
@@ -70,8 +70,8 @@ size_t upstream_head_upgrade(const struct upstream_head *h,
  * ones and Expect. Returns a malloc'd head with *len, or NULL (out of
  * memory, or a line with CR or LF in it). */
 char *upstream_head_upgrade_request(const char *method, const char *target,
-                                    const struct http_header *h, size_t n,
-                                    size_t *len);
+				    const struct http_header *h, size_t n,
+				    size_t *len);
 
 /* The standard reason phrase of an HTTP status ("" if unknown). */
 const char *upstream_head_reason(int status);

@@ -54,13 +54,13 @@ out:
 }
 
 int
-upstream_origin_set(struct upstream_xfer *x,
-                    const struct upstream_request *req, char *errbuf)
+upstream_origin_set(struct upstream_xfer *x, const struct upstream_request *req,
+		    char *errbuf)
 {
 	char hostport[UPSTREAM_HOST_MAX + 8], origin[sizeof(hostport) + 8];
 
 	if (!req->host || net_join_hostport(req->host, req->port, hostport,
-	                                    sizeof(hostport)) < 0) {
+					    sizeof(hostport)) < 0) {
 		snprintf(errbuf, CURL_ERROR_SIZE, "no host name in the URL");
 		return UPSTREAM_E_CONNECT;
 	}
@@ -89,8 +89,8 @@ upstream_origin_set(struct upstream_xfer *x,
 
 int
 upstream_origin_resolve(struct upstream_xfer *x,
-                        const struct upstream_request *req, bool cached,
-                        struct curl_slist **out)
+			const struct upstream_request *req, bool cached,
+			struct curl_slist **out)
 {
 	char addr[INET6_ADDRSTRLEN];
 
@@ -98,21 +98,21 @@ upstream_origin_resolve(struct upstream_xfer *x,
 	x->entry[0] = '\0';
 	if (x->u->resolver &&
 	    resolver_lookup(x->u->resolver, req->host, req->dst_addr, addr,
-	                    sizeof(addr)) == 0 &&
+			    sizeof(addr)) == 0 &&
 	    upstream_resolve_entry(req->host, req->port, addr, x->entry,
-	                           sizeof(x->entry)) < 0)
+				   sizeof(x->entry)) < 0)
 		x->entry[0] = '\0';
 	/* A pooled handle's cache may hold the entry already: then curl is
 	 * spared parsing it and replacing it with a copy of itself. */
-	if (!x->entry[0] || (cached && x->h.resolved &&
-	                     strcmp(x->h.resolved, x->entry) == 0))
+	if (!x->entry[0] ||
+	    (cached && x->h.resolved && strcmp(x->h.resolved, x->entry) == 0))
 		return 0;
 	return (*out = curl_slist_append(NULL, x->entry)) ? 0 : -1;
 }
 
 int
 upstream_resolve_entry(const char *host, unsigned port, const char *addr,
-                       char *buf, size_t buflen)
+		       char *buf, size_t buflen)
 {
 	int family, n;
 
@@ -120,7 +120,8 @@ upstream_resolve_entry(const char *host, unsigned port, const char *addr,
 	    strpbrk(host, ":,") != NULL || port < 1 || port > 65535 ||
 	    (family = net_parse_ip(addr, NULL, NULL)) == 0)
 		return -1;
-	n = snprintf(buf, buflen, family == AF_INET6 ? "%s:%u:[%s]" :
-	             "%s:%u:%s", host, port, addr);
+	n = snprintf(buf, buflen,
+		     family == AF_INET6 ? "%s:%u:[%s]" : "%s:%u:%s", host, port,
+		     addr);
 	return n < 0 || (size_t)n >= buflen ? -1 : 0;
 }

@@ -38,10 +38,9 @@ struct upstream_trust {
 static int
 add_file(struct upstream_trust *t, const char *path)
 {
-	int n = gnutls_x509_trust_list_add_trust_file(t->list, path, NULL,
-	                                               GNUTLS_X509_FMT_PEM,
-	                                               GNUTLS_TL_NO_DUPLICATES,
-	                                               0);
+	int n = gnutls_x509_trust_list_add_trust_file(
+		t->list, path, NULL, GNUTLS_X509_FMT_PEM,
+		GNUTLS_TL_NO_DUPLICATES, 0);
 
 	if (n > 0)
 		t->ncas += (unsigned)n;
@@ -57,14 +56,15 @@ add_system(struct upstream_trust *t, const char *extra_ca)
 	if (sys) {
 		if ((n = add_file(t, sys)) < 0)
 			log_warnx("upstream: reading %s: %s", sys,
-			          gnutls_strerror(n));
+				  gnutls_strerror(n));
 	} else if (extra_ca) {
 		log_warnx("upstream: no system CA bundle found; trusting only "
-		          "%s", extra_ca);
+			  "%s",
+			  extra_ca);
 	} else {
-		n = gnutls_x509_trust_list_add_trust_dir(t->list,
-		        UPSTREAM_TRUST_DIR, NULL, GNUTLS_X509_FMT_PEM,
-		        GNUTLS_TL_NO_DUPLICATES, 0);
+		n = gnutls_x509_trust_list_add_trust_dir(
+			t->list, UPSTREAM_TRUST_DIR, NULL, GNUTLS_X509_FMT_PEM,
+			GNUTLS_TL_NO_DUPLICATES, 0);
 		if (n > 0)
 			t->ncas += (unsigned)n;
 	}
@@ -86,13 +86,13 @@ upstream_trust_new(const char *extra_ca)
 	add_system(t, extra_ca);
 	if (extra_ca && (n = add_file(t, extra_ca)) <= 0) {
 		log_warnx("upstream: no CA certificate read from %s%s%s",
-		          extra_ca, n < 0 ? ": " : "",
-		          n < 0 ? gnutls_strerror(n) : "");
+			  extra_ca, n < 0 ? ": " : "",
+			  n < 0 ? gnutls_strerror(n) : "");
 		goto out;
 	}
 	if (t->ncas == 0) {
 		log_warnx("upstream: no CA certificate to trust: no system "
-		          "store found, and no --upstream-ca");
+			  "store found, and no --upstream-ca");
 		goto out;
 	}
 	log_debug("upstream: %u trusted CA certificates", t->ncas);
@@ -129,10 +129,11 @@ status_text(unsigned status, char *why, size_t size)
 	gnutls_datum_t text = { NULL, 0 };
 	size_t n;
 
-	if (gnutls_certificate_verification_status_print(status,
-	        GNUTLS_CRT_X509, &text, 0) < 0 || !text.data) {
+	if (gnutls_certificate_verification_status_print(
+		    status, GNUTLS_CRT_X509, &text, 0) < 0 ||
+	    !text.data) {
 		snprintf(why, size, "certificate not trusted (status 0x%x)",
-		         status);
+			 status);
 		gnutls_free(text.data);
 		return;
 	}
@@ -146,8 +147,8 @@ status_text(unsigned status, char *why, size_t size)
 
 int
 upstream_trust_check_chain(const struct upstream_trust *t,
-                           const gnutls_datum_t *chain, unsigned n,
-                           const char *host, char *why, size_t size)
+			   const gnutls_datum_t *chain, unsigned n,
+			   const char *host, char *why, size_t size)
 {
 	gnutls_x509_crt_t crt[UPSTREAM_TRUST_MAX_CHAIN] = { NULL };
 	gnutls_typed_vdata_st vd[2] = {
@@ -159,18 +160,19 @@ upstream_trust_check_chain(const struct upstream_trust *t,
 	int rc = -1, r;
 
 	if (!host || !*host || n == 0 || n > UPSTREAM_TRUST_MAX_CHAIN) {
-		snprintf(why, size, !host || !*host ? "no host name to check" :
-		         n == 0 ? "the server sent no certificate" :
-		         "the server sent more than %d certificates",
-		         UPSTREAM_TRUST_MAX_CHAIN);
+		snprintf(why, size,
+			 !host || !*host ? "no host name to check"
+			 : n == 0	 ? "the server sent no certificate"
+				  : "the server sent more than %d certificates",
+			 UPSTREAM_TRUST_MAX_CHAIN);
 		return -1;
 	}
 	for (; ncrt < n; ncrt++)
 		if ((r = gnutls_x509_crt_init(&crt[ncrt])) < 0 ||
 		    (r = gnutls_x509_crt_import(crt[ncrt], &chain[ncrt],
-		                                GNUTLS_X509_FMT_DER)) < 0) {
+						GNUTLS_X509_FMT_DER)) < 0) {
 			snprintf(why, size, "certificate %u of the chain: %s",
-			         ncrt, gnutls_strerror(r));
+				 ncrt, gnutls_strerror(r));
 			ncrt++;
 			goto out;
 		}
@@ -179,10 +181,10 @@ upstream_trust_check_chain(const struct upstream_trust *t,
 	 * is the default now), plus the key purpose, which browsers
 	 * check too. */
 	r = gnutls_x509_trust_list_verify_crt2(t->list, crt, n, vd, 2, 0,
-	                                       &status, NULL);
+					       &status, NULL);
 	if (r < 0) {
 		snprintf(why, size, "verifying the chain: %s",
-		         gnutls_strerror(r));
+			 gnutls_strerror(r));
 		goto out;
 	}
 	if (status != 0) {
@@ -201,8 +203,8 @@ out:
  * comes from the stored session, not from this handshake), and the
  * leaf's subject and issuer. */
 static void
-describe_peer(gnutls_session_t session, const gnutls_datum_t *chain,
-              unsigned n, char *why, size_t size)
+describe_peer(gnutls_session_t session, const gnutls_datum_t *chain, unsigned n,
+	      char *why, size_t size)
 {
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t sub = { NULL, 0 }, iss = { NULL, 0 };
@@ -215,11 +217,11 @@ describe_peer(gnutls_session_t session, const gnutls_datum_t *chain,
 	}
 	if (len < size)
 		snprintf(why + len, size - len,
-		         " [%u cert(s), %s, leaf %s issued by %s]", n,
-		         gnutls_session_is_resumed(session) ?
-		         "resumed" : "full handshake",
-		         sub.data ? (const char *)sub.data : "-",
-		         iss.data ? (const char *)iss.data : "-");
+			 " [%u cert(s), %s, leaf %s issued by %s]", n,
+			 gnutls_session_is_resumed(session) ? "resumed"
+							    : "full handshake",
+			 sub.data ? (const char *)sub.data : "-",
+			 iss.data ? (const char *)iss.data : "-");
 	gnutls_free(sub.data);
 	gnutls_free(iss.data);
 	gnutls_x509_crt_deinit(crt);
@@ -227,16 +229,17 @@ describe_peer(gnutls_session_t session, const gnutls_datum_t *chain,
 
 int
 upstream_trust_check_session(const struct upstream_trust *t,
-                             gnutls_session_t session, const char *host,
-                             char *why, size_t size)
+			     gnutls_session_t session, const char *host,
+			     char *why, size_t size)
 {
 	const gnutls_datum_t *chain;
 	unsigned n = 0;
 
 	if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_PEERS) !=
 	    GNUTLS_CRT_X509) {
-		snprintf(why, size, "the server did not authenticate with an "
-		         "X.509 certificate");
+		snprintf(why, size,
+			 "the server did not authenticate with an "
+			 "X.509 certificate");
 		return -1;
 	}
 	if (!(chain = gnutls_certificate_get_peers(session, &n)))

@@ -17,7 +17,7 @@
 
 #include <gnutls/gnutls.h>
 
-#define UPSTREAM_TRUST_MAX_CHAIN 16	/* GnuTLS's default verify depth */
+#define UPSTREAM_TRUST_MAX_CHAIN 16 /* GnuTLS's default verify depth */
 
 struct upstream_trust;
 
@@ -38,12 +38,12 @@ unsigned upstream_trust_count(const struct upstream_trust *t);
  * validity period, and the leaf be valid for host and for TLS servers.
  * Returns 0 when it is, else -1 with the reason, one line, in why. */
 int upstream_trust_check_chain(const struct upstream_trust *t,
-                               const gnutls_datum_t *chain, unsigned n,
-                               const char *host, char *why, size_t size);
+			       const gnutls_datum_t *chain, unsigned n,
+			       const char *host, char *why, size_t size);
 
 /* The same for the peer of a client session whose handshake is done. */
 int upstream_trust_check_session(const struct upstream_trust *t,
-                                 gnutls_session_t session, const char *host,
-                                 char *why, size_t size);
+				 gnutls_session_t session, const char *host,
+				 char *why, size_t size);
 
 #endif

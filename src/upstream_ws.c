@@ -34,16 +34,16 @@
 #include "upstream_ws.h"
 
 #define UPSTREAM_WS_READ 16384
-#define UPSTREAM_WS_POLL_MS 1000	/* checks for upstream_stop() */
+#define UPSTREAM_WS_POLL_MS 1000 /* checks for upstream_stop() */
 
 struct upstream_ws {
 	struct upstream_xfer *x;
 	CURL *easy;
 	int fd;
 	struct upstream_head head;
-	char *extra;			/* bytes read past the head */
+	char *extra; /* bytes read past the head */
 	size_t extra_len, extra_off;
-	char errbuf[CURL_ERROR_SIZE];	/* curl's, for the connection's life */
+	char errbuf[CURL_ERROR_SIZE]; /* curl's, for the connection's life */
 };
 
 void
@@ -72,8 +72,9 @@ ws_wait(struct upstream_ws *w, short events, int timeout_ms)
 
 		if (left <= 0 || upstream_xfer_stopping(w->x))
 			return 0;
-		r = poll(&p, 1, left > UPSTREAM_WS_POLL_MS ?
-		         UPSTREAM_WS_POLL_MS : (int)left);
+		r = poll(&p, 1,
+			 left > UPSTREAM_WS_POLL_MS ? UPSTREAM_WS_POLL_MS
+						    : (int)left);
 		if (r > 0)
 			return 1;
 		if (r < 0 && errno != EINTR)
@@ -122,7 +123,7 @@ ws_read(struct upstream_ws *w, char *buf, size_t len, int timeout_ms)
 
 int
 upstream_ws_send(struct upstream_ws *w, const char *buf, size_t len,
-                 int timeout_ms)
+		 int timeout_ms)
 {
 	while (len > 0) {
 		size_t n = 0;
@@ -146,7 +147,7 @@ upstream_ws_send(struct upstream_ws *w, const char *buf, size_t len,
 static int
 ws_read_head(struct upstream_ws *w, int timeout_ms)
 {
-	struct buf b = BUF_INIT(4 * UPSTREAM_WS_READ);	/* the longest head */
+	struct buf b = BUF_INIT(4 * UPSTREAM_WS_READ); /* the longest head */
 	size_t line = 0;
 	char *nl;
 	ssize_t n;
@@ -169,7 +170,7 @@ ws_read_head(struct upstream_ws *w, int timeout_ms)
 			}
 		}
 		if (b.len == b.cap) {
-			rc = UPSTREAM_E_CONNECT;	/* a head over the cap */
+			rc = UPSTREAM_E_CONNECT; /* a head over the cap */
 			if (b.cap >= b.max)
 				goto out;
 			rc = UPSTREAM_E_NOMEM;
@@ -179,7 +180,7 @@ ws_read_head(struct upstream_ws *w, int timeout_ms)
 		n = ws_read(w, b.data + b.len, b.cap - b.len, timeout_ms);
 		if (n <= 0) {
 			rc = n == -ETIMEDOUT ? UPSTREAM_E_TIMEOUT
-			                     : UPSTREAM_E_CONNECT;
+					     : UPSTREAM_E_CONNECT;
 			goto out;
 		}
 		b.len += (size_t)n;
@@ -187,7 +188,7 @@ ws_read_head(struct upstream_ws *w, int timeout_ms)
 out:
 	if (rc == 0 && line < b.len) {
 		memmove(b.data, b.data + line, b.len - line);
-		w->extra = b.data;	/* w owns the bytes now */
+		w->extra = b.data; /* w owns the bytes now */
 		w->extra_len = b.len - line;
 		b.data = NULL;
 	}
@@ -197,7 +198,7 @@ out:
 
 int
 upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
-                 int write_timeout_ms, struct upstream_ws **out)
+		 int write_timeout_ms, struct upstream_ws **out)
 {
 	struct upstream_ws *w = calloc(1, sizeof(*w));
 	char *head = NULL, origin[NET_HOST_MAX + 8];
@@ -207,8 +208,9 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
 	int rc = UPSTREAM_E_NOMEM;
 
 	*out = NULL;
-	if (!w || !(head = upstream_head_upgrade_request(req->method,
-	        req->target, req->headers, req->nheaders, &hlen)))
+	if (!w || !(head = upstream_head_upgrade_request(
+			    req->method, req->target, req->headers,
+			    req->nheaders, &hlen)))
 		goto out;
 	w->x = x;
 	if ((rc = upstream_connect_only(x, req, &easy)) < 0)
@@ -221,7 +223,8 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
 	    curl_easy_setopt(w->easy, CURLOPT_RESOLVE, NULL))
 		goto out;
 	if (curl_easy_getinfo(w->easy, CURLINFO_ACTIVESOCKET, &fd) !=
-	    CURLE_OK || fd == CURL_SOCKET_BAD)
+		    CURLE_OK ||
+	    fd == CURL_SOCKET_BAD)
 		goto out;
 	w->fd = (int)fd;
 	if ((rc = upstream_ws_send(w, head, hlen, write_timeout_ms)) < 0) {
@@ -233,11 +236,10 @@ upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
 	*out = w;
 	w = NULL;
 out:
-	if (rc < 0 && net_join_hostport(req->host ? req->host : "-",
-	                                req->port, origin,
-	                                sizeof(origin)) == 0)
-		log_warnx("upstream: %s https://%s (upgrade): %s",
-		          req->method, origin, upstream_strerror(rc));
+	if (rc < 0 && net_join_hostport(req->host ? req->host : "-", req->port,
+					origin, sizeof(origin)) == 0)
+		log_warnx("upstream: %s https://%s (upgrade): %s", req->method,
+			  origin, upstream_strerror(rc));
 	upstream_ws_free(w);
 	free(head);
 	return rc;
@@ -261,7 +263,7 @@ size_t
 upstream_ws_headers(const struct upstream_ws *w, struct http_header *out)
 {
 	return w->head.status == 101 ? upstream_head_upgrade(&w->head, out)
-	                             : upstream_head_e2e(&w->head, out);
+				     : upstream_head_e2e(&w->head, out);
 }
 
 const char *
@@ -288,14 +290,14 @@ upstream_ws_stopping(const struct upstream_ws *w)
 /* One piece of a chunked body, de-chunked; 1 at the end, 0, or <0. */
 static int
 ws_chunked(struct http1_chunked *ch, const char *buf, size_t len,
-           const struct upstream_callbacks *cb)
+	   const struct upstream_callbacks *cb)
 {
 	char out[UPSTREAM_WS_READ];
 	size_t used, outn;
 
 	while (len > 0 && !ch->done) {
 		if (http1_chunked_decode(ch, buf, len, &used, out, sizeof(out),
-		                         &outn) < 0)
+					 &outn) < 0)
 			return UPSTREAM_E_BROKEN;
 		if (outn && cb->body(cb->arg, out, outn) < 0)
 			return UPSTREAM_E_ABORTED;
@@ -307,7 +309,7 @@ ws_chunked(struct http1_chunked *ch, const char *buf, size_t len,
 
 int
 upstream_ws_body(struct upstream_ws *w, bool head_request,
-                 const struct upstream_callbacks *cb)
+		 const struct upstream_callbacks *cb)
 {
 	const char *te = upstream_ws_header(w, "Transfer-Encoding");
 	const char *cl = upstream_ws_header(w, "Content-Length");
@@ -332,7 +334,7 @@ upstream_ws_body(struct upstream_ws *w, bool head_request,
 		if (n == -ETIMEDOUT)
 			return UPSTREAM_E_TIMEOUT;
 		if (n == 0 && !chunked && !cl)
-			return 0;	/* the close ends it */
+			return 0; /* the close ends it */
 		if (n <= 0)
 			return UPSTREAM_E_BROKEN;
 		if (chunked) {

@@ -27,8 +27,9 @@ struct upstream_ws;
  * response head, waiting at most the upstream idle timeout for it.
  * Returns 0 with *out, whatever the status, or an UPSTREAM_E_* code
  * (nothing reached the client). */
-int upstream_ws_open(struct upstream_xfer *x, const struct upstream_request *req,
-                     int write_timeout_ms, struct upstream_ws **out);
+int upstream_ws_open(struct upstream_xfer *x,
+		     const struct upstream_request *req, int write_timeout_ms,
+		     struct upstream_ws **out);
 void upstream_ws_free(struct upstream_ws *w);
 
 /* The response status and reason, and its headers for the client: with
@@ -37,7 +38,7 @@ void upstream_ws_free(struct upstream_ws *w);
 int upstream_ws_status(const struct upstream_ws *w, const char **reason);
 size_t upstream_ws_nheaders(const struct upstream_ws *w);
 size_t upstream_ws_headers(const struct upstream_ws *w,
-                           struct http_header *out);
+			   struct http_header *out);
 /* The value of the response's first header called name, or NULL. */
 const char *upstream_ws_header(const struct upstream_ws *w, const char *name);
 
@@ -47,7 +48,7 @@ const char *upstream_ws_header(const struct upstream_ws *w, const char *name);
  * normal end, or UPSTREAM_E_BROKEN, _TIMEOUT (upstream silent for the
  * idle timeout) or _ABORTED (cb->body failed). */
 int upstream_ws_body(struct upstream_ws *w, bool head_request,
-                     const struct upstream_callbacks *cb);
+		     const struct upstream_callbacks *cb);
 
 /* After a 101: the socket to poll() for reading. Bytes may wait inside
  * the TLS layer too: read with upstream_ws_recv() until it says
@@ -61,7 +62,7 @@ ssize_t upstream_ws_recv(struct upstream_ws *w, char *buf, size_t len);
 /* Sends all of buf, waiting at most timeout_ms for the peer to take each
  * piece. 0, or UPSTREAM_E_TIMEOUT or UPSTREAM_E_BROKEN. */
 int upstream_ws_send(struct upstream_ws *w, const char *buf, size_t len,
-                     int timeout_ms);
+		     int timeout_ms);
 
 /* True once the daemon is stopping (upstream_stop()). */
 bool upstream_ws_stopping(const struct upstream_ws *w);

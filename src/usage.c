@@ -52,8 +52,8 @@ struct usage_label {
 };
 
 struct usage_table {
-	pthread_mutex_t lock;		/* guards all that follows */
-	double since;			/* creation, or the oldest record */
+	pthread_mutex_t lock; /* guards all that follows */
+	double since;	      /* creation, or the oldest record */
 	struct usage_counts totals;
 	struct usage_row *rows;
 	size_t nrows, caprows;
@@ -91,8 +91,7 @@ usage_table_new(void)
 		usage_table_free(t);
 		return NULL;
 	}
-	for (i = 0; i < sizeof(builtin_labels) / sizeof(builtin_labels[0]);
-	     i++)
+	for (i = 0; i < sizeof(builtin_labels) / sizeof(builtin_labels[0]); i++)
 		if (usage_label_add(t, builtin_labels[i][0],
 				    builtin_labels[i][1]) < 0) {
 			usage_table_free(t);
@@ -211,7 +210,7 @@ table_add(struct usage_table *t, const char *row, const char *endpoint,
 {
 	int32_t rw, ep = -1;
 
-	if (first < t->since)		/* from the store */
+	if (first < t->since) /* from the store */
 		t->since = first;
 	usage_counts_add(&t->totals, c);
 	if (row[0] && (rw = row_find(t, row)) >= 0) {
@@ -282,7 +281,7 @@ struct usage_snapshot {
 	double since;
 	struct usage_counts totals;
 	struct usage_row *rows;
-	char (*labels)[USAGE_LABEL_MAX];	/* one per row */
+	char (*labels)[USAGE_LABEL_MAX]; /* one per row */
 	size_t nrows;
 	struct usage_endpoint *endpoints;
 	size_t nendpoints;
@@ -290,10 +289,10 @@ struct usage_snapshot {
 };
 
 void
-usage_counts_json(struct json_object *o, const struct usage_counts *c,
-		  bool row)
+usage_counts_json(struct json_object *o, const struct usage_counts *c, bool row)
 {
-	json_object_object_add(o, "requests", json_object_new_int64(c->requests));
+	json_object_object_add(o, "requests",
+			       json_object_new_int64(c->requests));
 	json_object_object_add(o, "input_tokens",
 			       json_object_new_int64(c->input_tokens));
 	json_object_object_add(o, "output_tokens",
@@ -306,9 +305,10 @@ usage_counts_json(struct json_object *o, const struct usage_counts *c,
 			       json_object_new_int64(c->cache_creation_tokens));
 	json_object_object_add(o, "total_tokens",
 			       json_object_new_int64(c->total_tokens));
-	json_object_object_add(o, "cost_usd", row && c->requests &&
-			       c->unpriced == c->requests ? NULL :
-			       price_json_usd(c->cost_usd));
+	json_object_object_add(o, "cost_usd",
+			       row && c->requests && c->unpriced == c->requests
+				       ? NULL
+				       : price_json_usd(c->cost_usd));
 	json_object_object_add(o, "unpriced_requests",
 			       json_object_new_int64(c->unpriced));
 }
@@ -376,8 +376,9 @@ snapshot_json(const struct usage_snapshot *s)
 				       json_object_new_string(s->labels[i]));
 		usage_counts_json(m, &s->rows[i].c, true);
 		if (s->rows[i].c.unpriced)
-			json_object_array_add(unpriced, json_object_new_string(
-				s->rows[i].model));
+			json_object_array_add(
+				unpriced,
+				json_object_new_string(s->rows[i].model));
 		clock_rfc3339(s->rows[i].last_seen, ts, sizeof(ts));
 		json_object_object_add(m, "last_seen",
 				       json_object_new_string(ts));
@@ -386,19 +387,21 @@ snapshot_json(const struct usage_snapshot *s)
 	json_object_object_add(doc, "models", models);
 	for (i = 0; i < s->nendpoints; i++)
 		if (s->endpoints[i].count)
-			json_object_object_add(eps, s->endpoints[i].name,
+			json_object_object_add(
+				eps, s->endpoints[i].name,
 				json_object_new_int64(s->endpoints[i].count));
 	json_object_object_add(doc, "endpoints", eps);
 	json_object_object_add(doc, "unpriced", unpriced);
-	json_object_object_add(prices, "version", s->price_version[0] ?
-			       json_object_new_string(s->price_version) : NULL);
+	json_object_object_add(
+		prices, "version",
+		s->price_version[0] ? json_object_new_string(s->price_version)
+				    : NULL);
 	json_object_object_add(doc, "prices", prices);
 	return doc;
 }
 
 void
-usage_label_copy(struct usage_table *t, const char *id, char *out,
-		 size_t len)
+usage_label_copy(struct usage_table *t, const char *id, char *out, size_t len)
 {
 	pthread_mutex_lock(&t->lock);
 	snprintf(out, len, "%s", label_for(t, id));
@@ -430,7 +433,6 @@ usage_table_json(struct usage_table *t)
 	free(s.endpoints);
 	return doc;
 }
-
 
 /* Folds the statuses of the endpoints past USAGE_METRICS_ENDPOINTS into
  * one "other" endpoint (index -2), in place; returns the new count. A
@@ -481,12 +483,14 @@ usage_table_metrics(struct usage_table *t, struct metrics *m)
 		     "(endpoints past the first %d are \"other\").",
 		     USAGE_METRICS_ENDPOINTS);
 	for (i = 0; i < nst; i++) {
-		ep = st[i].endpoint >= 0 ? s.endpoints[st[i].endpoint].name :
-		     st[i].endpoint == -2 ? SERIES_OTHER : "";
+		ep = st[i].endpoint >= 0    ? s.endpoints[st[i].endpoint].name
+		     : st[i].endpoint == -2 ? SERIES_OTHER
+					    : "";
 		metrics_label(ep, b, sizeof(b));
-		metrics_printf(m, "antigravity_proxy_requests_total{endpoint="
-			       "\"%s\",status=\"%d\"} %" PRId64 "\n", b,
-			       st[i].status, st[i].count);
+		metrics_printf(m,
+			       "antigravity_proxy_requests_total{endpoint="
+			       "\"%s\",status=\"%d\"} %" PRId64 "\n",
+			       b, st[i].status, st[i].count);
 	}
 	free(st);
 	free(s.rows);
@@ -529,11 +533,12 @@ usage_record_to_json(const struct usage_record *r)
 			       json_object_new_int64(r->cache_write_5m_tokens));
 	json_object_object_add(o, "cache_write_1h_tokens",
 			       json_object_new_int64(r->cache_write_1h_tokens));
-	json_object_object_add(o, "cost_usd", r->priced ?
-			       price_json_usd(r->cost_usd) : NULL);
+	json_object_object_add(o, "cost_usd",
+			       r->priced ? price_json_usd(r->cost_usd) : NULL);
 	json_object_object_add(o, "duration_ms",
 			       json_object_new_double(r->duration_ms));
-	json_object_object_add(o, "ttfb_ms", json_object_new_double(r->ttfb_ms));
+	json_object_object_add(o, "ttfb_ms",
+			       json_object_new_double(r->ttfb_ms));
 	if (r->transport[0])
 		json_object_object_add(o, "transport",
 				       json_object_new_string(r->transport));
@@ -547,9 +552,12 @@ usage_record_to_json(const struct usage_record *r)
 	if (r->uid >= 0)
 		json_object_object_add(o, "uid", json_object_new_int64(r->uid));
 	if (r->key[0]) {
-		json_object_object_add(o, "key", json_object_new_string(r->key));
-		json_object_object_add(o, "key_kind", json_object_new_string(
-			r->key_oauth ? "oauth" : "api_key"));
+		json_object_object_add(o, "key",
+				       json_object_new_string(r->key));
+		json_object_object_add(
+			o, "key_kind",
+			json_object_new_string(r->key_oauth ? "oauth"
+							    : "api_key"));
 	}
 	return o;
 }
@@ -591,8 +599,9 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	copy_string(o, "error", r->error, sizeof(r->error));
 	copy_string(o, "agent", r->agent, sizeof(r->agent));
 	r->pid = (long)get_int(o, "pid");
-	r->uid = json_object_object_get_ex(o, "uid", &v) ?
-		 (long)json_object_get_int64(v) : -1;
+	r->uid = json_object_object_get_ex(o, "uid", &v)
+			 ? (long)json_object_get_int64(v)
+			 : -1;
 	copy_string(o, "transport", r->transport, sizeof(r->transport));
 	r->status = (int)get_int(o, "status");
 	r->has_usage = json_object_object_get_ex(o, "has_usage", &v) &&
@@ -606,9 +615,10 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 	r->cache_creation_tokens = get_int(o, "cache_creation_tokens");
 	r->total_tokens = get_int(o, "total_tokens");
 	r->cache_write_1h_tokens = get_int(o, "cache_write_1h_tokens");
-	r->cache_write_5m_tokens = json_object_object_get_ex(o,
-		"cache_write_5m_tokens", &v) ? json_object_get_int64(v) :
-		r->cache_creation_tokens - r->cache_write_1h_tokens;
+	r->cache_write_5m_tokens =
+		json_object_object_get_ex(o, "cache_write_5m_tokens", &v)
+			? json_object_get_int64(v)
+			: r->cache_creation_tokens - r->cache_write_1h_tokens;
 	/* A record written before costs existed stays unpriced. */
 	r->priced = json_object_object_get_ex(o, "cost_usd", &v) && v &&
 		    isfinite(r->cost_usd = json_object_get_double(v));
@@ -623,7 +633,7 @@ usage_record_from_json(struct json_object *o, struct usage_record *r)
 		r->ttfb_ms = json_object_get_double(v);
 	if (json_object_object_get_ex(o, "raw", &v))
 		snprintf(r->raw, sizeof(r->raw), "%s",
-			 json_object_to_json_string_ext(v,
-				JSON_C_TO_STRING_PLAIN));
+			 json_object_to_json_string_ext(
+				 v, JSON_C_TO_STRING_PLAIN));
 	return 0;
 }

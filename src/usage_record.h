@@ -18,7 +18,7 @@
 #define USAGE_ERROR_MAX 64
 #define USAGE_AGENT_MAX 64
 #define USAGE_TRANSPORT_MAX 16
-#define USAGE_KEY_MAX 9			/* 8 hex digits */
+#define USAGE_KEY_MAX 9 /* 8 hex digits */
 
 /*
  * One metered response, normalised (see doc/usage-format.md): input,
@@ -26,13 +26,13 @@
  * of input. Strings are NUL-terminated and truncated to fit.
  */
 struct usage_record {
-	double time;			/* completion, seconds since the epoch */
+	double time; /* completion, seconds since the epoch */
 	char host[USAGE_HOST_MAX];
-	char endpoint[USAGE_ENDPOINT_MAX];	/* "streamGenerateContent" */
-	char model[USAGE_MODEL_MAX];	/* "" when none was found */
-	int status;			/* upstream HTTP status, 0 if none */
-	bool has_usage;			/* the response carried token counts */
-	bool complete;			/* the response reached its normal end */
+	char endpoint[USAGE_ENDPOINT_MAX]; /* "streamGenerateContent" */
+	char model[USAGE_MODEL_MAX];	   /* "" when none was found */
+	int status;			   /* upstream HTTP status, 0 if none */
+	bool has_usage; /* the response carried token counts */
+	bool complete;	/* the response reached its normal end */
 	int64_t input_tokens;
 	int64_t output_tokens;
 	int64_t thinking_tokens;
@@ -47,12 +47,12 @@ struct usage_record {
 	 * means unpriced (cost_usd 0, shown as null). */
 	double cost_usd;
 	bool priced;
-	double duration_ms;		/* request sent to last byte */
-	double ttfb_ms;			/* request sent to first body byte */
-	char error[USAGE_ERROR_MAX];	/* provider error type, "" if none */
-	char transport[USAGE_TRANSPORT_MAX];	/* "sse", "json", "websocket",
+	double duration_ms;	     /* request sent to last byte */
+	double ttfb_ms;		     /* request sent to first body byte */
+	char error[USAGE_ERROR_MAX]; /* provider error type, "" if none */
+	char transport[USAGE_TRANSPORT_MAX]; /* "sse", "json", "websocket",
 						 * "" when the body was neither */
-	char raw[USAGE_RAW_MAX];	/* provider's usage object as JSON */
+	char raw[USAGE_RAW_MAX]; /* provider's usage object as JSON */
 	/* Who sent it (peer.h): a run's agent and pid, or the language
 	 * server's name; the socket owner's uid, -1 when unknown. */
 	char agent[USAGE_AGENT_MAX];
@@ -73,8 +73,8 @@ struct usage_counts {
 	int64_t cached_tokens;
 	int64_t cache_creation_tokens;
 	int64_t total_tokens;
-	double cost_usd;		/* of the priced records */
-	int64_t unpriced;		/* records with usage but no price */
+	double cost_usd;  /* of the priced records */
+	int64_t unpriced; /* records with usage but no price */
 };
 
 /* The counts of one record: requests 1, its tokens, its cost when

@@ -111,7 +111,7 @@ when_parse_tz(const char *s, long *off)
 	if (*p && ((m = two_digits(p)) < 0 || p[2]))
 		return -1;
 	if (p[-1] == ':' && !*p)
-		return -1;	/* "+HH:" */
+		return -1; /* "+HH:" */
 	if (m >= 60 || h * 60 + m > 14 * 60)
 		return -1;
 	*off = (h * 3600L + m * 60L) * (*s == '-' ? -1 : 1);

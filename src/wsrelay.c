@@ -118,8 +118,8 @@ wsrelay_run(struct wsrelay *r, const char *early, size_t early_len)
 			return WSRELAY_IDLE;
 		if (upstream_ws_stopping(r->up))
 			return WSRELAY_STOPPING;
-		k = poll(p, 2, left > WSRELAY_POLL_MS ? WSRELAY_POLL_MS
-		                                       : (int)left);
+		k = poll(p, 2,
+			 left > WSRELAY_POLL_MS ? WSRELAY_POLL_MS : (int)left);
 		if (k < 0 && errno != EINTR)
 			return WSRELAY_CLIENT_FAILED;
 		if (k > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -128,6 +128,6 @@ wsrelay_run(struct wsrelay *r, const char *early, size_t early_len)
 			last = clock_mono_ms();
 		}
 		if (k > 0 && p[1].revents)
-			last = clock_mono_ms();	/* drained at the top */
+			last = clock_mono_ms(); /* drained at the top */
 	}
 }

@@ -19,24 +19,24 @@ struct upstream_ws;
 enum wsrelay_end {
 	WSRELAY_CLIENT_CLOSED,
 	WSRELAY_UPSTREAM_CLOSED,
-	WSRELAY_IDLE,		/* silent both ways for idle_ms */
-	WSRELAY_STOPPING,	/* the daemon is stopping */
-	WSRELAY_CLIENT_FAILED,	/* read error, or a write timed out */
+	WSRELAY_IDLE,	       /* silent both ways for idle_ms */
+	WSRELAY_STOPPING,      /* the daemon is stopping */
+	WSRELAY_CLIENT_FAILED, /* read error, or a write timed out */
 	WSRELAY_UPSTREAM_FAILED,
 };
 
 typedef void wsrelay_tap_fn(void *arg, bool from_client, const char *buf,
-                            size_t len);
+			    size_t len);
 
 struct wsrelay {
 	struct tls *tls;
 	int client_fd;
 	struct upstream_ws *up;
-	long idle_ms;		/* --websocket-idle-timeout */
-	long write_ms;		/* --write-timeout, both ways */
-	wsrelay_tap_fn *tap;	/* may be NULL */
+	long idle_ms;	     /* --websocket-idle-timeout */
+	long write_ms;	     /* --write-timeout, both ways */
+	wsrelay_tap_fn *tap; /* may be NULL */
 	void *arg;
-	unsigned long long to_upstream, to_client;	/* bytes, out */
+	unsigned long long to_upstream, to_client; /* bytes, out */
 };
 
 /* Relays until one side closes or fails, the idle limit passes, or the

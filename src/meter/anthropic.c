@@ -23,9 +23,14 @@ static const struct extract_field anthropic_fields[] = {
 };
 
 static const char *const anthropic_types[] = {
-	"message_start", "message_delta", "message_stop",
-	"content_block_start", "content_block_delta", "content_block_stop",
-	"ping", NULL,
+	"message_start",
+	"message_delta",
+	"message_stop",
+	"content_block_start",
+	"content_block_delta",
+	"content_block_stop",
+	"ping",
+	NULL,
 };
 
 static bool
@@ -49,7 +54,7 @@ anthropic_match(const char *event, struct json_object *o)
 	if (t && strcmp(t, "error") == 0 && jhelp_obj(o, "error"))
 		return true;
 	return t && strcmp(t, "message") == 0 && u &&
-	    json_object_object_get_ex(u, "input_tokens", &v);
+	       json_object_object_get_ex(u, "input_tokens", &v);
 }
 
 static void
@@ -76,7 +81,9 @@ anthropic_object(struct extract *x, const char *event, struct json_object *o)
 }
 
 static const char *const anthropic_skip[] = {
-	"content_block_delta", "ping", NULL,
+	"content_block_delta",
+	"ping",
+	NULL,
 };
 
 /* Anthropic counts thinking inside the output and the cache apart from

@@ -23,19 +23,24 @@
 /* zstd frames may ask for windows up to 2^31; 8 MiB is what senders use */
 #define DECODE_ZSTD_WINDOW_LOG 23
 
-enum decode_kind { DECODE_IDENTITY, DECODE_GZIP, DECODE_DEFLATE,
-	DECODE_BR, DECODE_ZSTD };
+enum decode_kind {
+	DECODE_IDENTITY,
+	DECODE_GZIP,
+	DECODE_DEFLATE,
+	DECODE_BR,
+	DECODE_ZSTD
+};
 
 struct decode {
 	enum decode_kind kind;
 	bool failed;
-	bool z_ready;		/* inflateInit2 done */
-	unsigned char head[2];	/* deflate: the bytes that choose zlib/raw */
+	bool z_ready;	       /* inflateInit2 done */
+	unsigned char head[2]; /* deflate: the bytes that choose zlib/raw */
 	size_t head_len;
 	z_stream z;
 	BrotliDecoderState *br;
 	ZSTD_DStream *zs;
-	char *out;		/* DECODE_BLOCK bytes; none for identity */
+	char *out; /* DECODE_BLOCK bytes; none for identity */
 };
 
 static int
@@ -45,8 +50,8 @@ decode_kind_of(const char *coding, enum decode_kind *kind)
 		const char *name;
 		enum decode_kind kind;
 	} names[] = {
-		{ "", DECODE_IDENTITY }, { "identity", DECODE_IDENTITY },
-		{ "gzip", DECODE_GZIP }, { "x-gzip", DECODE_GZIP },
+		{ "", DECODE_IDENTITY },       { "identity", DECODE_IDENTITY },
+		{ "gzip", DECODE_GZIP },       { "x-gzip", DECODE_GZIP },
 		{ "deflate", DECODE_DEFLATE }, { "br", DECODE_BR },
 		{ "zstd", DECODE_ZSTD },
 	};
@@ -98,8 +103,9 @@ decode_new(const char *coding)
 			goto fail;
 	} else if (kind == DECODE_ZSTD) {
 		if (!(d->zs = ZSTD_createDStream()) ||
-		    ZSTD_isError(ZSTD_DCtx_setParameter(d->zs,
-		        ZSTD_d_windowLogMax, DECODE_ZSTD_WINDOW_LOG)))
+		    ZSTD_isError(
+			    ZSTD_DCtx_setParameter(d->zs, ZSTD_d_windowLogMax,
+						   DECODE_ZSTD_WINDOW_LOG)))
 			goto fail;
 	}
 	return d;
@@ -117,7 +123,7 @@ decode_free(struct decode *d)
 		inflateEnd(&d->z);
 	if (d->br)
 		BrotliDecoderDestroyInstance(d->br);
-	ZSTD_freeDStream(d->zs);	/* no-op on NULL */
+	ZSTD_freeDStream(d->zs); /* no-op on NULL */
 	free(d->out);
 	free(d);
 }
@@ -138,7 +144,7 @@ decode_deflate_start(struct decode *d)
 
 static int
 decode_zlib(struct decode *d, const unsigned char *in, size_t len,
-            decode_sink_fn *sink, void *arg)
+	    decode_sink_fn *sink, void *arg)
 {
 	size_t total = 0;
 	int rc;
@@ -162,14 +168,14 @@ decode_zlib(struct decode *d, const unsigned char *in, size_t len,
 			return -1;
 		if ((rc == Z_STREAM_END && d->z.avail_in == 0) ||
 		    (rc == Z_BUF_ERROR && n == 0))
-			break;	/* done, or no progress possible */
+			break; /* done, or no progress possible */
 	} while (d->z.avail_in > 0 || d->z.avail_out == 0);
 	return 0;
 }
 
 static int
 decode_deflate(struct decode *d, const unsigned char *in, size_t len,
-               decode_sink_fn *sink, void *arg)
+	       decode_sink_fn *sink, void *arg)
 {
 	if (d->z_ready)
 		return decode_zlib(d, in, len, sink, arg);
@@ -188,7 +194,7 @@ decode_deflate(struct decode *d, const unsigned char *in, size_t len,
 
 static int
 decode_brotli(struct decode *d, const unsigned char *in, size_t len,
-              decode_sink_fn *sink, void *arg)
+	      decode_sink_fn *sink, void *arg)
 {
 	size_t total = 0, avail_in = len;
 	const uint8_t *next_in = in;
@@ -199,7 +205,7 @@ decode_brotli(struct decode *d, const unsigned char *in, size_t len,
 		size_t avail_out = DECODE_BLOCK;
 
 		rc = BrotliDecoderDecompressStream(d->br, &avail_in, &next_in,
-		                                   &avail_out, &next_out, NULL);
+						   &avail_out, &next_out, NULL);
 		if (rc == BROTLI_DECODER_RESULT_ERROR)
 			return -1;
 		size_t n = DECODE_BLOCK - avail_out;
@@ -214,7 +220,7 @@ decode_brotli(struct decode *d, const unsigned char *in, size_t len,
 
 static int
 decode_zstd(struct decode *d, const unsigned char *in, size_t len,
-            decode_sink_fn *sink, void *arg)
+	    decode_sink_fn *sink, void *arg)
 {
 	ZSTD_inBuffer ib = { in, len, 0 };
 	size_t total = 0, rc;
@@ -232,14 +238,14 @@ decode_zstd(struct decode *d, const unsigned char *in, size_t len,
 			sink(arg, d->out, ob.pos);
 		if ((ib.pos == ib.size && ob.pos < ob.size) ||
 		    (ob.pos == 0 && ib.pos == before))
-			break;	/* done, or no progress possible */
+			break; /* done, or no progress possible */
 	} while (1);
 	return 0;
 }
 
 int
-decode_feed(struct decode *d, const char *in, size_t len,
-            decode_sink_fn *sink, void *arg)
+decode_feed(struct decode *d, const char *in, size_t len, decode_sink_fn *sink,
+	    void *arg)
 {
 	const unsigned char *u = (const unsigned char *)in;
 	int rc = 0;
@@ -249,21 +255,11 @@ decode_feed(struct decode *d, const char *in, size_t len,
 	if (len == 0)
 		return 0;
 	switch (d->kind) {
-	case DECODE_IDENTITY:
-		sink(arg, in, len);
-		break;
-	case DECODE_GZIP:
-		rc = decode_zlib(d, u, len, sink, arg);
-		break;
-	case DECODE_DEFLATE:
-		rc = decode_deflate(d, u, len, sink, arg);
-		break;
-	case DECODE_BR:
-		rc = decode_brotli(d, u, len, sink, arg);
-		break;
-	case DECODE_ZSTD:
-		rc = decode_zstd(d, u, len, sink, arg);
-		break;
+	case DECODE_IDENTITY: sink(arg, in, len); break;
+	case DECODE_GZIP: rc = decode_zlib(d, u, len, sink, arg); break;
+	case DECODE_DEFLATE: rc = decode_deflate(d, u, len, sink, arg); break;
+	case DECODE_BR: rc = decode_brotli(d, u, len, sink, arg); break;
+	case DECODE_ZSTD: rc = decode_zstd(d, u, len, sink, arg); break;
 	}
 	if (rc < 0)
 		d->failed = true;

@@ -32,6 +32,6 @@ bool decode_supported(const char *coding);
  * blocks of bounded size. Returns 0, or -1 once the data is corrupt or
  * too large; after that every call returns -1 and decodes nothing. */
 int decode_feed(struct decode *d, const char *in, size_t len,
-                decode_sink_fn *sink, void *arg);
+		decode_sink_fn *sink, void *arg);
 
 #endif

@@ -18,15 +18,18 @@
 #include "meter/openai.h"
 
 const char *const extract_keys[] = {
-	"code", "finishReason", "model", "modelVersion", "object", "status",
-	"type", NULL,
+	"code",	  "finishReason", "model", "modelVersion",
+	"object", "status",	  "type",  NULL,
 };
 
 /* Tried in this order: OpenAI's "type": "response.*" and "object" are
  * surest, Anthropic's event types next; Google's shape, by member names
  * alone, is the loosest. */
 static const struct extract_provider *const extract_providers[] = {
-	&openai_provider, &anthropic_provider, &google_provider, NULL,
+	&openai_provider,
+	&anthropic_provider,
+	&google_provider,
+	NULL,
 };
 
 /* {"error": {...}} bodies and events, in each provider's spelling. */
@@ -42,7 +45,7 @@ extract_error_object(struct extract *x, struct json_object *o)
 	    (s = jhelp_str(e, "code"))) {
 		extract_error(x, s);
 	} else if (json_object_object_get_ex(e, "code", &code) &&
-	           json_object_is_type(code, json_type_int)) {
+		   json_object_is_type(code, json_type_int)) {
 		extract_error(x, json_object_get_string(code));
 	} else {
 		extract_error(x, "error");
@@ -86,7 +89,7 @@ extract_skip(const struct extract *x, const char *event)
 			if (strcmp(event, *p) == 0)
 				return true;
 		} else if (n > (k = strlen(*p + 1)) &&
-		           strcmp(event + n - k, *p + 1) == 0) {
+			   strcmp(event + n - k, *p + 1) == 0) {
 			return true;
 		}
 	}
@@ -132,7 +135,7 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 	unsigned flags = x->provider ? x->provider->flags : 0;
 	/* only Google reports tool-use prompt tokens, apart from the rest */
 	int64_t in = extract_add(extract_get(x, EXTRACT_IN),
-	                         extract_get(x, EXTRACT_IN_TOOL));
+				 extract_get(x, EXTRACT_IN_TOOL));
 	int64_t raw_out = extract_get(x, EXTRACT_OUT);
 	int64_t think = extract_get(x, EXTRACT_THINK);
 	bool has_total = x->have & (1u << EXTRACT_TOTAL);
@@ -144,12 +147,12 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 		out->output_tokens = raw_out;
 		raw_out = extract_add(raw_out, think);
 	} else {
-		out->output_tokens = raw_out > think ?
-		    extract_sub(raw_out, think) : 0;
+		out->output_tokens =
+			raw_out > think ? extract_sub(raw_out, think) : 0;
 	}
 	if (flags & EXTRACT_IN_SANS_CACHE)
 		in = extract_add(in, extract_add(out->cached_tokens,
-		                                 out->cache_creation_tokens));
+						 out->cache_creation_tokens));
 	out->input_tokens = in;
 	/* The 1-hour writes as reported, at most all writes; the rest are
 	 * 5-minute ones, also when the split is absent. */
@@ -157,18 +160,20 @@ extract_normalise(const struct extract *x, struct usage_record *out)
 	if (out->cache_write_1h_tokens < 0)
 		out->cache_write_1h_tokens = 0;
 	if (out->cache_write_1h_tokens > out->cache_creation_tokens)
-		out->cache_write_1h_tokens = out->cache_creation_tokens > 0 ?
-		    out->cache_creation_tokens : 0;
+		out->cache_write_1h_tokens =
+			out->cache_creation_tokens > 0
+				? out->cache_creation_tokens
+				: 0;
 	out->cache_write_5m_tokens = extract_sub(out->cache_creation_tokens,
-	                                         out->cache_write_1h_tokens);
+						 out->cache_write_1h_tokens);
 	/* a provider without a total (Anthropic) maps no field to it */
-	out->total_tokens = has_total ?
-	    extract_get(x, EXTRACT_TOTAL) : extract_add(in, raw_out);
+	out->total_tokens = has_total ? extract_get(x, EXTRACT_TOTAL)
+				      : extract_add(in, raw_out);
 }
 
 void
 extract_finish(struct extract *x, bool sse, bool ended_ok,
-               struct usage_record *out)
+	       struct usage_record *out)
 {
 	out->has_usage = x->have != 0;
 	if (out->has_usage)
@@ -181,14 +186,16 @@ extract_finish(struct extract *x, bool sse, bool ended_ok,
 	else if (!sse)
 		out->complete = ended_ok;
 	else
-		out->complete = x->terminal && (ended_ok || !x->provider ||
-		    !(x->provider->flags & EXTRACT_END_NEEDS_EOF));
+		out->complete = x->terminal &&
+				(ended_ok || !x->provider ||
+				 !(x->provider->flags & EXTRACT_END_NEEDS_EOF));
 	out->raw[0] = '\0';
 	if (x->raw)
 		snprintf(out->raw, sizeof(out->raw), "%s",
-		         json_object_to_json_string_ext(x->raw,
-		             JSON_C_TO_STRING_PLAIN |
-		             JSON_C_TO_STRING_NOSLASHESCAPE));
+			 json_object_to_json_string_ext(
+				 x->raw,
+				 JSON_C_TO_STRING_PLAIN |
+					 JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 void

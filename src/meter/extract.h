@@ -30,7 +30,7 @@ extern const char *const extract_keys[];
 /* Takes one parsed event, body or array element. `event` is the SSE
  * event type, or NULL for JSON bodies. */
 void extract_object(struct extract *x, const char *event,
-                    struct json_object *o);
+		    struct json_object *o);
 /* Whether an SSE event of this type may go unparsed: its exchange's
  * provider is known and says the type never carries usage. */
 bool extract_skip(const struct extract *x, const char *event);
@@ -40,7 +40,7 @@ void extract_done(struct extract *x);
  * the response named one). `ended_ok` says the body ended normally as a
  * complete JSON document (JSON) or stream (SSE). */
 void extract_finish(struct extract *x, bool sse, bool ended_ok,
-                    struct usage_record *out);
+		    struct usage_record *out);
 void extract_clear(struct extract *x);
 
 #endif

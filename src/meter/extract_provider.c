@@ -31,7 +31,7 @@ extract_error(struct extract *x, const char *type)
 
 void
 extract_usage(struct extract *x, struct json_object *usage,
-              const struct extract_field *fields)
+	      const struct extract_field *fields)
 {
 	if (!json_object_is_type(usage, json_type_object))
 		return;
@@ -41,7 +41,7 @@ extract_usage(struct extract *x, struct json_object *usage,
 		if (!json_object_object_get_ex(usage, f->key, &v))
 			continue;
 		if (f->sub && (!json_object_is_type(v, json_type_object) ||
-		               !json_object_object_get_ex(v, f->sub, &v)))
+			       !json_object_object_get_ex(v, f->sub, &v)))
 			continue;
 		if (!json_object_is_type(v, json_type_int))
 			continue;

@@ -22,14 +22,14 @@
 
 /* Raw provider counters, before normalisation. */
 enum extract_slot {
-	EXTRACT_IN,		/* input tokens as the provider counts them */
-	EXTRACT_IN_TOOL,	/* Google toolUsePromptTokenCount */
-	EXTRACT_OUT,		/* output as the provider counts it */
+	EXTRACT_IN,	 /* input tokens as the provider counts them */
+	EXTRACT_IN_TOOL, /* Google toolUsePromptTokenCount */
+	EXTRACT_OUT,	 /* output as the provider counts it */
 	EXTRACT_THINK,
-	EXTRACT_CACHED,		/* cache reads */
-	EXTRACT_CWRITE,		/* cache writes */
+	EXTRACT_CACHED, /* cache reads */
+	EXTRACT_CWRITE, /* cache writes */
 	EXTRACT_TOTAL,
-	EXTRACT_CW5M,		/* Anthropic cache writes by lifetime */
+	EXTRACT_CW5M, /* Anthropic cache writes by lifetime */
 	EXTRACT_CW1H,
 	EXTRACT_NSLOTS,
 };
@@ -49,11 +49,11 @@ struct extract {
 	const struct extract_provider *provider;
 	int dialect;
 	int64_t v[EXTRACT_NSLOTS];
-	unsigned have;		/* bit per slot seen */
-	bool terminal;		/* the provider's normal end marker was seen */
+	unsigned have; /* bit per slot seen */
+	bool terminal; /* the provider's normal end marker was seen */
 	char model[USAGE_MODEL_MAX];
 	char error[USAGE_ERROR_MAX];
-	struct json_object *raw;	/* last usage object (a reference) */
+	struct json_object *raw; /* last usage object (a reference) */
 };
 
 /* Normalisation flags: how a provider's counters differ from the record's
@@ -80,8 +80,8 @@ struct extract_provider {
 	/* Reads one object of a claimed exchange into x. It may only
 	 * overwrite state, never sum or count (extract_keys, extract.h). */
 	void (*object)(struct extract *x, const char *event,
-	               struct json_object *o);
-	unsigned flags;		/* EXTRACT_THINK_APART ... */
+		       struct json_object *o);
+	unsigned flags; /* EXTRACT_THINK_APART ... */
 	/* SSE event types that never carry usage, skipped unparsed once the
 	 * exchange is claimed; "*suffix" matches a longer type ending in
 	 * suffix. NULL-terminated, or NULL for none. */
@@ -95,10 +95,9 @@ struct extract_provider {
  * usage overwrites its slot, one absent (or null) leaves it alone. x
  * keeps a reference on usage for the raw copy. */
 void extract_usage(struct extract *x, struct json_object *usage,
-                   const struct extract_field *fields);
+		   const struct extract_field *fields);
 /* o's string member key, when non-empty, becomes the model. */
-void extract_model(struct extract *x, struct json_object *o,
-                   const char *key);
+void extract_model(struct extract *x, struct json_object *o, const char *key);
 /* type, when non-empty, becomes the error. */
 void extract_error(struct extract *x, const char *type);
 

@@ -28,9 +28,9 @@ google_bare(struct json_object *o)
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, "usageMetadata", &v) ||
-	    json_object_object_get_ex(o, "candidates", &v) ||
-	    json_object_object_get_ex(o, "modelVersion", &v) ||
-	    json_object_object_get_ex(o, "promptFeedback", &v);
+	       json_object_object_get_ex(o, "candidates", &v) ||
+	       json_object_object_get_ex(o, "modelVersion", &v) ||
+	       json_object_object_get_ex(o, "promptFeedback", &v);
 }
 
 /* The GenerateContentResponse inside a Cloud Code envelope, or o. */

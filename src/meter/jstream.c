@@ -15,9 +15,9 @@
 #include "meter/jstream.h"
 
 enum jstream_state {
-	JSTREAM_START,		/* before the first significant byte */
-	JSTREAM_BETWEEN,	/* in the array, before an element or ']' */
-	JSTREAM_VALUE,		/* inside a value */
+	JSTREAM_START,	 /* before the first significant byte */
+	JSTREAM_BETWEEN, /* in the array, before an element or ']' */
+	JSTREAM_VALUE,	 /* inside a value */
 	JSTREAM_DONE,
 	JSTREAM_FAILED,
 };
@@ -26,7 +26,7 @@ struct jstream {
 	jstream_value_fn *cb;
 	void *arg;
 	enum jstream_state state;
-	bool array;		/* the body is an array of values */
+	bool array; /* the body is an array of values */
 	struct prune prune;
 	struct prune_shape shape;
 	/* the current value, pruned, and room for the one byte a bare
@@ -78,7 +78,7 @@ jstream_value(struct jstream *j, const char *buf, size_t len)
 
 	if (!buf_reserve(&j->text, j->text.len + in + 1) ||
 	    (n = prune_value(&j->prune, buf, in, j->text.data + j->text.len,
-	                     &used)) < 0)
+			     &used)) < 0)
 		return -1;
 	j->text.len += (size_t)n;
 	if (j->text.len >= JSTREAM_VALUE_MAX)
@@ -108,7 +108,7 @@ jstream_feed(struct jstream *j, const char *buf, size_t len)
 			else
 				i += (size_t)n;
 		} else if (jstream_space(buf[i]) ||
-		           (j->state == JSTREAM_BETWEEN && buf[i] == ',')) {
+			   (j->state == JSTREAM_BETWEEN && buf[i] == ',')) {
 			i++;
 		} else if (j->state == JSTREAM_START && buf[i] == '[') {
 			j->array = true;

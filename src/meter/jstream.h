@@ -22,7 +22,7 @@
 /* One value, pruned: json-c reads it as the original (prune.h). A
  * number or literal comes with the byte that ended it. */
 typedef void jstream_value_fn(void *arg, const char *text, size_t len,
-                              const struct prune_shape *shape);
+			      const struct prune_shape *shape);
 
 struct jstream;
 
@@ -30,7 +30,7 @@ struct jstream;
  * keys (NULL-terminated, kept by reference), or NULL when out of memory.
  * Free with jstream_free(). */
 struct jstream *jstream_new(const char *const *keys, jstream_value_fn *cb,
-                            void *arg);
+			    void *arg);
 void jstream_free(struct jstream *j);
 
 /* Feeds the next chunk. Returns 0, or -1 once the body is not JSON as

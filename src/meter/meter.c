@@ -54,22 +54,22 @@
 
 /* A pruned string keeps more than any record field takes from it. */
 _Static_assert(PRUNE_KEEP >= USAGE_MODEL_MAX && PRUNE_KEEP >= USAGE_ERROR_MAX,
-               "the pruner must keep every byte a record may hold");
+	       "the pruner must keep every byte a record may hold");
 
 enum meter_body {
-	METER_SNIFF,		/* decide on the first significant byte */
+	METER_SNIFF, /* decide on the first significant byte */
 	METER_SSE,
 	METER_JSON,
-	METER_NONE,		/* not metered (protobuf, unknown, failed) */
+	METER_NONE, /* not metered (protobuf, unknown, failed) */
 };
 
 struct meter {
 	char host[USAGE_HOST_MAX];
 	char endpoint[USAGE_ENDPOINT_MAX];
-	char req_model[USAGE_MODEL_MAX];	/* request body's, else URL's */
+	char req_model[USAGE_MODEL_MAX]; /* request body's, else URL's */
 	int status;
 	enum meter_body body;
-	bool failed;		/* decoding or parsing failed: no more input */
+	bool failed; /* decoding or parsing failed: no more input */
 	struct decode *dec;
 	struct sse *sse;
 	struct jstream *js;
@@ -77,7 +77,7 @@ struct meter {
 	/* the held stream event, pruned, and the buffers for the next one */
 	bool holding;
 	char held_event[METER_EVENT_MAX];
-	struct buf held, next;	/* held.len: the held text's length */
+	struct buf held, next; /* held.len: the held text's length */
 	struct prune_shape *held_shape, *next_shape;
 	/* the held event as received (SSE only), which the next is first
 	 * matched against unpruned (prune_alike_raw()); held_pruned tells
@@ -110,7 +110,8 @@ meter_endpoint(const char *path, char *out, size_t size)
 			seg++;
 		/* REST APIs: drop "v1/", "v1beta/", "v1internal/"... */
 		if (seg + 1 < end && seg[0] == 'v' && seg[1] >= '0' &&
-		    seg[1] <= '9' && (p = memchr(seg, '/', (size_t)(end - seg))))
+		    seg[1] <= '9' &&
+		    (p = memchr(seg, '/', (size_t)(end - seg))))
 			seg = p + 1;
 	}
 	snprintf(out, size, "%.*s", (int)(end - seg), seg);
@@ -139,7 +140,7 @@ meter_url_model(const char *path, char *out, size_t size)
 }
 
 struct meter_request_body {
-	struct buf b;		/* up to METER_REQUEST_MAX, and its NUL */
+	struct buf b; /* up to METER_REQUEST_MAX, and its NUL */
 	bool full;
 };
 
@@ -158,27 +159,26 @@ meter_request_sink(void *arg, const char *buf, size_t len)
  * honest body. NULL (logged) when it cannot be had. */
 static char *
 meter_request_decode(struct meter *m, const struct meter_request *req,
-                     size_t *len)
+		     size_t *len)
 {
 	struct decode *d = decode_new(req->content_encoding);
-	struct meter_request_body b = {
-		BUF_INIT(METER_REQUEST_MAX + 1), false
-	};
+	struct meter_request_body b = { BUF_INIT(METER_REQUEST_MAX + 1),
+					false };
 	size_t off, n;
 
 	if (!d) {
 		log_warnx("meter: %s/%s: request Content-Encoding %s not "
-		          "supported, its model not read", m->host,
-		          m->endpoint, req->content_encoding);
+			  "supported, its model not read",
+			  m->host, m->endpoint, req->content_encoding);
 		return NULL;
 	}
 	for (off = 0; off < req->body_len && !b.full; off += n) {
 		n = req->body_len - off < 65536 ? req->body_len - off : 65536;
-		if (decode_feed(d, req->body + off, n, meter_request_sink,
-		                &b) < 0) {
+		if (decode_feed(d, req->body + off, n, meter_request_sink, &b) <
+		    0) {
 			log_warnx("meter: %s/%s: corrupt compressed request "
-			          "body, its model not read", m->host,
-			          m->endpoint);
+				  "body, its model not read",
+				  m->host, m->endpoint);
 			b.full = true;
 		}
 	}
@@ -269,7 +269,7 @@ meter_has(const char *s, const char *needle)
 
 void
 meter_response(struct meter *m, int status, const char *content_type,
-               const char *content_encoding)
+	       const char *content_encoding)
 {
 	m->status = status;
 	if (meter_has(content_type, "event-stream"))
@@ -277,7 +277,7 @@ meter_response(struct meter *m, int status, const char *content_type,
 	else if (meter_has(content_type, "json"))
 		m->body = METER_JSON;
 	else if (meter_has(content_type, "proto") ||
-	         meter_has(content_type, "grpc"))
+		 meter_has(content_type, "grpc"))
 		m->body = METER_NONE;
 	else
 		m->body = METER_SNIFF;
@@ -285,11 +285,11 @@ meter_response(struct meter *m, int status, const char *content_type,
 	if (!(m->dec = decode_new(content_encoding))) {
 		if (decode_supported(content_encoding))
 			log_warnx("meter: %s/%s: out of memory, not metered",
-			          m->host, m->endpoint);
+				  m->host, m->endpoint);
 		else
 			log_warnx("meter: %s/%s: Content-Encoding %s not "
-			          "supported, not metered", m->host,
-			          m->endpoint, content_encoding);
+				  "supported, not metered",
+				  m->host, m->endpoint, content_encoding);
 		m->failed = true;
 	}
 }
@@ -299,8 +299,7 @@ meter_response(struct meter *m, int status, const char *content_type,
  * be read to its end, but for the byte that ends a number or literal
  * (jstream.h): "0x]" is no value. */
 static bool
-meter_parse(struct meter *m, const char *event, const char *text,
-            size_t len)
+meter_parse(struct meter *m, const char *event, const char *text, size_t len)
 {
 	struct json_object *o = NULL;
 	struct json_tokener *tok = json_tokener_new_ex(METER_JSON_DEPTH);
@@ -317,8 +316,8 @@ meter_parse(struct meter *m, const char *event, const char *text,
 	json_tokener_free(tok);
 	if (!o || (m->body == METER_JSON && end + 1 < len)) {
 		json_object_put(o);
-		log_debug("meter: %s/%s: %s is not JSON", m->host,
-		          m->endpoint, event ? event : "body");
+		log_debug("meter: %s/%s: %s is not JSON", m->host, m->endpoint,
+			  event ? event : "body");
 		return false;
 	}
 	extract_object(&m->x, event, o);
@@ -336,8 +335,7 @@ meter_held_pruned(struct meter *m)
 
 	if (m->held_pruned)
 		return true;
-	if (!m->held_raw ||
-	    !buf_reserve(&m->held, m->raw.len + 1))
+	if (!m->held_raw || !buf_reserve(&m->held, m->raw.len + 1))
 		return false;
 	prune_init(&p, m->held_shape);
 	if ((n = prune_feed(&p, m->raw.data, m->raw.len, m->held.data)) < 0)
@@ -360,7 +358,8 @@ meter_release(struct meter *m)
 	if (!meter_held_pruned(m))
 		meter_parse(m, m->held_event, m->raw.data, m->raw.len);
 	else if (!meter_parse(m, json ? NULL : m->held_event, m->held.data,
-	                      m->held.len) && json)
+			      m->held.len) &&
+		 json)
 		m->failed = true;
 }
 
@@ -389,8 +388,8 @@ meter_swap(struct buf *a, struct buf *b)
 /* Holds the event just pruned into m->next, in place of the held one,
  * with its raw text when there is one (an SSE event's data). */
 static void
-meter_hold(struct meter *m, const char *event, size_t len,
-           const char *raw, size_t raw_len)
+meter_hold(struct meter *m, const char *event, size_t len, const char *raw,
+	   size_t raw_len)
 {
 	struct prune_shape *shape = m->held_shape;
 	size_t n = strnlen(event, sizeof(m->held_event) - 1);
@@ -412,14 +411,14 @@ meter_hold(struct meter *m, const char *event, size_t len,
  * false when it is not such an event. */
 static bool
 meter_replace_raw(struct meter *m, const char *event, const char *data,
-                  size_t len)
+		  size_t len)
 {
 	struct prune_shape *shape = m->held_shape;
 
 	if (!m->holding || !m->held_raw || strcmp(event, m->held_event) != 0 ||
 	    !buf_reserve(&m->next, len) ||
 	    !prune_alike_raw(m->raw.data, m->raw.len, m->held_shape, data, len,
-	                     m->next_shape))
+			     m->next_shape))
 		return false;
 	/* m->next holds the raw text for a moment: swapped in as m->raw */
 	memcpy(m->next.data, data, len);
@@ -438,15 +437,15 @@ meter_replace_raw(struct meter *m, const char *event, const char *data,
  * so the value that overwrites is one json-c takes. */
 static void
 meter_next(struct meter *m, const char *event, size_t len, const char *raw,
-           size_t raw_len)
+	   size_t raw_len)
 {
 	bool json = m->body == METER_JSON;
 
 	if (m->holding && strcmp(event, m->held_event) == 0 &&
 	    meter_held_pruned(m) &&
-	    prune_alike(m->held.data, m->held.len, m->held_shape,
-	                m->next.data, len, m->next_shape))
-		m->holding = false;	/* overwritten by the new one */
+	    prune_alike(m->held.data, m->held.len, m->held_shape, m->next.data,
+			len, m->next_shape))
+		m->holding = false; /* overwritten by the new one */
 	meter_release(m);
 	if (m->failed)
 		return;
@@ -488,7 +487,7 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
  * are (a Gemini array body is a stream of snapshots too). */
 static void
 meter_value(void *arg, const char *text, size_t len,
-            const struct prune_shape *shape)
+	    const struct prune_shape *shape)
 {
 	struct meter *m = arg;
 
@@ -523,7 +522,7 @@ meter_sniff(struct meter *m, const char *buf, size_t len)
 	if (c == '{' || c == '[')
 		m->body = METER_JSON;
 	else if (c == ':' || c == 0xef || (c >= 'a' && c <= 'z'))
-		m->body = METER_SSE;	/* data:, event:, id:, a comment, BOM */
+		m->body = METER_SSE; /* data:, event:, id:, a comment, BOM */
 	else
 		m->body = METER_NONE;
 	return i;
@@ -552,7 +551,7 @@ meter_sink(void *arg, const char *buf, size_t len)
 		     !(m->js = jstream_new(extract_keys, meter_value, m))) ||
 		    jstream_feed(m->js, buf, len) < 0) {
 			log_debug("meter: %s/%s: body is not JSON", m->host,
-			          m->endpoint);
+				  m->endpoint);
 			m->failed = true;
 		}
 	}
@@ -569,7 +568,8 @@ meter_chunk(struct meter *m, const char *buf, size_t len)
 	}
 	if (decode_feed(m->dec, buf, len, meter_sink, m) < 0) {
 		log_warnx("meter: %s/%s: corrupt or oversized compressed "
-		          "body, metering stopped", m->host, m->endpoint);
+			  "body, metering stopped",
+			  m->host, m->endpoint);
 		m->failed = true;
 	}
 }
@@ -598,11 +598,13 @@ meter_finish(struct meter *m, bool ended, struct usage_record *out)
 		ok = ok && m->js && jstream_done(m->js);
 	extract_finish(&m->x, sse, ok, out);
 	snprintf(out->transport, sizeof(out->transport), "%s",
-	         sse ? "sse" : m->body == METER_JSON ? "json" : "");
+		 sse			 ? "sse"
+		 : m->body == METER_JSON ? "json"
+					 : "");
 	if (m->body == METER_NONE || m->body == METER_SNIFF)
 		out->complete = ok;
 	if (m->sse && sse_dropped(m->sse) > 0)
-		log_warnx("meter: %s/%s: %zu oversized events dropped",
-		          m->host, m->endpoint, sse_dropped(m->sse));
+		log_warnx("meter: %s/%s: %zu oversized events dropped", m->host,
+			  m->endpoint, sse_dropped(m->sse));
 	return out->has_usage ? 1 : 0;
 }

@@ -19,11 +19,11 @@
 struct meter_request {
 	const char *method;
 	const char *host;
-	const char *path;		/* with the query string */
+	const char *path; /* with the query string */
 	const char *content_type;
 	const char *body;
 	size_t body_len;
-	const char *content_encoding;	/* the request body's, or NULL: a
+	const char *content_encoding; /* the request body's, or NULL: a
 					 * copy is decoded for its model */
 };
 
@@ -37,7 +37,7 @@ struct meter *meter_new(const struct meter_request *req);
  * (either may be NULL). An unsupported encoding leaves the body
  * unmetered. */
 void meter_response(struct meter *m, int status, const char *content_type,
-                    const char *content_encoding);
+		    const char *content_encoding);
 
 /* Every response body chunk, raw as received from upstream (still
  * compressed), in order. Corrupt data stops metering for this response

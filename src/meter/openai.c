@@ -71,8 +71,9 @@ openai_response(struct extract *x, struct json_object *r)
 	extract_model(x, r, "model");
 	extract_usage(x, jhelp_obj(r, "usage"), openai_responses_fields);
 	if (status && strcmp(status, "failed") == 0)
-		extract_error(x, e && jhelp_str(e, "code") ?
-		              jhelp_str(e, "code") : "failed");
+		extract_error(x, e && jhelp_str(e, "code")
+					 ? jhelp_str(e, "code")
+					 : "failed");
 }
 
 static void
@@ -82,14 +83,14 @@ openai_responses_object(struct extract *x, struct json_object *o)
 	const char *obj = jhelp_str(o, "object");
 
 	if (obj && strcmp(obj, "response") == 0) {
-		openai_response(x, o);		/* a JSON body */
+		openai_response(x, o); /* a JSON body */
 	} else if (openai_prefix(t, "response.")) {
 		openai_response(x, jhelp_obj(o, "response"));
 		if (strcmp(t, "response.completed") == 0)
 			x->terminal = true;
 	} else if (t && strcmp(t, "error") == 0) {
-		extract_error(x, jhelp_str(o, "code") ?
-		              jhelp_str(o, "code") : "error");
+		extract_error(x, jhelp_str(o, "code") ? jhelp_str(o, "code")
+						      : "error");
 	}
 }
 

@@ -10,8 +10,8 @@
 #include "meter/extract_provider.h"
 
 enum openai_dialect {
-	OPENAI_CHAT = 1,	/* Chat Completions */
-	OPENAI_RESPONSES,	/* Responses */
+	OPENAI_CHAT = 1,  /* Chat Completions */
+	OPENAI_RESPONSES, /* Responses */
 };
 
 extern const struct extract_provider openai_provider;

@@ -96,16 +96,15 @@ enum prune_class {
 	PRUNE_C_BARE = 0,
 	PRUNE_C_SPACE,
 	PRUNE_C_QUOTE,
-	PRUNE_C_OTHER,		/* structure, or the start of a comment */
+	PRUNE_C_OTHER, /* structure, or the start of a comment */
 };
 
 static const unsigned char prune_class[256] = {
-	[' '] = PRUNE_C_SPACE, ['\t'] = PRUNE_C_SPACE,
-	['\r'] = PRUNE_C_SPACE, ['\n'] = PRUNE_C_SPACE,
-	['"'] = PRUNE_C_QUOTE,
-	['{'] = PRUNE_C_OTHER, ['}'] = PRUNE_C_OTHER, ['['] = PRUNE_C_OTHER,
-	[']'] = PRUNE_C_OTHER, [','] = PRUNE_C_OTHER, [':'] = PRUNE_C_OTHER,
-	['\''] = PRUNE_C_OTHER, ['/'] = PRUNE_C_OTHER,
+	[' '] = PRUNE_C_SPACE,	['\t'] = PRUNE_C_SPACE, ['\r'] = PRUNE_C_SPACE,
+	['\n'] = PRUNE_C_SPACE, ['"'] = PRUNE_C_QUOTE,	['{'] = PRUNE_C_OTHER,
+	['}'] = PRUNE_C_OTHER,	['['] = PRUNE_C_OTHER,	[']'] = PRUNE_C_OTHER,
+	[','] = PRUNE_C_OTHER,	[':'] = PRUNE_C_OTHER,	['\''] = PRUNE_C_OTHER,
+	['/'] = PRUNE_C_OTHER,
 };
 
 /* -- the shape ------------------------------------------------------- */
@@ -126,7 +125,7 @@ prune_raw(const struct prune *p, const char *s)
 /* A span from the output's start, the input's raw_start, to o and s. */
 static void
 prune_span(struct prune *p, size_t start, const char *o, const char *s,
-           bool string)
+	   bool string)
 {
 	struct prune_shape *sh = p->shape;
 	struct prune_span *sp;
@@ -180,11 +179,11 @@ prune_bare_byte(struct prune *p, char c, const char *o, const char *s)
 		p->zero = c == '0';
 		p->digits = c >= '0' && c <= '9' ? 1 : 0;
 		if (!p->sign && !p->digits)
-			p->digits = SIZE_MAX;	/* not an integer */
+			p->digits = SIZE_MAX; /* not an integer */
 	} else if (p->digits == SIZE_MAX) {
 		return;
 	} else if (c < '0' || c > '9' || p->digits == 18 ||
-	           (p->zero && p->digits == 1)) {
+		   (p->zero && p->digits == 1)) {
 		p->digits = SIZE_MAX;
 	} else {
 		if (p->digits == 0)
@@ -224,9 +223,9 @@ prune_string_end(struct prune *p, const char *o, const char *s)
 	if (p->span)
 		prune_span(p, p->span_start, o - 1, s, true);
 	else if (p->key && p->shape)
-		p->listed = prune_listed(p, p->out +
-		    (p->span_start - p->emitted), prune_offset(p, o) - 1 -
-		    p->span_start);
+		p->listed =
+			prune_listed(p, p->out + (p->span_start - p->emitted),
+				     prune_offset(p, o) - 1 - p->span_start);
 	p->state = p->depth == 0 ? PRUNE_AFTER : PRUNE_TOKEN;
 }
 
@@ -246,11 +245,15 @@ prune_escape(struct prune *p, char c)
 			p->esc = 2;
 			p->ucs = 0;
 			return true;
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-		case 'r': case 't':
-			break;
-		default:
-			return false;
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't': break;
+		default: return false;
 		}
 		p->esc = 0;
 		p->kept++;
@@ -277,7 +280,7 @@ prune_plain(struct prune *p, const char *s, const char *end, char **o)
 	const char *lim = end, *e;
 
 	if (!p->key && (size_t)(end - s) > PRUNE_KEEP + 1)
-		lim = s + PRUNE_KEEP + 1;	/* past it: a long value */
+		lim = s + PRUNE_KEEP + 1; /* past it: a long value */
 	e = prune_scan_copy(s, lim, end, *o);
 	if (e == lim || *e != '"')
 		return NULL;
@@ -290,14 +293,13 @@ prune_plain(struct prune *p, const char *s, const char *end, char **o)
 /* The special byte at s within a string being copied, already put at
  * (*o)[-1]: a NUL, or a backslash whose escape is copied whole. */
 static const char *
-prune_copy_special(struct prune *p, const char *s, const char *end,
-                   char **o)
+prune_copy_special(struct prune *p, const char *s, const char *end, char **o)
 {
 	int n;
 
 	if (*s == '\0') {
 		if (p->span)
-			p->shape->lost = true;	/* json-c rejects it */
+			p->shape->lost = true; /* json-c rejects it */
 		p->kept++;
 		p->high = false;
 		return s + 1;
@@ -307,7 +309,7 @@ prune_copy_special(struct prune *p, const char *s, const char *end,
 		return s;
 	}
 	if (n == 0) {
-		p->esc = 1;	/* split by the chunk's end */
+		p->esc = 1; /* split by the chunk's end */
 		return s + 1;
 	}
 	memcpy(*o - 1, s, (size_t)n);
@@ -340,9 +342,9 @@ prune_copy(struct prune *p, const char *s, const char *end, char **o)
 			p->state = PRUNE_SKIP;
 			return s;
 		} else if (!p->key && p->kept >= PRUNE_KEEP) {
-			lim = s + 1;	/* the low half of the pair */
+			lim = s + 1; /* the low half of the pair */
 		} else if (!p->key &&
-		           (size_t)(end - s) > PRUNE_KEEP - p->kept) {
+			   (size_t)(end - s) > PRUNE_KEEP - p->kept) {
 			lim = s + (PRUNE_KEEP - p->kept);
 		}
 		e = prune_scan_copy(s, lim, end, *o);
@@ -397,7 +399,7 @@ prune_skip(struct prune *p, const char *s, const char *end, char **o)
 		if (n > 0) {
 			s += n;
 		} else {
-			p->esc = 1;	/* split by the chunk's end */
+			p->esc = 1; /* split by the chunk's end */
 			s++;
 		}
 	}
@@ -413,7 +415,7 @@ prune_top_bare_end(struct prune *p, const char *s, char **o)
 {
 	prune_bare_end(p, *o, s);
 	if (p->one) {
-		p->state = PRUNE_END;	/* *s is the caller's */
+		p->state = PRUNE_END; /* *s is the caller's */
 		return s;
 	}
 	if (*s == '/') {
@@ -435,26 +437,23 @@ static bool
 prune_structure(struct prune *p, char c)
 {
 	switch (c) {
-	case '{': case '[':
+	case '{':
+	case '[':
 		if (!prune_push(p, c == '{'))
 			return false;
 		p->want_key = c == '{';
 		break;
-	case '}': case ']':
+	case '}':
+	case ']':
 		if (!prune_pop(p, c == '}'))
 			return false;
 		p->want_key = false;
 		if (p->depth == 0)
 			p->state = PRUNE_AFTER;
 		break;
-	case ',':
-		p->want_key = prune_in_object(p);
-		break;
-	case ':':
-		p->want_key = false;
-		break;
-	default:		/* quotes and comments */
-		return false;
+	case ',': p->want_key = prune_in_object(p); break;
+	case ':': p->want_key = false; break;
+	default: /* quotes and comments */ return false;
 	}
 	p->colon = c == ':';
 	return true;
@@ -532,8 +531,7 @@ prune_after(struct prune *p, const char *s, const char *end)
 }
 
 static ssize_t
-prune_run(struct prune *p, const char *in, size_t len, char *out,
-          size_t *used)
+prune_run(struct prune *p, const char *in, size_t len, char *out, size_t *used)
 {
 	const char *s = in, *end = in + len;
 	char *o = out;
@@ -542,23 +540,12 @@ prune_run(struct prune *p, const char *in, size_t len, char *out,
 	p->in = in;
 	while (s < end && !(p->one && prune_ended(p))) {
 		switch (p->state) {
-		case PRUNE_TOKEN:
-			s = prune_token(p, s, end, &o);
-			break;
-		case PRUNE_COPY:
-			s = prune_copy(p, s, end, &o);
-			break;
-		case PRUNE_SKIP:
-			s = prune_skip(p, s, end, &o);
-			break;
-		case PRUNE_AFTER:
-			s = prune_after(p, s, end);
-			break;
-		case PRUNE_END:
-			s = end;
-			break;
-		case PRUNE_FAILED:
-			return -1;
+		case PRUNE_TOKEN: s = prune_token(p, s, end, &o); break;
+		case PRUNE_COPY: s = prune_copy(p, s, end, &o); break;
+		case PRUNE_SKIP: s = prune_skip(p, s, end, &o); break;
+		case PRUNE_AFTER: s = prune_after(p, s, end); break;
+		case PRUNE_END: s = end; break;
+		case PRUNE_FAILED: return -1;
 		}
 	}
 	p->emitted += (size_t)(o - out);
@@ -577,7 +564,7 @@ prune_feed(struct prune *p, const char *in, size_t len, char *out)
 
 ssize_t
 prune_value(struct prune *p, const char *in, size_t len, char *out,
-            size_t *used)
+	    size_t *used)
 {
 	return prune_run(p, in, len, out, used);
 }

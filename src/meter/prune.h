@@ -51,54 +51,54 @@
  * a plain integer (which json-c reads as an int64 whatever its digits). */
 struct prune_span {
 	uint32_t start, end;
-	uint32_t raw_start, raw_end;	/* the same in the input */
+	uint32_t raw_start, raw_end; /* the same in the input */
 	bool string;
 };
 
 struct prune_shape {
-	const char *const *keys;	/* NULL-terminated, set by the caller */
+	const char *const *keys; /* NULL-terminated, set by the caller */
 	struct prune_span span[PRUNE_SPANS];
 	size_t n;
-	bool lost;		/* too many spans, or a NUL in one */
-	bool raw;		/* from prune_alike_raw(): spans in the input
+	bool lost; /* too many spans, or a NUL in one */
+	bool raw;  /* from prune_alike_raw(): spans in the input
 				 * only, unknown in the output */
 };
 
 enum prune_state {
-	PRUNE_TOKEN,		/* outside strings */
-	PRUNE_COPY,		/* in a key, or the kept head of a value */
-	PRUNE_SKIP,		/* in the cut tail of a long value */
-	PRUNE_AFTER,		/* past the top-level value, in whitespace */
-	PRUNE_END,		/* json-c reads no further: drop the rest */
+	PRUNE_TOKEN, /* outside strings */
+	PRUNE_COPY,  /* in a key, or the kept head of a value */
+	PRUNE_SKIP,  /* in the cut tail of a long value */
+	PRUNE_AFTER, /* past the top-level value, in whitespace */
+	PRUNE_END,   /* json-c reads no further: drop the rest */
 	PRUNE_FAILED,
 };
 
 struct prune {
 	enum prune_state state;
 	unsigned depth;
-	unsigned char object[PRUNE_DEPTH / 8];	/* bit per level: an object */
-	bool want_key;		/* the next string is an object key */
-	bool bare;		/* the last byte out is in a number, literal */
-	bool space;		/* then whitespace: put if another follows */
-	bool key;		/* the current string is a key */
-	bool high;		/* its last character is a high surrogate */
-	unsigned esc;		/* 1 after '\', 2-5 in "\u" at digit esc-2 */
-	unsigned ucs;		/* that \u escape's digits so far */
-	size_t kept;		/* characters kept of the current string */
+	unsigned char object[PRUNE_DEPTH / 8]; /* bit per level: an object */
+	bool want_key; /* the next string is an object key */
+	bool bare;     /* the last byte out is in a number, literal */
+	bool space;    /* then whitespace: put if another follows */
+	bool key;      /* the current string is a key */
+	bool high;     /* its last character is a high surrogate */
+	unsigned esc;  /* 1 after '\', 2-5 in "\u" at digit esc-2 */
+	unsigned ucs;  /* that \u escape's digits so far */
+	size_t kept;   /* characters kept of the current string */
 	/* the shape, when one is noted */
 	struct prune_shape *shape;
-	char *out;		/* this call's output, for offsets */
-	size_t emitted;		/* output of the calls before */
-	const char *in;		/* this call's input, for offsets */
-	size_t consumed;	/* input of the calls before */
-	size_t raw_start;	/* of the current span in the input */
-	bool colon;		/* the last structural byte out is ':' */
-	bool listed;		/* the last key is one of shape->keys */
-	bool span;		/* the current string is a span */
+	char *out;	  /* this call's output, for offsets */
+	size_t emitted;	  /* output of the calls before */
+	const char *in;	  /* this call's input, for offsets */
+	size_t consumed;  /* input of the calls before */
+	size_t raw_start; /* of the current span in the input */
+	bool colon;	  /* the last structural byte out is ':' */
+	bool listed;	  /* the last key is one of shape->keys */
+	bool span;	  /* the current string is a span */
 	size_t span_start;
-	size_t digits;		/* of the current bare token; 0: not an int */
-	bool sign, zero;	/* it starts with '-', its first digit is 0 */
-	bool one;		/* prune_value(): stop after the value */
+	size_t digits;	 /* of the current bare token; 0: not an int */
+	bool sign, zero; /* it starts with '-', its first digit is 0 */
+	bool one;	 /* prune_value(): stop after the value */
 	/* a quick "not listed" for most keys: bit per length below 64 and
 	 * per first byte of the shape's keys */
 	uint64_t key_lens;
@@ -126,7 +126,7 @@ void prune_init_value(struct prune *p, struct prune_shape *shape);
  * byte not part of it, which is left unread: json-c needs such a byte
  * after it to take it. */
 ssize_t prune_value(struct prune *p, const char *in, size_t len, char *out,
-                    size_t *used);
+		    size_t *used);
 bool prune_ended(const struct prune *p);
 /* Once ended: true when the value was a number or literal, whose end
  * byte was left unread. */
@@ -141,7 +141,7 @@ const char *prune_string_close(const char *s, const char *end);
  * (types, keys, array lengths) that differ only in integers and in
  * strings other than the values of the keys. False whenever unsure. */
 bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
-                 const char *b, size_t blen, const struct prune_shape *bs);
+		 const char *b, size_t blen, const struct prune_shape *bs);
 
 /* True when text b is text a, pruned whole with its shape noted in as
  * (or itself so matched), but for the contents of a's spans in the
@@ -152,7 +152,7 @@ bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
  * is, without b being pruned. On success bs gets b's spans, in the
  * input only (bs->raw): such a shape serves prune_alike_raw() alone. */
 bool prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
-                     const char *b, size_t blen, struct prune_shape *bs);
+		     const char *b, size_t blen, struct prune_shape *bs);
 
 /* Parses one whole JSON text (a request body) with tok, pruned and
  * handed over at most PRUNE_SLICE bytes at a time through slice. When
@@ -161,7 +161,7 @@ bool prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
  * be given: pruned bytes, and the original in that fallback. Returns the
  * value (the caller puts it) or NULL. */
 struct json_object *prune_parse(struct json_tokener *tok, const char *text,
-                                size_t len, size_t max,
-                                char slice[PRUNE_SLICE]);
+				size_t len, size_t max,
+				char slice[PRUNE_SLICE]);
 
 #endif

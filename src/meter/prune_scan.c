@@ -14,7 +14,7 @@
 #include <string.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define PRUNE_AVX2 1	/* built for AVX2 CPUs too, chosen at run time */
+#define PRUNE_AVX2 1 /* built for AVX2 CPUs too, chosen at run time */
 #endif
 
 #include "meter/prune.h"
@@ -28,9 +28,10 @@ prune_eq64(__m256i lo, __m256i hi, char c)
 	const __m256i k = _mm256_set1_epi8(c);
 
 	return (uint64_t)(unsigned)_mm256_movemask_epi8(
-	    _mm256_cmpeq_epi8(lo, k)) |
-	    (uint64_t)(unsigned)_mm256_movemask_epi8(
-	    _mm256_cmpeq_epi8(hi, k)) << 32;
+		       _mm256_cmpeq_epi8(lo, k)) |
+	       (uint64_t)(unsigned)_mm256_movemask_epi8(
+		       _mm256_cmpeq_epi8(hi, k))
+		       << 32;
 }
 
 /* 0xff where a byte may follow a backslash: '"' '/' '\\' b f n r t u,
@@ -40,18 +41,19 @@ __attribute__((target("avx2"))) static __m256i
 prune_escapable32(__m256i v)
 {
 	const __m256i lo_bits = _mm256_setr_epi8(
-	    0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1,
-	    0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
+		0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1, 0, 0,
+		1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
 	const __m256i hi_bits = _mm256_setr_epi8(
-	    0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+		0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+		2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	__m256i l = _mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib));
-	__m256i h = _mm256_shuffle_epi8(hi_bits, _mm256_and_si256(
-	    _mm256_srli_epi16(v, 4), nib));
+	__m256i h = _mm256_shuffle_epi8(
+		hi_bits, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
 
 	return _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_and_si256(l, h),
-	    _mm256_setzero_si256()), _mm256_set1_epi8(-1));
+						  _mm256_setzero_si256()),
+				_mm256_set1_epi8(-1));
 }
 
 /* 0xff at hex digits. */
@@ -61,11 +63,13 @@ prune_hex32(__m256i v)
 	/* 'a'-'f' and 'A'-'F' alike once bit 5 is set */
 	__m256i l = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
 
-	return _mm256_or_si256(_mm256_and_si256(
-	    _mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
-	    _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)), _mm256_and_si256(
-	    _mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
-	    _mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
+	return _mm256_or_si256(
+		_mm256_and_si256(
+			_mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
+			_mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)),
+		_mm256_and_si256(
+			_mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
+			_mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
 }
 
 /* How far a long value's tail may be passed over from s, at a character
@@ -78,8 +82,8 @@ prune_block64(const char *s)
 {
 	const uint64_t odd = 0xaaaaaaaaaaaaaaaaull;
 	__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)s);
-	__m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)
-	                                (s + 32));
+	__m256i hi =
+		_mm256_loadu_si256((const __m256i *)(const void *)(s + 32));
 	uint64_t bs = prune_eq64(lo, hi, '\\'), code, escaped, starts, u;
 	uint64_t ok, hex, cross;
 
@@ -96,13 +100,12 @@ prune_block64(const char *s)
 	if (!bs)
 		return 64;
 	ok = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(lo)) |
-	    (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(hi))
-	    << 32;
+	     (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(hi))
+		     << 32;
 	hex = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(lo)) |
-	    (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(hi)) << 32;
+	      (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(hi)) << 32;
 	u = escaped & prune_eq64(lo, hi, 'u');
-	if ((escaped & ~ok) ||
-	    ((u << 1 | u << 2 | u << 3 | u << 4) & ~hex))
+	if ((escaped & ~ok) || ((u << 1 | u << 2 | u << 3 | u << 4) & ~hex))
 		return 0;
 	/* escapes cut by the block's end, at their backslashes */
 	cross = (starts & 1ull << 63) | ((u & 0xfull << 60) >> 1);
@@ -125,8 +128,8 @@ prune_tail(const char *s, const char *end)
 #ifdef __SSE2__
 	while (end - s >= 16) {
 		const char *next = s + 16;
-		unsigned mask = prune_mask16(_mm_loadu_si128(
-		    (const __m128i *)(const void *)s));
+		unsigned mask = prune_mask16(
+			_mm_loadu_si128((const __m128i *)(const void *)s));
 
 		while (mask) {
 			t = s + __builtin_ctz(mask);

@@ -34,7 +34,7 @@ prune_hex(char c)
 /* What may follow a backslash, and the escape's length. */
 static const unsigned char prune_esc_len[256] = {
 	['"'] = 2, ['\\'] = 2, ['/'] = 2, ['b'] = 2, ['f'] = 2,
-	['n'] = 2, ['r'] = 2, ['t'] = 2, ['u'] = 6,
+	['n'] = 2, ['r'] = 2,  ['t'] = 2, ['u'] = 6,
 };
 
 /* The length of the escape at s (a backslash) when it lies whole before
@@ -63,8 +63,8 @@ prune_escape_len(const char *s, const char *end)
 static inline bool
 prune_high(const char *s, int n)
 {
-	return n == 6 && (s[2] == 'd' || s[2] == 'D') &&
-	    prune_hex(s[3]) >= 8 && prune_hex(s[3]) <= 11;
+	return n == 6 && (s[2] == 'd' || s[2] == 'D') && prune_hex(s[3]) >= 8 &&
+	       prune_hex(s[3]) <= 11;
 }
 
 #ifdef __SSE2__
@@ -75,9 +75,10 @@ prune_mask16(__m128i v)
 {
 	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
 
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-	    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-	    _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+	return (unsigned)_mm_movemask_epi8(
+		_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+					  _mm_cmpeq_epi8(v, bslash)),
+			     _mm_cmpeq_epi8(v, _mm_setzero_si128())));
 }
 
 /* The first '"', '\\' or NUL in [s, end), or end. */
@@ -88,7 +89,7 @@ prune_scan(const char *s, const char *end)
 
 	for (; end - s >= 16; s += 16)
 		if ((mask = prune_mask16(_mm_loadu_si128(
-		    (const __m128i *)(const void *)s))))
+			     (const __m128i *)(const void *)s))))
 			return s + __builtin_ctz(mask);
 	for (; s < end; s++)
 		if (*s == '"' || *s == '\\' || *s == '\0')

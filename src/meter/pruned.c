@@ -15,7 +15,7 @@
 
 bool
 prune_alike(const char *a, size_t alen, const struct prune_shape *as,
-            const char *b, size_t blen, const struct prune_shape *bs)
+	    const char *b, size_t blen, const struct prune_shape *bs)
 {
 	size_t pa = 0, pb = 0;
 
@@ -56,7 +56,7 @@ prune_raw_int(const char *s, const char *end)
 
 bool
 prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
-                const char *b, size_t blen, struct prune_shape *bs)
+		const char *b, size_t blen, struct prune_shape *bs)
 {
 	size_t pa = 0, pb = 0;
 	const char *e;
@@ -73,11 +73,11 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		pb += n;
 		if (i == as->n)
 			break;
-		e = as->span[i].string ? prune_string_close(b + pb, b + blen) :
-		    prune_raw_int(b + pb, b + blen);
+		e = as->span[i].string ? prune_string_close(b + pb, b + blen)
+				       : prune_raw_int(b + pb, b + blen);
 		if (!e || (size_t)(e - b) > UINT32_MAX)
 			return false;
-		bs->span[i].start = bs->span[i].end = 0;	/* unknown */
+		bs->span[i].start = bs->span[i].end = 0; /* unknown */
 		bs->span[i].raw_start = (uint32_t)pb;
 		bs->span[i].raw_end = (uint32_t)(e - b);
 		bs->span[i].string = as->span[i].string;
@@ -96,7 +96,7 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
  * *fallback tells whether the pruner gave up. */
 static struct json_object *
 prune_parse_pruned(struct json_tokener *tok, const char *text, size_t len,
-                   size_t max, char slice[PRUNE_SLICE], bool *fallback)
+		   size_t max, char slice[PRUNE_SLICE], bool *fallback)
 {
 	struct json_object *o = NULL;
 	struct prune p;
@@ -105,8 +105,8 @@ prune_parse_pruned(struct json_tokener *tok, const char *text, size_t len,
 
 	prune_init(&p, NULL);
 	for (size_t off = 0; off < len && !o; off += PRUNE_SLICE - 1) {
-		size_t in = len - off < PRUNE_SLICE - 1 ? len - off :
-		    PRUNE_SLICE - 1;
+		size_t in = len - off < PRUNE_SLICE - 1 ? len - off
+							: PRUNE_SLICE - 1;
 
 		if ((n = prune_feed(&p, text + off, in, slice)) < 0) {
 			*fallback = true;
@@ -124,8 +124,8 @@ prune_parse_pruned(struct json_tokener *tok, const char *text, size_t len,
 }
 
 struct json_object *
-prune_parse(struct json_tokener *tok, const char *text, size_t len,
-            size_t max, char slice[PRUNE_SLICE])
+prune_parse(struct json_tokener *tok, const char *text, size_t len, size_t max,
+	    char slice[PRUNE_SLICE])
 {
 	struct json_object *o;
 	bool fallback = false;

@@ -22,17 +22,17 @@ struct sse {
 	sse_event_fn *cb;
 	void *arg;
 	size_t max;
-	size_t bom;		/* BOM bytes matched so far */
-	bool started;		/* past the point where a BOM may appear */
-	bool pending_cr;	/* the last chunk ended in CR */
+	size_t bom;	 /* BOM bytes matched so far */
+	bool started;	 /* past the point where a BOM may appear */
+	bool pending_cr; /* the last chunk ended in CR */
 	/* the unfinished line carried over from earlier chunks; the bound
 	 * and a NUL are each buffer's cap */
 	struct buf line;
-	bool line_over;		/* that line grew past the bound */
+	bool line_over; /* that line grew past the bound */
 	/* the event being assembled */
 	struct buf data;
 	size_t data_lines;
-	bool event_over;	/* its data grew past the bound: drop it */
+	bool event_over; /* its data grew past the bound: drop it */
 	char name[SSE_NAME_MAX];
 	size_t dropped;
 };
@@ -110,7 +110,7 @@ sse_line(struct sse *s, const char *l, size_t n)
 		return;
 	}
 	if (l[0] == ':')
-		return;		/* a comment */
+		return; /* a comment */
 	if ((colon = memchr(l, ':', n))) {
 		fn = (size_t)(colon - l);
 		v = colon + 1;

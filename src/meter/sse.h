@@ -18,7 +18,7 @@
  * when no event: field was given); `data` is the data lines joined with
  * "\n", NUL-terminated, `len` bytes long. */
 typedef void sse_event_fn(void *arg, const char *event, const char *data,
-                          size_t len);
+			  size_t len);
 
 struct sse;
 

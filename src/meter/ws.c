@@ -31,9 +31,9 @@
 #include "meter/ws.h"
 
 #define WS_CTRL_MAX 125
-#define WS_PIECE 4096		/* unmasked at a time, on the stack */
+#define WS_PIECE 4096 /* unmasked at a time, on the stack */
 #define WS_INFLATE_OUT 16384
-#define WS_KEEP (64 * 1024)	/* a message buffer kept for the next */
+#define WS_KEEP (64 * 1024) /* a message buffer kept for the next */
 /* A dropped message may inflate to this many times the limit before the
  * parser gives up on the direction: a bomb costs CPU, not memory. */
 #define WS_DROP_FACTOR 4
@@ -56,7 +56,7 @@ struct ws {
 	/* the data message in progress */
 	bool in_msg, msg_deflate, msg_drop;
 	int msg_op;
-	struct buf msg;		/* up to max, and a NUL */
+	struct buf msg; /* up to max, and a NUL */
 	uint64_t msg_inflated;
 	char ctrl[WS_CTRL_MAX + 1];
 	size_t ctrl_len;
@@ -87,8 +87,7 @@ ws_word(const char **pp, char *buf, size_t size)
 
 	if (quoted)
 		p++;
-	while (*p && (quoted ? *p != '"' :
-	              !strchr(",;= \t\"", *p))) {
+	while (*p && (quoted ? *p != '"' : !strchr(",;= \t\"", *p))) {
 		if (n + 1 >= size)
 			return -1;
 		buf[n++] = *p++;
@@ -103,8 +102,8 @@ ws_word(const char **pp, char *buf, size_t size)
 static int
 ws_bits(const char *v, int *out)
 {
-	if (strlen(v) < 1 || strlen(v) > 2 || strspn(v, "0123456789") !=
-	    strlen(v) || (v[0] == '0'))
+	if (strlen(v) < 1 || strlen(v) > 2 ||
+	    strspn(v, "0123456789") != strlen(v) || (v[0] == '0'))
 		return -1;
 	*out = atoi(v);
 	return *out >= 8 && *out <= 15 ? 0 : -1;
@@ -112,12 +111,14 @@ ws_bits(const char *v, int *out)
 
 /* One permessage-deflate parameter; seen[] catches repeats. */
 static int
-ws_param(struct ws_deflate *d, const char *name, const char *val,
-         bool has_val, unsigned *seen)
+ws_param(struct ws_deflate *d, const char *name, const char *val, bool has_val,
+	 unsigned *seen)
 {
 	static const char *const names[] = {
-		"server_no_context_takeover", "client_no_context_takeover",
-		"server_max_window_bits", "client_max_window_bits",
+		"server_no_context_takeover",
+		"client_no_context_takeover",
+		"server_max_window_bits",
+		"client_max_window_bits",
 	};
 	unsigned i;
 
@@ -128,16 +129,10 @@ ws_param(struct ws_deflate *d, const char *name, const char *val,
 		return -1;
 	*seen |= 1u << i;
 	switch (i) {
-	case 0:
-		d->server_no_context_takeover = true;
-		return has_val ? -1 : 0;
-	case 1:
-		d->client_no_context_takeover = true;
-		return has_val ? -1 : 0;
-	case 2:
-		return has_val ? ws_bits(val, &d->server_max_window_bits) : -1;
-	default:
-		return has_val ? ws_bits(val, &d->client_max_window_bits) : 0;
+	case 0: d->server_no_context_takeover = true; return has_val ? -1 : 0;
+	case 1: d->client_no_context_takeover = true; return has_val ? -1 : 0;
+	case 2: return has_val ? ws_bits(val, &d->server_max_window_bits) : -1;
+	default: return has_val ? ws_bits(val, &d->client_max_window_bits) : 0;
 	}
 }
 
@@ -160,7 +155,7 @@ ws_deflate_parse(const char *ext, struct ws_deflate *d)
 			return -1;
 		pmd = strcasecmp(name, "permessage-deflate") == 0;
 		if (pmd && d->on)
-			return -1;	/* a server accepts one offer */
+			return -1; /* a server accepts one offer */
 		d->on = d->on || pmd;
 		while (*p == ';') {
 			bool has_val = false;
@@ -259,8 +254,8 @@ ws_append(struct ws *w, const char *p, size_t n)
 static int
 ws_inflate_start(struct ws *w)
 {
-	int bits = w->client ? w->d.client_max_window_bits :
-	                       w->d.server_max_window_bits;
+	int bits = w->client ? w->d.client_max_window_bits
+			     : w->d.server_max_window_bits;
 
 	if (w->z_init)
 		return 0;
@@ -320,8 +315,8 @@ ws_frame_start(struct ws *w)
 	if ((w->op > WS_BINARY && w->op < WS_CLOSE) || w->op > WS_PONG)
 		return ws_fail(w, "unknown opcode");
 	if (w->masked != w->client)
-		return ws_fail(w, w->client ? "unmasked client frame" :
-		                              "masked server frame");
+		return ws_fail(w, w->client ? "unmasked client frame"
+					    : "masked server frame");
 	w->left = h[1] & 0x7f;
 	if (w->left == 126) {
 		w->left = (uint64_t)h[2] << 8 | h[3];
@@ -345,7 +340,8 @@ ws_frame_start(struct ws *w)
 			return ws_fail(w, "continuation without a message");
 	} else {
 		if (w->in_msg)
-			return ws_fail(w, "new message inside a fragmented one");
+			return ws_fail(w,
+				       "new message inside a fragmented one");
 		if (rsv1 && !w->d.on)
 			return ws_fail(w, "compressed frame, no extension");
 		w->in_msg = true;
@@ -364,8 +360,8 @@ static int
 ws_message_end(struct ws *w)
 {
 	static const unsigned char tail[4] = { 0x00, 0x00, 0xff, 0xff };
-	bool reset = w->client ? w->d.client_no_context_takeover :
-	                         w->d.server_no_context_takeover;
+	bool reset = w->client ? w->d.client_no_context_takeover
+			       : w->d.server_no_context_takeover;
 
 	w->in_msg = false;
 	if (w->msg_deflate) {
@@ -377,7 +373,7 @@ ws_message_end(struct ws *w)
 	if (w->msg_drop) {
 		w->ndrop++;
 	} else {
-		if (!buf_append(&w->msg, "", 0))	/* an empty one */
+		if (!buf_append(&w->msg, "", 0)) /* an empty one */
 			return ws_fail(w, "out of memory");
 		w->nmsg++;
 		w->cb(w->arg, w->msg_op, w->msg.data, w->msg.len);
@@ -413,8 +409,8 @@ ws_payload(struct ws *w, const unsigned char *p, size_t n)
 		size_t k = n < sizeof(piece) ? n : sizeof(piece);
 
 		for (size_t i = 0; i < k; i++)
-			piece[i] = w->masked ?
-			    p[i] ^ w->mask[(w->pos + i) & 3] : p[i];
+			piece[i] = w->masked ? p[i] ^ w->mask[(w->pos + i) & 3]
+					     : p[i];
 		w->pos += k;
 		if (w->op & 0x8) {
 			memcpy(w->ctrl + w->ctrl_len, piece, k);
@@ -442,8 +438,11 @@ ws_head(struct ws *w, const unsigned char *p, size_t len)
 		if (w->hlen == 2) {
 			unsigned l = w->hdr[1] & 0x7f;
 
-			w->hneed = 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) +
-			           ((w->hdr[1] & 0x80) ? 4 : 0);
+			w->hneed = 2 +
+				   (l == 126   ? 2
+				    : l == 127 ? 8
+					       : 0) +
+				   ((w->hdr[1] & 0x80) ? 4 : 0);
 		}
 	}
 	if (w->hlen == w->hneed) {

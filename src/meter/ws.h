@@ -34,7 +34,7 @@ struct ws_deflate {
 	bool on;
 	bool server_no_context_takeover;
 	bool client_no_context_takeover;
-	int server_max_window_bits;	/* 8..15; 15 when not given */
+	int server_max_window_bits; /* 8..15; 15 when not given */
 	int client_max_window_bits;
 };
 
@@ -48,8 +48,7 @@ int ws_deflate_parse(const char *extensions, struct ws_deflate *d);
 /* One message or control frame: opcode WS_TEXT or WS_BINARY for a whole
  * message, WS_CLOSE, WS_PING or WS_PONG for a control frame (at most 125
  * bytes). data is NUL-terminated after len bytes. */
-typedef void ws_message_fn(void *arg, int opcode, const char *data,
-                           size_t len);
+typedef void ws_message_fn(void *arg, int opcode, const char *data, size_t len);
 
 struct ws;
 
@@ -58,7 +57,7 @@ struct ws;
  * (no extension); max_message 0 means WS_MESSAGE_MAX. NULL when out of
  * memory. Free with ws_free(). */
 struct ws *ws_new(bool from_client, const struct ws_deflate *d,
-                  size_t max_message, ws_message_fn *cb, void *arg);
+		  size_t max_message, ws_message_fn *cb, void *arg);
 void ws_free(struct ws *w);
 
 /* Feeds the next bytes. Returns 0, or -1 once the stream broke the

@@ -34,9 +34,9 @@
 struct wsmeter {
 	char host[USAGE_HOST_MAX];
 	char endpoint[USAGE_ENDPOINT_MAX];
-	char model[USAGE_MODEL_MAX];	/* the last response.create's */
+	char model[USAGE_MODEL_MAX]; /* the last response.create's */
 	int status;
-	struct ws *up, *down;		/* client's frames, server's */
+	struct ws *up, *down; /* client's frames, server's */
 	bool up_failed, down_failed;
 	double now_ms, create_ms, first_ms;
 	bool created, got_first;
@@ -74,8 +74,7 @@ wsmeter_client(struct wsmeter *m, const char *text, size_t len)
 		model = jhelp_str(o, "model");
 		if ((!model || !*model) && (r = jhelp_obj(o, "response")))
 			model = jhelp_str(r, "model");
-		snprintf(m->model, sizeof(m->model), "%s",
-		         model ? model : "");
+		snprintf(m->model, sizeof(m->model), "%s", model ? model : "");
 		m->create_ms = m->now_ms;
 		m->created = true;
 		m->got_first = false;
@@ -87,8 +86,8 @@ static bool
 wsmeter_ending(const char *t)
 {
 	return t && (strcmp(t, "response.completed") == 0 ||
-	             strcmp(t, "response.incomplete") == 0 ||
-	             strcmp(t, "response.failed") == 0);
+		     strcmp(t, "response.incomplete") == 0 ||
+		     strcmp(t, "response.failed") == 0);
 }
 
 /* One response ended with event o: its record goes out. */
@@ -96,7 +95,7 @@ static void
 wsmeter_record(struct wsmeter *m, struct json_object *o)
 {
 	struct extract x = { .provider = &openai_provider,
-	                     .dialect = OPENAI_RESPONSES };
+			     .dialect = OPENAI_RESPONSES };
 	struct usage_record r;
 
 	memset(&r, 0, sizeof(r));
@@ -119,7 +118,10 @@ wsmeter_record(struct wsmeter *m, struct json_object *o)
 }
 
 static const char *const wsmeter_ends[] = {
-	"response.completed", "response.incomplete", "response.failed", NULL,
+	"response.completed",
+	"response.incomplete",
+	"response.failed",
+	NULL,
 };
 
 static void
@@ -157,8 +159,8 @@ wsmeter_down(void *arg, int op, const char *data, size_t len)
 }
 
 struct wsmeter *
-wsmeter_new(const struct meter_request *req, int status,
-            const char *extensions, wsmeter_record_fn *cb, void *arg)
+wsmeter_new(const struct meter_request *req, int status, const char *extensions,
+	    wsmeter_record_fn *cb, void *arg)
 {
 	struct wsmeter *m = calloc(1, sizeof(*m));
 	struct ws_deflate d;
@@ -172,8 +174,8 @@ wsmeter_new(const struct meter_request *req, int status,
 	m->arg = arg;
 	if (ws_deflate_parse(extensions, &d) < 0) {
 		log_warnx("meter: %s/%s: Sec-WebSocket-Extensions \"%s\" not "
-		          "understood, session not metered", m->host,
-		          m->endpoint, extensions);
+			  "understood, session not metered",
+			  m->host, m->endpoint, extensions);
 		m->up_failed = m->down_failed = true;
 		return m;
 	}
@@ -196,8 +198,8 @@ wsmeter_free(struct wsmeter *m)
 }
 
 void
-wsmeter_feed(struct wsmeter *m, bool from_client, const char *buf,
-             size_t len, double now_ms)
+wsmeter_feed(struct wsmeter *m, bool from_client, const char *buf, size_t len,
+	     double now_ms)
 {
 	bool *failed = from_client ? &m->up_failed : &m->down_failed;
 	struct ws *w = from_client ? m->up : m->down;
@@ -208,8 +210,9 @@ wsmeter_feed(struct wsmeter *m, bool from_client, const char *buf,
 	if (ws_feed(w, buf, len) < 0) {
 		*failed = true;
 		log_warnx("meter: %s/%s: %s frames: %s, metering of that "
-		          "direction stopped", m->host, m->endpoint,
-		          from_client ? "client" : "server", ws_error(w));
+			  "direction stopped",
+			  m->host, m->endpoint,
+			  from_client ? "client" : "server", ws_error(w));
 	}
 }
 

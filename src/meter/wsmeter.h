@@ -31,15 +31,15 @@ struct wsmeter;
  * extension offer that cannot be read leaves the session unmetered
  * (logged). Free with wsmeter_free(). */
 struct wsmeter *wsmeter_new(const struct meter_request *req, int status,
-                            const char *extensions, wsmeter_record_fn *cb,
-                            void *arg);
+			    const char *extensions, wsmeter_record_fn *cb,
+			    void *arg);
 void wsmeter_free(struct wsmeter *m);
 
 /* The next bytes of one direction, as relayed, at monotonic time now_ms.
  * Never fails: a stream that breaks the protocol stops that direction's
  * metering with a warning. */
 void wsmeter_feed(struct wsmeter *m, bool from_client, const char *buf,
-                  size_t len, double now_ms);
+		  size_t len, double now_ms);
 
 /* Responses recorded so far. */
 size_t wsmeter_responses(const struct wsmeter *m);

@@ -62,8 +62,7 @@ client_close(struct client *c)
 /* Connects to 127.0.0.1:port and completes a TLS handshake for host,
  * checking its certificate against ca_pem; 0 or -1. */
 static int
-client_connect(struct client *c, int port, const char *host,
-	       const char *ca_pem)
+client_connect(struct client *c, int port, const char *host, const char *ca_pem)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)port),
@@ -82,8 +81,8 @@ client_connect(struct client *c, int port, const char *host,
 	    gnutls_init(&c->s, GNUTLS_CLIENT) < 0 ||
 	    gnutls_set_default_priority(c->s) < 0 ||
 	    gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, c->cred) < 0 ||
-	    gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, host,
-				   strlen(host)) < 0 ||
+	    gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, host, strlen(host)) <
+		    0 ||
 	    gnutls_alpn_set_protocols(c->s, &alpn, 1, 0) < 0)
 		goto fail;
 	gnutls_session_set_verify_cert(c->s, host, 0);
@@ -130,7 +129,7 @@ client_recv(struct client *c, struct buf *out)
 		n = gnutls_record_recv(c->s, out->data + out->len, 16384);
 	while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
 	if (n == GNUTLS_E_PREMATURE_TERMINATION)
-		n = 0;	/* no close_notify: still the end */
+		n = 0; /* no close_notify: still the end */
 	if (n > 0)
 		out->len += (size_t)n;
 	out->data[out->len] = '\0';
@@ -166,7 +165,8 @@ struct one_write {
 static void *
 one_write_serve(void *arg)
 {
-	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: "
+	static const char resp[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: "
 		"text/plain\r\nContent-Length: 6\r\n\r\nheld!\n";
 	struct one_write *o = arg;
 	gnutls_certificate_credentials_t cred = NULL;
@@ -189,8 +189,8 @@ one_write_serve(void *arg)
 		rc = gnutls_handshake(s);
 	while (rc < 0 && !gnutls_error_is_fatal(rc));
 	while (rc == 0 && len < sizeof(in) - 1 &&
-	       (n = gnutls_record_recv(s, in + len,
-					sizeof(in) - 1 - len)) > 0) {
+	       (n = gnutls_record_recv(s, in + len, sizeof(in) - 1 - len)) >
+		       0) {
 		len += (size_t)n;
 		in[len] = '\0';
 		if (strstr(in, "\r\n\r\n")) {

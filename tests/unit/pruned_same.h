@@ -26,32 +26,31 @@ pruned_same(struct json_object *a, struct json_object *b)
 	case json_type_string:
 		an = (size_t)json_object_get_string_len(a);
 		bn = (size_t)json_object_get_string_len(b);
-		return bn <= an && memcmp(json_object_get_string(a),
-		                          json_object_get_string(b), bn) == 0 &&
-		    (bn == an || bn >= PRUNE_KEEP);
+		return bn <= an &&
+		       memcmp(json_object_get_string(a),
+			      json_object_get_string(b), bn) == 0 &&
+		       (bn == an || bn >= PRUNE_KEEP);
 	case json_type_array:
 		if (json_object_array_length(a) != json_object_array_length(b))
 			return false;
 		for (size_t i = 0; i < json_object_array_length(a); i++)
 			if (!pruned_same(json_object_array_get_idx(a, i),
-			                 json_object_array_get_idx(b, i)))
+					 json_object_array_get_idx(b, i)))
 				return false;
 		return true;
 	case json_type_object:
 		if (json_object_object_length(a) !=
 		    json_object_object_length(b))
 			return false;
-		json_object_object_foreach(a, k, va)
-			if (!json_object_object_get_ex(b, k, &v) ||
-			    !pruned_same(va, v))
-				return false;
+		json_object_object_foreach(
+			a, k, va) if (!json_object_object_get_ex(b, k, &v) ||
+				      !pruned_same(va, v)) return false;
 		return true;
-	case json_type_double:	/* NaN too */
+	case json_type_double: /* NaN too */
 		return memcmp(&(double){ json_object_get_double(a) },
-		              &(double){ json_object_get_double(b) },
-		              sizeof(double)) == 0;
-	default:		/* null, boolean, int */
-		return json_object_equal(a, b);
+			      &(double){ json_object_get_double(b) },
+			      sizeof(double)) == 0;
+	default: /* null, boolean, int */ return json_object_equal(a, b);
 	}
 }
 

@@ -35,19 +35,23 @@ tap_ok(int cond, const char *fmt, ...)
 /* Any scalar condition, pointers included. */
 #define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
 
-#define is_int(got, want, ...) do { \
-	long long tap_g_ = (long long)(got), tap_w_ = (long long)(want); \
-	if (!ok(tap_g_ == tap_w_, __VA_ARGS__)) \
-		printf("#   got %lld, want %lld\n", tap_g_, tap_w_); \
-} while (0)
+#define is_int(got, want, ...)                                               \
+	do {                                                                 \
+		long long tap_g_ = (long long)(got),                         \
+			  tap_w_ = (long long)(want);                        \
+		if (!ok(tap_g_ == tap_w_, __VA_ARGS__))                      \
+			printf("#   got %lld, want %lld\n", tap_g_, tap_w_); \
+	} while (0)
 
-#define is_str(got, want, ...) do { \
-	const char *tap_g_ = (got), *tap_w_ = (want); \
-	if (!ok(tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0, \
-	        __VA_ARGS__)) \
-		printf("#   got \"%s\", want \"%s\"\n", \
-		       tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)"); \
-} while (0)
+#define is_str(got, want, ...)                                           \
+	do {                                                             \
+		const char *tap_g_ = (got), *tap_w_ = (want);            \
+		if (!ok(tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0, \
+			__VA_ARGS__))                                    \
+			printf("#   got \"%s\", want \"%s\"\n",          \
+			       tap_g_ ? tap_g_ : "(null)",               \
+			       tap_w_ ? tap_w_ : "(null)");              \
+	} while (0)
 
 __attribute__((format(printf, 1, 2), unused)) static void
 diag(const char *fmt, ...)
@@ -73,7 +77,7 @@ tap_fixture(const char *name, size_t *len)
 	long n;
 
 	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", top ? top : "..",
-	         name);
+		 name);
 	if (!(f = fopen(path, "rb")))
 		return NULL;
 	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&

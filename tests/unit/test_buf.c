@@ -13,8 +13,10 @@ test_reserve(void)
 {
 	struct buf b = BUF_INIT(4096);
 
-	ok(buf_reserve(&b, 0) && b.cap == 0 && !b.data, "nothing: no allocation");
-	ok(buf_reserve(&b, 1) && b.cap == 256, "the first reserve is 256 bytes");
+	ok(buf_reserve(&b, 0) && b.cap == 0 && !b.data,
+	   "nothing: no allocation");
+	ok(buf_reserve(&b, 1) && b.cap == 256,
+	   "the first reserve is 256 bytes");
 	ok(buf_reserve(&b, 257) && b.cap == 512, "then it doubles");
 	ok(buf_reserve(&b, 3000) && b.cap == 4096, "as often as needed");
 	ok(buf_reserve(&b, 4096) && b.cap == 4096, "up to the cap, exactly");
@@ -40,18 +42,20 @@ test_append(void)
 	ok(buf_append(&b, "abc", 3) && b.len == 3 && !strcmp(b.data, "abc"),
 	   "append keeps a NUL after the bytes");
 	ok(buf_append(&b, "", 0) && b.len == 3, "appending nothing is fine");
-	ok(buf_append(&b, "defg", 4) && b.len == 7 && !strcmp(b.data, "abcdefg"),
+	ok(buf_append(&b, "defg", 4) && b.len == 7 &&
+		   !strcmp(b.data, "abcdefg"),
 	   "up to the cap with its NUL");
 	ok(!buf_append(&b, "h", 1) && b.len == 7 && !strcmp(b.data, "abcdefg"),
 	   "one more is refused and changes nothing");
-	ok(!buf_append(&b, "x", SIZE_MAX - 2), "a length that overflows: refused");
+	ok(!buf_append(&b, "x", SIZE_MAX - 2),
+	   "a length that overflows: refused");
 	buf_free(&b);
 
 	for (i = 0; i < 10000; i++)
 		if (!buf_append(&big, "0123456789", 10))
 			break;
 	ok(i == 10000 && big.len == 100000 && big.cap == 131072 &&
-	   !memcmp(big.data + 99990, "0123456789", 10),
+		   !memcmp(big.data + 99990, "0123456789", 10),
 	   "no cap: 100,000 bytes in 10-byte appends, doubled to 128 KiB");
 	buf_free(&big);
 }

@@ -92,7 +92,7 @@ test_basic(void)
 	ino_t ino;
 
 	snprintf(cert, sizeof(cert), "%s/ca-cert.pem", dir);
-	put(sys_ca, "SYSTEM CA 1\nSYSTEM CA 2");	/* no final newline */
+	put(sys_ca, "SYSTEM CA 1\nSYSTEM CA 2"); /* no final newline */
 	put(cert, "MITM CA\n");
 	umask(077);
 	is_int(bundle_update(dir, sys_ca, path, sizeof(path)), 1,
@@ -170,7 +170,7 @@ test_atomic(void)
 	put(sys_ca, a);
 	put(cert, "A\n");
 	update();
-	strcat(a, "A\n");	/* the bundle: system CAs, then "A" */
+	strcat(a, "A\n"); /* the bundle: system CAs, then "A" */
 	b = strdup(a);
 	b[big] = 'B';
 	if ((pid = fork()) == 0) {

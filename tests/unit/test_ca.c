@@ -22,8 +22,8 @@
 #include "log.h"
 #include "tap.h"
 
-#define RACERS	50
-#define DAY	86400L
+#define RACERS 50
+#define DAY 86400L
 
 static char *
 state_dir_new(void)
@@ -32,7 +32,7 @@ state_dir_new(void)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/agp-test-ca-XXXXXX",
-	         tmp && *tmp ? tmp : "/tmp");
+		 tmp && *tmp ? tmp : "/tmp");
 	return mkdtemp(path) ? strdup(path) : NULL;
 }
 
@@ -77,7 +77,7 @@ static gnutls_x509_crt_t
 ca_crt(struct ca *ca)
 {
 	gnutls_datum_t d = { (unsigned char *)ca_cert_pem(ca),
-	                     (unsigned int)strlen(ca_cert_pem(ca)) };
+			     (unsigned int)strlen(ca_cert_pem(ca)) };
 
 	return crt_from(&d, GNUTLS_X509_FMT_PEM);
 }
@@ -93,8 +93,9 @@ test_ca_files(void)
 	ok(ca != NULL, "ca_open creates a CA in an empty dir");
 	is_int(file_mode(dir, "ca-key.pem"), 0600, "key file is 0600");
 	is_int(file_mode(dir, "ca-cert.pem"), 0644, "cert file is 0644");
-	ok(ca && strncmp(ca_cert_pem(ca), "-----BEGIN CERTIFICATE-----", 27)
-	   == 0, "ca_cert_pem is PEM");
+	ok(ca && strncmp(ca_cert_pem(ca), "-----BEGIN CERTIFICATE-----", 27) ==
+			   0,
+	   "ca_cert_pem is PEM");
 	if (ca)
 		pem = strdup(ca_cert_pem(ca));
 	ca_free(ca);
@@ -133,25 +134,28 @@ test_ca_extensions(struct ca *ca, struct ca *other)
 	if (!crt || !crt2)
 		return;
 	is_int(gnutls_x509_crt_get_basic_constraints(crt, &critical, &is_ca,
-	                                             NULL), 1,
-	       "basicConstraints CA:TRUE");
+						     NULL),
+	       1, "basicConstraints CA:TRUE");
 	is_int(critical, 1, "basicConstraints critical");
 	critical = 9;
 	ok(gnutls_x509_crt_get_key_usage(crt, &usage, &critical) >= 0 &&
-	   usage == (GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN),
+		   usage == (GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN),
 	   "keyUsage keyCertSign+cRLSign (0x%x)", usage);
 	is_int(critical, 1, "keyUsage critical");
 	ok(gnutls_x509_crt_get_subject_key_id(crt, buf, &len, &critical) >= 0 &&
-	   len == 20, "subject key identifier present (%zu bytes)", len);
+		   len == 20,
+	   "subject key identifier present (%zu bytes)", len);
 	gnutls_x509_crt_get_dn(crt, dn, &dn_len);
 	gnutls_x509_crt_get_dn(crt2, dn2, &dn2_len);
 	diag("CA subject: %s", dn);
 	ok(strstr(dn, "CN=antigravity-proxy MITM CA ") != NULL &&
-	   strstr(dn, "O=antigravity-proxy") != NULL, "CA subject names");
+		   strstr(dn, "O=antigravity-proxy") != NULL,
+	   "CA subject names");
 	ok(strcmp(dn, dn2) != 0, "two installs have different subjects");
 	len = sizeof(buf);
 	ok(gnutls_x509_crt_get_serial(crt, buf, &len) >= 0 && len == 16 &&
-	   buf[0] < 0x80 && buf[0] != 0, "16-byte positive serial");
+		   buf[0] < 0x80 && buf[0] != 0,
+	   "16-byte positive serial");
 	start = gnutls_x509_crt_get_activation_time(crt);
 	end = gnutls_x509_crt_get_expiration_time(crt);
 	ok(start <= now - DAY + 5 && start > now - DAY - 60,
@@ -159,7 +163,8 @@ test_ca_extensions(struct ca *ca, struct ca *other)
 	ok(end - start >= 3650 * DAY && end - start <= 3653 * DAY,
 	   "CA valid for ten years");
 	ok(gnutls_x509_crt_get_signature_algorithm(crt) ==
-	   GNUTLS_SIGN_ECDSA_SHA256, "CA self-signed with ECDSA-SHA256");
+		   GNUTLS_SIGN_ECDSA_SHA256,
+	   "CA self-signed with ECDSA-SHA256");
 	gnutls_x509_crt_deinit(crt);
 	gnutls_x509_crt_deinit(crt2);
 }
@@ -181,43 +186,45 @@ check_leaf(struct ca *ca, const char *host, size_t want_ip_len)
 	if (!leaf || !root)
 		return;
 	type = gnutls_x509_crt_get_subject_alt_name(leaf, 0, san, &san_len,
-	                                            &critical);
+						    &critical);
 	if (want_ip_len)
 		ok(type == GNUTLS_SAN_IPADDRESS && san_len == want_ip_len,
 		   "%s: SAN is an iPAddress of %zu bytes", host, want_ip_len);
 	else
 		ok(type == GNUTLS_SAN_DNSNAME && san_len == strlen(host) &&
-		   memcmp(san, host, san_len) == 0, "%s: SAN dNSName", host);
+			   memcmp(san, host, san_len) == 0,
+		   "%s: SAN dNSName", host);
 	oid_len = sizeof(oid);
-	ok(gnutls_x509_crt_get_key_purpose_oid(leaf, 0, oid, &oid_len,
-	                                       NULL) >= 0 &&
-	   strcmp(oid, GNUTLS_KP_TLS_WWW_SERVER) == 0, "%s: EKU serverAuth",
-	   host);
-	ok(gnutls_x509_crt_get_basic_constraints(leaf, NULL, &is_ca,
-	                                         NULL) == 0,
+	ok(gnutls_x509_crt_get_key_purpose_oid(leaf, 0, oid, &oid_len, NULL) >=
+			   0 &&
+		   strcmp(oid, GNUTLS_KP_TLS_WWW_SERVER) == 0,
+	   "%s: EKU serverAuth", host);
+	ok(gnutls_x509_crt_get_basic_constraints(leaf, NULL, &is_ca, NULL) == 0,
 	   "%s: basicConstraints CA:FALSE", host);
 	ok(gnutls_x509_crt_get_key_usage(leaf, &usage, NULL) >= 0 &&
-	   usage == GNUTLS_KEY_DIGITAL_SIGNATURE, "%s: keyUsage", host);
+		   usage == GNUTLS_KEY_DIGITAL_SIGNATURE,
+	   "%s: keyUsage", host);
 	ok(gnutls_x509_crt_get_subject_key_id(leaf, ski, &ski_len, NULL) >= 0,
 	   "%s: SKI", host);
-	ok(gnutls_x509_crt_get_authority_key_id(leaf, aki, &aki_len,
-	                                        NULL) >= 0 &&
-	   gnutls_x509_crt_get_subject_key_id(root, ski, &ski_len, NULL) >= 0
-	   && aki_len == ski_len && memcmp(aki, ski, aki_len) == 0,
+	ok(gnutls_x509_crt_get_authority_key_id(leaf, aki, &aki_len, NULL) >=
+			   0 &&
+		   gnutls_x509_crt_get_subject_key_id(root, ski, &ski_len,
+						      NULL) >= 0 &&
+		   aki_len == ski_len && memcmp(aki, ski, aki_len) == 0,
 	   "%s: AKI equals the CA's SKI", host);
 	start = gnutls_x509_crt_get_activation_time(leaf);
 	end = gnutls_x509_crt_get_expiration_time(leaf);
 	ok(start <= now - DAY + 5 && start > now - DAY - 60 &&
-	   end >= now + 360 * DAY && end <= now + 366 * DAY &&
-	   end <= gnutls_x509_crt_get_expiration_time(root),
+		   end >= now + 360 * DAY && end <= now + 366 * DAY &&
+		   end <= gnutls_x509_crt_get_expiration_time(root),
 	   "%s: valid from a day ago for a year, within the CA", host);
 	ok(gnutls_x509_crt_verify(leaf, &root, 1, 0, &status) >= 0 &&
-	   status == 0, "%s: verifies against the CA (status 0x%x)", host,
-	   status);
+		   status == 0,
+	   "%s: verifies against the CA (status 0x%x)", host, status);
 	ok(gnutls_x509_crt_check_hostname(leaf, host),
 	   "%s: check_hostname matches", host);
 	ok(!gnutls_x509_crt_check_hostname(leaf, "other.example.test") &&
-	   !gnutls_x509_crt_check_hostname(leaf, "10.9.8.7"),
+		   !gnutls_x509_crt_check_hostname(leaf, "10.9.8.7"),
 	   "%s: check_hostname rejects other names", host);
 	gnutls_x509_crt_deinit(leaf);
 	gnutls_x509_crt_deinit(root);

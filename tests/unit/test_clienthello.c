@@ -49,12 +49,12 @@ fix16(struct bld *b, size_t at)
 }
 
 struct spec {
-	const char *sni;	/* NULL: no server_name extension */
-	size_t snilen;		/* 0: strlen(sni) */
-	const char *alpn;	/* comma-separated; NULL: no ALPN */
-	size_t pad;		/* padding extension of this many bytes */
-	int bogus;		/* extra 100-byte private extensions */
-	bool dup_sni;		/* two server_name extensions */
+	const char *sni;  /* NULL: no server_name extension */
+	size_t snilen;	  /* 0: strlen(sni) */
+	const char *alpn; /* comma-separated; NULL: no ALPN */
+	size_t pad;	  /* padding extension of this many bytes */
+	int bogus;	  /* extra 100-byte private extensions */
+	bool dup_sni;	  /* two server_name extensions */
 };
 
 static void
@@ -103,7 +103,7 @@ build_msg(uint8_t *m, const struct spec *s)
 
 	put8(&b, 1);
 	put8(&b, 0);
-	put16(&b, 0);		/* length patched below */
+	put16(&b, 0); /* length patched below */
 	put16(&b, 0x0303);
 	putn(&b, zero, 32);
 	put8(&b, 32);
@@ -115,7 +115,7 @@ build_msg(uint8_t *m, const struct spec *s)
 	put8(&b, 0);
 	ext = b.n;
 	put16(&b, 0);
-	put16(&b, 0x002b);	/* supported_versions: TLS 1.3 */
+	put16(&b, 0x002b); /* supported_versions: TLS 1.3 */
 	put16(&b, 3);
 	put8(&b, 2);
 	put16(&b, 0x0304);
@@ -215,15 +215,15 @@ check_prefixes(const uint8_t *buf, size_t len)
 
 /* Peeks the way a worker does: grows the buffer to *need each time. */
 static int
-peek_loop(const uint8_t *buf, size_t len, struct clienthello *ch,
-          int *rounds)
+peek_loop(const uint8_t *buf, size_t len, struct clienthello *ch, int *rounds)
 {
 	size_t have = 1, need = 0;
 	int rc;
 
 	*rounds = 0;
 	while ((rc = clienthello_parse(buf, have, ch, &need)) ==
-	       CLIENTHELLO_NEED_MORE && ++*rounds < 1000)
+		       CLIENTHELLO_NEED_MORE &&
+	       ++*rounds < 1000)
 		have = need < len ? need : len;
 	return rc;
 }
@@ -233,10 +233,8 @@ static const struct {
 	bool h1, h2;
 } fixtures[] = {
 	{ "curl.bin", "curl.example.test", "h2,http/1.1", true, true },
-	{ "curl-http1.1.bin", "curl-h1.example.test", "http/1.1", true,
-	  false },
-	{ "gnutls-cli.bin", "gnutls.example.test", "h2,http/1.1", true,
-	  true },
+	{ "curl-http1.1.bin", "curl-h1.example.test", "http/1.1", true, false },
+	{ "gnutls-cli.bin", "gnutls.example.test", "h2,http/1.1", true, true },
 	{ "python.bin", "python.example.test", "http/1.1", true, false },
 	{ "python-h2only.bin", "h2only.example.test", "h2", false, true },
 	{ "go.bin", "go.example.test", "h2,http/1.1", true, true },
@@ -251,7 +249,7 @@ read_fixture(const char *name, uint8_t *buf, size_t cap)
 	size_t n;
 
 	snprintf(path, sizeof(path), "%s/tests/fixtures/clienthello/%s",
-	         dir ? dir : "..", name);
+		 dir ? dir : "..", name);
 	if (!(f = fopen(path, "rb")))
 		return 0;
 	n = fread(buf, 1, cap, f);
@@ -272,8 +270,8 @@ test_fixtures(void)
 
 		if (!ok(len > 0, "%s: read", fixtures[i].file))
 			continue;
-		is_int(clienthello_parse(buf, len, &ch, NULL),
-		       CLIENTHELLO_DONE, "%s: DONE", fixtures[i].file);
+		is_int(clienthello_parse(buf, len, &ch, NULL), CLIENTHELLO_DONE,
+		       "%s: DONE", fixtures[i].file);
 		ok(ch.has_sni, "%s: has SNI", fixtures[i].file);
 		is_str(ch.sni, fixtures[i].sni, "%s: SNI", fixtures[i].file);
 		alpn_join(&ch, alpn, sizeof(alpn));
@@ -282,8 +280,10 @@ test_fixtures(void)
 		   "%s: h1/h2 flags", fixtures[i].file);
 		is_int(ch.legacy_version, 0x0303, "%s: legacy_version",
 		       fixtures[i].file);
-		is_int(check_prefixes(buf, len), 0, "%s: every prefix wants "
-		       "more", fixtures[i].file);
+		is_int(check_prefixes(buf, len), 0,
+		       "%s: every prefix wants "
+		       "more",
+		       fixtures[i].file);
 		is_int(peek_loop(buf, len, &ch, &rounds), CLIENTHELLO_DONE,
 		       "%s: growing peeks reach DONE", fixtures[i].file);
 		ok(rounds <= 3, "%s: in %d rounds", fixtures[i].file, rounds);
@@ -293,8 +293,9 @@ test_fixtures(void)
 static void
 test_large(void)
 {
-	struct spec s = { .sni = "Big.Example.TEST", .alpn = "h2,http/1.1",
-	                  .pad = 2100 };
+	struct spec s = { .sni = "Big.Example.TEST",
+			  .alpn = "h2,http/1.1",
+			  .pad = 2100 };
 	size_t three[] = { 700, 700, 0 }, len, mlen, need;
 	struct clienthello ch;
 	int rounds;
@@ -304,7 +305,8 @@ test_large(void)
 	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_DONE,
 	       "2 KiB hello, one record: DONE");
 	is_str(ch.sni, "big.example.test", "SNI lowercased");
-	is_int(check_prefixes(recbuf, len), 0, "2 KiB: every prefix wants "
+	is_int(check_prefixes(recbuf, len), 0,
+	       "2 KiB: every prefix wants "
 	       "more");
 
 	len = build(&s, three);
@@ -314,7 +316,7 @@ test_large(void)
 	is_int(check_prefixes(recbuf, len), 0, "... every prefix wants more");
 
 	s.pad = 0;
-	s.bogus = 100;		/* SNI and ALPN come after 10 KiB of junk */
+	s.bogus = 100; /* SNI and ALPN come after 10 KiB of junk */
 	mlen = build_msg(msgbuf, &s);
 	three[0] = three[1] = mlen / 3;
 	len = wrap(msgbuf, mlen, three, recbuf);
@@ -370,9 +372,9 @@ test_variants(void)
 
 	s.sni = "trailing.example.test.";
 	len = build(&s, NULL);
-	recbuf[len] = 0x17;	/* bytes after the hello are ignored */
-	is_int(clienthello_parse(recbuf, len + 1, &ch, &need),
-	       CLIENTHELLO_DONE, "trailing dot, extra bytes: DONE");
+	recbuf[len] = 0x17; /* bytes after the hello are ignored */
+	is_int(clienthello_parse(recbuf, len + 1, &ch, &need), CLIENTHELLO_DONE,
+	       "trailing dot, extra bytes: DONE");
 	is_str(ch.sni, "trailing.example.test", "... dot dropped");
 
 	/* The record announces more than the hello: DONE at its end. */
@@ -394,8 +396,8 @@ static void
 test_bad_sni(void)
 {
 	static const char *const bad[] = {
-		"foo bar.test", "a..b", ".a", "a\x01.test", "caf\xc3\xa9.test",
-		"a/b", "host:443", "..",
+		"foo bar.test",	    "a..b", ".a",	"a\x01.test",
+		"caf\xc3\xa9.test", "a/b",  "host:443", "..",
 	};
 	char name[300];
 	struct spec s = { .alpn = "http/1.1" };
@@ -411,8 +413,8 @@ test_bad_sni(void)
 	s.sni = "a\0b";
 	s.snilen = 3;
 	len = build(&s, NULL);
-	is_int(clienthello_parse(recbuf, len, &ch, NULL),
-	       CLIENTHELLO_MALFORMED, "NUL in SNI: MALFORMED");
+	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_MALFORMED,
+	       "NUL in SNI: MALFORMED");
 	s.snilen = 0;
 	memset(name, 'a', sizeof(name));
 	name[253] = '\0';
@@ -424,13 +426,13 @@ test_bad_sni(void)
 	name[253] = 'a';
 	name[254] = '\0';
 	len = build(&s, NULL);
-	is_int(clienthello_parse(recbuf, len, &ch, NULL),
-	       CLIENTHELLO_MALFORMED, "254-character SNI: MALFORMED");
+	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_MALFORMED,
+	       "254-character SNI: MALFORMED");
 	s.sni = "dup.example.test";
 	s.dup_sni = true;
 	len = build(&s, NULL);
-	is_int(clienthello_parse(recbuf, len, &ch, NULL),
-	       CLIENTHELLO_MALFORMED, "two server_name extensions: MALFORMED");
+	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_MALFORMED,
+	       "two server_name extensions: MALFORMED");
 }
 
 static void
@@ -442,33 +444,33 @@ test_not_tls(void)
 	static const uint8_t zero_rec[] = { 0x16, 0x03, 0x01, 0x00, 0x00 };
 	static const uint8_t big_rec[] = { 0x16, 0x03, 0x01, 0x40, 0x01 };
 	static const uint8_t not_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x04,
-	                                     0x02, 0x00, 0x00, 0x00 };
+					     0x02, 0x00, 0x00, 0x00 };
 	struct spec s = { .sni = "x.test" };
 	size_t len, need, two[] = { 50, 0 };
 	struct clienthello ch;
 
-	is_int(clienthello_parse((const uint8_t *)get, strlen(get), &ch,
-	                         NULL), CLIENTHELLO_NOT_TLS, "GET: NOT_TLS");
+	is_int(clienthello_parse((const uint8_t *)get, strlen(get), &ch, NULL),
+	       CLIENTHELLO_NOT_TLS, "GET: NOT_TLS");
 	is_int(clienthello_parse((const uint8_t *)get, 1, &ch, NULL),
 	       CLIENTHELLO_NOT_TLS, "G alone: NOT_TLS");
 	is_int(clienthello_parse(sslv2, sizeof(sslv2), &ch, NULL),
 	       CLIENTHELLO_NOT_TLS, "SSLv2 hello: NOT_TLS");
 	is_int(clienthello_parse(badver, 3, &ch, NULL), CLIENTHELLO_NOT_TLS,
 	       "record version 3.9: NOT_TLS");
-	is_int(clienthello_parse(zero_rec, 5, &ch, NULL),
-	       CLIENTHELLO_MALFORMED, "empty record: MALFORMED");
-	is_int(clienthello_parse(big_rec, 5, &ch, NULL),
-	       CLIENTHELLO_MALFORMED, "record over 16 KiB: MALFORMED");
+	is_int(clienthello_parse(zero_rec, 5, &ch, NULL), CLIENTHELLO_MALFORMED,
+	       "empty record: MALFORMED");
+	is_int(clienthello_parse(big_rec, 5, &ch, NULL), CLIENTHELLO_MALFORMED,
+	       "record over 16 KiB: MALFORMED");
 	is_int(clienthello_parse(not_hello, 6, &ch, NULL),
 	       CLIENTHELLO_MALFORMED, "ServerHello: MALFORMED");
-	is_int(clienthello_parse(recbuf, 0, &ch, &need),
-	       CLIENTHELLO_NEED_MORE, "nothing yet: NEED_MORE");
+	is_int(clienthello_parse(recbuf, 0, &ch, &need), CLIENTHELLO_NEED_MORE,
+	       "nothing yet: NEED_MORE");
 	ok(need >= 5, "... need %zu", need);
 
 	len = build(&s, two);
-	recbuf[55] = 0x17;	/* second record is application data */
-	is_int(clienthello_parse(recbuf, len, &ch, NULL),
-	       CLIENTHELLO_MALFORMED, "non-handshake record inside: MALFORMED");
+	recbuf[55] = 0x17; /* second record is application data */
+	is_int(clienthello_parse(recbuf, len, &ch, NULL), CLIENTHELLO_MALFORMED,
+	       "non-handshake record inside: MALFORMED");
 }
 
 /* Every single-byte corruption of a real hello must come back cleanly. */
@@ -494,8 +496,7 @@ test_corrupt(void)
 			}
 		}
 	}
-	ok(len > 0 && sane, "corrupted hellos: no crash (%d still DONE)",
-	   done);
+	ok(len > 0 && sane, "corrupted hellos: no crash (%d still DONE)", done);
 }
 
 int

@@ -59,11 +59,11 @@
 static char tmpdir[256];
 static struct proxy px;
 static int listen_fd = -1, proxy_port;
-static atomic_int dst_port;		/* where the hook says it went */
+static atomic_int dst_port; /* where the hook says it went */
 static atomic_int workers;
 static pid_t fake_pid = -1;
 static int fake_port;
-static const char *ca_pem;		/* the proxy's CA, the client's */
+static const char *ca_pem; /* the proxy's CA, the client's */
 
 /* --- the proxy: an accept loop over conn_serve(), and the hook --------- */
 
@@ -132,7 +132,7 @@ exchange(const char *req, struct buf *out)
 	if (client_send(&c, req, strlen(req)) == 0)
 		rc = client_read_all(&c, out);
 	client_close(&c);
-	for (char *p = out->data, *e; (p = strstr(p, "\r\n")); ) {
+	for (char *p = out->data, *e; (p = strstr(p, "\r\n"));) {
 		if (strncmp(p + 2, "Date: ", 6) != 0 &&
 		    strncmp(p + 2, "Server: ", 8) != 0) {
 			p += 2;
@@ -168,9 +168,8 @@ header_of(const char *r, const char *name, char *val, size_t len)
 	while (end && (p = strstr(p, "\r\n")) && p < end) {
 		p += 2;
 		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			snprintf(val, len, "%.*s", (int)strcspn(p + n + 2,
-								 "\r"),
-				 p + n + 2);
+			snprintf(val, len, "%.*s",
+				 (int)strcspn(p + n + 2, "\r"), p + n + 2);
 			return val;
 		}
 	}
@@ -186,7 +185,8 @@ test_bodiless(struct buf *b)
 		 "GET /status/204 HTTP/1.1\r\nHost: " HOST "\r\n\r\n"
 		 "GET /status/304 HTTP/1.1\r\nHost: " HOST "\r\n\r\n"
 		 "GET /status/200 HTTP/1.1\r\nHost: " HOST "\r\n"
-		 "Connection: close\r\n\r\n", b);
+		 "Connection: close\r\n\r\n",
+		 b);
 	is_str(b->data,
 	       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
 	       "X-Body-Sha256: f43b0161cf1ff17afebf971e1a858967530dd1a5"
@@ -217,8 +217,8 @@ body_of(struct buf *b, char **body)
 	if (strcmp(te, "chunked") != 0)
 		return -1;
 	http1_chunked_init(&ch);
-	if (http1_chunked_decode(&ch, p, b->len - (size_t)(p - b->data),
-				 &used, out, sizeof(out), &made) < 0 ||
+	if (http1_chunked_decode(&ch, p, b->len - (size_t)(p - b->data), &used,
+				 out, sizeof(out), &made) < 0 ||
 	    !ch.done || used != b->len - (size_t)(p - b->data))
 		return -1;
 	*body = out;
@@ -237,13 +237,15 @@ bytes_case(struct buf *b, const char *mode, int minor, bool want_te,
 	const char *up;
 	long n;
 
-	snprintf(req, sizeof(req), "GET /bytes?n=100000&mode=%s&seed=%d "
-		 "HTTP/1.%d\r\nHost: " HOST "\r\n%s\r\n", mode, minor, minor,
-		 minor ? "Connection: close\r\n" : "");
+	snprintf(req, sizeof(req),
+		 "GET /bytes?n=100000&mode=%s&seed=%d "
+		 "HTTP/1.%d\r\nHost: " HOST "\r\n%s\r\n",
+		 mode, minor, minor, minor ? "Connection: close\r\n" : "");
 	ok(exchange(req, b) == 0, "%s: the proxy closed at the end", what);
 	ok(strncmp(b->data, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s: 200", what);
 	ok(!header_of(b->data, "Transfer-Encoding", val, sizeof(val)) ==
-	   !want_te, "%s: %s", what, want_te ? "chunked" : "not chunked");
+		   !want_te,
+	   "%s: %s", what, want_te ? "chunked" : "not chunked");
 	ok(!header_of(b->data, "Connection", val, sizeof(val)) == !want_close,
 	   "%s: %s", what, want_close ? "Connection: close" : "no Connection");
 	up = header_of(b->data, "X-Body-Sha256", want, sizeof(want));
@@ -251,8 +253,10 @@ bytes_case(struct buf *b, const char *mode, int minor, bool want_te,
 	is_int(n, 100000, "%s: the whole body", what);
 	if (n >= 0)
 		sha256_hex(body, (size_t)n, sha);
-	ok(up && strcmp(sha, up) == 0, "%s: the body is upstream's, byte for "
-	   "byte", what);
+	ok(up && strcmp(sha, up) == 0,
+	   "%s: the body is upstream's, byte for "
+	   "byte",
+	   what);
 }
 
 static void
@@ -260,11 +264,14 @@ test_framing(struct buf *b)
 {
 	bytes_case(b, "chunked", 1, true, true, "chunked upstream, 1.1 client");
 	bytes_case(b, "length", 1, false, true, "length upstream, 1.1 client");
-	bytes_case(b, "close", 1, true, true, "close-ended upstream, 1.1 "
+	bytes_case(b, "close", 1, true, true,
+		   "close-ended upstream, 1.1 "
 		   "client: re-chunked");
-	bytes_case(b, "chunked", 0, false, true, "chunked upstream, HTTP/1.0 "
+	bytes_case(b, "chunked", 0, false, true,
+		   "chunked upstream, HTTP/1.0 "
 		   "client: unframed, closed");
-	bytes_case(b, "length", 0, false, true, "length upstream, HTTP/1.0 "
+	bytes_case(b, "length", 0, false, true,
+		   "length upstream, HTTP/1.0 "
 		   "client");
 }
 
@@ -274,7 +281,7 @@ test_head_first(struct buf *b)
 {
 	struct client c;
 	static const char req[] = "GET /head-first?ms=800 HTTP/1.1\r\n"
-		"Host: " HOST "\r\nConnection: close\r\n\r\n";
+				  "Host: " HOST "\r\nConnection: close\r\n\r\n";
 	double t0, t_head = -1, t_end = -1;
 
 	clear(b);
@@ -285,18 +292,19 @@ test_head_first(struct buf *b)
 	if (client_recv(&c, b) > 0)
 		t_head = clock_mono_msf() - t0;
 	ok(b->data && strstr(b->data, "\r\n\r\n") &&
-	   strcmp(strstr(b->data, "\r\n\r\n"), "\r\n\r\n") == 0,
+		   strcmp(strstr(b->data, "\r\n\r\n"), "\r\n\r\n") == 0,
 	   "head-first: the first record is the head alone");
 	if (client_read_all(&c, b) == 0)
 		t_end = clock_mono_msf() - t0;
 	client_close(&c);
-	ok(t_head >= 0 && t_head < 500, "head-first: the head came at once "
-	   "(%.0f ms)", t_head);
+	ok(t_head >= 0 && t_head < 500,
+	   "head-first: the head came at once "
+	   "(%.0f ms)",
+	   t_head);
 	ok(t_end >= 800, "head-first: the body %.0f ms later", t_end);
 	ok(b->data && strstr(b->data, "\r\n\r\na\r\nlate body\n\r\n0\r\n\r\n"),
 	   "head-first: then the body, chunked");
 }
-
 
 /* Head and first body bytes together: one record to the client. */
 static void
@@ -305,7 +313,7 @@ test_held_head(struct buf *b)
 	char cert[300], key[300];
 	struct one_write o = { .cert = cert, .key = key };
 	static const char req[] = "GET /held HTTP/1.1\r\nHost: " HOST
-		"\r\nConnection: close\r\n\r\n";
+				  "\r\nConnection: close\r\n\r\n";
 	struct client c;
 	pthread_t t;
 	int port, saved = atomic_load(&dst_port);
@@ -313,7 +321,7 @@ test_held_head(struct buf *b)
 	snprintf(cert, sizeof(cert), "%s/server.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/server.key", tmpdir);
 	if (!ok((o.fd = listen_local(&port)) >= 0 &&
-		pthread_create(&t, NULL, one_write_serve, &o) == 0,
+			pthread_create(&t, NULL, one_write_serve, &o) == 0,
 		"held: a one-write upstream"))
 		return;
 	atomic_store(&dst_port, port);
@@ -321,7 +329,8 @@ test_held_head(struct buf *b)
 	if (ok(client_open(&c) == 0, "held: connected")) {
 		client_send(&c, req, sizeof(req) - 1);
 		client_recv(&c, b);
-		is_str(b->data, "HTTP/1.1 200 OK\r\nContent-Type: "
+		is_str(b->data,
+		       "HTTP/1.1 200 OK\r\nContent-Type: "
 		       "text/plain\r\nContent-Length: 6\r\nConnection: "
 		       "close\r\n\r\nheld!\n",
 		       "held: the head and the body in the first record");
@@ -343,27 +352,32 @@ test_errors(struct buf *b)
 	close(fd);
 	atomic_store(&dst_port, closed);
 	exchange("GET /echo HTTP/1.1\r\nHost: " HOST "\r\n\r\n", b);
-	is_str(b->data, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: "
+	is_str(b->data,
+	       "HTTP/1.1 502 Bad Gateway\r\nContent-Type: "
 	       "application/json\r\nContent-Length: 46\r\nConnection: close"
 	       "\r\n\r\n{\"error\":\"upstream unreachable\",\"status\":502}\n",
 	       "upstream unreachable: 502 with its JSON body, then the close");
 	atomic_store(&dst_port, saved);
 
 	exchange("GET /silent?ms=3000 HTTP/1.1\r\nHost: " HOST "\r\n\r\n", b);
-	is_str(b->data, "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: "
+	is_str(b->data,
+	       "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: "
 	       "application/json\r\nContent-Length: 44\r\nConnection: close"
 	       "\r\n\r\n{\"error\":\"upstream timed out\",\"status\":504}\n",
 	       "upstream silent past its timeout: 504 with its JSON body");
 
 	exchange("GET / HTTP/1.1\r\nHost " HOST "\r\n\r\n", b);
-	is_str(b->data, "HTTP/1.1 400 Bad Request\r\nContent-Type: "
+	is_str(b->data,
+	       "HTTP/1.1 400 Bad Request\r\nContent-Type: "
 	       "application/json\r\nContent-Length: 43\r\nConnection: close"
 	       "\r\n\r\n{\"error\":\"malformed request\",\"status\":400}\n",
 	       "a malformed head: 400 with its JSON body");
 
 	exchange("POST /echo HTTP/1.1\r\nHost: " HOST "\r\nContent-Length: "
-		 "99999999\r\n\r\n", b);
-	is_str(b->data, "HTTP/1.1 413 Content Too Large\r\nContent-Type: "
+		 "99999999\r\n\r\n",
+		 b);
+	is_str(b->data,
+	       "HTTP/1.1 413 Content Too Large\r\nContent-Type: "
 	       "application/json\r\nContent-Length: 48\r\nConnection: close"
 	       "\r\n\r\n{\"error\":\"request body too large\","
 	       "\"status\":413}\n",
@@ -423,7 +437,7 @@ ws_client_frame(char *out, int op, const char *data, size_t n)
 	size_t h = 2;
 
 	out[0] = (char)(0x80 | op);
-	out[1] = (char)(0x80 | n);	/* n < 126 here */
+	out[1] = (char)(0x80 | n); /* n < 126 here */
 	memcpy(out + h, mask, 4);
 	h += 4;
 	for (size_t i = 0; i < n; i++)
@@ -434,15 +448,17 @@ ws_client_frame(char *out, int op, const char *data, size_t n)
 static void
 test_websocket(struct buf *b)
 {
-	static const char req[] = "GET /v1/responses HTTP/1.1\r\nHost: " HOST
+	static const char req[] =
+		"GET /v1/responses HTTP/1.1\r\nHost: " HOST
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 		"Sec-WebSocket-Version: 13\r\n\r\n";
-	static const char head[] = "HTTP/1.1 101 Switching Protocols\r\n"
+	static const char head[] =
+		"HTTP/1.1 101 Switching Protocols\r\n"
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n"
 		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
 	static const char msg[] = "{\"type\":\"response.create\","
-		"\"model\":\"gpt-test\"}";
+				  "\"model\":\"gpt-test\"}";
 	struct buf text = BUF_INIT(0);
 	char frame[128];
 	size_t pos, n;
@@ -459,8 +475,7 @@ test_websocket(struct buf *b)
 	       client_recv(&c, b) > 0)
 		;
 	pos = e ? (size_t)(e - b->data) + 4 : b->len;
-	if (!ok(e && pos == sizeof(head) - 1 &&
-		memcmp(b->data, head, pos) == 0,
+	if (!ok(e && pos == sizeof(head) - 1 && memcmp(b->data, head, pos) == 0,
 		"websocket: the 101 with its Upgrade headers"))
 		diag("got: %.*s", (int)pos, b->data ? b->data : "");
 	client_send(&c, frame, ws_client_frame(frame, 1, msg, sizeof(msg) - 1));
@@ -475,7 +490,8 @@ test_websocket(struct buf *b)
 	}
 	ok(done, "websocket: the response streamed to response.completed");
 	ok(text.data && strstr(text.data, "\"delta\": \"answer \"") &&
-	   strstr(text.data, "\"output_tokens\": 23"), "websocket: the "
+		   strstr(text.data, "\"output_tokens\": 23"),
+	   "websocket: the "
 	   "events are upstream's, unmasked text");
 	client_send(&c, frame, ws_client_frame(frame, 8, "\x03\xe8", 2));
 	while ((op = ws_frame(b, &pos, &p, &n)) < 0 && client_recv(&c, b) > 0)
@@ -508,7 +524,7 @@ spawn_fake(void)
 	if (pipe(fds) < 0 || (fake_pid = fork()) < 0)
 		return -1;
 	if (fake_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);	/* if the test dies */
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* if the test dies */
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -528,12 +544,24 @@ static int
 parse_options(struct options *o)
 {
 	char ca[300], err[256];
-	char *argv[] = {
-		"antigravity-proxy", "--config", "/dev/null", "--state-dir",
-		tmpdir, "--upstream-ca", ca, "--resolve", "original",
-		"--intercept", HOST, "--upstream-idle-timeout", "1s",
-		"--connect-timeout", "2s", "--max-request-body", "1M", NULL
-	};
+	char *argv[] = { "antigravity-proxy",
+			 "--config",
+			 "/dev/null",
+			 "--state-dir",
+			 tmpdir,
+			 "--upstream-ca",
+			 ca,
+			 "--resolve",
+			 "original",
+			 "--intercept",
+			 HOST,
+			 "--upstream-idle-timeout",
+			 "1s",
+			 "--connect-timeout",
+			 "2s",
+			 "--max-request-body",
+			 "1M",
+			 NULL };
 	FILE *out = fopen("/dev/null", "w");
 	int rc;
 
@@ -563,9 +591,9 @@ proxy_start(struct options *opt, struct ca **ca)
 	px.origdst = to_dst;
 	if (!(*ca = ca_open(opt->state_dir)) ||
 	    !(px.certs = certcache_new(*ca, 0)) ||
-	    !(uc.resolver = px.resolver = resolver_new(RESOLVE_ORIGINAL,
-		(const char *const *)opt->dns_servers.v, opt->dns_servers.n,
-		2000)) ||
+	    !(uc.resolver = px.resolver = resolver_new(
+		      RESOLVE_ORIGINAL, (const char *const *)opt->dns_servers.v,
+		      opt->dns_servers.n, 2000)) ||
 	    !(px.upstream = upstream_new(&uc)) ||
 	    !(px.intercept = intercept_new(opt->intercept.v, opt->intercept.n,
 					   opt->fail_open_time)) ||
@@ -587,7 +615,7 @@ proxy_stop(struct ca *ca)
 	ledger_free(px.ledger);
 	intercept_free(px.intercept);
 	upstream_free(px.upstream);
-	resolver_free(px.resolver);	/* after the upstream that asks it */
+	resolver_free(px.resolver); /* after the upstream that asks it */
 	certcache_free(px.certs);
 	price_table_free((struct price_table *)px.prices);
 	usage_table_free(px.usage);
@@ -611,8 +639,10 @@ main(void)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_conn.XXXXXX",
 		 t && *t ? t : "/tmp");
 	made = mkdtemp(tmpdir) != NULL;
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/helpers/mkcerts.sh %s "
-		 "localhost " HOST " 127.0.0.1", src ? src : "..", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "sh %s/tests/helpers/mkcerts.sh %s "
+		 "localhost " HOST " 127.0.0.1",
+		 src ? src : "..", tmpdir);
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (!ok(made && system(cmd) == 0, "test certificates") ||
 	    !ok((fake_port = spawn_fake()) > 0, "fake upstream started") ||

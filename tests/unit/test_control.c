@@ -103,8 +103,8 @@ test_names(void)
 	       "no pid: not a run");
 	is_int(cgroup_run_name_parse("ls-1-x", &pid, agent, sizeof(agent)), -1,
 	       "another prefix: not a run");
-	is_int(cgroup_run_name_parse("run-12-", &pid, agent, sizeof(agent)),
-	       -1, "no agent: not a run");
+	is_int(cgroup_run_name_parse("run-12-", &pid, agent, sizeof(agent)), -1,
+	       "no agent: not a run");
 }
 
 static void
@@ -123,7 +123,7 @@ test_match(void)
 	is_int(control_check_match(path, err, sizeof(err)), -1,
 	       "no xt_cgroup: refused");
 	ok(strstr(err, "the kernel has no cgroup match (xt_cgroup)") &&
-	   strstr(err, "run --as-ls-user") && !strchr(err, '\n'),
+		   strstr(err, "run --as-ls-user") && !strchr(err, '\n'),
 	   "  one line that says what to do: %s", err);
 	fputs("cgroup\n", f);
 	fflush(f);

@@ -52,8 +52,8 @@ mode_of(const char *name)
 {
 	struct stat st;
 
-	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
-	       st.st_mode : 0;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mode
+								 : 0;
 }
 
 static ino_t
@@ -61,8 +61,8 @@ inode(const char *name)
 {
 	struct stat st;
 
-	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
-	       st.st_ino : 0;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_ino
+								 : 0;
 }
 
 /* Entries in dir whose names start with '.', other than . and .. */
@@ -106,7 +106,7 @@ test_write(void)
 	is_str(slurp("a"), "second, longer than the first\n",
 	       "by the new content alone");
 	ok(inode("a") != ino, "through a new inode (a rename), so a reader "
-	   "holding the old one never sees it change");
+			      "holding the old one never sees it change");
 	is_int(put("a", ""), 0, "empty content is written");
 	is_str(slurp("a"), "", "and the file is empty");
 	is_int(leftovers(), 0, "no temporary file left behind");
@@ -157,8 +157,9 @@ test_refused(void)
 	int rc, sub;
 
 	ok(mkdirat(dfd, "sub", 0755) == 0 &&
-	   (sub = openat(dfd, "sub", O_RDONLY | O_DIRECTORY)) >= 0 &&
-	   fsutil_write_at(sub, "x", "x", 1, 0644) == 0 && close(sub) == 0,
+		   (sub = openat(dfd, "sub", O_RDONLY | O_DIRECTORY)) >= 0 &&
+		   fsutil_write_at(sub, "x", "x", 1, 0644) == 0 &&
+		   close(sub) == 0,
 	   "a file in a subdirectory, for the next case");
 	errno = 0;
 	rc = put("sub", "not a directory\n");
@@ -169,7 +170,7 @@ test_refused(void)
 	is_int(leftovers(), 0, "no temporary file left behind");
 	errno = 0;
 	ok(fsutil_write_at(dfd, "sub/y", "y", 1, 0644) == -1 &&
-	   errno == EINVAL && !mode_of("sub/y"),
+		   errno == EINVAL && !mode_of("sub/y"),
 	   "a name with a slash is refused (EINVAL): the temporary file "
 	   "would not be beside it");
 	errno = 0;
@@ -187,8 +188,8 @@ test_path(void)
 
 	snprintf(path, sizeof(path), "%s/by-path", dir);
 	ok(fsutil_write(path, "p\n", 2, 0600) == 0 &&
-	   !strcmp(slurp("by-path"), "p\n") &&
-	   (mode_of("by-path") & 07777) == 0600,
+		   !strcmp(slurp("by-path"), "p\n") &&
+		   (mode_of("by-path") & 07777) == 0600,
 	   "a path: written in its directory, with its mode");
 	is_int(leftovers(), 0, "no temporary file left behind");
 	snprintf(path, sizeof(path), "%s/sub/", dir);
@@ -208,8 +209,7 @@ main(void)
 	const char *tmp = getenv("TMPDIR");
 
 	snprintf(dir, sizeof(dir), "%s/test_fsutil.XXXXXX", tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir) ||
-	    (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+	if (!mkdtemp(dir) || (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 		return 1;
 	test_write();
 	test_symlink();

@@ -17,7 +17,7 @@
 struct sink {
 	struct buf got;
 	int writes;
-	int fail_after;		/* writes that succeed; -1: all */
+	int fail_after; /* writes that succeed; -1: all */
 };
 
 static int
@@ -57,7 +57,8 @@ begin(struct h1resp *r, struct sink *s, const char *head)
 }
 
 static const struct http_header ct_len[] = {
-	{ "Content-Type", "text/plain" }, { "Content-Length", "5" },
+	{ "Content-Type", "text/plain" },
+	{ "Content-Length", "5" },
 };
 static const struct http_header ct_only[] = {
 	{ "Content-Type", "text/event-stream" },
@@ -66,7 +67,10 @@ static const struct http_header ct_only[] = {
 static void
 test_bodiless(struct h1resp *r, struct sink *s)
 {
-	static const struct { const char *req; int status; } t[] = {
+	static const struct {
+		const char *req;
+		int status;
+	} t[] = {
 		{ "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", 200 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 204 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 304 },
@@ -81,32 +85,39 @@ test_bodiless(struct h1resp *r, struct sink *s)
 		is_int(s->writes, 0, "bodiless %d: the head is held",
 		       t[i].status);
 		h1resp_end(r);
-		snprintf(want, sizeof(want), "HTTP/1.1 %d X\r\nContent-Type: "
-			 "text/event-stream\r\n%s\r\n", t[i].status,
-			 i == 3 ? "Connection: close\r\n" : "");
-		is_str(s->got.data, want, "bodiless %d (%s): no chunking, "
-		       "no terminator", t[i].status, i == 0 ? "HEAD" : "GET");
+		snprintf(want, sizeof(want),
+			 "HTTP/1.1 %d X\r\nContent-Type: "
+			 "text/event-stream\r\n%s\r\n",
+			 t[i].status, i == 3 ? "Connection: close\r\n" : "");
+		is_str(s->got.data, want,
+		       "bodiless %d (%s): no chunking, "
+		       "no terminator",
+		       t[i].status, i == 0 ? "HEAD" : "GET");
 		ok(r->close == (i == 3), "bodiless: close only when the "
-		   "client asked");
+					 "client asked");
 	}
 }
 
 static void
 test_chunked(struct h1resp *r, struct sink *s)
 {
-	begin(r, s, "POST /v1 HTTP/1.1\r\nHost: a\r\n"
+	begin(r, s,
+	      "POST /v1 HTTP/1.1\r\nHost: a\r\n"
 	      "Content-Length: 0\r\n\r\n");
 	h1resp_head(r, 200, "OK", ct_only, 1);
 	ok(r->chunked && !r->close, "no length, HTTP/1.1: chunked, kept");
 	is_int(h1resp_body(r, "hello", 5), 0, "chunked: first piece");
 	is_int(s->writes, 1, "chunked: head and first chunk in one write");
-	is_str(s->got.data, "HTTP/1.1 200 OK\r\nContent-Type: "
+	is_str(s->got.data,
+	       "HTTP/1.1 200 OK\r\nContent-Type: "
 	       "text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-	       "5\r\nhello\r\n", "chunked: the head and the first chunk");
+	       "5\r\nhello\r\n",
+	       "chunked: the head and the first chunk");
 	h1resp_body(r, "0123456789abcdef!", 17);
 	h1resp_end(r);
 	ok(strstr(s->got.data, "\r\n11\r\n0123456789abcdef!\r\n0\r\n\r\n") !=
-	   NULL, "chunked: hex size, then the last chunk");
+		   NULL,
+	   "chunked: hex size, then the last chunk");
 	is_int(s->writes, 3, "chunked: one write per piece, one for the end");
 
 	begin(r, s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -114,10 +125,13 @@ test_chunked(struct h1resp *r, struct sink *s)
 	h1resp_body(r, "he", 2);
 	h1resp_body(r, "llo", 3);
 	h1resp_end(r);
-	is_str(s->got.data, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 5\r\n\r\nhello", "a length: passed through, "
+	is_str(s->got.data,
+	       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	       "Content-Length: 5\r\n\r\nhello",
+	       "a length: passed through, "
 	       "unframed");
-	is_int(s->writes, 2, "a length: held head with the first bytes, "
+	is_int(s->writes, 2,
+	       "a length: held head with the first bytes, "
 	       "then the rest straight");
 }
 
@@ -129,14 +143,15 @@ test_http10(struct h1resp *r, struct sink *s)
 	ok(!r->chunked && r->close, "HTTP/1.0, no length: unframed, close");
 	h1resp_body(r, "abc", 3);
 	h1resp_end(r);
-	is_str(s->got.data, "HTTP/1.1 200 OK\r\nContent-Type: "
+	is_str(s->got.data,
+	       "HTTP/1.1 200 OK\r\nContent-Type: "
 	       "text/event-stream\r\nConnection: close\r\n\r\nabc",
 	       "HTTP/1.0: the close ends the body");
 
 	begin(r, s, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
 	h1resp_head(r, 200, "OK", ct_len, 2);
 	ok(!r->chunked && !r->close, "HTTP/1.0 keep-alive with a length: "
-	   "kept open");
+				     "kept open");
 }
 
 static void
@@ -160,8 +175,9 @@ test_held(struct h1resp *r, struct sink *s)
 	h1resp_head(r, 200, "OK", ct_only, 1);
 	is_int(h1resp_body(r, big, sizeof(big)), 0, "held: a big piece");
 	is_int(s->writes, 4, "held: head, frame, data, CRLF");
-	ok(s->got.len > sizeof(big) && memcmp(s->got.data + s->got.len - 2,
-	   "\r\n", 2) == 0 && strstr(s->got.data, "\r\n\r\n186a0\r\nbbb"),
+	ok(s->got.len > sizeof(big) &&
+		   memcmp(s->got.data + s->got.len - 2, "\r\n", 2) == 0 &&
+		   strstr(s->got.data, "\r\n\r\n186a0\r\nbbb"),
 	   "held: the big piece framed");
 
 	sink_reset(s);
@@ -181,13 +197,13 @@ test_limits(struct h1resp *r, struct sink *s)
 	memset(big, 'v', sizeof(big) - 1);
 	begin(r, s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
 	ok(h1resp_head(r, 200, "OK", &h, 1) < 0, "a head over 64 KiB: "
-	   "refused");
+						 "refused");
 	is_int(r->out.len, 0, "refused: nothing held");
 	h1resp_end(r);
 	is_int(s->writes, 0, "refused: nothing written");
 	big[1000] = '\0';
 	ok(h1resp_head(r, 200, NULL, &h, 1) == 0, "a 1 KiB header, no "
-	   "reason: passed");
+						  "reason: passed");
 	h1resp_flush(r);
 	ok(strncmp(s->got.data, "HTTP/1.1 200 \r\nX-Big: vvv", 25) == 0,
 	   "no reason: an empty phrase");
@@ -203,7 +219,8 @@ test_errors(struct h1resp *r, struct sink *s)
 	begin(r, s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
 	is_int(h1resp_error(r, 502, "Bad Gateway", "upstream unreachable"), 0,
 	       "error: written");
-	is_str(s->got.data, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: "
+	is_str(s->got.data,
+	       "HTTP/1.1 502 Bad Gateway\r\nContent-Type: "
 	       "application/json\r\nContent-Length: 46\r\nConnection: close"
 	       "\r\n\r\n{\"error\":\"upstream unreachable\",\"status\":502}\n",
 	       "error: 502 with its JSON body");

@@ -27,9 +27,9 @@ static void
 test_basic(void)
 {
 	static const char get[] = "GET /v1/models?x=1 HTTP/1.1\r\n"
-	                          "Host: api.example.test\r\n"
-	                          "Accept:  */*  \r\n"
-	                          "X-Empty:\r\n\r\nBODY";
+				  "Host: api.example.test\r\n"
+				  "Accept:  */*  \r\n"
+				  "X-Empty:\r\n\r\nBODY";
 
 	is_int(parse(get), (int)strlen(get) - 4, "GET: head length");
 	is_str(req.method, "GET", "method");
@@ -43,7 +43,8 @@ test_basic(void)
 	is_str(http1_header(&req, "aCCEPT"), "*/*", "lookup ignores case");
 	ok(http1_header(&req, "Accept-Encoding") == NULL, "missing -> NULL");
 	ok(req.framing == HTTP1_NO_BODY && req.keep_alive &&
-	   !req.expect_continue, "no body, keep-alive, no expect");
+		   !req.expect_continue,
+	   "no body, keep-alive, no expect");
 
 	is_int(parse("GET / HTTP/1.1\nHost: h\nA: 1\nA: 2\n\n"), 34,
 	       "bare LF line ends");
@@ -67,28 +68,21 @@ static const struct {
 	const char *head, *what;
 	int want;
 } cases[] = {
-	{ "GET / HTTP/1.1\r\nHost : h\r\n\r\n", "space before colon",
+	{ "GET / HTTP/1.1\r\nHost : h\r\n\r\n", "space before colon", -400 },
+	{ "GET / HTTP/1.1\r\nHost\t: h\r\n\r\n", "tab before colon", -400 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "obs-fold", -400 },
+	{ "GET / HTTP/1.1\r\n Host: h\r\n\r\n", "space-led first field", -400 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n", "no colon", -400 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\n: v\r\n\r\n", "empty name", -400 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX(y): v\r\n\r\n", "non-token name",
 	  -400 },
-	{ "GET / HTTP/1.1\r\nHost\t: h\r\n\r\n", "tab before colon",
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", "bare CR in value",
 	  -400 },
-	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "obs-fold",
-	  -400 },
-	{ "GET / HTTP/1.1\r\n Host: h\r\n\r\n", "space-led first field",
-	  -400 },
-	{ "GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n", "no colon",
-	  -400 },
-	{ "GET / HTTP/1.1\r\nHost: h\r\n: v\r\n\r\n", "empty name",
-	  -400 },
-	{ "GET / HTTP/1.1\r\nHost: h\r\nX(y): v\r\n\r\n",
-	  "non-token name", -400 },
-	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n",
-	  "bare CR in value", -400 },
 	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01\r\n\r\n",
 	  "control byte in value", -400 },
 	{ "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", "double space", -400 },
 	{ "GET / HTTP/1.1 \r\nHost: h\r\n\r\n", "trailing space", -400 },
-	{ "GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", "DEL in target",
-	  -400 },
+	{ "GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", "DEL in target", -400 },
 	{ "GET HTTP/1.1\r\nHost: h\r\n\r\n", "no target", -400 },
 	{ "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", "bad method", -400 },
 	{ "GET / HTTX/1.1\r\nHost: h\r\n\r\n", "bad protocol", -400 },
@@ -97,14 +91,12 @@ static const struct {
 	{ "GET / HTTP/2.0\r\nHost: h\r\n\r\n", "HTTP/2.0", -505 },
 	{ "GET / HTTP/0.9\r\nHost: h\r\n\r\n", "HTTP/0.9", -505 },
 	{ "GET / HTTP/1.1\r\n\r\n", "1.1 without Host", -400 },
-	{ "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "two Hosts",
-	  -400 },
-	{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "Host with space",
-	  -400 },
-	{ "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", "Host with userinfo",
-	  -400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "two Hosts", -400 },
+	{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "Host with space", -400 },
+	{ "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", "Host with userinfo", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n"
-	  "Content-Length: 6\r\n\r\n", "two different lengths", -400 },
+	  "Content-Length: 6\r\n\r\n",
+	  "two different lengths", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 6\r\n\r\n",
 	  "length list that differs", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n",
@@ -117,23 +109,25 @@ static const struct {
 	  "Content-Length: 18446744073709551616\r\n\r\n",
 	  "length over 64 bits", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
-	  "Transfer-Encoding: chunked\r\n\r\n", "CL with TE", -400 },
+	  "Transfer-Encoding: chunked\r\n\r\n",
+	  "CL with TE", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
-	  "Content-Length: 3\r\n\r\n", "TE with CL", -400 },
+	  "Content-Length: 3\r\n\r\n",
+	  "TE with CL", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
 	  "TE gzip", -501 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\n"
-	  "Transfer-Encoding: gzip, chunked\r\n\r\n", "TE gzip, chunked",
-	  -501 },
+	  "Transfer-Encoding: gzip, chunked\r\n\r\n",
+	  "TE gzip, chunked", -501 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\n"
-	  "Transfer-Encoding: chunked, gzip\r\n\r\n", "chunked not last",
-	  -501 },
+	  "Transfer-Encoding: chunked, gzip\r\n\r\n",
+	  "chunked not last", -501 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
-	  "Transfer-Encoding: identity\r\n\r\n", "TE split over fields",
-	  -501 },
+	  "Transfer-Encoding: identity\r\n\r\n",
+	  "TE split over fields", -501 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\n"
-	  "Transfer-Encoding: chunked, chunked\r\n\r\n", "chunked twice",
-	  -400 },
+	  "Transfer-Encoding: chunked, chunked\r\n\r\n",
+	  "chunked twice", -400 },
 	{ "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n",
 	  "empty TE", -400 },
 	{ "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -159,35 +153,47 @@ static void
 test_framing(void)
 {
 	is_int(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 42\r\n"
-	              "content-length: 42\r\n\r\n") > 0, 1,
-	       "repeated equal lengths accepted");
+		     "content-length: 42\r\n\r\n") > 0,
+	       1, "repeated equal lengths accepted");
 	ok(req.framing == HTTP1_LENGTH && req.content_length == 42,
 	   "... LENGTH 42");
-	ok(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 7 , 7\r\n\r\n")
-	   > 0 && req.content_length == 7, "equal list accepted");
-	ok(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") > 0
-	   && req.framing == HTTP1_LENGTH && req.content_length == 0,
+	ok(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 7 , 7\r\n\r\n") >
+			   0 &&
+		   req.content_length == 7,
+	   "equal list accepted");
+	ok(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") >
+			   0 &&
+		   req.framing == HTTP1_LENGTH && req.content_length == 0,
 	   "Content-Length 0: LENGTH 0");
 	ok(parse("POST / HTTP/1.1\r\nHost: h\r\n"
-	         "Content-Length: 18446744073709551615\r\n\r\n") > 0 &&
-	   req.content_length == UINT64_MAX, "largest length parsed");
+		 "Content-Length: 18446744073709551615\r\n\r\n") > 0 &&
+		   req.content_length == UINT64_MAX,
+	   "largest length parsed");
 	ok(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked"
-	         "\r\n\r\n") > 0 && req.framing == HTTP1_CHUNKED,
+		 "\r\n\r\n") > 0 &&
+		   req.framing == HTTP1_CHUNKED,
 	   "TE chunked (any case): CHUNKED");
 	ok(parse("GET / HTTP/1.0\r\n\r\n") > 0 && !req.keep_alive &&
-	   req.host == NULL, "1.0: close by default, Host optional");
+		   req.host == NULL,
+	   "1.0: close by default, Host optional");
 	ok(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") > 0 &&
-	   req.keep_alive, "1.0 + keep-alive");
-	ok(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: foo, close\r\n\r\n")
-	   > 0 && !req.keep_alive, "1.1 + close");
+		   req.keep_alive,
+	   "1.0 + keep-alive");
+	ok(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: foo, close\r\n\r\n") >
+			   0 &&
+		   !req.keep_alive,
+	   "1.1 + close");
 	ok(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n"
-	         "Connection: close\r\n\r\n") > 0 && !req.keep_alive,
+		 "Connection: close\r\n\r\n") > 0 &&
+		   !req.keep_alive,
 	   "close wins over keep-alive");
 	ok(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n"
-	         "Content-Length: 1\r\n\r\n") > 0 && req.expect_continue,
+		 "Content-Length: 1\r\n\r\n") > 0 &&
+		   req.expect_continue,
 	   "Expect: 100-continue");
 	ok(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\n"
-	         "Content-Length: 1\r\n\r\n") > 0 && !req.expect_continue,
+		 "Content-Length: 1\r\n\r\n") > 0 &&
+		   !req.expect_continue,
 	   "Expect ignored on 1.0");
 }
 
@@ -195,10 +201,11 @@ test_framing(void)
 static void
 test_split(void)
 {
-	static const char head[] = "\r\nPOST /v1beta/models/x:generate "
-	    "HTTP/1.1\r\nHost: h.example.test\r\nContent-Type: "
-	    "application/json\r\nTransfer-Encoding: chunked\r\n"
-	    "Expect: 100-continue\r\n\n";
+	static const char head[] =
+		"\r\nPOST /v1beta/models/x:generate "
+		"HTTP/1.1\r\nHost: h.example.test\r\nContent-Type: "
+		"application/json\r\nTransfer-Encoding: chunked\r\n"
+		"Expect: 100-continue\r\n\n";
 	static const char lf[] = "GET / HTTP/1.1\nHost: h\n\n";
 	const char *heads[] = { head, lf };
 	char buf[sizeof(head) + 8];
@@ -274,7 +281,7 @@ test_limits(void)
 /* Decodes body in pieces of `step` bytes into an out buffer of `cap`. */
 static int
 chunked(const char *body, size_t len, size_t step, size_t cap, char *dec,
-        size_t *declen, size_t *used)
+	size_t *declen, size_t *used)
 {
 	struct http1_chunked c;
 	char out[4096];
@@ -286,7 +293,7 @@ chunked(const char *body, size_t len, size_t step, size_t cap, char *dec,
 		size_t n = len - *used < step ? len - *used : step, k, o;
 
 		if ((rc = http1_chunked_decode(&c, body + *used, n, &k,
-		                               dec ? out : NULL, cap, &o)) < 0)
+					       dec ? out : NULL, cap, &o)) < 0)
 			return rc;
 		if (dec)
 			memcpy(dec + *declen, out, o);
@@ -299,10 +306,11 @@ chunked(const char *body, size_t len, size_t step, size_t cap, char *dec,
 static void
 test_chunked(void)
 {
-	static const char body[] = "5;name=\"v\";x\r\nhello\r\n"
-	    "1A \t; ext\r\nabcdefghijklmnopqrstuvwxyz\r\n"
-	    "0000000000000000000000001\r\n!\r\n"
-	    "0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\nGET / HTTP/1.1\r\n";
+	static const char body[] =
+		"5;name=\"v\";x\r\nhello\r\n"
+		"1A \t; ext\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+		"0000000000000000000000001\r\n!\r\n"
+		"0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\nGET / HTTP/1.1\r\n";
 	static const char want[] = "helloabcdefghijklmnopqrstuvwxyz!";
 	size_t len = strlen(body), end = strlen(body) - 16, dl, used;
 	char dec[512];
@@ -310,18 +318,17 @@ test_chunked(void)
 	for (size_t step = 1; step <= len; step = step * 3 + 1) {
 		for (size_t cap = 1; cap <= 64; cap *= 4) {
 			memset(dec, 0, sizeof(dec));
-			is_int(chunked(body, len, step, cap, dec, &dl, &used), 0,
-			       "step %zu cap %zu: done", step, cap);
+			is_int(chunked(body, len, step, cap, dec, &dl, &used),
+			       0, "step %zu cap %zu: done", step, cap);
 			ok(dl == strlen(want) && memcmp(dec, want, dl) == 0 &&
-			   used == end, "... decoded %zu, stopped at %zu", dl,
-			   used);
+				   used == end,
+			   "... decoded %zu, stopped at %zu", dl, used);
 		}
 	}
 	is_int(chunked(body, len, 1, 0, NULL, &dl, &used), 0,
 	       "framing only (out NULL), byte by byte");
 	ok(used == end && dl == 0, "... stops at the next request");
-	is_int(chunked("0\r\n\r\n", 5, 5, 8, dec, &dl, &used), 0,
-	       "empty body");
+	is_int(chunked("0\r\n\r\n", 5, 5, 8, dec, &dl, &used), 0, "empty body");
 	is_int(chunked("5\r\nhel", 6, 6, 8, dec, &dl, &used), 1,
 	       "incomplete body: not done");
 	ok(dl == 3 && used == 6, "... partial data delivered");
@@ -329,15 +336,25 @@ test_chunked(void)
 	       "2^64-1 chunk size accepted");
 	{
 		static const char *const bad[] = {
-			"10000000000000000\r\n", "\r\n", ";x\r\n", "5\nhello\r\n",
-			"5\r\nhelloX\r\n", "5\r\nhello\n0\r\n\r\n", "g\r\n",
-			"5 x\r\n", "5;a\x01\r\n", "0\r\nX: 1\n\r\n",
-			"0\r\n\n", "-1\r\n", "0x5\r\n",
+			"10000000000000000\r\n",
+			"\r\n",
+			";x\r\n",
+			"5\nhello\r\n",
+			"5\r\nhelloX\r\n",
+			"5\r\nhello\n0\r\n\r\n",
+			"g\r\n",
+			"5 x\r\n",
+			"5;a\x01\r\n",
+			"0\r\nX: 1\n\r\n",
+			"0\r\n\n",
+			"-1\r\n",
+			"0x5\r\n",
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			is_int(chunked(bad[i], strlen(bad[i]), 1, 8, dec, &dl,
-			               &used), -400, "malformed body #%zu", i);
+				       &used),
+			       -400, "malformed body #%zu", i);
 	}
 }
 

@@ -47,7 +47,7 @@ main(void)
 	   "intercepted again after --fail-open-time");
 
 	ok(intercept_note_silent(ic, "uid:7", "s.example.test") == 1 &&
-	   intercept_note_silent(ic, "uid:7", "s.example.test") == 2,
+		   intercept_note_silent(ic, "uid:7", "s.example.test") == 2,
 	   "silent closes counted in a row");
 	ok(intercept_note_silent(ic, "uid:8", "s.example.test") == 1,
 	   "per client");
@@ -67,7 +67,8 @@ main(void)
 
 	ic = intercept_new(all, 1, 1000);
 	ok(intercept_match(ic, "anything.at.all") &&
-	   intercept_match(ic, "10.0.0.1"), "* intercepts every host");
+		   intercept_match(ic, "10.0.0.1"),
+	   "* intercepts every host");
 	intercept_free(ic);
 	intercept_free(NULL);
 	return tap_done();

@@ -31,12 +31,14 @@ struct fixture {
 /* Meters body cut at cuts[] (ascending offsets), or in chunks of `chunk`
  * bytes when ncuts is 0 (0: whole). */
 static int
-meter_run(const char *ctype, const char *coding, const char *body,
-          size_t len, const size_t *cuts, size_t ncuts, size_t chunk,
-          struct usage_record *out)
+meter_run(const char *ctype, const char *coding, const char *body, size_t len,
+	  const size_t *cuts, size_t ncuts, size_t chunk,
+	  struct usage_record *out)
 {
-	struct meter_request req = { "POST", "api.example", "/v1/x",
-	                             "application/json", NULL, 0, NULL };
+	struct meter_request req = { "POST",  "api.example",
+				     "/v1/x", "application/json",
+				     NULL,    0,
+				     NULL };
 	struct meter *m = meter_new(&req);
 	size_t prev = 0;
 	int rc;
@@ -57,7 +59,7 @@ meter_run(const char *ctype, const char *coding, const char *body,
 			chunk = len ? len : 1;
 		for (size_t off = 0; off < len; off += chunk)
 			meter_chunk(m, body + off,
-			            len - off < chunk ? len - off : chunk);
+				    len - off < chunk ? len - off : chunk);
 	}
 	rc = meter_finish(m, true, out);
 	meter_free(m);
@@ -69,8 +71,8 @@ want_int(struct json_object *w, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(w, key, &v) ?
-	    json_object_get_int64(v) : -1;
+	return json_object_object_get_ex(w, key, &v) ? json_object_get_int64(v)
+						     : -1;
 }
 
 static bool
@@ -79,7 +81,7 @@ want_bool(struct json_object *w, const char *key)
 	struct json_object *v;
 
 	return json_object_object_get_ex(w, key, &v) &&
-	    json_object_get_boolean(v);
+	       json_object_get_boolean(v);
 }
 
 static const char *
@@ -87,14 +89,14 @@ want_str(struct json_object *w, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(w, key, &v) ?
-	    json_object_get_string(v) : "";
+	return json_object_object_get_ex(w, key, &v) ? json_object_get_string(v)
+						     : "";
 }
 
 /* True when r matches the expectation; else describes the first miss. */
 static bool
 matches(const struct usage_record *r, struct json_object *w, char *why,
-        size_t n)
+	size_t n)
 {
 	const struct {
 		const char *key;
@@ -115,13 +117,14 @@ matches(const struct usage_record *r, struct json_object *w, char *why,
 		return false;
 	}
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		int64_t want = !strcmp(f[i].key, "has_usage") ? 1 :
-		    !strcmp(f[i].key, "complete") ? want_bool(w, "complete") :
-		    want_int(w, f[i].key);
+		int64_t want = !strcmp(f[i].key, "has_usage") ? 1
+			       : !strcmp(f[i].key, "complete")
+				       ? want_bool(w, "complete")
+				       : want_int(w, f[i].key);
 
 		if (f[i].got != want) {
 			snprintf(why, n, "%s %lld, want %lld", f[i].key,
-			         (long long)f[i].got, (long long)want);
+				 (long long)f[i].got, (long long)want);
 			return false;
 		}
 	}
@@ -137,8 +140,8 @@ check_whole(const struct fixture *fx)
 
 	is_int(rc, 1, "%s: carries usage", fx->name);
 	is_str(r.model, want_str(fx->want, "model"), "%s: model", fx->name);
-	is_int(r.input_tokens, want_int(fx->want, "input_tokens"),
-	       "%s: input", fx->name);
+	is_int(r.input_tokens, want_int(fx->want, "input_tokens"), "%s: input",
+	       fx->name);
 	is_int(r.output_tokens, want_int(fx->want, "output_tokens"),
 	       "%s: output", fx->name);
 	is_int(r.thinking_tokens, want_int(fx->want, "thinking_tokens"),
@@ -148,12 +151,15 @@ check_whole(const struct fixture *fx)
 	is_int(r.cache_creation_tokens,
 	       want_int(fx->want, "cache_creation_tokens"),
 	       "%s: cache_creation", fx->name);
-	is_int(r.total_tokens, want_int(fx->want, "total_tokens"),
-	       "%s: total", fx->name);
+	is_int(r.total_tokens, want_int(fx->want, "total_tokens"), "%s: total",
+	       fx->name);
 	is_int(r.complete, want_bool(fx->want, "complete"), "%s: complete",
 	       fx->name);
-	is_str(r.error, strcmp(fx->name, "anthropic_stream_error.sse") ? "" :
-	       "overloaded_error", "%s: error", fx->name);
+	is_str(r.error,
+	       strcmp(fx->name, "anthropic_stream_error.sse")
+		       ? ""
+		       : "overloaded_error",
+	       "%s: error", fx->name);
 	raw = json_tokener_parse(r.raw);
 	ok(json_object_is_type(raw, json_type_object),
 	   "%s: raw usage is a JSON object", fx->name);
@@ -169,27 +175,28 @@ check_splits(const struct fixture *fx, struct json_object *splits)
 	struct json_object *s, *offs;
 	size_t cut, cuts[64], n = 0;
 
-	good = meter_run(fx->ctype, NULL, fx->buf, fx->len, NULL, 0, 1, &r)
-	    >= 0 && matches(&r, fx->want, why, sizeof(why));
+	good = meter_run(fx->ctype, NULL, fx->buf, fx->len, NULL, 0, 1, &r) >=
+		       0 &&
+	       matches(&r, fx->want, why, sizeof(why));
 	ok(good, "%s: byte by byte %s", fx->name, good ? "" : why);
 	good = true;
 	for (cut = 0; cut <= fx->len && good; cut++) {
-		good = meter_run(fx->ctype, NULL, fx->buf, fx->len, &cut, 1,
-		                 0, &r) >= 0 &&
-		    matches(&r, fx->want, why, sizeof(why));
+		good = meter_run(fx->ctype, NULL, fx->buf, fx->len, &cut, 1, 0,
+				 &r) >= 0 &&
+		       matches(&r, fx->want, why, sizeof(why));
 		if (!good)
 			diag("split at %zu: %s", cut, why);
 	}
-	ok(good, "%s: two chunks, every split of %zu bytes", fx->name,
-	   fx->len);
+	ok(good, "%s: two chunks, every split of %zu bytes", fx->name, fx->len);
 	if (!json_object_object_get_ex(splits, fx->name, &s) ||
 	    !json_object_object_get_ex(s, "offsets", &offs))
 		return;
 	for (size_t i = 0; i < json_object_array_length(offs) && n < 64; i++)
 		cuts[n++] = (size_t)json_object_get_int64(
-		    json_object_array_get_idx(offs, i));
-	good = meter_run(fx->ctype, NULL, fx->buf, fx->len, cuts, n, 0, &r)
-	    >= 0 && matches(&r, fx->want, why, sizeof(why));
+			json_object_array_get_idx(offs, i));
+	good = meter_run(fx->ctype, NULL, fx->buf, fx->len, cuts, n, 0, &r) >=
+		       0 &&
+	       matches(&r, fx->want, why, sizeof(why));
 	ok(good, "%s: splits.json offsets %s", fx->name, good ? "" : why);
 }
 
@@ -201,8 +208,8 @@ zlib_pack(const char *in, size_t len, int bits, size_t *outlen)
 	char *out = NULL;
 	size_t cap;
 
-	if (deflateInit2(&z, 6, Z_DEFLATED, bits, 8,
-	                 Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
 		return NULL;
 	cap = deflateBound(&z, len) + 64;
 	if ((out = malloc(cap))) {
@@ -248,8 +255,8 @@ pack(const char *coding, const char *in, size_t len, size_t *outlen)
 		return NULL;
 	*outlen = cap;
 	if (!BrotliEncoderCompress(5, 22, BROTLI_MODE_GENERIC, len,
-	                           (const uint8_t *)in, outlen,
-	                           (uint8_t *)out)) {
+				   (const uint8_t *)in, outlen,
+				   (uint8_t *)out)) {
 		free(out);
 		return NULL;
 	}
@@ -259,28 +266,28 @@ pack(const char *coding, const char *in, size_t len, size_t *outlen)
 static void
 check_compressed(const struct fixture *fx)
 {
-	static const char *const codings[] = { "gzip", "deflate",
-		"deflate-raw", "br", "zstd" };
+	static const char *const codings[] = { "gzip", "deflate", "deflate-raw",
+					       "br", "zstd" };
 	static const size_t chunks[] = { 1, 7, 100, 0 };
 	struct usage_record r;
 	char why[256] = "";
 
 	for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
-		const char *hdr = strncmp(codings[i], "deflate", 7) ?
-		    codings[i] : "deflate";
+		const char *hdr = strncmp(codings[i], "deflate", 7) ? codings[i]
+								    : "deflate";
 		size_t zlen = 0;
 		char *z = pack(codings[i], fx->buf, fx->len, &zlen);
 		bool good = z != NULL;
 
 		for (size_t c = 0; good && c < 4; c++) {
 			good = meter_run(fx->ctype, hdr, z, zlen, NULL, 0,
-			                 chunks[c], &r) >= 0 &&
-			    matches(&r, fx->want, why, sizeof(why));
+					 chunks[c], &r) >= 0 &&
+			       matches(&r, fx->want, why, sizeof(why));
 			if (!good)
 				diag("chunks of %zu: %s", chunks[c], why);
 		}
-		ok(good, "%s: %s, in chunks of 1, 7, 100 and whole",
-		   fx->name, codings[i]);
+		ok(good, "%s: %s, in chunks of 1, 7, 100 and whole", fx->name,
+		   codings[i]);
 		free(z);
 	}
 }
@@ -294,7 +301,8 @@ test_endpoints(void)
 		{ "/v1internal:fetchUserInfo", "fetchUserInfo" },
 		{ "/v1internal:loadCodeAssist", "loadCodeAssist" },
 		{ "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
-		  "?alt=sse", "streamGenerateContent" },
+		  "?alt=sse",
+		  "streamGenerateContent" },
 		{ "/v1/messages", "messages" },
 		{ "/v1/messages?beta=true", "messages" },
 		{ "/v1/chat/completions", "chat/completions" },
@@ -313,7 +321,8 @@ test_endpoints(void)
 	meter_endpoint(NULL, ep, sizeof(ep));
 	is_str(ep, "", "endpoint of NULL");
 	meter_url_model("/v1beta/models/gemini-2.5-flash:streamGenerateContent"
-	                "?alt=sse", ep, sizeof(ep));
+			"?alt=sse",
+			ep, sizeof(ep));
 	is_str(ep, "gemini-2.5-flash", "URL model before :method");
 	meter_url_model("/v1/models/text-embedding-3/embed", ep, sizeof(ep));
 	is_str(ep, "text-embedding-3", "URL model before /");
@@ -323,13 +332,14 @@ test_endpoints(void)
 
 /* One exchange with a request and a whole response body. */
 static int
-exchange(const char *path, const char *req_body, int status,
-         const char *ctype, const char *coding, const char *body,
-         size_t len, bool ended, struct usage_record *out)
+exchange(const char *path, const char *req_body, int status, const char *ctype,
+	 const char *coding, const char *body, size_t len, bool ended,
+	 struct usage_record *out)
 {
-	struct meter_request req = { "POST", "h.example", path,
-	                             "application/json", req_body,
-	                             req_body ? strlen(req_body) : 0, NULL };
+	struct meter_request req = { "POST",   "h.example",
+				     path,     "application/json",
+				     req_body, req_body ? strlen(req_body) : 0,
+				     NULL };
 	struct meter *m = meter_new(&req);
 	int rc;
 
@@ -347,33 +357,33 @@ static void
 test_model_fallbacks(void)
 {
 	static const char nomodel[] =
-	    "data: {\"candidates\":[{\"finishReason\":\"STOP\"}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":5,"
-	    "\"candidatesTokenCount\":2,\"totalTokenCount\":7}}\n\n";
-	static const char resp[] = "data: {\"modelVersion\":\"resp\","
-	    "\"usageMetadata\":{\"promptTokenCount\":1}}\n\n";
+		"data: {\"candidates\":[{\"finishReason\":\"STOP\"}],"
+		"\"usageMetadata\":{\"promptTokenCount\":5,"
+		"\"candidatesTokenCount\":2,\"totalTokenCount\":7}}\n\n";
+	static const char resp[] =
+		"data: {\"modelVersion\":\"resp\","
+		"\"usageMetadata\":{\"promptTokenCount\":1}}\n\n";
 	struct usage_record r;
 	size_t len = 0;
 	char *req = tap_fixture("cloudcode_request.json", &len);
 
 	exchange("/v1internal:streamGenerateContent?alt=sse", req, 200,
-	         "text/event-stream", NULL, nomodel, strlen(nomodel), true,
-	         &r);
+		 "text/event-stream", NULL, nomodel, strlen(nomodel), true, &r);
 	is_str(r.model, "gemini-2.5-pro", "model from the request body");
 	is_str(r.endpoint, "streamGenerateContent", "its endpoint");
 	is_int(r.total_tokens, 7, "its total");
 	ok(r.complete, "finishReason and a normal end: complete");
-	exchange("/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
-	         NULL, 200, "text/event-stream", NULL, nomodel,
-	         strlen(nomodel), true, &r);
+	exchange("/v1beta/models/gemini-x:streamGenerateContent?alt=sse", NULL,
+		 200, "text/event-stream", NULL, nomodel, strlen(nomodel), true,
+		 &r);
 	is_str(r.model, "gemini-x", "model from the URL");
 	exchange("/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
-	         "{\"model\":\"from-body\"}", 200, "text/event-stream", NULL,
-	         nomodel, strlen(nomodel), false, &r);
+		 "{\"model\":\"from-body\"}", 200, "text/event-stream", NULL,
+		 nomodel, strlen(nomodel), false, &r);
 	is_str(r.model, "from-body", "request body beats the URL");
 	ok(!r.complete, "cut short: incomplete");
-	exchange("/v1/x", "{\"model\":\"from-body\"}", 200,
-	         "text/event-stream", NULL, resp, strlen(resp), true, &r);
+	exchange("/v1/x", "{\"model\":\"from-body\"}", 200, "text/event-stream",
+		 NULL, resp, strlen(resp), true, &r);
 	is_str(r.model, "resp", "the response's model beats the request's");
 	ok(!r.complete, "no finishReason: incomplete");
 	free(req);
@@ -382,47 +392,52 @@ test_model_fallbacks(void)
 static void
 test_no_usage(void)
 {
-	static const char proto[] = "\x0a\x05hello\x12\x03" "abc";
-	static const char gerr[] = "{\"error\":{\"code\":429,\"message\":"
-	    "\"Resource exhausted\",\"status\":\"RESOURCE_EXHAUSTED\"}}";
-	static const char oerr[] = "{\"error\":{\"message\":\"bad\","
-	    "\"type\":\"invalid_request_error\",\"code\":null}}";
+	static const char proto[] = "\x0a\x05hello\x12\x03"
+				    "abc";
+	static const char gerr[] =
+		"{\"error\":{\"code\":429,\"message\":"
+		"\"Resource exhausted\",\"status\":\"RESOURCE_EXHAUSTED\"}}";
+	static const char oerr[] =
+		"{\"error\":{\"message\":\"bad\","
+		"\"type\":\"invalid_request_error\",\"code\":null}}";
 	static const char junk[] = "\x1f\x8b\x08\x00garbage-not-gzip....";
 	struct usage_record r;
 	size_t len = 0;
 	char *body = tap_fixture("openai_chat.json", &len);
 
 	is_int(exchange("/v1internal:fetchUserInfo", NULL, 200,
-	                "application/x-protobuf", NULL, proto,
-	                sizeof(proto) - 1, true, &r), 0,
-	       "protobuf: no usage");
+			"application/x-protobuf", NULL, proto,
+			sizeof(proto) - 1, true, &r),
+	       0, "protobuf: no usage");
 	is_str(r.endpoint, "fetchUserInfo", "protobuf: endpoint set");
 	is_int(r.status, 200, "protobuf: status set");
 	ok(!r.has_usage && r.complete, "protobuf: has_usage 0, complete");
-	is_int(exchange("/v1internal:loadCodeAssist", NULL, 200, NULL, NULL,
-	                "", 0, true, &r), 0, "empty body: no usage");
+	is_int(exchange("/v1internal:loadCodeAssist", NULL, 200, NULL, NULL, "",
+			0, true, &r),
+	       0, "empty body: no usage");
 	is_str(r.endpoint, "loadCodeAssist", "empty body: endpoint set");
 	is_int(exchange("/v1beta/models/g:generateContent", NULL, 429,
-	                "application/json", NULL, gerr, sizeof(gerr) - 1,
-	                true, &r), 0, "Google 429: no usage");
+			"application/json", NULL, gerr, sizeof(gerr) - 1, true,
+			&r),
+	       0, "Google 429: no usage");
 	is_int(r.status, 429, "Google 429: status");
 	is_str(r.error, "RESOURCE_EXHAUSTED", "Google 429: error status");
 	is_str(r.model, "g", "Google 429: URL model");
 	exchange("/v1/chat/completions", NULL, 400, "application/json", NULL,
-	         oerr, sizeof(oerr) - 1, true, &r);
+		 oerr, sizeof(oerr) - 1, true, &r);
 	is_str(r.error, "invalid_request_error", "OpenAI 400: error type");
 	is_int(exchange("/v1/chat/completions", NULL, 200, "application/json",
-	                "gzip", junk, sizeof(junk) - 1, true, &r), 0,
-	       "corrupt gzip: no usage, no crash");
+			"gzip", junk, sizeof(junk) - 1, true, &r),
+	       0, "corrupt gzip: no usage, no crash");
 	ok(!r.complete, "corrupt gzip: incomplete");
 	is_int(exchange("/v1/chat/completions", NULL, 200, "application/json",
-	                "compress", body, len, true, &r), 0,
-	       "unsupported coding: not metered");
-	exchange("/v1/chat/completions", NULL, 200, "application/json",
-	         NULL, body, len / 2, true, &r);
+			"compress", body, len, true, &r),
+	       0, "unsupported coding: not metered");
+	exchange("/v1/chat/completions", NULL, 200, "application/json", NULL,
+		 body, len / 2, true, &r);
 	ok(!r.complete, "truncated JSON body: incomplete");
 	exchange("/v1/chat/completions", NULL, 200, "text/html", NULL,
-	         "<html>no</html>", 15, true, &r);
+		 "<html>no</html>", 15, true, &r);
 	ok(!r.has_usage, "HTML body: no usage");
 	free(body);
 }
@@ -439,8 +454,9 @@ test_bomb(void)
 		return;
 	z = zlib_pack(zeros, n, 31, &zlen);
 	free(zeros);
-	is_int(exchange("/v1/x", NULL, 200, "application/json", "gzip", z,
-	                zlen, true, &r), 0, "gzip bomb: stopped, no crash");
+	is_int(exchange("/v1/x", NULL, 200, "application/json", "gzip", z, zlen,
+			true, &r),
+	       0, "gzip bomb: stopped, no crash");
 	free(z);
 }
 
@@ -449,26 +465,25 @@ test_unnamed(void)
 {
 	/* Anthropic events with the event: lines stripped by a gateway */
 	static const char body[] =
-	    "data: {\"type\":\"message_start\",\"message\":{\"model\":\"c\","
-	    "\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
-	    "data: {\"type\":\"message_delta\",\"usage\":"
-	    "{\"output_tokens\":20}}\n\n"
-	    "data: {\"type\":\"message_stop\"}\n\n";
+		"data: {\"type\":\"message_start\",\"message\":{\"model\":\"c\","
+		"\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
+		"data: {\"type\":\"message_delta\",\"usage\":"
+		"{\"output_tokens\":20}}\n\n"
+		"data: {\"type\":\"message_stop\"}\n\n";
 	struct usage_record r;
 
-	exchange("/v1/messages", NULL, 200, NULL, NULL, body,
-	         sizeof(body) - 1, true, &r);
+	exchange("/v1/messages", NULL, 200, NULL, NULL, body, sizeof(body) - 1,
+		 true, &r);
 	ok(r.input_tokens == 10 && r.output_tokens == 20 &&
-	   r.total_tokens == 30 && r.complete,
+		   r.total_tokens == 30 && r.complete,
 	   "Anthropic without event names, sniffed");
 }
-
 
 /* The body cut in two at every byte: each time, a complete record of
  * model "m1" with these counts. */
 static bool
 every_split(const char *ct, const char *body, size_t len, int64_t in,
-            int64_t out, int64_t think, int64_t total)
+	    int64_t out, int64_t think, int64_t total)
 {
 	struct usage_record r;
 
@@ -492,53 +507,55 @@ static void
 test_held_events(void)
 {
 	static const char body[] =
-	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
-	    "[{\"text\":\"one\"}]}}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":10,"
-	    "\"candidatesTokenCount\":1,\"thoughtsTokenCount\":5},"
-	    "\"modelVersion\":\"m1\"}}\n\n"
-	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
-	    "[{\"text\":\"two\"}]}}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":10,"
-	    "\"candidatesTokenCount\":2},\"modelVersion\":\"m1\"}}\n\n"
-	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
-	    "[{\"text\":\"three\"}]}}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":10,"
-	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}}\n\n"
-	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
-	    "[{\"text\":\"\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":10,\"candidatesTokenCount\":4},"
-	    "\"modelVersion\":\"m1\"}}\n\n"
-	    ": a comment, then an event json-c reads with its comment\n"
-	    "data: {\"response\":{\"usageMetadata\":{\"promptTokenCount\":11}}}"
-	    " /* c */\n\n"
-	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
-	    "[{\"text\":\"six\"}]}}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":11,"
-	    "\"candidatesTokenCount\":6},\"modelVersion\":\"m1\"}}\n\n"
-	    "data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
-	    "[{\"text\":\"seven\"}]}}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":11,"
-	    "\"candidatesTokenCount\":7},\"modelVersion\":\"m1\"}}\n\n";
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"one\"}]}}],\"usageMetadata\":"
+		"{\"promptTokenCount\":10,"
+		"\"candidatesTokenCount\":1,\"thoughtsTokenCount\":5},"
+		"\"modelVersion\":\"m1\"}}\n\n"
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"two\"}]}}],\"usageMetadata\":"
+		"{\"promptTokenCount\":10,"
+		"\"candidatesTokenCount\":2},\"modelVersion\":\"m1\"}}\n\n"
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"three\"}]}}],\"usageMetadata\":"
+		"{\"promptTokenCount\":10,"
+		"\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}}\n\n"
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":"
+		"{\"promptTokenCount\":10,\"candidatesTokenCount\":4},"
+		"\"modelVersion\":\"m1\"}}\n\n"
+		": a comment, then an event json-c reads with its comment\n"
+		"data: {\"response\":{\"usageMetadata\":{\"promptTokenCount\":11}}}"
+		" /* c */\n\n"
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"six\"}]}}],\"usageMetadata\":"
+		"{\"promptTokenCount\":11,"
+		"\"candidatesTokenCount\":6},\"modelVersion\":\"m1\"}}\n\n"
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"seven\"}]}}],\"usageMetadata\":"
+		"{\"promptTokenCount\":11,"
+		"\"candidatesTokenCount\":7},\"modelVersion\":\"m1\"}}\n\n";
 	static const char chat[] =
-	    "data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
-	    "\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n"
-	    "data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
-	    "\"choices\":[],\"usage\":{\"prompt_tokens\":3,"
-	    "\"completion_tokens\":4,\"total_tokens\":7}}\n\n"
-	    "data: [DONE]\n\n"
-	    "data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
-	    "\"choices\":[{\"delta\":{\"content\":\"late\"}}],"
-	    "\"usage\":null}\n\n";
+		"data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
+		"\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n"
+		"data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
+		"\"choices\":[],\"usage\":{\"prompt_tokens\":3,"
+		"\"completion_tokens\":4,\"total_tokens\":7}}\n\n"
+		"data: [DONE]\n\n"
+		"data: {\"object\":\"chat.completion.chunk\",\"model\":\"g\","
+		"\"choices\":[{\"delta\":{\"content\":\"late\"}}],"
+		"\"usage\":null}\n\n";
 	struct usage_record r;
 
 	ok(every_split("text/event-stream", body, sizeof(body) - 1, 11, 7, 5,
-	               23), "held events: a dropped event's fields, "
+		       23),
+	   "held events: a dropped event's fields, "
 	   "finishReason and a commented event count, at every split");
-	meter_run("text/event-stream", NULL, chat, sizeof(chat) - 1, NULL, 0,
-	          0, &r);
+	meter_run("text/event-stream", NULL, chat, sizeof(chat) - 1, NULL, 0, 0,
+		  &r);
 	ok(r.input_tokens == 3 && r.output_tokens == 4 && r.complete &&
-	   strcmp(r.model, "g") == 0, "held events around [DONE]");
+		   strcmp(r.model, "g") == 0,
+	   "held events around [DONE]");
 }
 
 /* A JSON array body's elements are held and dropped as events are; an
@@ -547,48 +564,53 @@ static void
 test_held_values(void)
 {
 	static const char body[] =
-	    "[{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"one\"}]}}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":10,"
-	    "\"candidatesTokenCount\":1,\"thoughtsTokenCount\":5},"
-	    "\"modelVersion\":\"m1\"}\r\n,"
-	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"two\"}]}}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":10,"
-	    "\"candidatesTokenCount\":2},\"modelVersion\":\"m1\"},"
-	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"three\"}]}}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":11,"
-	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"} , 7 ,"
-	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},"
-	    "\"finishReason\":\"STOP\"}],\"usageMetadata\":"
-	    "{\"promptTokenCount\":11,\"candidatesTokenCount\":4},"
-	    "\"modelVersion\":\"m1\"}]";
+		"[{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"one\"}]}}],"
+		"\"usageMetadata\":{\"promptTokenCount\":10,"
+		"\"candidatesTokenCount\":1,\"thoughtsTokenCount\":5},"
+		"\"modelVersion\":\"m1\"}\r\n,"
+		"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"two\"}]}}],"
+		"\"usageMetadata\":{\"promptTokenCount\":10,"
+		"\"candidatesTokenCount\":2},\"modelVersion\":\"m1\"},"
+		"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"three\"}]}}],"
+		"\"usageMetadata\":{\"promptTokenCount\":11,"
+		"\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"} , 7 ,"
+		"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},"
+		"\"finishReason\":\"STOP\"}],\"usageMetadata\":"
+		"{\"promptTokenCount\":11,\"candidatesTokenCount\":4},"
+		"\"modelVersion\":\"m1\"}]";
 	/* the same, an element cut for a bad one: alike to the one before,
 	 * then one that is not */
 	static const char *const bad[] = {
-	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\\x\"}]}}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":11,"
-	    "\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}",
-	    ("{\"usageMetadata\":{\"promptTokenCount\":11,"
-	     "\"candidatesTokenCount\":3}\"modelVersion\":\"m1\"}"),
-	    "0x", "nul", "1:\"x\"",
+		"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\\x\"}]}}],"
+		"\"usageMetadata\":{\"promptTokenCount\":11,"
+		"\"candidatesTokenCount\":3},\"modelVersion\":\"m1\"}",
+		("{\"usageMetadata\":{\"promptTokenCount\":11,"
+		 "\"candidatesTokenCount\":3}\"modelVersion\":\"m1\"}"),
+		"0x",
+		"nul",
+		"1:\"x\"",
 	};
 	struct usage_record r;
 	char buf[2048];
 
 	ok(every_split("application/json", body, sizeof(body) - 1, 11, 4, 5,
-	               20), "held values: a dropped element's fields, a "
+		       20),
+	   "held values: a dropped element's fields, a "
 	   "number and finishReason count, at every split");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *third = strstr(body, "{\"candidates\":[{\"content"
-		    "\":{\"parts\":[{\"text\":\"three");
+		const char *third =
+			strstr(body, "{\"candidates\":[{\"content"
+				     "\":{\"parts\":[{\"text\":\"three");
 		const char *after = strstr(third, " , 7 ,");
 
 		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(third - body),
-		         body, bad[i], after);
+			 body, bad[i], after);
 		meter_run("application/json", NULL, buf, strlen(buf), NULL, 0,
-		          0, &r);
-		ok(!r.complete && r.output_tokens == 2 &&
-		   r.input_tokens == 10, "held values: bad element %zu stops "
-		   "metering after the one before", i);
+			  0, &r);
+		ok(!r.complete && r.output_tokens == 2 && r.input_tokens == 10,
+		   "held values: bad element %zu stops "
+		   "metering after the one before",
+		   i);
 	}
 	/* a string after a colon at the top level is no number's end */
 	meter_run("application/json", NULL, "[1:\"x\"", 7, NULL, 0, 0, &r);
@@ -607,18 +629,18 @@ test_long_strings(void)
 	memset(model, 'q', 300);
 	model[300] = '\0';
 	memcpy(model, "m-\\u00e9-", 9);
-	snprintf(body, sizeof(body), "data: {\"usageMetadata\":"
-	         "{\"promptTokenCount\":1},\"modelVersion\":\"%s\"}\n\n",
-	         model);
+	snprintf(body, sizeof(body),
+		 "data: {\"usageMetadata\":"
+		 "{\"promptTokenCount\":1},\"modelVersion\":\"%s\"}\n\n",
+		 model);
 	snprintf(want, sizeof(want), "m-\xc3\xa9-%.*s", USAGE_MODEL_MAX - 6,
-	         model + 9);
+		 model + 9);
 	meter_run("text/event-stream", NULL, body, strlen(body), NULL, 0, 0,
-	          &r);
+		  &r);
 	is_str(r.model, want, "a 300-character model: its first %d bytes",
 	       USAGE_MODEL_MAX - 1);
 	snprintf(req, sizeof(req), "{\"model\": \"%s\"}", model);
-	exchange("/v1/x", req, 200, "text/event-stream", NULL, "", 0, true,
-	         &r);
+	exchange("/v1/x", req, 200, "text/event-stream", NULL, "", 0, true, &r);
 	is_str(r.model, want, "and from a request body");
 	if (!huge)
 		return;
@@ -627,7 +649,7 @@ test_long_strings(void)
 	p += big;
 	sprintf(p, "\"}],\"model\":\"at-the-end\"}");
 	exchange("/v1/x", huge, 200, "text/event-stream", NULL, "", 0, true,
-	         &r);
+		 &r);
 	is_str(r.model, "at-the-end", "a 9 MiB request body's model");
 	free(huge);
 }
@@ -645,24 +667,26 @@ main(void)
 
 	if (!ok(exp && splits, "expected.json and splits.json parse"))
 		return tap_done();
-	json_object_object_foreach(exp, name, want) {
+	json_object_object_foreach(exp, name, want)
+	{
 		struct fixture fx = { name, NULL, 0, NULL, want };
 		bool sse = strstr(name, ".sse") != NULL;
 
 		fx.ctype = sse ? "text/event-stream" : "application/json";
-		if (!ok((fx.buf = tap_fixture(name, &fx.len)) != NULL, "%s: read",
-		        name))
+		if (!ok((fx.buf = tap_fixture(name, &fx.len)) != NULL,
+			"%s: read", name))
 			continue;
 		check_whole(&fx);
 		check_splits(&fx, splits);
 		check_compressed(&fx);
-		ok(meter_run(NULL, NULL, fx.buf, fx.len, NULL, 0, 3, &r) >= 0
-		   && matches(&r, want, why, sizeof(why)),
+		ok(meter_run(NULL, NULL, fx.buf, fx.len, NULL, 0, 3, &r) >= 0 &&
+			   matches(&r, want, why, sizeof(why)),
 		   "%s: no Content-Type, sniffed", name);
 		free(fx.buf);
 	}
 	is_int(exchange("/v1/messages", NULL, 200, "text/event-stream", NULL,
-	                "", 0, true, &r), 0, "empty stream: no usage");
+			"", 0, true, &r),
+	       0, "empty stream: no usage");
 	ok(!r.complete, "empty stream: incomplete");
 	test_endpoints();
 	test_model_fallbacks();

@@ -22,20 +22,25 @@ test_lines(void)
 	metrics_init(&m, buf, sizeof(buf));
 	ok(m.len == 0 && !m.full && buf[0] == '\0', "a new writer is empty");
 	metrics_value(&m, "agp_up_total", "counter", "Ups.", 42);
-	is_str(buf, "# HELP agp_up_total Ups.\n# TYPE agp_up_total counter\n"
-	       "agp_up_total 42\n", "a value: HELP, TYPE and the sample");
+	is_str(buf,
+	       "# HELP agp_up_total Ups.\n# TYPE agp_up_total counter\n"
+	       "agp_up_total 42\n",
+	       "a value: HELP, TYPE and the sample");
 	metrics_init(&m, buf, sizeof(buf));
 	metrics_value(&m, "agp_big", "gauge", "Big.", INT64_MAX);
 	metrics_value(&m, "agp_neg", "gauge", "Below zero.", -3);
-	is_str(buf, "# HELP agp_big Big.\n# TYPE agp_big gauge\n"
+	is_str(buf,
+	       "# HELP agp_big Big.\n# TYPE agp_big gauge\n"
 	       "agp_big 9223372036854775807\n"
 	       "# HELP agp_neg Below zero.\n# TYPE agp_neg gauge\n"
-	       "agp_neg -3\n", "any int64, in decimal");
+	       "agp_neg -3\n",
+	       "any int64, in decimal");
 	metrics_init(&m, buf, sizeof(buf));
 	metrics_head(&m, "agp_req_total", "counter", "Per %s, first %d.",
 		     "endpoint", 32);
 	metrics_printf(&m, "agp_req_total{endpoint=\"%s\"} %d\n", "a", 1);
-	is_str(buf, "# HELP agp_req_total Per endpoint, first 32.\n"
+	is_str(buf,
+	       "# HELP agp_req_total Per endpoint, first 32.\n"
 	       "# TYPE agp_req_total counter\n"
 	       "agp_req_total{endpoint=\"a\"} 1\n",
 	       "a head with a formatted help, then a labelled sample");
@@ -76,7 +81,7 @@ test_cuts(void)
 			prefix = false;
 	}
 	ok(prefix, "every cut is a prefix of the whole text, NUL-terminated, "
-	   "ending after a whole line, and the writer says it is full");
+		   "ending after a whole line, and the writer says it is full");
 	n = families(buf, all + 1, &full);
 	ok(n == all && !full, "one byte more than the text: all of it fits");
 	metrics_init(&m, NULL, 0);
@@ -115,11 +120,15 @@ test_label(void)
 	is_str(out, "we\\\"ird\\\\mo\\ndel",
 	       "quote, backslash and newline escaped");
 	metrics_label("bad\xff\xc3(mod\xc3\xa8le\xe2\x82", out, sizeof(out));
-	is_str(out, "bad?" "?(mod\xc3\xa8le?" "?",
+	is_str(out,
+	       "bad?"
+	       "?(mod\xc3\xa8le?"
+	       "?",
 	       "bytes that are not UTF-8 become '?', UTF-8 is kept");
 	metrics_label("\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80", out,
 		      sizeof(out));
-	is_str(out, "??????????", "overlong forms, surrogates and code "
+	is_str(out, "??????????",
+	       "overlong forms, surrogates and code "
 	       "points past U+10FFFF are not UTF-8 either");
 	metrics_label("abc\"", out, 5);
 	is_str(out, "abc", "cut to fit: never half an escape");

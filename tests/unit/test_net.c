@@ -22,8 +22,8 @@
 
 struct split_case {
 	const char *in;
-	unsigned dflt;		/* the caller's default port; 0: required */
-	const char *host;	/* NULL: refused */
+	unsigned dflt;	  /* the caller's default port; 0: required */
+	const char *host; /* NULL: refused */
 	unsigned port;
 };
 
@@ -34,7 +34,7 @@ static const struct split_case split_cases[] = {
 	{ "::1", 0, NULL, 0 },
 	{ "::1", 53, "::1", 53 },
 	{ "::1:443", 0, NULL, 0 },
-	{ "::1:443", 53, "::1:443", 53 },	/* never port 443 */
+	{ "::1:443", 53, "::1:443", 53 }, /* never port 443 */
 	{ "2001:db8::1", 53, "2001:db8::1", 53 },
 	{ "[::1]", 0, NULL, 0 },
 	{ "[::1]", 53, "::1", 53 },
@@ -89,28 +89,30 @@ test_split(void)
 		strcpy(host, "untouched");
 		port = 7;
 		rc = net_split_hostport(c->in, c->dflt, host, sizeof(host),
-		                        &port);
+					&port);
 		if (c->host == NULL) {
 			ok(rc < 0 && strcmp(host, "untouched") == 0 &&
-			   port == 7, "\"%s\" (default %u) refused", c->in,
-			   c->dflt);
+				   port == 7,
+			   "\"%s\" (default %u) refused", c->in, c->dflt);
 			continue;
 		}
 		if (!ok(rc == 0 && strcmp(host, c->host) == 0 &&
-		        port == c->port, "\"%s\" (default %u) -> \"%s\" %u",
-		        c->in, c->dflt, c->host, c->port))
+				port == c->port,
+			"\"%s\" (default %u) -> \"%s\" %u", c->in, c->dflt,
+			c->host, c->port))
 			diag("got rc %d, \"%s\" %u", rc, host, port);
 		/* What net_join_hostport() writes reads back the same. */
 		ok(net_join_hostport(host, port, joined, sizeof(joined)) == 0 &&
-		   net_split_hostport(joined, 0, again, sizeof(again),
-		                      &port2) == 0 &&
-		   strcmp(again, host) == 0 && port2 == port,
+			   net_split_hostport(joined, 0, again, sizeof(again),
+					      &port2) == 0 &&
+			   strcmp(again, host) == 0 && port2 == port,
 		   "\"%s\" round trip through \"%s\"", c->in, joined);
 	}
 	ok(net_split_hostport(NULL, 53, host, sizeof(host), &port) < 0,
 	   "NULL refused");
 	ok(net_split_hostport("[2001:db8::1]:443", 0, host, 11, &port) < 0 &&
-	   net_split_hostport("[2001:db8::1]:443", 0, host, 12, &port) == 0,
+		   net_split_hostport("[2001:db8::1]:443", 0, host, 12,
+				      &port) == 0,
 	   "a host that does not fit / just fits");
 }
 
@@ -121,14 +123,13 @@ test_join(void)
 
 	ok(net_join_hostport("::1", 443, buf, sizeof(buf)) == 0, "join v6");
 	is_str(buf, "[::1]:443", "v6 in brackets");
-	ok(net_join_hostport("10.0.0.1", 80, buf, sizeof(buf)) == 0,
-	   "join v4");
+	ok(net_join_hostport("10.0.0.1", 80, buf, sizeof(buf)) == 0, "join v4");
 	is_str(buf, "10.0.0.1:80", "v4 bare");
 	ok(net_join_hostport("api.test", 8741, buf, sizeof(buf)) == 0,
 	   "join name");
 	is_str(buf, "api.test:8741", "name bare");
 	ok(net_join_hostport("::1", 443, buf, 9) < 0 &&
-	   net_join_hostport("::1", 443, buf, 10) == 0,
+		   net_join_hostport("::1", 443, buf, 10) == 0,
 	   "join does not fit / just fits");
 }
 
@@ -161,12 +162,13 @@ test_sockaddr(void)
 	unsigned port;
 
 	ok(net_sockaddr("192.0.2.1", 443, &ss, &len) == 0 &&
-	   ss.ss_family == AF_INET && len == sizeof(struct sockaddr_in),
+		   ss.ss_family == AF_INET && len == sizeof(struct sockaddr_in),
 	   "sockaddr v4");
 	net_format_sockaddr(&ss, addr, sizeof(addr), &port);
 	ok(strcmp(addr, "192.0.2.1") == 0 && port == 443, "format v4");
 	ok(net_sockaddr("2001:db8::7", 8742, &ss, &len) == 0 &&
-	   ss.ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6),
+		   ss.ss_family == AF_INET6 &&
+		   len == sizeof(struct sockaddr_in6),
 	   "sockaddr v6");
 	net_format_sockaddr(&ss, addr, sizeof(addr), &port);
 	ok(strcmp(addr, "2001:db8::7") == 0 && port == 8742, "format v6");
@@ -221,8 +223,10 @@ test_listen(void)
 	int fd, fd2;
 
 	port = listen_once("127.0.0.1", &fd);
-	ok(port != 0, "listening on 127.0.0.1 (port %u), close-on-exec, "
-	   "a connection accepted", port);
+	ok(port != 0,
+	   "listening on 127.0.0.1 (port %u), close-on-exec, "
+	   "a connection accepted",
+	   port);
 	snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
 	errno = 0;
 	ok(net_listen(spec) < 0 && errno == EADDRINUSE,
@@ -281,7 +285,8 @@ test_unix(void)
 	   "nothing there: ENOENT");
 	fd = net_listen_unix(path, SOCK_NONBLOCK);
 	ok(fd >= 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK) &&
-	   (fcntl(fd, F_GETFD) & FD_CLOEXEC), "unix listener, non-blocking "
+		   (fcntl(fd, F_GETFD) & FD_CLOEXEC),
+	   "unix listener, non-blocking "
 	   "as asked, close-on-exec");
 	errno = 0;
 	ok(accept(fd, NULL, NULL) < 0 && errno == EAGAIN,
@@ -292,7 +297,8 @@ test_unix(void)
 		close(c);
 	errno = 0;
 	ok(net_listen_unix(path, 0) < 0 && errno == EADDRINUSE &&
-	   stat(path, &st) == 0, "a second listener on the path fails and "
+		   stat(path, &st) == 0,
+	   "a second listener on the path fails and "
 	   "leaves the file");
 	if (fd >= 0)
 		close(fd);
@@ -304,7 +310,7 @@ test_unix(void)
 	longpath[sizeof(longpath) - 1] = '\0';
 	errno = 0;
 	ok(net_listen_unix(longpath, 0) < 0 && errno == ENAMETOOLONG &&
-	   net_connect_unix(longpath) < 0 && errno == ENAMETOOLONG,
+		   net_connect_unix(longpath) < 0 && errno == ENAMETOOLONG,
 	   "a path past sun_path: ENAMETOOLONG");
 	rmdir(dir);
 }

@@ -167,9 +167,9 @@ test_config_file(void)
 	is_str(o.model_labels.v[0], "MODEL_X=Model X", "label with spaces");
 	options_free(&o);
 
-	is_int(parse(&o, err, "--max-connections", "9", "--config",
-		     conf_path, "--intercept", "c.test", NULL), OPTIONS_OK,
-	       "file and command line together");
+	is_int(parse(&o, err, "--max-connections", "9", "--config", conf_path,
+		     "--intercept", "c.test", NULL),
+	       OPTIONS_OK, "file and command line together");
 	is_int(o.max_connections, 9, "command line wins over the file");
 	ok(o.intercept.n == 1 && strcmp(o.intercept.v[0], "c.test") == 0,
 	   "a command-line list replaces the file's");
@@ -196,19 +196,22 @@ test_config_file(void)
 	is_int(parse(&o, err, "usage", "--config", conf_path, "--json", NULL),
 	       OPTIONS_OK, "usage --config FILE --json");
 	ok(o.command == OPTIONS_CMD_USAGE && o.usage_json &&
-	   strcmp(o.api_listen, "127.0.0.1:18999") == 0 &&
-	   strcmp(o.usage_by, "week") == 0, "the file after the word is read");
+		   strcmp(o.api_listen, "127.0.0.1:18999") == 0 &&
+		   strcmp(o.usage_by, "week") == 0,
+	   "the file after the word is read");
 	options_free(&o);
 	is_int(parse(&o, err, "usage", "--config", conf_path, "--by", "model",
-		     NULL), OPTIONS_OK, "usage --config FILE --by model");
+		     NULL),
+	       OPTIONS_OK, "usage --config FILE --by model");
 	is_str(o.usage_by, "model", "the command line wins there too");
 	options_free(&o);
 	is_int(parse(&o, err, "run", "--config", "/nonexistent", "--", "true",
-		     NULL), OPTIONS_ERROR, "run --config MISSING: refused");
+		     NULL),
+	       OPTIONS_ERROR, "run --config MISSING: refused");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "run", "--", "x",
-		     "--config", "/nonexistent", NULL), OPTIONS_OK,
-	       "the command's own --config after -- is its own");
+		     "--config", "/nonexistent", NULL),
+	       OPTIONS_OK, "the command's own --config after -- is its own");
 	options_free(&o);
 	unlink(conf_path);
 }
@@ -218,18 +221,18 @@ static void
 test_dns_servers(void)
 {
 	static const char *const good[] = {
-		"::1", "2001:db8::53", "[::1]:5353", "[2001:db8::1]",
-		"127.0.0.53", "127.0.0.1:5353",
+		"::1",		 "2001:db8::53", "[::1]:5353",
+		"[2001:db8::1]", "127.0.0.53",	 "127.0.0.1:5353",
 	};
 	struct options o;
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		is_int(parse(&o, err, "--config", "/dev/null", "--dns-server",
-			     good[i], NULL), OPTIONS_OK,
-		       "--dns-server %s is accepted", good[i]);
+			     good[i], NULL),
+		       OPTIONS_OK, "--dns-server %s is accepted", good[i]);
 		ok(o.dns_servers.n == 1 &&
-		   strcmp(o.dns_servers.v[0], good[i]) == 0,
+			   strcmp(o.dns_servers.v[0], good[i]) == 0,
 		   "--dns-server %s is kept as given", good[i]);
 		options_free(&o);
 	}
@@ -246,57 +249,66 @@ test_commands(void)
 	is_int(o.command, OPTIONS_CMD_CA_CERT, "ca-cert recognised");
 	options_free(&o);
 	/* As the man page writes it: ca-cert [OPTION]... */
-	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert",
-		     "--state-dir", "/tmp/agp-ca", NULL), OPTIONS_OK,
-	       "ca-cert --state-dir DIR parses");
+	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert", "--state-dir",
+		     "/tmp/agp-ca", NULL),
+	       OPTIONS_OK, "ca-cert --state-dir DIR parses");
 	ok(o.command == OPTIONS_CMD_CA_CERT &&
-	   strcmp(o.state_dir, "/tmp/agp-ca") == 0,
+		   strcmp(o.state_dir, "/tmp/agp-ca") == 0,
 	   "ca-cert: the option after the word applies");
 	options_free(&o);
-	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert",
-		     "--bogus", NULL), OPTIONS_ERROR,
+	is_int(parse(&o, err, "--config", "/dev/null", "ca-cert", "--bogus",
+		     NULL),
+	       OPTIONS_ERROR,
 	       "ca-cert: an unknown option after it is an error");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "run", "--user", "u1",
-		     "--", "curl", "-s", NULL), OPTIONS_OK, "run command");
+		     "--", "curl", "-s", NULL),
+	       OPTIONS_OK, "run command");
 	ok(o.command == OPTIONS_CMD_RUN && strcmp(o.user, "u1") == 0 &&
-	   strcmp(o.command_argv[0], "curl") == 0 &&
-	   strcmp(o.command_argv[1], "-s") == 0 && !o.command_argv[2],
+		   strcmp(o.command_argv[0], "curl") == 0 &&
+		   strcmp(o.command_argv[1], "-s") == 0 && !o.command_argv[2],
 	   "run: options before --, command after");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "export", "--since",
 		     "7d", "--format", "csv", "--state-dir", "/x", NULL),
 	       OPTIONS_OK, "export command");
-	ok(o.command == OPTIONS_CMD_EXPORT && strcmp(o.export_since, "7d") == 0
-	   && strcmp(o.export_format, "csv") == 0 &&
-	   strcmp(o.state_dir, "/x") == 0, "export: its options after it");
+	ok(o.command == OPTIONS_CMD_EXPORT &&
+		   strcmp(o.export_since, "7d") == 0 &&
+		   strcmp(o.export_format, "csv") == 0 &&
+		   strcmp(o.state_dir, "/x") == 0,
+	   "export: its options after it");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "export", "--format",
-		     "xml", NULL), OPTIONS_ERROR, "export --format xml refused");
+		     "xml", NULL),
+	       OPTIONS_ERROR, "export --format xml refused");
 	options_free(&o);
-	is_int(parse(&o, err, "--config", "/dev/null", "export", "extra",
-		     NULL), OPTIONS_ERROR, "export: a stray argument refused");
+	is_int(parse(&o, err, "--config", "/dev/null", "export", "extra", NULL),
+	       OPTIONS_ERROR, "export: a stray argument refused");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "usage", NULL),
 	       OPTIONS_OK, "usage");
 	ok(o.command == OPTIONS_CMD_USAGE && !o.usage_by && !o.usage_json &&
-	   o.usage_watch == 0, "usage: by day, once, a table");
+		   o.usage_watch == 0,
+	   "usage: by day, once, a table");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch",
-		     NULL), OPTIONS_OK, "usage --watch");
+		     NULL),
+	       OPTIONS_OK, "usage --watch");
 	is_int(o.usage_watch, OPTIONS_WATCH_DEFAULT, "--watch alone: 5 s");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch=2",
-		     "--by", "day,model", NULL), OPTIONS_OK, "usage --watch=2");
+		     "--by", "day,model", NULL),
+	       OPTIONS_OK, "usage --watch=2");
 	ok(o.usage_watch == 2 && strcmp(o.usage_by, "day,model") == 0,
 	   "--watch=2 --by day,model");
 	options_free(&o);
-	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch",
-		     "2", NULL), OPTIONS_ERROR,
+	is_int(parse(&o, err, "--config", "/dev/null", "usage", "--watch", "2",
+		     NULL),
+	       OPTIONS_ERROR,
 	       "--watch 2: the seconds go after '=' (GNU optional argument)");
 	options_free(&o);
-	is_int(parse(&o, err, "--config", "/dev/null", "--retain", "90d",
-		     NULL), OPTIONS_OK, "--retain 90d");
+	is_int(parse(&o, err, "--config", "/dev/null", "--retain", "90d", NULL),
+	       OPTIONS_OK, "--retain 90d");
 	is_int(o.retain, 90L * 86400 * 1000, "--retain in days");
 	options_free(&o);
 	is_int(parse(&o, err, "--config", "/dev/null", NULL), OPTIONS_OK,

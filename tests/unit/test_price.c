@@ -58,16 +58,16 @@ check_figures(const struct price_table *t)
 		if (!ok(e != NULL, "table has %s", figs[i].id))
 			continue;
 		ok(same(e->base.input, figs[i].in) &&
-		   same(e->base.output, figs[i].out) &&
-		   same(e->base.cache_read, figs[i].cr) &&
-		   same(e->base.cache_write_5m, figs[i].w5) &&
-		   same(e->base.cache_write_1h, figs[i].w1),
+			   same(e->base.output, figs[i].out) &&
+			   same(e->base.cache_read, figs[i].cr) &&
+			   same(e->base.cache_write_5m, figs[i].w5) &&
+			   same(e->base.cache_write_1h, figs[i].w1),
 		   "%s: the figures this test uses", figs[i].id);
 	}
 	/* The long-context tier of Gemini 2.5 Pro. */
 	const struct price_entry *p = price_lookup(t, "gemini-2.5-pro", NULL);
 	ok(p && p->lc_threshold == 200000 && same(p->lc.input, 2.5) &&
-	   same(p->lc.output, 15) && same(p->lc.cache_read, 0.25),
+		   same(p->lc.output, 15) && same(p->lc.cache_read, 0.25),
 	   "gemini-2.5-pro: long context past 200000 at 2.50/15/0.25");
 }
 
@@ -80,7 +80,8 @@ check_documented(const char *buf)
 
 	ok(json_object_object_get_ex(doc, "models", &models),
 	   "prices.json has models");
-	json_object_object_foreach(models, id, e) {
+	json_object_object_foreach(models, id, e)
+	{
 		n++;
 		if (!json_object_object_get_ex(e, "date", &v) ||
 		    strlen(json_object_get_string(v)) != 10 ||
@@ -96,7 +97,7 @@ check_documented(const char *buf)
 
 struct want {
 	const char *file;
-	double usd;		/* NAN: unpriced */
+	double usd; /* NAN: unpriced */
 };
 
 #define M 1e6
@@ -138,7 +139,7 @@ static const struct want wants[] = {
 	/* 250000 > 200000: the whole request at the long-context rates */
 	{ "cost_gemini_long_context.json",
 	  ((250000 - 120000) * 2.50 + 120000 * 0.25 + (900 + 2100) * 15.0) /
-	  M },
+		  M },
 	{ "cost_unknown_model.json", NAN },
 	/* MODEL_PLACEHOLDER_M18 -> "Gemini 3 Flash" -> gemini-3-flash-preview */
 	{ "cost_placeholder.json",
@@ -148,8 +149,10 @@ static const struct want wants[] = {
 static int
 meter_file(const char *name, struct usage_record *r)
 {
-	struct meter_request req = { "POST", "api.example", "/v1/x",
-	                             "application/json", NULL, 0, NULL };
+	struct meter_request req = { "POST",  "api.example",
+				     "/v1/x", "application/json",
+				     NULL,    0,
+				     NULL };
 	struct meter *m;
 	size_t len;
 	char *buf = tap_fixture(name, &len);
@@ -160,8 +163,10 @@ meter_file(const char *name, struct usage_record *r)
 		free(buf);
 		return -1;
 	}
-	meter_response(m, 200, strstr(name, ".sse") ? "text/event-stream"
-						    : "application/json", NULL);
+	meter_response(m, 200,
+		       strstr(name, ".sse") ? "text/event-stream"
+					    : "application/json",
+		       NULL);
 	meter_chunk(m, buf, len);
 	rc = meter_finish(m, true, r);
 	meter_free(m);
@@ -235,8 +240,8 @@ check_matching(const struct price_table *t)
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		const struct price_entry *e = price_lookup(t, m[i].model,
-							   m[i].label);
+		const struct price_entry *e =
+			price_lookup(t, m[i].model, m[i].label);
 
 		if (m[i].want)
 			is_str(e ? e->id : "(none)", m[i].want, "match %s",
@@ -258,7 +263,10 @@ static void
 check_override(struct price_table *t)
 {
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"format\": \"x\", \"version\": \"1\", "
+		"",
+		"{",
+		"[]",
+		"{\"format\": \"x\", \"version\": \"1\", "
 		"\"models\": {}}",
 		"{\"format\": \"antigravity-proxy-prices/1\", \"models\": {}}",
 		"{\"format\": \"antigravity-proxy-prices/1\", \"version\": "
@@ -274,19 +282,22 @@ check_override(struct price_table *t)
 		"\"1\", \"models\": {}} trailing",
 	};
 	size_t n = price_table_count(t);
-	struct usage_record r = { .has_usage = true, .input_tokens = 1000,
+	struct usage_record r = { .has_usage = true,
+				  .input_tokens = 1000,
 				  .output_tokens = 10 };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		ok(price_table_parse(t, bad[i], strlen(bad[i]), "bad", err,
-				     sizeof(err)) < 0 && err[0],
+				     sizeof(err)) < 0 &&
+			   err[0],
 		   "bad price file %zu refused: %s", i, err);
 	}
 	is_int(price_table_count(t), n, "bad files added nothing");
 	ok(price_table_parse(t, override, strlen(override), "local", err,
-			     sizeof(err)) == 0, "--prices file loads: %s", err);
+			     sizeof(err)) == 0,
+	   "--prices file loads: %s", err);
 	is_int(price_table_count(t), n + 1, "one entry added, one replaced");
 	is_str(price_table_version(t), "2026-12-02+local-1",
 	       "version names both files");
@@ -298,7 +309,7 @@ check_override(struct price_table *t)
 	price_record(t, NULL, &r);
 	ok(r.priced && same(r.cost_usd, (1000 * 40 + 10 * 80) / M),
 	   "acme-coder-7: past its threshold of 100");
-	r.cached_tokens = 5;	/* the tier has no cache_read: no guess */
+	r.cached_tokens = 5; /* the tier has no cache_read: no guess */
 	price_record(t, NULL, &r);
 	ok(!r.priced, "a rate the tier lacks leaves it unpriced");
 }
@@ -319,16 +330,20 @@ check_litellm(void)
 	s = json_object_to_json_string(doc);
 	ok(price_table_parse(t, s, strlen(s), "import", err, sizeof(err)) == 0,
 	   "its output is a price file: %s", err);
-	is_int(price_table_count(t), 3, "three chat models; embedding, image "
+	is_int(price_table_count(t), 3,
+	       "three chat models; embedding, image "
 	       "and sample_spec skipped");
 	is_str(price_table_version(t), "litellm-2026-12-02", "version");
 	e = price_lookup(t, "claude-sonnet-4-5-20250929", NULL);
 	ok(e && same(e->base.input, 3) && same(e->base.output, 15) &&
-	   same(e->base.cache_read, 0.3) && same(e->base.cache_write_5m, 3.75) &&
-	   same(e->base.cache_write_1h, 6), "sonnet: per-token costs x 1e6");
+		   same(e->base.cache_read, 0.3) &&
+		   same(e->base.cache_write_5m, 3.75) &&
+		   same(e->base.cache_write_1h, 6),
+	   "sonnet: per-token costs x 1e6");
 	ok(e && e->lc_threshold == 200000 && same(e->lc.input, 6) &&
-	   same(e->lc.output, 22.5) && same(e->lc.cache_read, 0.6) &&
-	   same(e->lc.cache_write_5m, 7.5) && isnan(e->lc.cache_write_1h),
+		   same(e->lc.output, 22.5) && same(e->lc.cache_read, 0.6) &&
+		   same(e->lc.cache_write_5m, 7.5) &&
+		   isnan(e->lc.cache_write_1h),
 	   "sonnet: the _above_200k_tokens tier");
 	e = price_lookup(t, "gemini/gemini-2.5-pro", NULL);
 	ok(e && same(e->base.reasoning, 10) && same(e->lc.output, 15),
@@ -340,12 +355,14 @@ check_litellm(void)
 	doc = NULL;
 	ok(price_import_litellm("{\"x\": 1, \"y\": [2]}", 18, "x", "d", &doc,
 				err, sizeof(err)) == 0 &&
-	   json_object_object_length(json_object_object_get(doc, "models")) ==
-	   0, "entries that are not objects are skipped (found by fuzzing)");
+		   json_object_object_length(
+			   json_object_object_get(doc, "models")) == 0,
+	   "entries that are not objects are skipped (found by fuzzing)");
 	json_object_put(doc);
 	doc = NULL;
-	ok(price_import_litellm("[1]", 3, "x", "d", &doc, err,
-				sizeof(err)) < 0 && !doc,
+	ok(price_import_litellm("[1]", 3, "x", "d", &doc, err, sizeof(err)) <
+			   0 &&
+		   !doc,
 	   "not an object: refused");
 	json_object_put(doc);
 	free(buf);
@@ -372,8 +389,8 @@ static void
 check_credentials(void)
 {
 	fingerprint("POST /v1/messages HTTP/1.1\r\nHost: a\r\n"
-		    "x-api-key: sk-ant-api03-TESTKEY\r\n\r\n", "fd4d504b",
-		    false, "x-api-key");
+		    "x-api-key: sk-ant-api03-TESTKEY\r\n\r\n",
+		    "fd4d504b", false, "x-api-key");
 	fingerprint("POST /v1/messages HTTP/1.1\r\nHost: a\r\n"
 		    "Authorization: Bearer sk-ant-oat01-TESTTOKEN\r\n\r\n",
 		    "390705f3", true, "Claude OAuth bearer");
@@ -381,35 +398,38 @@ check_credentials(void)
 		    "authorization: bearer  ya29.TESTTOKEN \r\n\r\n",
 		    "507a2970", true, "Google OAuth bearer");
 	fingerprint("POST /v1beta/models/x HTTP/1.1\r\nHost: a\r\n"
-		    "x-goog-api-key: AIzaTESTKEY\r\n\r\n", "e67e3217", false,
-		    "x-goog-api-key");
+		    "x-goog-api-key: AIzaTESTKEY\r\n\r\n",
+		    "e67e3217", false, "x-goog-api-key");
 	fingerprint("POST /v1beta/models/x?alt=sse&key=AIzaTESTKEY HTTP/1.1\r\n"
-		    "Host: a\r\n\r\n", "e67e3217", false, "key= query");
+		    "Host: a\r\n\r\n",
+		    "e67e3217", false, "key= query");
 	fingerprint("POST /v1/responses HTTP/1.1\r\nHost: a\r\n"
-		    "Authorization: Bearer sk-proj-TESTKEY\r\n\r\n", "b4265d15",
-		    false, "OpenAI bearer key");
+		    "Authorization: Bearer sk-proj-TESTKEY\r\n\r\n",
+		    "b4265d15", false, "OpenAI bearer key");
 	fingerprint("POST /v1/x?monkey=1 HTTP/1.1\r\nHost: a\r\n"
-		    "Authorization: Basic dXNlcjpwYXNz\r\n\r\n", "", false,
-		    "no credential we know");
+		    "Authorization: Basic dXNlcjpwYXNz\r\n\r\n",
+		    "", false, "no credential we know");
 }
 
 static void
 check_by(void)
 {
 	static const char *const good[] = {
-		"model", "day,model", "agent,key", "model,agent,key,host,day",
+		"model",      "day,model",
+		"agent,key",  "model,agent,key,host,day",
 		"hour,agent", "model,agent,key,host,day,hour",
 	};
 	static const char *const bad[] = {
-		"", ",", "model,", ",model", "model,model", "Model", "cost",
-		"model, day", "modelx", "day,hour,day", "hours",
+		"",	 ",",	 "model,",     ",model", "model,model",
+		"Model", "cost", "model, day", "modelx", "day,hour,day",
+		"hours",
 	};
 	struct store_by b;
 	char err[128];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ok(store_by_parse(good[i], &b, err, sizeof(err)) == 0,
-		   "by=%s", good[i]);
+		ok(store_by_parse(good[i], &b, err, sizeof(err)) == 0, "by=%s",
+		   good[i]);
 	store_by_parse("day,model", &b, err, sizeof(err));
 	ok(b.n == 2 && b.k[0] == STORE_BY_DAY && b.k[1] == STORE_BY_MODEL,
 	   "by=day,model in order");

@@ -20,13 +20,13 @@
 #include "tap.h"
 
 static const char *const keys[] = { "model", "modelVersion", "type",
-	"finishReason", NULL };
+				    "finishReason", NULL };
 
 /* Prunes text in chunks of `chunk` bytes (0: whole) into a buffer the
  * caller frees; *n gets the length or -1. */
 static char *
 prune_text(const char *text, size_t len, size_t chunk, ssize_t *n,
-           struct prune_shape *sh)
+	   struct prune_shape *sh)
 {
 	char *out = malloc(len + 1);
 	struct prune p;
@@ -38,8 +38,8 @@ prune_text(const char *text, size_t len, size_t chunk, ssize_t *n,
 	if (!chunk)
 		chunk = len ? len : 1;
 	for (size_t off = 0; off < len && k >= 0; off += chunk) {
-		m = prune_feed(&p, text + off, len - off < chunk ? len - off :
-		               chunk, out + k);
+		m = prune_feed(&p, text + off,
+			       len - off < chunk ? len - off : chunk, out + k);
 		k = m < 0 ? -1 : k + m;
 	}
 	if (k >= 0)
@@ -94,8 +94,9 @@ same_in_chunks(const char *text, size_t len)
 		a = prune_feed(&p, text, cut, out);
 		if (a >= 0)
 			b = prune_feed(&p, text + cut, len - cut, out + a);
-		same = (n < 0) == (a < 0 || b < 0) && (n < 0 ||
-		    (a + b == n && memcmp(whole, out, (size_t)n) == 0));
+		same = (n < 0) == (a < 0 || b < 0) &&
+		       (n < 0 ||
+			(a + b == n && memcmp(whole, out, (size_t)n) == 0));
 		free(out);
 	}
 	free(whole);
@@ -141,11 +142,11 @@ static void
 test_basics(void)
 {
 	is_pruned("{ \"a\" : 1 ,\n\t\"b\" : [ true , null , -2.5e+3 ] }\r\n",
-	          "{\"a\":1,\"b\":[true,null,-2.5e+3]}", "whitespace dropped");
+		  "{\"a\":1,\"b\":[true,null,-2.5e+3]}", "whitespace dropped");
 	is_pruned("[1 2]", "[1 2]", "space between bare tokens kept");
 	is_pruned("[1   \n 2]", "[1 2]", "and cut to one");
 	is_pruned("{\"a\":1} trailing \"junk", "{\"a\":1}",
-	          "text after the top-level value dropped");
+		  "text after the top-level value dropped");
 	is_pruned("\"s\"  x", "\"s\"", "after a top-level string too");
 	is_pruned(" 12 x", "12 ", "a top-level number keeps its end");
 	is_pruned("12,", "12,", "whatever byte ends it");
@@ -158,14 +159,15 @@ test_basics(void)
 	is_pruned("", "", "nothing");
 	ok(reads_as_original("{\"a\":\"b\"}", 9), "a small object");
 	ok(reads_as_original("[1 2]", 5) && reads_as_original("tr ue", 5) &&
-	   reads_as_original("{\"a\":tru e}", 11) &&
-	   reads_as_original("[\"a\" \"b\"]", 9),
+		   reads_as_original("{\"a\":tru e}", 11) &&
+		   reads_as_original("[\"a\" \"b\"]", 9),
 	   "invalid texts stay invalid");
-	ok(reads_as_original("{\"a\":1,}", 8) && reads_as_original("[1,]", 4)
-	   && reads_as_original("[NaN, -Infinity, True]", 22),
+	ok(reads_as_original("{\"a\":1,}", 8) && reads_as_original("[1,]", 4) &&
+		   reads_as_original("[NaN, -Infinity, True]", 22),
 	   "json-c's extensions read the same");
 	ok(reads_as_original("{\"a\":\0 1}", 9) &&
-	   reads_as_original("{\"a\":1}\0", 8), "NUL bytes outside strings");
+		   reads_as_original("{\"a\":1}\0", 8),
+	   "NUL bytes outside strings");
 }
 
 static char *
@@ -208,14 +210,18 @@ test_bound(void)
 static void
 test_escapes(void)
 {
-	static const char *const escs[] = { "\\\"", "\\\\", "\\/", "\\n",
-		"\\u00e9", "\\ud83d\\ude00", "\\\\\\\"", "\\\\\\\\", "\\uD83D",
-		"\\udc00", "\\u0000" };
+	static const char *const escs[] = {
+		"\\\"",	   "\\\\",	     "\\/",	 "\\n",
+		"\\u00e9", "\\ud83d\\ude00", "\\\\\\\"", "\\\\\\\\",
+		"\\uD83D", "\\udc00",	     "\\u0000"
+	};
 	/* the first 8 are good, the rest bad */
-	static const char *const tail_escs[] = { "\\\"", "\\\\\\\\\\\"",
-		"\\u00e9", "\\uABcd\\n", "\\\\\\\\", "\\b\\f\\r\\t\\/",
-		"\\\\u0041", "\\ud83d\\ude00", "\\x", "\\u00g9", "\\U0041",
-		"\\\\\\x", "\\u12", "\\\\\\\\\\\\\\'" };
+	static const char *const tail_escs[] = {
+		"\\\"",	    "\\\\\\\\\\\"",    "\\u00e9",   "\\uABcd\\n",
+		"\\\\\\\\", "\\b\\f\\r\\t\\/", "\\\\u0041", "\\ud83d\\ude00",
+		"\\x",	    "\\u00g9",	       "\\U0041",   "\\\\\\x",
+		"\\u12",    "\\\\\\\\\\\\\\'"
+	};
 	char text[2048];
 	bool good = true;
 
@@ -224,8 +230,8 @@ test_escapes(void)
 			char *head = repeat('h', at), *tail = repeat('t', 20);
 
 			snprintf(text, sizeof(text),
-			         "{\"s\":\"%s%s%s\",\"n\":1}", head, escs[e],
-			         tail);
+				 "{\"s\":\"%s%s%s\",\"n\":1}", head, escs[e],
+				 tail);
 			good = reads_as_original(text, strlen(text));
 			if (!good)
 				diag("escape %s at %zu", escs[e], at);
@@ -237,8 +243,10 @@ test_escapes(void)
 	for (size_t at = 100; at < 140 && good; at++) {
 		char *head = repeat('h', at);
 
-		snprintf(text, sizeof(text), "[\"%s\\ud83d\\ude00\\ud83d\\ude00"
-		         "\\ud83d\\ude00xyz\"]", head);
+		snprintf(text, sizeof(text),
+			 "[\"%s\\ud83d\\ude00\\ud83d\\ude00"
+			 "\\ud83d\\ude00xyz\"]",
+			 head);
 		good = reads_as_original(text, strlen(text));
 		free(head);
 	}
@@ -250,10 +258,11 @@ test_escapes(void)
 		for (size_t at = 130; at < 270 && good; at++) {
 			char *head = repeat('h', at), *rest = repeat('t', 90);
 
-			snprintf(text, sizeof(text), "{\"s\":\"%s%s%s\",\"n\":1}",
-			         head, tail_escs[e], rest);
-			good = e < 8 ? reads_as_original(text, strlen(text)) :
-			    stays_invalid(text, strlen(text));
+			snprintf(text, sizeof(text),
+				 "{\"s\":\"%s%s%s\",\"n\":1}", head,
+				 tail_escs[e], rest);
+			good = e < 8 ? reads_as_original(text, strlen(text))
+				     : stays_invalid(text, strlen(text));
 			if (!good)
 				diag("tail escape %s at %zu", tail_escs[e], at);
 			free(head);
@@ -268,8 +277,8 @@ test_escapes(void)
 static void
 test_invalid_tail(void)
 {
-	static const char *const bad[] = { "\\x", "\\u12g4", "\\U0041",
-		"\\u12", "\0", "\\" };
+	static const char *const bad[] = { "\\x",   "\\u12g4", "\\U0041",
+					   "\\u12", "\0",      "\\" };
 	char text[1024];
 	bool good = true;
 
@@ -279,7 +288,7 @@ test_invalid_tail(void)
 			size_t len;
 
 			len = (size_t)snprintf(text, sizeof(text),
-			                       "{\"s\":\"%s", head);
+					       "{\"s\":\"%s", head);
 			memcpy(text + len, bad[i], strlen(bad[i]) + 1);
 			len += bad[i][0] ? strlen(bad[i]) : 1;
 			memcpy(text + len, "zz\"}", 5);
@@ -318,14 +327,20 @@ static void
 test_fixtures(void)
 {
 	static const char *const names[] = { "anthropic.json",
-		"cloudcode.json", "cloudcode_request.json",
-		"gemini_public.json", "gemini_public_stream_array.json",
-		"openai_chat.json", "openai_responses.json",
-		"anthropic_stream.sse",
-		"anthropic_stream_error.sse", "cloudcode_stream.sse",
-		"cloudcode_trailing_usage.sse", "gemini_public_stream.sse",
-		"gemini_stream_growing_usage.sse", "openai_chat_stream.sse",
-		"openai_responses_stream.sse" };
+					     "cloudcode.json",
+					     "cloudcode_request.json",
+					     "gemini_public.json",
+					     "gemini_public_stream_array.json",
+					     "openai_chat.json",
+					     "openai_responses.json",
+					     "anthropic_stream.sse",
+					     "anthropic_stream_error.sse",
+					     "cloudcode_stream.sse",
+					     "cloudcode_trailing_usage.sse",
+					     "gemini_public_stream.sse",
+					     "gemini_stream_growing_usage.sse",
+					     "openai_chat_stream.sse",
+					     "openai_responses_stream.sse" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t len = 0, events = 0;
@@ -336,9 +351,10 @@ test_fixtures(void)
 			good = reads_as_original(buf, len);
 			events = 1;
 		}
-		for (line = good && strstr(names[i], ".sse") ?
-		     strtok_r(buf, "\r\n", &save) : NULL; line && good;
-		     line = strtok_r(NULL, "\r\n", &save)) {
+		for (line = good && strstr(names[i], ".sse")
+				    ? strtok_r(buf, "\r\n", &save)
+				    : NULL;
+		     line && good; line = strtok_r(NULL, "\r\n", &save)) {
 			if (strncmp(line, "data:", 5) != 0)
 				continue;
 			good = reads_as_original(line + 5, strlen(line + 5));
@@ -352,18 +368,21 @@ test_fixtures(void)
 
 /* A stream event of Cloud Code's shape. */
 static size_t
-event(char *out, size_t size, const char *text, long tokens,
-      const char *model, const char *finish)
+event(char *out, size_t size, const char *text, long tokens, const char *model,
+      const char *finish)
 {
-	return (size_t)snprintf(out, size, "{\"response\": {\"candidates\": "
-	    "[{\"content\": {\"role\": \"model\",\"parts\": "
-	    "[{\"text\": \"%s\"}]}%s%s%s}],\"usageMetadata\": "
-	    "{\"promptTokenCount\": 14876,\"candidatesTokenCount\": %ld,"
-	    "\"totalTokenCount\": %ld},"
-	    "\"modelVersion\": \"%s\",\"responseId\": \"r-%ld\"},"
-	    "\"traceId\": \"7c2e\"}", text, finish ? ",\"finishReason\": \"" :
-	    "", finish ? finish : "", finish ? "\"" : "", tokens,
-	    14876 + tokens, model, tokens);
+	return (size_t)snprintf(
+		out, size,
+		"{\"response\": {\"candidates\": "
+		"[{\"content\": {\"role\": \"model\",\"parts\": "
+		"[{\"text\": \"%s\"}]}%s%s%s}],\"usageMetadata\": "
+		"{\"promptTokenCount\": 14876,\"candidatesTokenCount\": %ld,"
+		"\"totalTokenCount\": %ld},"
+		"\"modelVersion\": \"%s\",\"responseId\": \"r-%ld\"},"
+		"\"traceId\": \"7c2e\"}",
+		text, finish ? ",\"finishReason\": \"" : "",
+		finish ? finish : "", finish ? "\"" : "", tokens,
+		14876 + tokens, model, tokens);
 }
 
 static bool
@@ -374,7 +393,7 @@ alike(const char *a, size_t alen, const char *b, size_t blen)
 	char *pa = prune_text(a, alen, 0, &na, &sa);
 	char *pb = prune_text(b, blen, 0, &nb, &sb);
 	bool same = na >= 0 && nb >= 0 &&
-	    prune_alike(pa, (size_t)na, &sa, pb, (size_t)nb, &sb);
+		    prune_alike(pa, (size_t)na, &sa, pb, (size_t)nb, &sb);
 
 	free(pa);
 	free(pb);
@@ -404,7 +423,8 @@ test_alike(void)
 	ok(alike("{\"a\":-123456789012345678}", 25, "{\"a\":0}", 7),
 	   "18 digits are an int64 whatever they are");
 	ok(!alike("{\"a\":1234567890123456789}", 25,
-	          "{\"a\":1234567890123456788}", 25), "19 digits compared");
+		  "{\"a\":1234567890123456788}", 25),
+	   "19 digits compared");
 	ok(!alike("{\"a\":1}", 7, "{\"b\":1}", 7), "another key");
 	ok(!alike("{\"a\":\"x\"}", 9, "{\"a\":1}", 7), "a string and an int");
 	ok(!alike("{\"type\":\"x\"}", 12, "{\"type\":\"y\"}", 12),
@@ -434,12 +454,11 @@ alike_raw(const char *a, const char *b)
 	bool same;
 
 	sr.keys = keys;
-	same = na >= 0 && prune_alike_raw(a, strlen(a), &sa, b, strlen(b),
-	                                  &sr);
+	same = na >= 0 && prune_alike_raw(a, strlen(a), &sa, b, strlen(b), &sr);
 	if (same) {
 		pb = prune_text(b, strlen(b), 0, &nb, &sb);
-		if (!(nb >= 0 && prune_alike(pa, (size_t)na, &sa, pb,
-		                             (size_t)nb, &sb)))
+		if (!(nb >= 0 &&
+		      prune_alike(pa, (size_t)na, &sa, pb, (size_t)nb, &sb)))
 			diag("prune_alike_raw() but not prune_alike(): %s", b);
 	}
 	free(pa);
@@ -451,27 +470,35 @@ static void
 test_alike_raw(void)
 {
 	static const char a[] = "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
-	    "\"l\":[1,\"q\"]}";
+				"\"l\":[1,\"q\"]}";
 
 	ok(alike_raw(a, "{\"a\": \"yyy\\n\\u00e9\", \"n\":-345,"
-	   "\"model\":\"m\",\"l\":[0,\"\\\"r\"]}"),
+			"\"model\":\"m\",\"l\":[0,\"\\\"r\"]}"),
 	   "raw: other strings and integers in the spans");
 	ok(!alike_raw(a, "{\"a\":\"xx\", \"n\":12,\"model\":\"m\","
-	   "\"l\":[1,\"q\"]}"), "raw: other space: not alike");
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: other space: not alike");
 	ok(!alike_raw(a, "{\"a\": \"x\\x\", \"n\":12,\"model\":\"m\","
-	   "\"l\":[1,\"q\"]}"), "raw: a bad escape in a span");
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: a bad escape in a span");
 	ok(!alike_raw(a, "{\"a\": \"x\\u00g0\", \"n\":12,\"model\":\"m\","
-	   "\"l\":[1,\"q\"]}"), "raw: a bad \\u escape in a span");
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: a bad \\u escape in a span");
 	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":012,\"model\":\"m\","
-	   "\"l\":[1,\"q\"]}"), "raw: a leading zero");
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: a leading zero");
 	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":1234567890123456789,"
-	   "\"model\":\"m\",\"l\":[1,\"q\"]}"), "raw: 19 digits");
+			 "\"model\":\"m\",\"l\":[1,\"q\"]}"),
+	   "raw: 19 digits");
 	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":1.5,\"model\":\"m\","
-	   "\"l\":[1,\"q\"]}"), "raw: a double");
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: a double");
 	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"M\","
-	   "\"l\":[1,\"q\"]}"), "raw: another model");
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: another model");
 	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
-	   "\"l\":[1,\"q\"]} "), "raw: a byte more at the end");
+			 "\"l\":[1,\"q\"]} "),
+	   "raw: a byte more at the end");
 	ok(!alike_raw(a, "{\"a\": \"xx"), "raw: cut in a span");
 }
 
@@ -490,7 +517,7 @@ test_parse(void)
 	p += sprintf(p, "\"}]},\"model\":\"m-1\"}");
 	o = prune_parse(tok, body, (size_t)(p - body), 1 << 20, slice);
 	ok(json_object_object_get_ex(o, "model", &m) &&
-	   strcmp(json_object_get_string(m), "m-1") == 0,
+		   strcmp(json_object_get_string(m), "m-1") == 0,
 	   "a 3 MiB body read within a 1 MiB bound, the model at its end");
 	json_object_put(o);
 	o = prune_parse(tok, "{\"model\":\"c\"} /* x */", 21, 64, slice);

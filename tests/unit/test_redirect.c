@@ -29,7 +29,7 @@ main(void)
 	       "a negated match does not cover the uid it names");
 	is_int(redirect_rules_cover(rules, 0), 0, "root is not covered");
 	is_int(redirect_rules_cover("", 999), 0, "no rules, nothing covered");
-	is_int(redirect_rules_cover("-A OUTPUT -m owner --uid-owner 99",
-				    99), 0, "a rule without a jump is none");
+	is_int(redirect_rules_cover("-A OUTPUT -m owner --uid-owner 99", 99), 0,
+	       "a rule without a jump is none");
 	return tap_done();
 }

@@ -22,17 +22,23 @@ static const struct {
 	bool colour;
 	const char *what;
 } cases[] = {
-	{ "day", "day", 0, false, "by day: thousands separators, dollars, "
+	{ "day", "day", 0, false,
+	  "by day: thousands separators, dollars, "
 	  "an unpriced total marked and explained" },
-	{ "day", "day-80", 80, false, "80 columns: the cache columns left "
+	{ "day", "day-80", 80, false,
+	  "80 columns: the cache columns left "
 	  "out, and said so" },
-	{ "day", "day-40", 40, false, "40 columns: date, total and cost; "
+	{ "day", "day-40", 40, false,
+	  "40 columns: date, total and cost; "
 	  "notes wrapped" },
-	{ "day", "day-colour", 0, true, "colour: cyan title and header, "
+	{ "day", "day-colour", 0, true,
+	  "colour: cyan title and header, "
 	  "yellow totals and note" },
-	{ "day-model", "day-model", 0, false, "by day,model: each day once, "
+	{ "day-model", "day-model", 0, false,
+	  "by day,model: each day once, "
 	  "labels, control characters as '?', a null cost as '-*'" },
-	{ "agent-key", "agent-key-30", 30, false, "30 columns: text cut "
+	{ "agent-key", "agent-key-30", 30, false,
+	  "30 columns: text cut "
 	  "with '~', an OAuth key marked" },
 	{ "empty", "empty", 0, false, "no groups: says so" },
 };
@@ -62,8 +68,8 @@ slurp(const char *name, const char *ext)
 
 /* The table for doc at (width, colour), or NULL (err says why). */
 static char *
-render(struct json_object *doc, unsigned width, bool colour, int *rc,
-       char *err, size_t errlen)
+render(struct json_object *doc, unsigned width, bool colour, int *rc, char *err,
+       size_t errlen)
 {
 	struct report_style st = { .width = width, .colour = colour };
 	char *buf = NULL;
@@ -83,14 +89,14 @@ test_golden(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *text = slurp(cases[i].doc, "json");
 		char *want = slurp(cases[i].golden, "txt"), *got = NULL;
-		struct json_object *doc = text ? json_tokener_parse(text) :
-					  NULL;
+		struct json_object *doc =
+			text ? json_tokener_parse(text) : NULL;
 		char err[128] = "";
 		int rc = -1;
 
 		if (doc)
-			got = render(doc, cases[i].width, cases[i].colour,
-				     &rc, err, sizeof(err));
+			got = render(doc, cases[i].width, cases[i].colour, &rc,
+				     err, sizeof(err));
 		ok(rc == 0 && want && got && strcmp(got, want) == 0, "%s",
 		   cases[i].what);
 		if (got && want && strcmp(got, want) != 0)
@@ -130,16 +136,28 @@ test_tz(void)
 {
 	static const struct {
 		const char *in;
-		long off;	/* -1: refused */
+		long off; /* -1: refused */
 	} t[] = {
-		{ "Z", 0 }, { "+00:00", 0 }, { "+09:00", 9 * 3600 },
-		{ "-05:00", -5 * 3600 }, { "+0530", 5 * 3600 + 1800 },
-		{ "-0930", -(9 * 3600 + 1800) }, { "+14", 14 * 3600 },
-		{ " 01:00", 3600 }, { "+14:00", 14 * 3600 },
-		{ "+14:01", -1 }, { "+15:00", -1 }, { "+01:60", -1 },
-		{ "+1", -1 }, { "+01:", -1 }, { "+01:0", -1 },
-		{ "+01:000", -1 }, { "01:00", -1 }, { "", -1 },
-		{ "UTC", -1 }, { "+01:00x", -1 },
+		{ "Z", 0 },
+		{ "+00:00", 0 },
+		{ "+09:00", 9 * 3600 },
+		{ "-05:00", -5 * 3600 },
+		{ "+0530", 5 * 3600 + 1800 },
+		{ "-0930", -(9 * 3600 + 1800) },
+		{ "+14", 14 * 3600 },
+		{ " 01:00", 3600 },
+		{ "+14:00", 14 * 3600 },
+		{ "+14:01", -1 },
+		{ "+15:00", -1 },
+		{ "+01:60", -1 },
+		{ "+1", -1 },
+		{ "+01:", -1 },
+		{ "+01:0", -1 },
+		{ "+01:000", -1 },
+		{ "01:00", -1 },
+		{ "", -1 },
+		{ "UTC", -1 },
+		{ "+01:00x", -1 },
 	};
 	char buf[16];
 	long off;

@@ -28,7 +28,7 @@
 
 struct fakedns {
 	pid_t pid;
-	char spec[32];		/* "127.0.0.1:PORT" */
+	char spec[32]; /* "127.0.0.1:PORT" */
 	char log[256];
 };
 
@@ -55,7 +55,7 @@ fakedns_start(struct fakedns *f, const char *name, const char *const *args)
 	struct pollfd p;
 
 	snprintf(script, sizeof(script), "%s/tests/helpers/fakedns.py",
-	         src ? src : "..");
+		 src ? src : "..");
 	snprintf(f->log, sizeof(f->log), "%s/%s.log", tmpdir, name);
 	argv[n++] = py && *py ? py : "python3";
 	argv[n++] = script;
@@ -127,9 +127,20 @@ static void
 test_parsers(void)
 {
 	static const char *const bad[] = {
-		"", "1.2.3", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536",
-		"1.2.3.4:53x", "[::1", "[::1]x", "[::1]:", "[1.2.3.4]:53",
-		"dns.example", "1.2.3.4:+53", "1.2.3.4:-1", "::g",
+		"",
+		"1.2.3",
+		"1.2.3.4:",
+		"1.2.3.4:0",
+		"1.2.3.4:65536",
+		"1.2.3.4:53x",
+		"[::1",
+		"[::1]x",
+		"[::1]:",
+		"[1.2.3.4]:53",
+		"dns.example",
+		"1.2.3.4:+53",
+		"1.2.3.4:-1",
+		"::g",
 	};
 	struct resolve_server s;
 	enum resolve_mode m;
@@ -137,27 +148,33 @@ test_parsers(void)
 	size_t i;
 
 	ok(resolve_server_parse("8.8.8.8", &s) == 0 && s.family == AF_INET &&
-	   s.port == 53, "server 8.8.8.8 -> v4 port 53");
+		   s.port == 53,
+	   "server 8.8.8.8 -> v4 port 53");
 	ok(resolve_server_parse("127.0.0.1:5353", &s) == 0 &&
-	   s.family == AF_INET && s.port == 5353, "server with port");
+		   s.family == AF_INET && s.port == 5353,
+	   "server with port");
 	ok(resolve_server_parse("[::1]:5300", &s) == 0 &&
-	   s.family == AF_INET6 && s.port == 5300, "server [v6]:port");
+		   s.family == AF_INET6 && s.port == 5300,
+	   "server [v6]:port");
 	ok(resolve_server_parse("[::1]", &s) == 0 && s.port == 53,
 	   "server [v6]");
 	ok(resolve_server_parse("2001:db8::1", &s) == 0 &&
-	   s.family == AF_INET6 && s.port == 53, "server bare v6");
+		   s.family == AF_INET6 && s.port == 53,
+	   "server bare v6");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(resolve_server_parse(bad[i], &s) < 0,
 		   "server \"%s\" rejected", bad[i]);
 
 	ok(resolve_mode_parse("dns", &m) == 0 && m == RESOLVE_DNS &&
-	   resolve_mode_parse("original", &m) == 0 &&
-	   m == RESOLVE_ORIGINAL && resolve_mode_parse("system", &m) == 0 &&
-	   m == RESOLVE_SYSTEM && resolve_mode_parse("DNS", &m) < 0,
+		   resolve_mode_parse("original", &m) == 0 &&
+		   m == RESOLVE_ORIGINAL &&
+		   resolve_mode_parse("system", &m) == 0 &&
+		   m == RESOLVE_SYSTEM && resolve_mode_parse("DNS", &m) < 0,
 	   "mode names");
 
 	ok(resolve_host_valid("api.test") && resolve_host_valid("a-b_c.d.") &&
-	   resolve_host_valid("localhost"), "valid host names");
+		   resolve_host_valid("localhost"),
+	   "valid host names");
 	memset(big, 'a', 64);
 	big[64] = '\0';
 	ok(!resolve_host_valid(big), "64-char label rejected");
@@ -169,9 +186,10 @@ test_parsers(void)
 	big[254] = '\0';
 	ok(!resolve_host_valid(big), "254-char name rejected");
 	ok(!resolve_host_valid("") && !resolve_host_valid(".") &&
-	   !resolve_host_valid("a..b") && !resolve_host_valid(".a") &&
-	   !resolve_host_valid("a b") && !resolve_host_valid("a/b") &&
-	   !resolve_host_valid(NULL), "malformed host names rejected");
+		   !resolve_host_valid("a..b") && !resolve_host_valid(".a") &&
+		   !resolve_host_valid("a b") && !resolve_host_valid("a/b") &&
+		   !resolve_host_valid(NULL),
+	   "malformed host names rejected");
 }
 
 static void
@@ -236,16 +254,17 @@ test_dns(const struct fakedns *f)
 	       -ENOENT, "NXDOMAIN without fallback -> -ENOENT");
 
 	total = queries(f, NULL, NULL);
-	ok(resolver_lookup(r, "127.0.0.1", "192.0.2.7", addr,
-	                   sizeof(addr)) == 0, "IPv4 literal");
+	ok(resolver_lookup(r, "127.0.0.1", "192.0.2.7", addr, sizeof(addr)) ==
+		   0,
+	   "IPv4 literal");
 	is_str(addr, "127.0.0.1", "IPv4 literal is itself");
 	ok(resolver_lookup(r, "[::1]", NULL, addr, sizeof(addr)) == 0,
 	   "bracketed IPv6 literal");
 	is_str(addr, "::1", "IPv6 literal is itself");
 	is_int(queries(f, NULL, NULL), total, "literals made no query");
 
-	is_int(resolver_lookup(r, "bad..host", "192.0.2.7", addr,
-	                       sizeof(addr)), -EINVAL, "invalid host -> -EINVAL");
+	is_int(resolver_lookup(r, "bad..host", "192.0.2.7", addr, sizeof(addr)),
+	       -EINVAL, "invalid host -> -EINVAL");
 	is_int(resolver_lookup(r, "six.test", NULL, addr, 3), -ENOSPC,
 	       "small buffer -> -ENOSPC");
 	resolver_free(r);
@@ -309,7 +328,8 @@ test_modes(const struct fakedns *f)
 
 	if (!ok(r != NULL, "original resolver created"))
 		return;
-	ok(resolver_lookup(r, "orig.test", "192.0.2.9", addr, sizeof(addr)) == 0,
+	ok(resolver_lookup(r, "orig.test", "192.0.2.9", addr, sizeof(addr)) ==
+		   0,
 	   "original mode uses the fallback");
 	is_str(addr, "192.0.2.9", "original destination");
 	is_int(resolver_lookup(r, "orig.test", NULL, addr, sizeof(addr)),
@@ -320,7 +340,8 @@ test_modes(const struct fakedns *f)
 	r = resolver_new(RESOLVE_SYSTEM, NULL, 0, 0);
 	if (!ok(r != NULL, "system resolver created"))
 		return;
-	ok(resolver_lookup(r, "localhost", "192.0.2.9", addr, sizeof(addr)) == 0,
+	ok(resolver_lookup(r, "localhost", "192.0.2.9", addr, sizeof(addr)) ==
+		   0,
 	   "system mode resolves localhost");
 	ok(strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0,
 	   "localhost is loopback (%s)", addr);
@@ -341,7 +362,7 @@ burst_run(void *arg)
 
 	pthread_barrier_wait(b->bar);
 	b->rc = resolver_lookup(b->r, "burst.test", NULL, b->addr,
-	                        sizeof(b->addr));
+				sizeof(b->addr));
 	return NULL;
 }
 
@@ -380,11 +401,14 @@ int
 main(void)
 {
 	static const char *const main_args[] = {
-		"--record", "a.test=10.1.2.3", "--record", "six.test=::1",
-		"--record", "both.test=10.0.0.2", "--record", "both.test=::2",
+		"--record", "a.test=10.1.2.3",
+		"--record", "six.test=::1",
+		"--record", "both.test=10.0.0.2",
+		"--record", "both.test=::2",
 		"--record", "orig.test=10.3.3.3",
 		"--record", "fo.test=10.4.4.4",
-		"--ttl", "60", NULL,
+		"--ttl",    "60",
+		NULL,
 	};
 	static const char *const ttl_args[] = {
 		"--record", "a.test=10.1.2.3", "--ttl", "1", NULL,

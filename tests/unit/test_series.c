@@ -116,48 +116,55 @@ test_model_cap(void)
 		series_record(s, &r);
 	}
 	fill(&r, "api.anthropic.com", "model-01", "agent-a", 1000);
-	series_record(s, &r);		/* an own row still counts */
+	series_record(s, &r); /* an own row still counts */
 	fill(&r, "api.anthropic.com", "model-99", "agent-a", 100);
-	series_record(s, &r);		/* a second model folded */
+	series_record(s, &r); /* a second model folded */
 	render(s, buf, METRICS_MAX);
 	is_int(count_lines(buf, "gen_ai_client_token_usage_total{"),
 	       5 * (SERIES_MODELS_MAX + 1), "%d models + other, 5 types each",
 	       SERIES_MODELS_MAX);
 	is_int(count_lines(buf, "antigravity_proxy_cost_usd_total{"),
 	       SERIES_MODELS_MAX + 1, "one cost series per row");
-	snprintf(want, sizeof(want), "gen_ai_client_token_usage_total{"
+	snprintf(want, sizeof(want),
+		 "gen_ai_client_token_usage_total{"
 		 "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
 		 "\"model-%02d\",gen_ai_token_type=\"input\"}",
 		 SERIES_MODELS_MAX + 1);
 	ok(sample(buf, want) < 0, "model %d has no series of its own",
 	   SERIES_MODELS_MAX + 1);
-	is_int(sample(buf, "gen_ai_client_token_usage_total{"
+	is_int(sample(buf,
+		      "gen_ai_client_token_usage_total{"
 		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
 		      "\"other\",gen_ai_token_type=\"input\"}"),
 	       SERIES_MODELS_MAX + 1 + 100, "other has both folded models");
-	is_int(sample(buf, "gen_ai_client_token_usage_total{"
+	is_int(sample(buf,
+		      "gen_ai_client_token_usage_total{"
 		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
 		      "\"model-01\",gen_ai_token_type=\"output\"}"),
 	       2 * 1001, "model-01 keeps counting after the cap");
-	is_int(sample(buf, "antigravity_proxy_model_requests_total{"
+	is_int(sample(buf,
+		      "antigravity_proxy_model_requests_total{"
 		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
-		      "\"other\"}"), 2, "other: two responses");
+		      "\"other\"}"),
+	       2, "other: two responses");
 	is_int(sample(buf, "antigravity_proxy_metrics_folded_total"
-		      "{label=\"gen_ai_response_model\"}"), 2,
-	       "two records folded");
+			   "{label=\"gen_ai_response_model\"}"),
+	       2, "two records folded");
 	is_int(sample(buf, "antigravity_proxy_metrics_folded_total"
-		      "{label=\"gen_ai_agent_name\"}"), 0, "no agent folded");
+			   "{label=\"gen_ai_agent_name\"}"),
+	       0, "no agent folded");
 	/* A new provider past the cap gets an "other" of its own. */
 	fill(&r, "api.openai.com", "gpt-x", "", 7);
 	series_record(s, &r);
 	render(s, buf, METRICS_MAX);
-	is_int(sample(buf, "gen_ai_client_token_usage_total{"
+	is_int(sample(buf,
+		      "gen_ai_client_token_usage_total{"
 		      "gen_ai_provider_name=\"openai\",gen_ai_response_model="
-		      "\"other\",gen_ai_token_type=\"input\"}"), 7,
-	       "a provider's first model past the cap: its own other");
+		      "\"other\",gen_ai_token_type=\"input\"}"),
+	       7, "a provider's first model past the cap: its own other");
 	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
-		      "{gen_ai_agent_name=\"unknown\"}"), 1,
-	       "an unattributed record's agent is unknown");
+			   "{gen_ai_agent_name=\"unknown\"}"),
+	       1, "an unattributed record's agent is unknown");
 	free(buf);
 	series_free(s);
 }
@@ -180,16 +187,20 @@ test_agent_cap(void)
 	is_int(count_lines(buf, "antigravity_proxy_agent_cost_usd_total{"),
 	       SERIES_AGENTS_MAX + 1, "%d agents + other", SERIES_AGENTS_MAX);
 	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
-		      "{gen_ai_agent_name=\"other\"}"), 2, "two agents in other");
+			   "{gen_ai_agent_name=\"other\"}"),
+	       2, "two agents in other");
 	is_int(sample(buf, "antigravity_proxy_metrics_folded_total"
-		      "{label=\"gen_ai_agent_name\"}"), 2, "two records folded");
+			   "{label=\"gen_ai_agent_name\"}"),
+	       2, "two records folded");
 	for (i = 1; i <= SERIES_AGENTS_MAX; i++) {
-		snprintf(name, sizeof(name), "antigravity_proxy_agent_cost_"
-			 "usd_total{gen_ai_agent_name=\"agent-%02d\"}", i);
+		snprintf(name, sizeof(name),
+			 "antigravity_proxy_agent_cost_"
+			 "usd_total{gen_ai_agent_name=\"agent-%02d\"}",
+			 i);
 		sum += sample(buf, name);
 	}
 	sum += sample(buf, "antigravity_proxy_agent_cost_usd_total"
-		      "{gen_ai_agent_name=\"other\"}");
+			   "{gen_ai_agent_name=\"other\"}");
 	ok(sum == 0.25 * (SERIES_AGENTS_MAX + 2), "agent costs add up: %g",
 	   sum);
 	free(buf);
@@ -206,32 +217,41 @@ test_escape_and_skip(void)
 	fill(&r, "api.anthropic.com", "we\"ird\\mo\ndel", "a\"b", 3);
 	series_record(s, &r);
 	fill(&r, "api.anthropic.com", "", "x", 5);
-	r.has_usage = false;		/* no model, no usage: no row */
+	r.has_usage = false; /* no model, no usage: no row */
 	series_record(s, &r);
-	fill(&r, "api.anthropic.com", "", "x", 5);	/* usage, no model */
-	series_record(s, &r);
-	render(s, buf, METRICS_MAX);
-	is_int(sample(buf, "gen_ai_client_token_usage_total{"
-		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
-		      "\"we\\\"ird\\\\mo\\ndel\",gen_ai_token_type=\"input\"}"), 3,
-	       "a model's quote, backslash and newline escaped");
-	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
-		      "{gen_ai_agent_name=\"a\\\"b\"}"), 1, "an agent's too");
-	is_int(sample(buf, "antigravity_proxy_model_requests_total{"
-		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
-		      "\"unknown\"}"), 1, "usage without a model: \"unknown\"");
-	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
-		      "{gen_ai_agent_name=\"x\"}"), 1,
-	       "a record with neither is not counted");
-	fill(&r, "api.anthropic.com", "bad\xff\xc3(mod\xc3\xa8le\xe2\x82", "", 4);
+	fill(&r, "api.anthropic.com", "", "x", 5); /* usage, no model */
 	series_record(s, &r);
 	render(s, buf, METRICS_MAX);
-	is_int(sample(buf, "antigravity_proxy_model_requests_total{"
+	is_int(sample(buf,
+		      "gen_ai_client_token_usage_total{"
 		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
-		      "\"bad?" "?(mod\xc3\xa8le?" "?\"}"), 1,
-	       "bytes that are not UTF-8 become '?', UTF-8 is kept");
+		      "\"we\\\"ird\\\\mo\\ndel\",gen_ai_token_type=\"input\"}"),
+	       3, "a model's quote, backslash and newline escaped");
+	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
+			   "{gen_ai_agent_name=\"a\\\"b\"}"),
+	       1, "an agent's too");
+	is_int(sample(buf,
+		      "antigravity_proxy_model_requests_total{"
+		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
+		      "\"unknown\"}"),
+	       1, "usage without a model: \"unknown\"");
+	is_int(sample(buf, "antigravity_proxy_agent_requests_total"
+			   "{gen_ai_agent_name=\"x\"}"),
+	       1, "a record with neither is not counted");
+	fill(&r, "api.anthropic.com", "bad\xff\xc3(mod\xc3\xa8le\xe2\x82", "",
+	     4);
+	series_record(s, &r);
+	render(s, buf, METRICS_MAX);
+	is_int(sample(buf,
+		      "antigravity_proxy_model_requests_total{"
+		      "gen_ai_provider_name=\"anthropic\",gen_ai_response_model="
+		      "\"bad?"
+		      "?(mod\xc3\xa8le?"
+		      "?\"}"),
+	       1, "bytes that are not UTF-8 become '?', UTF-8 is kept");
 	ok(strstr(buf, "# TYPE gen_ai_client_token_usage_total counter\n") &&
-	   strstr(buf, "# HELP antigravity_proxy_metrics_folded_total "),
+		   strstr(buf,
+			  "# HELP antigravity_proxy_metrics_folded_total "),
 	   "HELP and TYPE lines");
 	free(buf);
 	series_free(s);
@@ -248,8 +268,8 @@ recorder(void *arg)
 
 	for (int i = 0; i < PER_THREAD; i++) {
 		snprintf(model, sizeof(model), "m%ld", (id * 7 + i) % 40);
-		fill(&r, i % 2 ? "api.openai.com" : "api.anthropic.com",
-		     model, "agent", 1);
+		fill(&r, i % 2 ? "api.openai.com" : "api.anthropic.com", model,
+		     "agent", 1);
 		series_record(shared, &r);
 	}
 	return NULL;
@@ -272,7 +292,8 @@ test_concurrent(void)
 		pthread_join(th[i], NULL);
 	n = render(shared, buf, METRICS_MAX);
 	ok(n > 0 && n < METRICS_MAX - 1, "/metrics fits: %zu bytes", n);
-	is_int(sample(buf, "antigravity_proxy_agent_token_usage_total{"
+	is_int(sample(buf,
+		      "antigravity_proxy_agent_token_usage_total{"
 		      "gen_ai_agent_name=\"agent\",gen_ai_token_type=\"input\"}"),
 	       THREADS * PER_THREAD, "every record counted once");
 	series_free(shared);
@@ -298,8 +319,10 @@ test_short_buffer(void)
 		if (n >= len || strlen(buf) != n || (n && buf[n - 1] != '\n'))
 			whole = false;
 	}
-	ok(full > 0 && whole, "every cut of the %zu-byte text ends after a "
-	   "whole line", full);
+	ok(full > 0 && whole,
+	   "every cut of the %zu-byte text ends after a "
+	   "whole line",
+	   full);
 	series_free(s);
 	free(buf);
 }

@@ -42,8 +42,7 @@ run_sh(const char *user, const char *script, char *out, size_t len)
 		return -1;
 	}
 	close(p[1]);
-	while (got + 1 < len && (n = read(p[0], out + got,
-					  len - 1 - got)) > 0)
+	while (got + 1 < len && (n = read(p[0], out + got, len - 1 - got)) > 0)
 		got += (size_t)n;
 	out[got] = '\0';
 	close(p[0]);
@@ -60,13 +59,15 @@ test_env(const char *me)
 
 	setenv("SSL_CERT_FILE", "/inherited/wrong.pem", 1);
 	setenv("AGP_KEEP", "kept", 1);
-	is_int(run_sh(me, "echo $SSL_CERT_FILE $SSL_CERT_DIR "
+	is_int(run_sh(me,
+		      "echo $SSL_CERT_FILE $SSL_CERT_DIR "
 		      "$NODE_EXTRA_CA_CERTS $REQUESTS_CA_BUNDLE "
 		      "$CURL_CA_BUNDLE $AGP_KEEP; "
-		      "env | grep -c ^SSL_CERT_FILE=", out,
-		      sizeof(out)), 0, "the child ran");
-	is_str(out, BUNDLE " /dev/null " BUNDLE " " BUNDLE " " BUNDLE
-	       " kept\n1\n",
+		      "env | grep -c ^SSL_CERT_FILE=",
+		      out, sizeof(out)),
+	       0, "the child ran");
+	is_str(out,
+	       BUNDLE " /dev/null " BUNDLE " " BUNDLE " " BUNDLE " kept\n1\n",
 	       "trust variables set once over the inherited environment");
 	run_sh(me, "echo $HOME", out, sizeof(out));
 	ok(pw && strncmp(out, pw->pw_dir, strlen(pw->pw_dir)) == 0,
@@ -93,7 +94,8 @@ test_status(const char *me)
 	signal(SIGPIPE, SIG_IGN);
 	/* Only the classic signals: glibc reserves 32 and 33, and a test
 	 * harness may have them ignored. */
-	run_sh(me, "grep -E '^Sig(Blk|Ign)' /proc/self/status | "
+	run_sh(me,
+	       "grep -E '^Sig(Blk|Ign)' /proc/self/status | "
 	       "while read k v; do echo $k $((0x$v & 0x7fffffff)); done",
 	       out, sizeof(out));
 	is_str(out, "SigBlk: 0\nSigIgn: 0\n",
@@ -121,8 +123,8 @@ test_status(const char *me)
 static void
 test_missing_user(void)
 {
-	struct spawn_cmd *c = spawn_cmd_new("/bin/true", NULL, 0,
-					    "agp-no-such-user", BUNDLE);
+	struct spawn_cmd *c =
+		spawn_cmd_new("/bin/true", NULL, 0, "agp-no-such-user", BUNDLE);
 
 	ok(c && c->user_missing && c->mode == SPAWN_SELF,
 	   "a missing user: run as ourselves, flagged for the warning");
@@ -147,15 +149,21 @@ test_drop(void)
 	ok(c && c->mode == SPAWN_DROP && c->uid == pw->pw_uid,
 	   "as root: drop to the user directly");
 	spawn_cmd_free(c);
-	snprintf(want, sizeof(want), "%lu %lu %lu /nonexistent/agp "
-		 TEST_USER "\n", (unsigned long)pw->pw_uid,
-		 (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
-	is_int(run_sh(TEST_USER, "echo $(id -u) $(id -ru) $(id -G) $HOME "
-		      "$USER", out, sizeof(out)), 0, "ran as " TEST_USER);
-	is_str(out, want, "uid, real uid, groups, HOME and USER are the "
+	snprintf(want, sizeof(want),
+		 "%lu %lu %lu /nonexistent/agp " TEST_USER "\n",
+		 (unsigned long)pw->pw_uid, (unsigned long)pw->pw_uid,
+		 (unsigned long)pw->pw_gid);
+	is_int(run_sh(TEST_USER,
+		      "echo $(id -u) $(id -ru) $(id -G) $HOME "
+		      "$USER",
+		      out, sizeof(out)),
+	       0, "ran as " TEST_USER);
+	is_str(out, want,
+	       "uid, real uid, groups, HOME and USER are the "
 	       "user's");
 	is_int(run_sh(TEST_USER, "grep ^CapEff /proc/self/status", out,
-		      sizeof(out)), 0, "read its capabilities");
+		      sizeof(out)),
+	       0, "read its capabilities");
 	is_str(out, "CapEff:\t0000000000000000\n", "no capability left");
 	if (system("userdel " TEST_USER) != 0)
 		diag("could not remove " TEST_USER);

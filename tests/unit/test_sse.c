@@ -22,7 +22,7 @@ on_event(void *arg, const char *event, const char *data, size_t len)
 {
 	struct got *g = arg;
 	int w = snprintf(g->s + g->n, sizeof(g->s) - g->n, "%s=%.*s|", event,
-	                 (int)len, data);
+			 (int)len, data);
 
 	if (w > 0 && (size_t)w < sizeof(g->s) - g->n)
 		g->n += (size_t)w;
@@ -95,9 +95,9 @@ test_oversize(void)
 	is_int(dropped, 1, "oversize line counted once");
 	/* many small lines that add up past the bound */
 	snprintf(in, sizeof(in), "%s",
-	         "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n"
-	         "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n"
-	         "data: ok\n\n");
+		 "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n"
+		 "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n"
+		 "data: ok\n\n");
 	is_str(run(in, strlen(in), 3, 64, &dropped), "message=ok|",
 	       "event growing past the bound line by line dropped");
 	is_int(dropped, 1, "and counted");
@@ -115,20 +115,24 @@ main(void)
 	check("lone CR", "data: a\r\rdata: b\r\r", "message=a|message=b|");
 	check("mixed line ends", "data: a\r\ndata: b\rdata: c\n\r\n",
 	      "message=a\nb\nc|");
-	check("CR then LF is one line end", "data: a\r\n\r\n",
+	check("CR then LF is one line end", "data: a\r\n\r\n", "message=a|");
+	check("BOM stripped",
+	      "\xef\xbb\xbf"
+	      "data: a\n\n",
 	      "message=a|");
-	check("BOM stripped", "\xef\xbb\xbf" "data: a\n\n", "message=a|");
 	check("only the first BOM is stripped",
-	      "\xef\xbb\xbf\xef\xbb\xbf" "data: a\n\ndata: b\n\n",
+	      "\xef\xbb\xbf\xef\xbb\xbf"
+	      "data: a\n\ndata: b\n\n",
 	      "message=b|");
-	check("no BOM, first byte like one", "\xef" "data: a\n\ndata: b\n\n",
+	check("no BOM, first byte like one",
+	      "\xef"
+	      "data: a\n\ndata: b\n\n",
 	      "message=b|");
 	check("comments ignored", ": hello\ndata: a\n: mid\ndata: b\n\n",
 	      "message=a\nb|");
 	check("comment then blank line does not dispatch",
 	      ": keep-alive\n\ndata: a\n\n", "message=a|");
-	check("blank lines alone do not dispatch", "\n\n\r\n\r\r\n",
-	      "");
+	check("blank lines alone do not dispatch", "\n\n\r\n\r\r\n", "");
 	check("data: without space", "data:a\n\n", "message=a|");
 	check("only one space stripped", "data:  a\n\n", "message= a|");
 	check("multi-line data joined with LF",
@@ -136,17 +140,16 @@ main(void)
 	      "message={\n\"k\": 1\n}|");
 	check("event name", "event: foo\ndata: 1\n\ndata: 2\n\n",
 	      "foo=1|message=2|");
-	check("event name without data is reset",
-	      "event: foo\n\ndata: 2\n\n", "message=2|");
+	check("event name without data is reset", "event: foo\n\ndata: 2\n\n",
+	      "message=2|");
 	check("id, retry and unknown fields ignored",
-	      "id: 7\nretry: 100\nx-unknown: y\ndata: a\nid\n\n",
-	      "message=a|");
-	check("field without colon: empty data dispatches \"\"",
-	      "data\n\n", "message=|");
+	      "id: 7\nretry: 100\nx-unknown: y\ndata: a\nid\n\n", "message=a|");
+	check("field without colon: empty data dispatches \"\"", "data\n\n",
+	      "message=|");
 	check("empty data line joins as an empty line",
 	      "data: a\ndata:\ndata: b\n\n", "message=a\n\nb|");
-	check("unterminated last event discarded",
-	      "data: a\n\ndata: b\n", "message=a|");
+	check("unterminated last event discarded", "data: a\n\ndata: b\n",
+	      "message=a|");
 	check("UTF-8 kept intact", "data: \xc3\xa7\xf0\x9f\x98\x80\n\n",
 	      "message=\xc3\xa7\xf0\x9f\x98\x80|");
 	check("colon in value", "data: a:b: c\n\n", "message=a:b: c|");

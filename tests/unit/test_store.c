@@ -23,7 +23,7 @@
 #include "tap.h"
 #include "usage.h"
 
-#define T0 1795921262.0		/* 2026-11-29T03:01:02Z */
+#define T0 1795921262.0 /* 2026-11-29T03:01:02Z */
 #define THREADS 16
 #define PER_THREAD 2000
 
@@ -62,8 +62,8 @@ rec(struct usage_record *r, int i, double t)
 	r->time = t;
 	snprintf(r->model, sizeof(r->model), "model-%d", i % 3);
 	snprintf(r->host, sizeof(r->host), "host-%d.test", i % 2);
-	snprintf(r->endpoint, sizeof(r->endpoint), i % 4 ? "messages" :
-		 "streamGenerateContent");
+	snprintf(r->endpoint, sizeof(r->endpoint),
+		 i % 4 ? "messages" : "streamGenerateContent");
 	r->has_usage = true;
 	r->complete = i % 5 != 0;
 	r->status = 200;
@@ -82,8 +82,9 @@ static void
 rm_state(void)
 {
 	static const char *const names[] = {
-		"usage.db", "usage.db-wal", "usage.db-shm", "usage.db-journal",
-		"usage.jsonl", "usage.jsonl.imported", "target", "fifo",
+		"usage.db",	    "usage.db-wal", "usage.db-shm",
+		"usage.db-journal", "usage.jsonl",  "usage.jsonl.imported",
+		"target",	    "fifo",
 	};
 	char p[512];
 
@@ -125,7 +126,7 @@ test_commit_load_window(void)
 			want_win += r[i].input_tokens;
 	}
 	ok(store_commit(s, r, 100, err, sizeof(err)) == 0 &&
-	   store_commit(s, r + 100, 100, err, sizeof(err)) == 0,
+		   store_commit(s, r + 100, 100, err, sizeof(err)) == 0,
 	   "two batches commit");
 	store_free(s);
 	s = store_open(dir, true, err, sizeof(err));
@@ -165,14 +166,14 @@ test_requests(void)
 	ok(s != NULL, "read connection opens");
 	store_filter_init(&f);
 	ok(store_filter_set(&f, "model", "model-1", T0, err, 128) == 0 &&
-	   store_filter_set(&f, "limit", "10", T0, err, 128) == 0,
+		   store_filter_set(&f, "limit", "10", T0, err, 128) == 0,
 	   "filters parse");
 	do {
 		arr = store_requests_json(s, &f, &next);
 		for (size_t i = 0; arr && i < json_object_array_length(arr);
 		     i++) {
-			struct json_object *o = json_object_array_get_idx(arr,
-									  i);
+			struct json_object *o =
+				json_object_array_get_idx(arr, i);
 			const char *m = json_object_get_string(
 				json_object_object_get(o, "model"));
 			int64_t id = json_object_get_int64(
@@ -187,7 +188,8 @@ test_requests(void)
 		f.before = next;
 		pages++;
 	} while (next && pages < 100);
-	is_int(seen, 67, "paging with before= walks every model-1 record once,"
+	is_int(seen, 67,
+	       "paging with before= walks every model-1 record once,"
 	       " newest first");
 	store_filter_init(&f);
 	store_filter_set(&f, "complete", "false", T0, err, 128);
@@ -217,7 +219,8 @@ test_requests(void)
 	ok(store_filter_set(&f, "key", "0123456789", T0, err, 128) < 0,
 	   "a key longer than a fingerprint refused");
 	ok(store_filter_set(&f, "limit", "1001", T0, err, 128) < 0 &&
-	   strstr(err, "1 to 1000"), "limit over 1000 refused: %s", err);
+		   strstr(err, "1 to 1000"),
+	   "limit over 1000 refused: %s", err);
 	ok(store_filter_set(&f, "complete", "maybe", T0, err, 128) < 0,
 	   "bad complete refused");
 	ok(store_filter_set(&f, "before", "-3", T0, err, 128) < 0,
@@ -289,8 +292,9 @@ write_jsonl(const char *name, int n, bool torn)
 
 		rec(&r, i, T0 + i);
 		o = usage_record_to_json(&r);
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o,
-			JSON_C_TO_STRING_PLAIN));
+		fprintf(f, "%s\n",
+			json_object_to_json_string_ext(o,
+						       JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
 	fputs("not json\n", f);
@@ -314,8 +318,9 @@ test_import(void)
 	doc = usage_table_json(t);
 	is_int(jget(doc, "totals", "requests"), 300,
 	       "imported: the torn last and the malformed line skipped");
-	is_int(model_field(doc, "model-1", "input_tokens"), 100 * 100 +
-	       (1 + 298) * 100 / 2, "imported: per-model totals match");
+	is_int(model_field(doc, "model-1", "input_tokens"),
+	       100 * 100 + (1 + 298) * 100 / 2,
+	       "imported: per-model totals match");
 	json_object_put(doc);
 	ledger_free(l);
 	usage_table_free(t);
@@ -361,7 +366,8 @@ refused(const char *name, const char *what)
 	s = store_open(dir, true, err, sizeof(err));
 	ok(s == NULL, "a %s at %s is refused: %s", what, name, err);
 	ok(stat(target, &st) == 0 && st.st_size == 0 &&
-	   (st.st_mode & 0777) == 0644, "its target is untouched");
+		   (st.st_mode & 0777) == 0644,
+	   "its target is untouched");
 	store_free(s);
 }
 
@@ -413,8 +419,11 @@ test_safety(void)
 	rm_state();
 	snprintf(p, sizeof(p), "%s/usage.db", dir);
 	fd = open(p, O_WRONLY | O_CREAT, 0600);
-	ok(write(fd, "garbage, not SQLite at all, but long enough to be a "
-		 "header of a sort", 68) == 68, "a garbage usage.db");
+	ok(write(fd,
+		 "garbage, not SQLite at all, but long enough to be a "
+		 "header of a sort",
+		 68) == 68,
+	   "a garbage usage.db");
 	close(fd);
 	s = store_open(dir, true, err, sizeof(err));
 	ok(!s && strstr(err, "not a usage database"), "is refused: %s", err);
@@ -465,7 +474,8 @@ test_failed_commit(void)
 	sqlite3_open(p, &blocker);
 	/* Another writer holds the lock past the busy timeout. */
 	ok(sqlite3_exec(blocker, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
-	   SQLITE_OK, "another connection holds the write lock");
+		   SQLITE_OK,
+	   "another connection holds the write lock");
 	for (i = 0; i < 50; i++) {
 		rec(&r, i, T0 + i);
 		ledger_append(l, &r);
@@ -546,7 +556,7 @@ test_concurrent(void)
 		pthread_create(&th[i], NULL, recorder, (void *)i);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	ledger_free(shared);	/* commits and counts what is queued */
+	ledger_free(shared); /* commits and counts what is queued */
 	atomic_store(&readers_stop, 1);
 	pthread_join(rd, &loops);
 	for (long i = 0; i < THREADS; i++)
@@ -557,8 +567,10 @@ test_concurrent(void)
 	is_int(jget(doc, "totals", "input_tokens"), want,
 	       "16 recorders: exact token totals");
 	json_object_put(doc);
-	ok((long)loops > 0, "the reader answered %ld windows and pages "
-	   "meanwhile", (long)loops);
+	ok((long)loops > 0,
+	   "the reader answered %ld windows and pages "
+	   "meanwhile",
+	   (long)loops);
 	usage_table_free(t);
 	t = usage_table_new();
 	shared = ledger_open(dir, t, err, sizeof(err));

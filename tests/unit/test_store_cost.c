@@ -19,7 +19,7 @@
 #include "tap.h"
 #include "usage.h"
 
-#define T0 1795921262.0		/* 2026-11-29T03:01:02Z */
+#define T0 1795921262.0 /* 2026-11-29T03:01:02Z */
 
 static char dir[] = "/tmp/agp-test-store-cost-XXXXXX";
 
@@ -76,7 +76,10 @@ static void
 rm_state(void)
 {
 	static const char *const names[] = {
-		"usage.db", "usage.db-wal", "usage.db-shm", "usage.db-journal",
+		"usage.db",
+		"usage.db-wal",
+		"usage.db-shm",
+		"usage.db-journal",
 	};
 	char p[512];
 
@@ -122,7 +125,7 @@ test_migration(void)
 
 	snprintf(path, sizeof(path), "%s/usage.db", dir);
 	ok(sqlite3_open(path, &db) == SQLITE_OK &&
-	   sqlite3_exec(db, schema_v1, NULL, NULL, NULL) == SQLITE_OK,
+		   sqlite3_exec(db, schema_v1, NULL, NULL, NULL) == SQLITE_OK,
 	   "a schema 1 usage.db with one record");
 	sqlite3_close(db);
 	s = store_open(dir, false, err, sizeof(err));
@@ -137,15 +140,16 @@ test_migration(void)
 	doc = usage_table_json(t);
 	is_int(json_object_get_int64(get(doc, "totals", "requests", NULL)), 1,
 	       "the old record counts");
-	is_int(json_object_get_int64(get(doc, "totals", "unpriced_requests",
-					 NULL)), 1, "and is unpriced");
+	is_int(json_object_get_int64(
+		       get(doc, "totals", "unpriced_requests", NULL)),
+	       1, "and is unpriced");
 	ok(is_null(get(doc, "models", "claude-sonnet-4-5", NULL), "cost_usd"),
 	   "its model's cost_usd is null, not a guess");
 	json_object_put(doc);
 	store_filter_init(&f);
 	arr = store_requests_json(s, &f, &next);
 	ok(arr && json_object_array_length(arr) == 1 &&
-	   is_null(json_object_array_get_idx(arr, 0), "cost_usd"),
+		   is_null(json_object_array_get_idx(arr, 0), "cost_usd"),
 	   "the old record's cost_usd is null");
 	is_int(json_object_get_int64(get(json_object_array_get_idx(arr, 0),
 					 "cache_write_5m_tokens", NULL, NULL)),
@@ -158,7 +162,7 @@ test_migration(void)
 
 		sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 		ok(st && sqlite3_step(st) == SQLITE_ROW &&
-		   sqlite3_column_int(st, 0) == STORE_SCHEMA_VERSION,
+			   sqlite3_column_int(st, 0) == STORE_SCHEMA_VERSION,
 		   "user_version is now %d", STORE_SCHEMA_VERSION);
 		sqlite3_finalize(st);
 	}
@@ -199,10 +203,10 @@ group(struct json_object *doc, const char *a, const char *va, const char *b,
 	for (size_t i = 0; g && i < json_object_array_length(g); i++) {
 		struct json_object *o = json_object_array_get_idx(g, i);
 
-		if (strcmp(json_object_get_string(get(o, a, NULL, NULL)),
-			   va) == 0 && (!b ||
-		    strcmp(json_object_get_string(get(o, b, NULL, NULL)),
-			   vb) == 0))
+		if (strcmp(json_object_get_string(get(o, a, NULL, NULL)), va) ==
+			    0 &&
+		    (!b || strcmp(json_object_get_string(get(o, b, NULL, NULL)),
+				  vb) == 0))
 			return o;
 	}
 	return NULL;
@@ -213,8 +217,9 @@ dbl(struct json_object *o, const char *k)
 {
 	struct json_object *v = get(o, k, NULL, NULL);
 
-	return v && !json_object_is_type(v, json_type_null) ?
-	       json_object_get_double(v) : NAN;
+	return v && !json_object_is_type(v, json_type_null)
+		       ? json_object_get_double(v)
+		       : NAN;
 }
 
 /* Days, weeks and months at an offset, and until=: T0 is Sunday
@@ -228,36 +233,41 @@ test_local_groups(struct store *s, struct usage_table *t)
 
 	store_by_parse("day", &b, err, sizeof(err));
 	doc = store_group_json(s, t, &b, 0, 0, -5 * 3600);
-	ok(fabs(dbl(group(doc, "day", "2026-11-28", NULL, NULL),
-		    "cost_usd") - 0.875) < 1e-12 &&
-	   group(doc, "day", "2026-11-29", NULL, NULL) &&
-	   json_object_array_length(get(doc, "groups", NULL, NULL)) == 2,
+	ok(fabs(dbl(group(doc, "day", "2026-11-28", NULL, NULL), "cost_usd") -
+		0.875) < 1e-12 &&
+		   group(doc, "day", "2026-11-29", NULL, NULL) &&
+		   json_object_array_length(get(doc, "groups", NULL, NULL)) ==
+			   2,
 	   "by=day at -05:00: Sunday 03:01 UTC is Saturday there");
 	json_object_put(doc);
 	store_by_parse("week", &b, err, sizeof(err));
 	doc = store_group_json(s, t, &b, 0, 0, 0);
-	ok(fabs(dbl(group(doc, "week", "2026-11-23", NULL, NULL),
-		    "cost_usd") - 0.875) < 1e-12 &&
-	   fabs(dbl(group(doc, "week", "2026-11-30", NULL, NULL),
-		    "cost_usd") - 1.0) < 1e-12,
+	ok(fabs(dbl(group(doc, "week", "2026-11-23", NULL, NULL), "cost_usd") -
+		0.875) < 1e-12 &&
+		   fabs(dbl(group(doc, "week", "2026-11-30", NULL, NULL),
+			    "cost_usd") -
+			1.0) < 1e-12,
 	   "by=week: weeks from Monday, named by it (Sunday ends one)");
 	json_object_put(doc);
 	doc = store_group_json(s, t, &b, 0, 0, -5 * 3600);
 	ok(json_object_array_length(get(doc, "groups", NULL, NULL)) == 1 &&
-	   group(doc, "week", "2026-11-23", NULL, NULL),
+		   group(doc, "week", "2026-11-23", NULL, NULL),
 	   "by=week at -05:00: Monday 04:01 UTC is still Sunday there");
 	json_object_put(doc);
 	store_by_parse("month,agent", &b, err, sizeof(err));
 	doc = store_group_json(s, t, &b, 0, 0, 14 * 3600);
 	ok(fabs(dbl(group(doc, "month", "2026-11", "agent", "codex"),
-		    "cost_usd") - 1.5) < 1e-12 &&
-	   json_object_array_length(get(doc, "groups", NULL, NULL)) == 2,
+		    "cost_usd") -
+		1.5) < 1e-12 &&
+		   json_object_array_length(get(doc, "groups", NULL, NULL)) ==
+			   2,
 	   "by=month,agent at +14:00");
 	json_object_put(doc);
 	doc = store_group_json(s, t, &b, T0 + 1, T0 + 3, 0);
 	ok(fabs(dbl(get(doc, "totals", NULL, NULL), "cost_usd") - 0.625) <
-	   1e-12 && json_object_array_length(get(doc, "groups", NULL,
-						     NULL)) == 2,
+			   1e-12 &&
+		   json_object_array_length(get(doc, "groups", NULL, NULL)) ==
+			   2,
 	   "since <= ts < until: the second and third records");
 	json_object_put(doc);
 }
@@ -284,9 +294,11 @@ test_costs(void)
 	ok(s && store_load(s, t) == 0, "reopened");
 	doc = usage_table_json(t);
 	ok(fabs(dbl(get(doc, "totals", NULL, NULL), "cost_usd") - 1.875) <
-	   1e-12, "totals: cost_usd kept from the records, not recomputed");
+		   1e-12,
+	   "totals: cost_usd kept from the records, not recomputed");
 	ok(fabs(dbl(get(doc, "models", "m-a", NULL), "cost_usd") - 1.875) <
-	   1e-12, "model m-a: cost_usd");
+		   1e-12,
+	   "model m-a: cost_usd");
 	ok(is_null(get(doc, "models", "m-unpriced", NULL), "cost_usd"),
 	   "model m-unpriced: cost_usd null");
 	ok(json_object_array_length(get(doc, "unpriced", NULL, NULL)) == 1,
@@ -294,39 +306,54 @@ test_costs(void)
 	json_object_put(doc);
 	doc = store_window_json(s, t, T0 + 1);
 	ok(fabs(dbl(get(doc, "totals", NULL, NULL), "cost_usd") - 1.625) <
-	   1e-12, "a window's cost_usd");
+		   1e-12,
+	   "a window's cost_usd");
 	json_object_put(doc);
 	store_by_parse("agent,key", &b, err, sizeof(err));
 	doc = store_group_json(s, t, &b, 0, 0, 0);
-	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
-	   2, "by=agent,key: two groups");
+	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) == 2,
+	   "by=agent,key: two groups");
 	ok(fabs(dbl(group(doc, "agent", "claude", "key", "aaaa0001"),
-		    "cost_usd") - 0.375) < 1e-12, "claude's key: $0.375");
+		    "cost_usd") -
+		0.375) < 1e-12,
+	   "claude's key: $0.375");
 	ok(fabs(dbl(group(doc, "agent", "codex", "key", "bbbb0002"),
-		    "cost_usd") - 1.5) < 1e-12, "codex's key: $1.5");
-	is_str(json_object_get_string(get(group(doc, "agent", "codex", NULL,
-						NULL), "key_kind", NULL, NULL)),
+		    "cost_usd") -
+		1.5) < 1e-12,
+	   "codex's key: $1.5");
+	is_str(json_object_get_string(
+		       get(group(doc, "agent", "codex", NULL, NULL), "key_kind",
+			   NULL, NULL)),
 	       "oauth", "codex's key is marked oauth");
 	json_object_put(doc);
 	store_by_parse("day,model", &b, err, sizeof(err));
 	doc = store_group_json(s, t, &b, 0, 0, 0);
-	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
-	   3, "by=day,model: three groups");
+	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) == 3,
+	   "by=day,model: three groups");
 	ok(fabs(dbl(group(doc, "day", "2026-11-29", "model", "m-a"),
-		    "cost_usd") - 0.875) < 1e-12, "2026-11-29, m-a: $0.875");
+		    "cost_usd") -
+		0.875) < 1e-12,
+	   "2026-11-29, m-a: $0.875");
 	ok(is_null(group(doc, "day", "2026-11-29", "model", "m-unpriced"),
-		   "cost_usd"), "the unpriced model's group: null");
+		   "cost_usd"),
+	   "the unpriced model's group: null");
 	ok(fabs(dbl(group(doc, "day", "2026-11-30", "model", "m-a"),
-		    "cost_usd") - 1.0) < 1e-12, "2026-11-30, m-a: $1");
+		    "cost_usd") -
+		1.0) < 1e-12,
+	   "2026-11-30, m-a: $1");
 	json_object_put(doc);
 	store_by_parse("hour,model", &b, err, sizeof(err));
 	doc = store_group_json(s, t, &b, 0, 0, 0);
-	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) ==
-	   3, "by=hour,model: three groups");
+	ok(doc && json_object_array_length(get(doc, "groups", NULL, NULL)) == 3,
+	   "by=hour,model: three groups");
 	ok(fabs(dbl(group(doc, "hour", "2026-11-29T03:00Z", "model", "m-a"),
-		    "cost_usd") - 0.875) < 1e-12, "03:00 UTC, m-a: $0.875");
+		    "cost_usd") -
+		0.875) < 1e-12,
+	   "03:00 UTC, m-a: $0.875");
 	ok(fabs(dbl(group(doc, "hour", "2026-11-30T04:00Z", "model", "m-a"),
-		    "cost_usd") - 1.0) < 1e-12, "a day and an hour on: $1");
+		    "cost_usd") -
+		1.0) < 1e-12,
+	   "a day and an hour on: $1");
 	json_object_put(doc);
 	test_local_groups(s, t);
 	usage_table_free(t);

@@ -93,14 +93,14 @@ srv_session(struct srv *sv, struct tls *t)
 	sv->alert = tls_alert(t);
 	snprintf(sv->error, sizeof(sv->error), "%s", tls_error(t));
 	snprintf(sv->cert_name, sizeof(sv->cert_name), "%s",
-	         tls_cert_name(t) ? tls_cert_name(t) : "");
+		 tls_cert_name(t) ? tls_cert_name(t) : "");
 	snprintf(sv->sni, sizeof(sv->sni), "%s", tls_sni(t) ? tls_sni(t) : "");
 	if (sv->hs_rc < 0)
 		return;
 	sv->alpn_http11 = tls_alpn_http11(t);
 	t0 = now_ms();
 	n = tls_read(t, sv->got, sizeof(sv->got) - 1,
-	             sv->mode != SRV_ECHO ? 300 : 5000);
+		     sv->mode != SRV_ECHO ? 300 : 5000);
 	sv->read_ms = now_ms() - t0;
 	sv->read_rc = n;
 	if (sv->mode == SRV_IDLE)
@@ -135,7 +135,7 @@ srv_main(void *arg)
 
 static void
 srv_start(struct srv *sv, int lfd, struct certcache *cache,
-          const char *fallback, int hs_timeout_ms, enum srv_mode mode)
+	  const char *fallback, int hs_timeout_ms, enum srv_mode mode)
 {
 	memset(sv, 0, sizeof(*sv));
 	sv->lfd = lfd;
@@ -152,7 +152,7 @@ static int
 listener(int *port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct timeval tv = { 10, 0 };	/* accept never hangs the test */
+	struct timeval tv = { 10, 0 }; /* accept never hangs the test */
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -193,9 +193,10 @@ python_client(int port, const char *name, const char *mode)
 	char cmd[2048];
 
 	snprintf(cmd, sizeof(cmd),
-	         "'%s' '%s/tests/unit/tls_client.py' --port %d --ca '%s' "
-	         "--name '%s' --mode %s 2>&1", py && *py ? py : "python3",
-	         src && *src ? src : "..", port, ca_path, name, mode);
+		 "'%s' '%s/tests/unit/tls_client.py' --port %d --ca '%s' "
+		 "--name '%s' --mode %s 2>&1",
+		 py && *py ? py : "python3", src && *src ? src : "..", port,
+		 ca_path, name, mode);
 	return run(cmd);
 }
 
@@ -230,13 +231,14 @@ test_gnutls_cli(int lfd, int port, struct certcache *cache)
 	}
 	srv_start(&sv, lfd, cache, "10.1.2.3", 5000, SRV_ECHO);
 	/* The exit status is gnutls-cli's; the log shows what it saw. */
-	snprintf(cmd, sizeof(cmd), "sleep 1 | gnutls-cli --x509cafile='%s' "
-	         "--port=%d --sni-hostname=cli.example.test "
-	         "--verify-hostname=cli.example.test --alpn=http/1.1 "
-	         "127.0.0.1 >'%s/cli.log' 2>&1; rc=$?; grep -E "
-	         "'^- (Status|Description|Application)|rror|[*][*][*]' "
-	         "'%s/cli.log'; rm -f '%s/cli.log'; exit $rc", ca_path, port,
-	         state_dir, state_dir, state_dir);
+	snprintf(cmd, sizeof(cmd),
+		 "sleep 1 | gnutls-cli --x509cafile='%s' "
+		 "--port=%d --sni-hostname=cli.example.test "
+		 "--verify-hostname=cli.example.test --alpn=http/1.1 "
+		 "127.0.0.1 >'%s/cli.log' 2>&1; rc=$?; grep -E "
+		 "'^- (Status|Description|Application)|rror|[*][*][*]' "
+		 "'%s/cli.log'; rm -f '%s/cli.log'; exit $rc",
+		 ca_path, port, state_dir, state_dir, state_dir);
 	rc = run(cmd);
 	pthread_join(sv.tid, NULL);
 	is_int(rc, 0, "gnutls-cli verifies the chain against the CA");
@@ -259,7 +261,7 @@ test_untrusted(int lfd, int port, struct certcache *cache, const char *mode)
 	is_int(sv.hs_rc, TLS_E_REJECTED,
 	       "%s: tls_handshake reports the rejection", mode);
 	ok(sv.alert == GNUTLS_A_UNKNOWN_CA ||
-	   sv.alert == GNUTLS_A_BAD_CERTIFICATE,
+		   sv.alert == GNUTLS_A_BAD_CERTIFICATE,
 	   "%s: alert is unknown_ca or bad_certificate", mode);
 }
 
@@ -344,7 +346,7 @@ main(void)
 
 	log_set_level(LOG_ERR);
 	snprintf(state_dir, sizeof(state_dir), "%s/agp-test-tls-XXXXXX",
-	         tmp && *tmp ? tmp : "/tmp");
+		 tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(state_dir) || !(ca = ca_open(state_dir)) ||
 	    !(cache = certcache_new(ca, 0)) || (lfd = listener(&port)) < 0) {
 		ok(0, "setup");

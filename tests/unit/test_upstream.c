@@ -40,14 +40,14 @@
 struct sink {
 	int status, nhead_calls;
 	char reason[64];
-	char heads[8192];	/* "\nName: value" ... */
+	char heads[8192]; /* "\nName: value" ... */
 	gnutls_hash_hd_t sha;
 	size_t len;
-	char text[65536];	/* the first bytes, NUL-terminated */
-	int abort_after;	/* body() calls before returning -1; 0: never */
+	char text[65536]; /* the first bytes, NUL-terminated */
+	int abort_after;  /* body() calls before returning -1; 0: never */
 	int ncalls;
-	double call_t[MAX_CHUNKS];	/* wall clock at each body() call */
-	size_t call_end[MAX_CHUNKS];	/* body length after that call */
+	double call_t[MAX_CHUNKS];   /* wall clock at each body() call */
+	size_t call_end[MAX_CHUNKS]; /* body length after that call */
 };
 
 static bool made_tmpdir;
@@ -66,7 +66,7 @@ static atomic_int curl_ca_loads, chain_checks;
 
 int
 gnutls_certificate_set_x509_trust_file(gnutls_certificate_credentials_t c,
-                                       const char *f, gnutls_x509_crt_fmt_t t)
+				       const char *f, gnutls_x509_crt_fmt_t t)
 {
 	atomic_fetch_add(&curl_ca_loads, 1);
 	return REAL(gnutls_certificate_set_x509_trust_file)(c, f, t);
@@ -74,7 +74,7 @@ gnutls_certificate_set_x509_trust_file(gnutls_certificate_credentials_t c,
 
 int
 gnutls_certificate_set_x509_trust_dir(gnutls_certificate_credentials_t c,
-                                      const char *d, gnutls_x509_crt_fmt_t t)
+				      const char *d, gnutls_x509_crt_fmt_t t)
 {
 	atomic_fetch_add(&curl_ca_loads, 1);
 	return REAL(gnutls_certificate_set_x509_trust_dir)(c, d, t);
@@ -82,8 +82,8 @@ gnutls_certificate_set_x509_trust_dir(gnutls_certificate_credentials_t c,
 
 int
 gnutls_certificate_set_x509_trust_mem(gnutls_certificate_credentials_t c,
-                                      const gnutls_datum_t *ca,
-                                      gnutls_x509_crt_fmt_t t)
+				      const gnutls_datum_t *ca,
+				      gnutls_x509_crt_fmt_t t)
 {
 	atomic_fetch_add(&curl_ca_loads, 1);
 	return REAL(gnutls_certificate_set_x509_trust_mem)(c, ca, t);
@@ -98,16 +98,17 @@ gnutls_certificate_set_x509_system_trust(gnutls_certificate_credentials_t c)
 
 int
 gnutls_x509_trust_list_verify_crt2(gnutls_x509_trust_list_t list,
-                                   gnutls_x509_crt_t *cert_list,
-                                   unsigned int cert_list_size,
-                                   gnutls_typed_vdata_st *data,
-                                   unsigned int elements, unsigned int flags,
-                                   unsigned int *voutput,
-                                   gnutls_verify_output_function func)
+				   gnutls_x509_crt_t *cert_list,
+				   unsigned int cert_list_size,
+				   gnutls_typed_vdata_st *data,
+				   unsigned int elements, unsigned int flags,
+				   unsigned int *voutput,
+				   gnutls_verify_output_function func)
 {
 	atomic_fetch_add(&chain_checks, 1);
-	return REAL(gnutls_x509_trust_list_verify_crt2)(list, cert_list,
-	        cert_list_size, data, elements, flags, voutput, func);
+	return REAL(gnutls_x509_trust_list_verify_crt2)(
+		list, cert_list, cert_list_size, data, elements, flags, voutput,
+		func);
 }
 
 static double
@@ -120,8 +121,8 @@ wall(void)
 }
 
 static int
-on_head(void *arg, int status, const char *reason,
-        const struct http_header *h, size_t n)
+on_head(void *arg, int status, const char *reason, const struct http_header *h,
+	size_t n)
 {
 	struct sink *s = arg;
 	size_t off = 0;
@@ -131,7 +132,7 @@ on_head(void *arg, int status, const char *reason,
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
 	for (size_t i = 0; i < n && off < sizeof(s->heads); i++)
 		off += snprintf(s->heads + off, sizeof(s->heads) - off,
-		                "\n%s: %s", h[i].name, h[i].value);
+				"\n%s: %s", h[i].name, h[i].value);
 	return 0;
 }
 
@@ -198,14 +199,19 @@ run(struct upstream *u, const char *method, const char *target,
 {
 	struct upstream_xfer *x = upstream_xfer_new(u);
 	struct upstream_request req = {
-		.method = method, .host = origin_host,
-		.port = (unsigned)origin_port, .dst_addr = origin_dst,
-		.target = target, .headers = h, .nheaders = nh,
-		.body = body, .body_len = blen,
+		.method = method,
+		.host = origin_host,
+		.port = (unsigned)origin_port,
+		.dst_addr = origin_dst,
+		.target = target,
+		.headers = h,
+		.nheaders = nh,
+		.body = body,
+		.body_len = blen,
 	};
-	struct upstream_callbacks cb = {
-		.head = on_head, .body = on_body, .arg = s
-	};
+	struct upstream_callbacks cb = { .head = on_head,
+					 .body = on_body,
+					 .arg = s };
 	int rc = upstream_perform(x, &req, &cb, head_sent);
 
 	upstream_xfer_free(x);
@@ -229,7 +235,8 @@ spawn_server(const char *name, pid_t *pid)
 	snprintf(cert, sizeof(cert), "%s/%s.pem", tmpdir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", tmpdir, name);
 	snprintf(log, sizeof(log), "%s/%s.log", tmpdir, name);
-	snprintf(script, sizeof(script), "%s/tests/helpers/fakeupstream.py", src);
+	snprintf(script, sizeof(script), "%s/tests/helpers/fakeupstream.py",
+		 src);
 	snprintf(fixtures, sizeof(fixtures), "%s/tests/helpers", src);
 	if (pipe(fds) < 0 || (*pid = fork()) < 0)
 		return -1;
@@ -237,8 +244,8 @@ spawn_server(const char *name, pid_t *pid)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execlp(py, py, script, "--listen", "127.0.0.1:0", "--cert", cert,
-		       "--key", key, "--log", log, "--fixtures", fixtures,
+		execlp(py, py, script, "--listen", "127.0.0.1:0", "--cert",
+		       cert, "--key", key, "--log", log, "--fixtures", fixtures,
 		       (char *)NULL);
 		_exit(127);
 	}
@@ -256,9 +263,12 @@ start_server(void)
 	const char *src = getenv("top_srcdir");
 	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/helpers/mkcerts.sh "
-	         "%s localhost name.test 127.0.0.1", src ? src : ".", tmpdir);
-	if (system(cmd) != 0 || (port = spawn_server("server", &server_pid)) < 0)
+	snprintf(cmd, sizeof(cmd),
+		 "sh %s/tests/helpers/mkcerts.sh "
+		 "%s localhost name.test 127.0.0.1",
+		 src ? src : ".", tmpdir);
+	if (system(cmd) != 0 ||
+	    (port = spawn_server("server", &server_pid)) < 0)
 		return -1;
 	snprintf(origin_host, sizeof(origin_host), "name.test");
 	origin_port = port;
@@ -321,14 +331,15 @@ echo_headers(struct json_object *o, char *out, size_t size)
 	out[0] = '\0';
 	if (!json_object_object_get_ex(o, "headers", &hs))
 		return;
-	for (size_t i = 0; i < json_object_array_length(hs) && off < size; i++) {
+	for (size_t i = 0; i < json_object_array_length(hs) && off < size;
+	     i++) {
 		struct json_object *p = json_object_array_get_idx(hs, i);
 
-		off += snprintf(out + off, size - off, "%s=%s;",
-		                json_object_get_string(
-		                    json_object_array_get_idx(p, 0)),
-		                json_object_get_string(
-		                    json_object_array_get_idx(p, 1)));
+		off += snprintf(
+			out + off, size - off, "%s=%s;",
+			json_object_get_string(json_object_array_get_idx(p, 0)),
+			json_object_get_string(
+				json_object_array_get_idx(p, 1)));
 	}
 }
 
@@ -337,12 +348,18 @@ test_request_headers(struct upstream *u)
 {
 	char host[64], got[4096], want[4096], hex[65];
 	struct http_header h[] = {
-		{ "Host", host }, { "X-Zeta", "1" },
-		{ "Connection", "keep-alive, X-Hop" }, { "X-Alpha", "2" },
-		{ "X-Hop", "dropped" }, { "Keep-Alive", "timeout=5" },
-		{ "TE", "trailers" }, { "Proxy-Authorization", "Basic eA==" },
-		{ "X-Empty", "" }, { "Accept-Encoding", "gzip, br" },
-		{ "Upgrade", "h2c" }, { "Expect", "100-continue" },
+		{ "Host", host },
+		{ "X-Zeta", "1" },
+		{ "Connection", "keep-alive, X-Hop" },
+		{ "X-Alpha", "2" },
+		{ "X-Hop", "dropped" },
+		{ "Keep-Alive", "timeout=5" },
+		{ "TE", "trailers" },
+		{ "Proxy-Authorization", "Basic eA==" },
+		{ "X-Empty", "" },
+		{ "Accept-Encoding", "gzip, br" },
+		{ "Upgrade", "h2c" },
+		{ "Expect", "100-continue" },
 		{ "x-alpha", "dup" },
 	};
 	struct json_object *o;
@@ -352,8 +369,8 @@ test_request_headers(struct upstream *u)
 
 	snprintf(host, sizeof(host), "name.test:%d", port);
 	sink_init(&s);
-	rc = run(u, "GET", "/echo?q=1&r=%2F", h, sizeof(h) / sizeof(h[0]),
-	         NULL, 0, &s, &hs);
+	rc = run(u, "GET", "/echo?q=1&r=%2F", h, sizeof(h) / sizeof(h[0]), NULL,
+		 0, &s, &hs);
 	sink_sha(&s, hex);
 	is_int(rc, 0, "GET /echo succeeds");
 	ok(hs, "head_sent set");
@@ -363,16 +380,20 @@ test_request_headers(struct upstream *u)
 	o = echo_json(&s);
 	ok(o != NULL, "echo JSON parses");
 	echo_headers(o, got, sizeof(got));
-	snprintf(want, sizeof(want), "Host=%s;X-Zeta=1;X-Alpha=2;X-Empty=;"
-	         "Accept-Encoding=gzip, br;x-alpha=dup;", host);
-	is_str(got, want, "headers verbatim, in order, hop-by-hop removed, "
+	snprintf(want, sizeof(want),
+		 "Host=%s;X-Zeta=1;X-Alpha=2;X-Empty=;"
+		 "Accept-Encoding=gzip, br;x-alpha=dup;",
+		 host);
+	is_str(got, want,
+	       "headers verbatim, in order, hop-by-hop removed, "
 	       "nothing added");
 	is_str(json_object_get_string(json_object_object_get(o, "path")),
 	       "/echo?q=1&r=%2F", "target sent byte for byte");
 	json_object_put(o);
 
 	/* A client User-Agent and a custom method. */
-	struct http_header h2[] = { { "Host", host }, { "User-Agent", "ua/1" } };
+	struct http_header h2[] = { { "Host", host },
+				    { "User-Agent", "ua/1" } };
 	sink_init(&s);
 	rc = run(u, "DELETE", "/echo", h2, 2, NULL, 0, &s, &hs);
 	sink_sha(&s, hex);
@@ -407,7 +428,8 @@ test_request_body(struct upstream *u)
 	char host[64], got[4096], want[4096], hex[65], bhex[65], len[32];
 	unsigned char d[32];
 	struct http_header h[] = {
-		{ "Host", host }, { "Content-Length", len },
+		{ "Host", host },
+		{ "Content-Length", len },
 		{ "X-After", "body" },
 	};
 	struct json_object *o;
@@ -416,7 +438,7 @@ test_request_body(struct upstream *u)
 	int rc;
 
 	for (size_t i = 0; i < MIB; i++)
-		body[i] = (char)(i * 7 + (i >> 11));	/* NULs included */
+		body[i] = (char)(i * 7 + (i >> 11)); /* NULs included */
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, body, MIB, d);
 	for (int i = 0; i < 32; i++)
 		sprintf(bhex + 2 * i, "%02x", d[i]);
@@ -433,13 +455,13 @@ test_request_body(struct upstream *u)
 	       bhex, "request body sha256 equal");
 	echo_headers(o, got, sizeof(got));
 	snprintf(want, sizeof(want), "Host=%s;Content-Length=%d;X-After=body;",
-	         host, MIB);
+		 host, MIB);
 	is_str(got, want, "no Expect, Content-Type or Accept added to a POST");
 	json_object_put(o);
 
 	/* A PUT whose client sent no Content-Length (it was chunked). */
 	struct http_header h2[] = { { "Host", host },
-	                            { "Transfer-Encoding", "chunked" } };
+				    { "Transfer-Encoding", "chunked" } };
 	sink_init(&s);
 	rc = run(u, "PUT", "/echo", h2, 2, "abc\0def", 7, &s, NULL);
 	sink_sha(&s, hex);
@@ -458,7 +480,7 @@ test_request_body(struct upstream *u)
 
 static void
 check_bytes(struct upstream *u, const char *target, const char *what,
-            bool want_cl)
+	    bool want_cl)
 {
 	char hex[65], want[128], buf[128];
 	struct sink s;
@@ -471,11 +493,11 @@ check_bytes(struct upstream *u, const char *target, const char *what,
 	is_str(hex, head_value(&s, "X-Body-Sha256", want, sizeof(want)),
 	       "%s: sha256 of the bytes sent", what);
 	ok(!head_value(&s, "Transfer-Encoding", buf, sizeof(buf)) &&
-	   !head_value(&s, "Connection", buf, sizeof(buf)),
+		   !head_value(&s, "Connection", buf, sizeof(buf)),
 	   "%s: no hop-by-hop response headers", what);
-	ok(want_cl == (head_value(&s, "Content-Length", buf, sizeof(buf)) !=
-	               NULL), "%s: Content-Length %s", what,
-	   want_cl ? "kept" : "absent");
+	ok(want_cl ==
+		   (head_value(&s, "Content-Length", buf, sizeof(buf)) != NULL),
+	   "%s: Content-Length %s", what, want_cl ? "kept" : "absent");
 	ok(s.ncalls > 1, "%s: streamed in %d body() calls", what, s.ncalls);
 }
 
@@ -486,20 +508,21 @@ test_big_responses(struct upstream *u)
 	struct sink s;
 
 	check_bytes(u, "/bytes?n=16777216&mode=length&seed=1",
-	            "16 MiB length-delimited", true);
+		    "16 MiB length-delimited", true);
 	check_bytes(u, "/bytes?n=16777216&mode=chunked&seed=2",
-	            "16 MiB chunked", false);
-	check_bytes(u, "/bytes?n=300000&mode=close&seed=3",
-	            "close-delimited", false);
+		    "16 MiB chunked", false);
+	check_bytes(u, "/bytes?n=300000&mode=close&seed=3", "close-delimited",
+		    false);
 	check_bytes(u, "/bytes?n=300000&mode=chunked&gzip=1&seed=4",
-	            "gzip stays compressed", false);
+		    "gzip stays compressed", false);
 	sink_init(&s);
 	run(u, "GET", "/bytes?n=1000&gzip=1", NULL, 0, NULL, 0, &s, NULL);
 	sink_sha(&s, buf);
 	is_str(head_value(&s, "Content-Encoding", buf, sizeof(buf)), "gzip",
 	       "Content-Encoding passed on");
 	ok(s.len > 2 && (unsigned char)s.text[0] == 0x1f &&
-	   (unsigned char)s.text[1] == 0x8b, "gzip magic in the body");
+		   (unsigned char)s.text[1] == 0x8b,
+	   "gzip magic in the body");
 }
 
 static void
@@ -541,11 +564,10 @@ test_sse(struct upstream *u)
 
 	sink_init(&s);
 	rc = run(u, "GET", "/sse?n=5&interval_ms=250", NULL, 0, NULL, 0, &s,
-	         NULL);
+		 NULL);
 	sink_sha(&s, hex);
 	is_int(rc, 0, "SSE stream complete");
-	for (const char *p = s.text; (p = strstr(p, "\"t\": ")) && nev < 8;
-	     p++)
+	for (const char *p = s.text; (p = strstr(p, "\"t\": ")) && nev < 8; p++)
 		sent[nev++] = strtod(p + 5, NULL);
 	is_int(nev, 5, "five events");
 	for (int k = 0; k + 1 < nev; k++) {
@@ -573,14 +595,16 @@ test_reuse(struct upstream *u)
 {
 	struct upstream_xfer *a = upstream_xfer_new(u), *b;
 	struct upstream_request req = {
-		.method = "GET", .host = origin_host,
-		.port = (unsigned)origin_port, .dst_addr = origin_dst,
+		.method = "GET",
+		.host = origin_host,
+		.port = (unsigned)origin_port,
+		.dst_addr = origin_dst,
 		.target = "/echo",
 	};
 	struct sink s;
-	struct upstream_callbacks cb = {
-		.head = on_head, .body = on_body, .arg = &s
-	};
+	struct upstream_callbacks cb = { .head = on_head,
+					 .body = on_body,
+					 .arg = &s };
 	unsigned long ex, conns, ex2, conns2;
 	char hex[65];
 
@@ -597,14 +621,15 @@ test_reuse(struct upstream *u)
 	       "a new xfer reuses the warm connection (0 new connects)");
 	upstream_xfer_free(b);
 	upstream_stats(u, &ex2, &conns2);
-	ok(ex2 == ex + 1 && conns2 == conns, "stats: +1 exchange, +0 connections");
+	ok(ex2 == ex + 1 && conns2 == conns,
+	   "stats: +1 exchange, +0 connections");
 	is_int(logged_conn(0), logged_conn(1),
 	       "the server saw both requests on one TCP connection");
 }
 
 static void
 check_fail(struct upstream *u, const char *target, int want, bool want_head,
-           int abort_after, double max_s, const char *what)
+	   int abort_after, double max_s, const char *what)
 {
 	struct sink s;
 	bool hs = !want_head;
@@ -638,17 +663,19 @@ conc_worker(void *arg)
 	struct conc *c = arg;
 	struct upstream_xfer *x = upstream_xfer_new(c->u);
 	struct upstream_request req = {
-		.method = "GET", .host = origin_host,
-		.port = (unsigned)origin_port, .dst_addr = origin_dst,
+		.method = "GET",
+		.host = origin_host,
+		.port = (unsigned)origin_port,
+		.dst_addr = origin_dst,
 		.target = "/bytes?n=200000&mode=chunked",
 	};
 	char hex[65], want[128];
 
 	for (int i = 0; i < CONC_ROUNDS; i++) {
 		struct sink *s = malloc(sizeof(*s));
-		struct upstream_callbacks cb = {
-			.head = on_head, .body = on_body, .arg = s
-		};
+		struct upstream_callbacks cb = { .head = on_head,
+						 .body = on_body,
+						 .arg = s };
 
 		sink_init(s);
 		if (upstream_perform(x, &req, &cb, NULL) != 0)
@@ -682,11 +709,15 @@ test_concurrent(struct upstream *u)
 		failures += c[i].failures;
 	}
 	upstream_stats(u, &ex1, &conns1);
-	is_int(failures, 0, "%d threads x %d exchanges, all complete and "
-	       "intact", CONC_THREADS, CONC_ROUNDS);
+	is_int(failures, 0,
+	       "%d threads x %d exchanges, all complete and "
+	       "intact",
+	       CONC_THREADS, CONC_ROUNDS);
 	is_int(ex1 - ex0, CONC_THREADS * CONC_ROUNDS, "all exchanges counted");
-	ok(conns1 - conns0 <= CONC_THREADS, "at most one connection per "
-	   "thread (%lu)", conns1 - conns0);
+	ok(conns1 - conns0 <= CONC_THREADS,
+	   "at most one connection per "
+	   "thread (%lu)",
+	   conns1 - conns0);
 }
 
 /* Points the next requests at name:p on 127.0.0.1. */
@@ -729,10 +760,10 @@ test_resolve_change(struct upstream *u)
 {
 	/* The server closes: the next exchange needs a new connection. */
 	check_fail(u, "/bytes?n=10&mode=close", 0, true, 0, 2.0,
-	           "address A, connection closed after");
+		   "address A, connection closed after");
 	snprintf(origin_dst, sizeof(origin_dst), "127.0.0.2");
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
-	           "address B (nothing listens there) is used");
+		   "address B (nothing listens there) is used");
 	snprintf(origin_dst, sizeof(origin_dst), "127.0.0.1");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "address A again");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "address A, same entry");
@@ -744,29 +775,30 @@ test_failures(struct upstream *u)
 	int fd, n;
 
 	check_fail(u, "/silent?ms=3000", UPSTREAM_E_TIMEOUT, false, 0, 2.5,
-	           "silence before the head");
+		   "silence before the head");
 	check_fail(u, "/silent-mid?ms=3000", UPSTREAM_E_BROKEN, true, 0, 2.5,
-	           "silence mid-body");
+		   "silence mid-body");
 	check_fail(u, "/reset-mid", UPSTREAM_E_BROKEN, true, 0, 2.0,
-	           "reset mid-body");
+		   "reset mid-body");
 	/* The server makes the whole body before the head (for its hash):
 	 * small enough that it does so well within the idle timeout. */
-	check_fail(u, "/bytes?n=2097152&mode=chunked", UPSTREAM_E_ABORTED,
-	           true, 1, 1.0, "body() returning -1");
+	check_fail(u, "/bytes?n=2097152&mode=chunked", UPSTREAM_E_ABORTED, true,
+		   1, 1.0, "body() returning -1");
 	check_fail(u, "/echo", 0, true, 0, 2.0, "a clean exchange afterwards");
 
 	point_at("name.test", loopback_port(false, &fd));
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
-	           "upstream down");
+		   "upstream down");
 	point_at("name.test", loopback_port(true, &fd));
 	check_fail(u, "/echo", UPSTREAM_E_TIMEOUT, false, 0, 3.0,
-	           "TLS handshake never answered");
+		   "TLS handshake never answered");
 	close(fd);
 	n = logged_requests("server");
 	point_at("wrong.test", port);
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
-	           "certificate for another name");
-	is_int(logged_requests("server"), n, "certificate for another name: "
+		   "certificate for another name");
+	is_int(logged_requests("server"), n,
+	       "certificate for another name: "
 	       "no request reached the server");
 	point_at("name.test", port);
 }
@@ -774,7 +806,7 @@ test_failures(struct upstream *u)
 /* Runs fn(u) with stderr, where the log goes, captured into buf. */
 static void
 capture_log(void (*fn)(struct upstream *), struct upstream *u, char *buf,
-            size_t size)
+	    size_t size)
 {
 	char path[300];
 	int fd, saved = dup(STDERR_FILENO);
@@ -802,7 +834,7 @@ static void
 untrusted_exchange(struct upstream *u)
 {
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
-	           "untrusted upstream certificate");
+		   "untrusted upstream certificate");
 }
 
 static void
@@ -820,18 +852,20 @@ test_untrusted(const struct upstream_config *base)
 		capture_log(untrusted_exchange, u, log, sizeof(log));
 		/* What a refusal seen once in 200 needs to be diagnosed:
 		 * the status bits, the chain, whether it was resumed. */
-		ok(strstr(log, "issuer is unknown. (status 0x42) [1 cert(s), "
-		           "full handshake, leaf CN=localhost,"
-		           "O=antigravity-proxy tests issued by CN=Test CA")
-		   != NULL,
+		ok(strstr(log,
+			  "issuer is unknown. (status 0x42) [1 cert(s), "
+			  "full handshake, leaf CN=localhost,"
+			  "O=antigravity-proxy tests issued by CN=Test CA") !=
+			   NULL,
 		   "the refusal logs the status, the chain and the handshake");
 	}
-	is_int(logged_requests("server"), n, "untrusted upstream certificate: "
+	is_int(logged_requests("server"), n,
+	       "untrusted upstream certificate: "
 	       "no request reached the server");
 	upstream_free(u);
 	cfg.upstream_ca = "/nonexistent/ca.pem";
 	ok(upstream_new(&cfg) == NULL, "upstream_new with an unreadable "
-	   "--upstream-ca fails");
+				       "--upstream-ca fails");
 }
 
 #define DAY 86400
@@ -851,9 +885,9 @@ test_refused_certs(struct upstream *u)
 	snprintf(key, sizeof(key), "%s/ca.key", tmpdir);
 	if (certgen_load(&ca, ca_path, key) < 0 ||
 	    certgen_leaf(&expired, &ca, expired_names, now - 30 * DAY,
-	                 now - DAY, NULL) < 0 ||
-	    certgen_leaf(&other, &ca, other_names, now - DAY, now + DAY,
-	                 NULL) < 0)
+			 now - DAY, NULL) < 0 ||
+	    certgen_leaf(&other, &ca, other_names, now - DAY, now + DAY, NULL) <
+		    0)
 		goto out;
 	snprintf(cert, sizeof(cert), "%s/expired.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/expired.key", tmpdir);
@@ -870,21 +904,25 @@ out:
 		goto done;
 	point_at("name.test", p_expired);
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
-	           "expired certificate");
-	is_int(logged_requests("expired"), 0, "expired certificate: no "
+		   "expired certificate");
+	is_int(logged_requests("expired"), 0,
+	       "expired certificate: no "
 	       "request reached the server");
 	point_at("other.test", p_other);
-	check_fail(u, "/echo", 0, true, 0, 2.0, "valid certificate for "
-	           "other.test");
+	check_fail(u, "/echo", 0, true, 0, 2.0,
+		   "valid certificate for "
+		   "other.test");
 	/* IP literals: the certificate must name the address (IP SAN). */
 	point_at("127.0.0.1", p_other);
 	check_fail(u, "/echo", UPSTREAM_E_CONNECT, false, 0, 2.0,
-	           "IP literal the certificate does not name");
-	is_int(logged_requests("other"), 1, "only the valid request reached "
+		   "IP literal the certificate does not name");
+	is_int(logged_requests("other"), 1,
+	       "only the valid request reached "
 	       "the other.test upstream");
 	point_at("127.0.0.1", port);
-	check_fail(u, "/echo", 0, true, 0, 2.0, "IP literal in the "
-	           "certificate's IP SAN");
+	check_fail(u, "/echo", 0, true, 0, 2.0,
+		   "IP literal in the "
+		   "certificate's IP SAN");
 done:
 	point_at("name.test", port);
 	certgen_free(&ca);
@@ -899,24 +937,28 @@ test_checked_once(struct upstream *u)
 {
 	struct upstream_xfer *x = upstream_xfer_new(u);
 	struct upstream_request req = {
-		.method = "GET", .host = origin_host,
-		.port = (unsigned)origin_port, .dst_addr = origin_dst,
+		.method = "GET",
+		.host = origin_host,
+		.port = (unsigned)origin_port,
+		.dst_addr = origin_dst,
 		.target = "/echo",
 	};
 	struct sink s;
-	struct upstream_callbacks cb = {
-		.head = on_head, .body = on_body, .arg = &s
-	};
+	struct upstream_callbacks cb = { .head = on_head,
+					 .body = on_body,
+					 .arg = &s };
 	int c0, c1;
 	char hex[65];
 
-	point_at("localhost", port);	/* an origin no handle knows yet */
+	point_at("localhost", port); /* an origin no handle knows yet */
 	c0 = atomic_load(&chain_checks);
 	sink_init(&s);
-	is_int(upstream_perform(x, &req, &cb, NULL), 0, "checked once: first "
+	is_int(upstream_perform(x, &req, &cb, NULL), 0,
+	       "checked once: first "
 	       "request");
 	sink_sha(&s, hex);
-	is_int(upstream_xfer_new_connections(x), 1, "checked once: a new "
+	is_int(upstream_xfer_new_connections(x), 1,
+	       "checked once: a new "
 	       "connection");
 	c1 = atomic_load(&chain_checks);
 	is_int(c1 - c0, 1, "checked once: its chain checked once");
@@ -925,9 +967,11 @@ test_checked_once(struct upstream *u)
 		upstream_perform(x, &req, &cb, NULL);
 		sink_sha(&s, hex);
 	}
-	is_int(upstream_xfer_new_connections(x), 0, "checked once: the "
+	is_int(upstream_xfer_new_connections(x), 0,
+	       "checked once: the "
 	       "connection is reused");
-	is_int(atomic_load(&chain_checks) - c1, 0, "checked once: no check "
+	is_int(atomic_load(&chain_checks) - c1, 0,
+	       "checked once: no check "
 	       "on reuse");
 	upstream_xfer_free(x);
 	point_at("name.test", port);
@@ -940,20 +984,24 @@ test_resolve_entry(void)
 	char buf[64];
 
 	ok(upstream_resolve_entry("api.test", 443, "10.0.0.1", buf,
-	                          sizeof(buf)) == 0, "curl entry v4");
+				  sizeof(buf)) == 0,
+	   "curl entry v4");
 	is_str(buf, "api.test:443:10.0.0.1", "curl entry v4 text");
 	ok(upstream_resolve_entry("api.test", 443, "2001:db8::1", buf,
-	                          sizeof(buf)) == 0, "curl entry v6");
+				  sizeof(buf)) == 0,
+	   "curl entry v6");
 	is_str(buf, "api.test:443:[2001:db8::1]", "curl entry v6 text");
 	ok(upstream_resolve_entry("api.test", 443, "10.0.0.1", buf, 21) < 0 &&
-	   upstream_resolve_entry("api.test", 443, "10.0.0.1", buf, 22) == 0,
+		   upstream_resolve_entry("api.test", 443, "10.0.0.1", buf,
+					  22) == 0,
 	   "curl entry does not fit / just fits");
 	ok(upstream_resolve_entry("api.test", 443, "api.test", buf,
-	                          sizeof(buf)) < 0 &&
-	   upstream_resolve_entry("a:b", 443, "10.0.0.1", buf,
-	                          sizeof(buf)) < 0 &&
-	   upstream_resolve_entry("api.test", 0, "10.0.0.1", buf,
-	                          sizeof(buf)) < 0, "curl entry bad arguments");
+				  sizeof(buf)) < 0 &&
+		   upstream_resolve_entry("a:b", 443, "10.0.0.1", buf,
+					  sizeof(buf)) < 0 &&
+		   upstream_resolve_entry("api.test", 0, "10.0.0.1", buf,
+					  sizeof(buf)) < 0,
+	   "curl entry bad arguments");
 }
 
 int
@@ -964,7 +1012,7 @@ main(void)
 	struct upstream *u = NULL;
 
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_upstream.XXXXXX",
-	         t && *t ? t : "/tmp");
+		 t && *t ? t : "/tmp");
 	made_tmpdir = mkdtemp(tmpdir) != NULL;
 	if (!ok(made_tmpdir && start_server() == 0, "fake upstream started"))
 		goto out;
@@ -977,7 +1025,7 @@ main(void)
 	/* The resolver gives each request's original destination. */
 	cfg.resolver = resolver_new(RESOLVE_ORIGINAL, NULL, 0, 0);
 	if (!ok(cfg.resolver && (u = upstream_new(&cfg)) != NULL,
-	        "upstream_new"))
+		"upstream_new"))
 		goto out;
 	test_resolve_entry();
 	test_request_headers(u);
@@ -996,7 +1044,8 @@ main(void)
 		unsigned long ex, conns;
 
 		upstream_stats(u, &ex, &conns);
-		is_int(atomic_load(&curl_ca_loads), 0, "libcurl loaded no CA "
+		is_int(atomic_load(&curl_ca_loads), 0,
+		       "libcurl loaded no CA "
 		       "file, directory or store for its %lu connections",
 		       conns);
 	}

@@ -105,8 +105,10 @@ static void
 test_hop(void)
 {
 	struct http_header req[] = {
-		{ "Connection", "close, X-Foo" }, { "X-Foo", "1" },
-		{ "X-Bar", "2" }, { "Proxy-Authorization", "Basic x" },
+		{ "Connection", "close, X-Foo" },
+		{ "X-Foo", "1" },
+		{ "X-Bar", "2" },
+		{ "Proxy-Authorization", "Basic x" },
 	};
 
 	ok(upstream_head_is_hop("connection", req, 4), "Connection");
@@ -126,7 +128,7 @@ join(const struct curl_slist *l, char *out, size_t size)
 	out[0] = '\0';
 	for (; l && off < size; l = l->next)
 		off += (size_t)snprintf(out + off, size - off, "%s%s",
-		                        off ? "|" : "", l->data);
+					off ? "|" : "", l->data);
 }
 
 static void
@@ -134,9 +136,9 @@ test_request(void)
 {
 	struct http_header h[] = {
 		{ "Host", "a.test" }, { "Connection", "keep-alive, X-Hop" },
-		{ "X-Hop", "1" }, { "Expect", "100-continue" },
-		{ "X-Empty", "" }, { "accept", "*/*" }, { "TE", "trailers" },
-		{ "X-Last", "z" },
+		{ "X-Hop", "1" },     { "Expect", "100-continue" },
+		{ "X-Empty", "" },    { "accept", "*/*" },
+		{ "TE", "trailers" }, { "X-Last", "z" },
 	};
 	struct curl_slist *l = NULL;
 	char got[1024], big[1200], want[1300];

@@ -33,13 +33,13 @@ check(const struct upstream_trust *t, const gnutls_datum_t *leaf,
 		chain[1] = *next;
 	why[0] = '\0';
 	return upstream_trust_check_chain(t, chain, next ? 2 : 1, host, why,
-	                                  size);
+					  size);
 }
 
 /* Expects a refusal whose reason contains want. */
 static void
 refused(const struct upstream_trust *t, const gnutls_datum_t *leaf,
-        const char *host, const char *want, const char *what)
+	const char *host, const char *want, const char *what)
 {
 	char why[512];
 	int rc = check(t, leaf, NULL, host, why, sizeof(why));
@@ -50,7 +50,7 @@ refused(const struct upstream_trust *t, const gnutls_datum_t *leaf,
 
 static void
 accepted(const struct upstream_trust *t, const gnutls_datum_t *leaf,
-         const gnutls_datum_t *next, const char *host, const char *what)
+	 const gnutls_datum_t *next, const char *host, const char *what)
 {
 	char why[512];
 	int rc = check(t, leaf, next, host, why, sizeof(why));
@@ -80,12 +80,12 @@ test_store(void)
 		fclose(f);
 	ok(upstream_trust_new(empty) == NULL,
 	   "a --upstream-ca without a certificate is an error");
-	upstream_trust_free(NULL);	/* a no-op; under ASan, checked */
+	upstream_trust_free(NULL); /* a no-op; under ASan, checked */
 }
 
 static void
 test_names(const struct upstream_trust *t, const struct upstream_trust *sys,
-           const struct certgen *ca)
+	   const struct certgen *ca)
 {
 	gnutls_datum_t leaf = { NULL, 0 };
 
@@ -104,17 +104,18 @@ test_names(const struct upstream_trust *t, const struct upstream_trust *sys,
 		leaf = der;
 	}
 	accepted(t, &leaf, NULL, "name.test", "mkcerts leaf for name.test");
-	accepted(t, &leaf, NULL, "NAME.Test", "host names compare "
-	         "case-insensitively");
+	accepted(t, &leaf, NULL, "NAME.Test",
+		 "host names compare "
+		 "case-insensitively");
 	accepted(t, &leaf, NULL, "localhost", "second DNS SAN");
 	accepted(t, &leaf, &ca->der, "name.test", "leaf + CA chain");
 	accepted(t, &leaf, NULL, "127.0.0.1", "IP literal in an IP SAN");
 	refused(t, &leaf, "127.0.0.2", "does not match",
-	        "IP literal not in the certificate");
+		"IP literal not in the certificate");
 	refused(t, &leaf, "wrong.test", "does not match", "another name");
 	refused(t, &leaf, "evil.name.test", "does not match", "a subdomain");
 	refused(sys, &leaf, "name.test", "issuer is unknown",
-	        "system store alone: the test CA is unknown");
+		"system store alone: the test CA is unknown");
 	gnutls_free(leaf.data);
 }
 
@@ -123,7 +124,7 @@ test_generated(const struct upstream_trust *t, const struct certgen *ca)
 {
 	const char *names[] = { "name.test", "*.wild.test", "::1", NULL };
 	struct certgen other = { 0 }, good = { 0 }, old = { 0 }, young = { 0 },
-	               client = { 0 }, stranger = { 0 };
+		       client = { 0 }, stranger = { 0 };
 	time_t now = time(NULL);
 	char why[256];
 	int rc;
@@ -134,43 +135,46 @@ test_generated(const struct upstream_trust *t, const struct certgen *ca)
 	accepted(t, &good.der, NULL, "name.test", "generated leaf");
 	accepted(t, &good.der, NULL, "a.wild.test", "wildcard SAN");
 	refused(t, &good.der, "a.b.wild.test", "does not match",
-	        "wildcard covers one label only");
+		"wildcard covers one label only");
 	accepted(t, &good.der, NULL, "::1", "IPv6 literal in an IP SAN");
 	refused(t, &good.der, "::2", "does not match",
-	        "IPv6 literal not in the certificate");
+		"IPv6 literal not in the certificate");
 
 	certgen_leaf(&old, ca, names, now - 30 * DAY, now - DAY, NULL);
 	refused(t, &old.der, "name.test", "expired", "expired leaf");
 	certgen_leaf(&young, ca, names, now + DAY, now + 30 * DAY, NULL);
 	refused(t, &young.der, "name.test", "not yet valid",
-	        "leaf not yet valid");
+		"leaf not yet valid");
 	certgen_leaf(&client, ca, names, now - DAY, now + DAY,
-	             GNUTLS_KP_TLS_WWW_CLIENT);
+		     GNUTLS_KP_TLS_WWW_CLIENT);
 	refused(t, &client.der, "name.test", "purpose",
-	        "leaf for TLS clients only");
+		"leaf for TLS clients only");
 	certgen_ca(&other, "Unknown CA");
 	certgen_leaf(&stranger, &other, names, now - DAY, now + DAY, NULL);
 	refused(t, &stranger.der, "name.test", "issuer is unknown",
-	        "leaf from an unknown CA");
+		"leaf from an unknown CA");
 	refused(t, &stranger.der, NULL, "no host name", "no host name");
-	ok(check(t, &stranger.der, &other.der, "name.test", why,
-	         sizeof(why)) == -1, "unknown CA sent along: still refused");
+	ok(check(t, &stranger.der, &other.der, "name.test", why, sizeof(why)) ==
+		   -1,
+	   "unknown CA sent along: still refused");
 
 	why[0] = '\0';
 	ok(upstream_trust_check_chain(t, NULL, 0, "name.test", why,
-	                              sizeof(why)) == -1 &&
-	   strstr(why, "no certificate"), "empty chain refused: %s", why);
+				      sizeof(why)) == -1 &&
+		   strstr(why, "no certificate"),
+	   "empty chain refused: %s", why);
 	{
 		gnutls_datum_t many[UPSTREAM_TRUST_MAX_CHAIN + 1];
 		gnutls_datum_t junk = { (unsigned char *)"junk", 4 };
 
 		for (int i = 0; i <= UPSTREAM_TRUST_MAX_CHAIN; i++)
 			many[i] = good.der;
-		ok(upstream_trust_check_chain(t, many,
-		        UPSTREAM_TRUST_MAX_CHAIN + 1, "name.test", why,
-		        sizeof(why)) == -1, "overlong chain refused: %s", why);
+		ok(upstream_trust_check_chain(
+			   t, many, UPSTREAM_TRUST_MAX_CHAIN + 1, "name.test",
+			   why, sizeof(why)) == -1,
+		   "overlong chain refused: %s", why);
 		ok(upstream_trust_check_chain(t, &junk, 1, "name.test", why,
-		                              sizeof(why)) == -1,
+					      sizeof(why)) == -1,
 		   "garbage refused: %s", why);
 	}
 	certgen_free(&good);
@@ -198,11 +202,11 @@ conc_worker(void *arg)
 	char why[256];
 
 	for (int i = 0; i < CONC_CHECKS; i++) {
-		if (check(c->t, c->good, NULL, "name.test", why,
-		          sizeof(why)) != 0)
+		if (check(c->t, c->good, NULL, "name.test", why, sizeof(why)) !=
+		    0)
 			c->wrong++;
-		if (check(c->t, c->bad, NULL, "name.test", why,
-		          sizeof(why)) != -1)
+		if (check(c->t, c->bad, NULL, "name.test", why, sizeof(why)) !=
+		    -1)
 			c->wrong++;
 	}
 	return NULL;
@@ -244,13 +248,15 @@ main(void)
 
 	gnutls_global_init();
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_upstream_trust.XXXXXX",
-	         tmp && *tmp ? tmp : "/tmp");
+		 tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		ok(0, "temporary directory");
 		return tap_done();
 	}
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/helpers/mkcerts.sh %s "
-	         "localhost name.test 127.0.0.1", src ? src : ".", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "sh %s/tests/helpers/mkcerts.sh %s "
+		 "localhost name.test 127.0.0.1",
+		 src ? src : ".", tmpdir);
 	if (!ok(system(cmd) == 0, "mkcerts.sh"))
 		goto out;
 	snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", tmpdir);

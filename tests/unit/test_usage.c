@@ -20,8 +20,8 @@
 static struct usage_table *table;
 
 static void
-fill(struct usage_record *r, const char *model, const char *endpoint,
-     double t, int64_t in, int64_t out, int64_t think, int64_t cached)
+fill(struct usage_record *r, const char *model, const char *endpoint, double t,
+     int64_t in, int64_t out, int64_t think, int64_t cached)
 {
 	memset(r, 0, sizeof(*r));
 	r->time = t;
@@ -46,8 +46,7 @@ recorder(void *arg)
 
 	for (int i = 0; i < PER_THREAD; i++) {
 		fill(&r, id % 2 ? "model-odd" : "model-even",
-		     "streamGenerateContent", 1e9 + i, id + 1, i % 7, 3,
-		     i % 2);
+		     "streamGenerateContent", 1e9 + i, id + 1, i % 7, 3, i % 2);
 		usage_record(table, &r);
 	}
 	return NULL;
@@ -114,8 +113,8 @@ test_concurrent(void)
 	       want_in + want_out + 3 * THREADS * PER_THREAD,
 	       "16 threads: total tokens sum exactly");
 	is_int(get(doc, "models.model-odd.requests") +
-	       get(doc, "models.model-even.requests"), THREADS * PER_THREAD,
-	       "per-model rows add up to the total");
+		       get(doc, "models.model-even.requests"),
+	       THREADS * PER_THREAD, "per-model rows add up to the total");
 	is_int(get(doc, "endpoints.streamGenerateContent"),
 	       THREADS * PER_THREAD, "endpoint counted per request");
 	json_object_put(doc);
@@ -126,8 +125,9 @@ static void
 test_contract(void)
 {
 	static const char *const fields[] = {
-		"requests", "input_tokens", "output_tokens", "thinking_tokens",
-		"cached_tokens", "cache_creation_tokens", "total_tokens",
+		"requests",	   "input_tokens",  "output_tokens",
+		"thinking_tokens", "cached_tokens", "cache_creation_tokens",
+		"total_tokens",
 	};
 	struct usage_record r;
 	struct json_object *doc, *m;
@@ -142,13 +142,15 @@ test_contract(void)
 		snprintf(path, sizeof(path), "totals.%s", fields[i]);
 		is_int(get(doc, path), 0, "empty table: %s is 0", path);
 	}
-	ok(json_object_object_length(json_object_object_get(doc, "models"))
-	   == 0 && json_object_object_length(json_object_object_get(doc,
-	   "endpoints")) == 0, "empty table: no models, no endpoints");
+	ok(json_object_object_length(json_object_object_get(doc, "models")) ==
+			   0 &&
+		   json_object_object_length(
+			   json_object_object_get(doc, "endpoints")) == 0,
+	   "empty table: no models, no endpoints");
 	json_object_put(doc);
 
-	fill(&r, "MODEL_PLACEHOLDER_M18", "streamGenerateContent",
-	     1795921262.0, 1514, 25, 52, 0);
+	fill(&r, "MODEL_PLACEHOLDER_M18", "streamGenerateContent", 1795921262.0,
+	     1514, 25, 52, 0);
 	usage_record(table, &r);
 	memset(&r, 0, sizeof(r));
 	r.time = 1795921263.0;
@@ -158,8 +160,9 @@ test_contract(void)
 	doc = usage_table_json(table);
 	s = json_object_to_json_string(doc);
 	diag("%s", s);
-	ok((s = gets(doc, "since", NULL)) && strlen(s) == 20 && s[10] == 'T'
-	   && s[19] == 'Z', "since is an RFC 3339 UTC time");
+	ok((s = gets(doc, "since", NULL)) && strlen(s) == 20 && s[10] == 'T' &&
+		   s[19] == 'Z',
+	   "since is an RFC 3339 UTC time");
 	for (size_t i = 0; i < 7; i++) {
 		char path[64];
 
@@ -170,11 +173,11 @@ test_contract(void)
 	is_int(get(doc, "totals.requests"), 2, "both responses counted");
 	is_int(get(doc, "totals.total_tokens"), 1591, "total tokens");
 	ok(json_object_object_get_ex(doc, "models", &m) &&
-	   json_object_object_length(m) == 1,
+		   json_object_object_length(m) == 1,
 	   "a response without usage or model makes no model row");
 	is_str(gets(json_object_object_get(doc, "models"),
-		    "MODEL_PLACEHOLDER_M18", "label"), "Gemini 3 Flash",
-	       "placeholder id mapped to its built-in label");
+		    "MODEL_PLACEHOLDER_M18", "label"),
+	       "Gemini 3 Flash", "placeholder id mapped to its built-in label");
 	is_str(gets(json_object_object_get(doc, "models"),
 		    "MODEL_PLACEHOLDER_M18", "last_seen"),
 	       "2026-11-29T03:01:02Z", "last_seen in RFC 3339");
@@ -190,8 +193,8 @@ test_contract(void)
 		struct usage_table *w = usage_table_window(table, 1795921262);
 		struct usage_counts c = { .requests = 2, .input_tokens = 5 };
 
-		usage_table_add(w, "MODEL_PLACEHOLDER_M18", "messages", -1,
-				&c, 1795921262, 1795921300);
+		usage_table_add(w, "MODEL_PLACEHOLDER_M18", "messages", -1, &c,
+				1795921262, 1795921300);
 		usage_table_add(w, "", "fetchUserInfo", -1, &c, 1795921262,
 				1795921300);
 		doc = usage_table_json(w);
@@ -200,11 +203,12 @@ test_contract(void)
 	is_int(get(doc, "totals.requests"), 4, "window: aggregates added");
 	is_int(get(doc, "endpoints.messages"), 2,
 	       "window: endpoint counted by its requests");
-	ok(json_object_object_length(json_object_object_get(doc, "models"))
-	   == 1, "window: no model row for an aggregate without one");
+	ok(json_object_object_length(json_object_object_get(doc, "models")) ==
+		   1,
+	   "window: no model row for an aggregate without one");
 	is_str(gets(json_object_object_get(doc, "models"),
-		    "MODEL_PLACEHOLDER_M18", "label"), "Gemini 3 Flash",
-	       "window: labels copied from the table");
+		    "MODEL_PLACEHOLDER_M18", "label"),
+	       "Gemini 3 Flash", "window: labels copied from the table");
 	is_str(gets(doc, "since", NULL), "2026-11-29T03:01:02Z",
 	       "window: since is the window's start");
 	json_object_put(doc);
@@ -213,8 +217,8 @@ test_contract(void)
 	   "label replaced");
 	doc = usage_table_json(table);
 	is_str(gets(json_object_object_get(doc, "models"),
-		    "MODEL_PLACEHOLDER_M18", "label"), "Flash X",
-	       "configured label wins over the built-in one");
+		    "MODEL_PLACEHOLDER_M18", "label"),
+	       "Flash X", "configured label wins over the built-in one");
 	json_object_put(doc);
 	usage_table_free(table);
 }
@@ -234,9 +238,10 @@ test_record_format(void)
 	o = usage_record_to_json(&r);
 	ok(usage_record_from_json(o, &back) == 0, "ledger line parses back");
 	json_object_put(o);
-	ok(memcmp(&r.input_tokens, &back.input_tokens,
-		  6 * sizeof(int64_t)) == 0 && r.time == back.time &&
-	   back.complete == false && back.ttfb_ms == 12.5,
+	ok(memcmp(&r.input_tokens, &back.input_tokens, 6 * sizeof(int64_t)) ==
+			   0 &&
+		   r.time == back.time && back.complete == false &&
+		   back.ttfb_ms == 12.5,
 	   "ledger round trip keeps numbers, time and flags");
 	is_str(back.raw, "{\"input_tokens\":10}", "raw fields kept");
 	is_str(back.error, "overloaded_error", "error kept");
@@ -251,8 +256,10 @@ static void
 test_cost(void)
 {
 	struct usage_table *t = usage_table_new();
-	struct usage_record r = { .has_usage = true, .priced = true,
-				  .cost_usd = 0.25, .input_tokens = 10 };
+	struct usage_record r = { .has_usage = true,
+				  .priced = true,
+				  .cost_usd = 0.25,
+				  .input_tokens = 10 };
 	struct json_object *doc, *m, *v = NULL;
 	struct metrics mw;
 	char buf[8192];
@@ -271,30 +278,36 @@ test_cost(void)
 				  "cost_usd", &v);
 	ok(v && json_object_get_double(v) == 0.5, "a model's cost_usd");
 	v = (struct json_object *)1;
-	ok(json_object_object_get_ex(json_object_object_get(m,
-		"mystery-model"), "cost_usd", &v) && v == NULL,
+	ok(json_object_object_get_ex(json_object_object_get(m, "mystery-model"),
+				     "cost_usd", &v) &&
+		   v == NULL,
 	   "an unpriced model's cost_usd is null");
-	is_str(json_object_to_json_string_ext(json_object_object_get(doc,
-		"unpriced"), JSON_C_TO_STRING_PLAIN), "[\"mystery-model\"]",
-	       "unpriced lists it");
-	is_str(json_object_to_json_string_ext(json_object_object_get(doc,
-		"totals"), JSON_C_TO_STRING_PLAIN),
+	is_str(json_object_to_json_string_ext(
+		       json_object_object_get(doc, "unpriced"),
+		       JSON_C_TO_STRING_PLAIN),
+	       "[\"mystery-model\"]", "unpriced lists it");
+	is_str(json_object_to_json_string_ext(
+		       json_object_object_get(doc, "totals"),
+		       JSON_C_TO_STRING_PLAIN),
 	       "{\"requests\":3,\"input_tokens\":30,\"output_tokens\":0,"
 	       "\"thinking_tokens\":0,\"cached_tokens\":0,"
 	       "\"cache_creation_tokens\":0,\"total_tokens\":0,"
 	       "\"cost_usd\":0.5,\"unpriced_requests\":1}",
 	       "totals: cost_usd and unpriced_requests");
 	is_str(json_object_get_string(json_object_object_get(
-		json_object_object_get(doc, "prices"), "version")),
+		       json_object_object_get(doc, "prices"), "version")),
 	       "2026-12-02+local", "the price table's version");
 	json_object_put(doc);
 	metrics_init(&mw, buf, sizeof(buf));
 	usage_table_metrics(t, &mw);
 	ok(strstr(buf, "# HELP antigravity_proxy_cost_usd_total ") &&
-	   strstr(buf, "# TYPE antigravity_proxy_cost_usd_total counter\n") &&
-	   strstr(buf, "antigravity_proxy_cost_usd_total{gen_ai_provider_name="
-		  "\"_OTHER\",gen_ai_response_model=\"priced-model\"}"
-		  " 0.500000000\n"), "/metrics: the cost counter per model");
+		   strstr(buf,
+			  "# TYPE antigravity_proxy_cost_usd_total counter\n") &&
+		   strstr(buf,
+			  "antigravity_proxy_cost_usd_total{gen_ai_provider_name="
+			  "\"_OTHER\",gen_ai_response_model=\"priced-model\"}"
+			  " 0.500000000\n"),
+	   "/metrics: the cost counter per model");
 	usage_table_free(t);
 }
 
@@ -319,12 +332,15 @@ test_endpoint_cap(void)
 	metrics_init(&mw, buf, 256 * 1024);
 	usage_table_metrics(t, &mw);
 	ok(strstr(buf, "antigravity_proxy_requests_total{endpoint=\"ep31\","
-		  "status=\"200\"} 1\n") && !strstr(buf, "\"ep32\""),
+		       "status=\"200\"} 1\n") &&
+		   !strstr(buf, "\"ep32\""),
 	   "/metrics: the first %d endpoints by name", USAGE_METRICS_ENDPOINTS);
 	ok(strstr(buf, "antigravity_proxy_requests_total{endpoint=\"other\","
-		  "status=\"429\"} 2\n") &&
-	   strstr(buf, "antigravity_proxy_requests_total{endpoint=\"other\","
-		  "status=\"200\"} 1\n"), "the rest as other, per status");
+		       "status=\"429\"} 2\n") &&
+		   strstr(buf,
+			  "antigravity_proxy_requests_total{endpoint=\"other\","
+			  "status=\"200\"} 1\n"),
+	   "the rest as other, per status");
 	doc = usage_table_json(t);
 	json_object_object_get_ex(doc, "endpoints", &eps);
 	is_int(json_object_object_length(eps), USAGE_METRICS_ENDPOINTS + 3,

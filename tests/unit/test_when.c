@@ -30,9 +30,19 @@ main(void)
 		{ "1.5h", 1000000 - 5400 },
 	};
 	static const char *const bad[] = {
-		"", "7", "7w", "-1d", "d", " 1d", "1d ", "2026-11-29",
-		"2026-11-29T03:00:00", "2026-11-29T03:00:00+0200",
-		"2026-11-29T03:00:00+02", "2026-11-29T03:00:00Zjunk", "yesterday",
+		"",
+		"7",
+		"7w",
+		"-1d",
+		"d",
+		" 1d",
+		"1d ",
+		"2026-11-29",
+		"2026-11-29T03:00:00",
+		"2026-11-29T03:00:00+0200",
+		"2026-11-29T03:00:00+02",
+		"2026-11-29T03:00:00Zjunk",
+		"yesterday",
 	};
 	time_t mid;
 	double t;
@@ -40,8 +50,8 @@ main(void)
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		t = -1;
 		ok(when_parse(good[i].in, 1000000, &t) == 0 &&
-		   t == good[i].want, "%s is %.2f (got %.2f)", good[i].in,
-		   good[i].want, t);
+			   t == good[i].want,
+		   "%s is %.2f (got %.2f)", good[i].in, good[i].want, t);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(when_parse(bad[i], 1000000, &t) < 0, "'%s' is refused",
@@ -51,11 +61,11 @@ main(void)
 	setenv("TZ", "UTC-9", 1);
 	tzset();
 	ok(when_parse("today", 1795921200, &t) == 0 &&
-	   t == 1795921200 - 12 * 3600,
+		   t == 1795921200 - 12 * 3600,
 	   "at 12:00 local (03:00Z), today began twelve hours before");
 	mid = 1795921200 - 3 * 3600;
 	ok(when_parse("today", (double)mid, &t) == 0 &&
-	   t == (double)mid - 9 * 3600,
+		   t == (double)mid - 9 * 3600,
 	   "at 09:00 local (00:00Z), today began nine hours before");
 	return tap_done();
 }
