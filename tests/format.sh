@@ -8,11 +8,15 @@
 
 command -v clang-format >/dev/null || skip_all "needs clang-format"
 cd "$top_srcdir" || exit 1
-[ -f .clang-format ] || { echo "Bail out! no .clang-format in $top_srcdir"; exit 1; }
+if [ ! -f .clang-format ]; then
+	echo "Bail out! no .clang-format in $top_srcdir"
+	exit 1
+fi
 for f in src/*.[ch] src/meter/*.[ch] tests/unit/*.[ch] fuzz/*.c; do
 	clang-format --dry-run -Werror "$f" >/dev/null 2>&1
-	if ! ok $? "clang-format: $f"; then
+	rc=$?
+	ok "$rc" "clang-format: $f"
+	[ "$rc" -eq 0 ] ||
 		clang-format "$f" | diff -u "$f" - | head -40 | sed 's/^/# /'
-	fi
 done
 tap_done

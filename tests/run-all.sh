@@ -12,7 +12,7 @@ top=$(pwd)
 deps="build-essential autoconf automake pkg-config libgnutls28-dev
  libjson-c-dev libcurl4-gnutls-dev libc-ares-dev libmicrohttpd-dev
  zlib1g-dev libbrotli-dev libzstd-dev libsqlite3-dev sqlite3 python3 curl
- gnutls-bin openssl
+ gnutls-bin openssl clang-format
  iproute2 iptables golang-go clang libclang-rt-14-dev procps
  prometheus util-linux nghttp2-server shellcheck groff-base systemd
  passwd sudo python3-websockets nodejs chromium"

@@ -15,7 +15,7 @@ CLEAN="scripts/mitm-redirect.sh scripts/antigravity-proxy.init.in
 	tests/e2e/failopen.sh tests/e2e/timeouts.sh tests/e2e/hardening.sh
 	tests/e2e/store.sh tests/run-all.sh tests/e2e/cost.sh
 	tests/e2e/dashboard.sh build-aux/embed.sh tests/e2e/fleet.sh
-	tests/e2e/report.sh"
+	tests/e2e/report.sh tests/format.sh"
 
 command -v shellcheck >/dev/null || skip_all "needs shellcheck"
 cd "$top_srcdir" || exit 1
