@@ -414,6 +414,36 @@ user_check(const struct options *opt)
 	return -1;
 }
 
+/* Blocks the signals wait_for_stop() takes, before any thread starts,
+ * so that every thread inherits the mask. */
+static void
+signals_block(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The usage table, with the --model-label names. */
+static struct usage_table *
+usage_new(struct options *opt)
+{
+	struct usage_table *t = usage_table_new();
+
+	for (size_t i = 0; t && i < opt->model_labels.n; i++) {
+		char *id = opt->model_labels.v[i], *eq = strchr(id, '=');
+
+		*eq = '\0'; /* options_parse() checked the '=' */
+		usage_label_add(t, id, eq + 1);
+		*eq = '=';
+	}
+	return t;
+}
+
 static int
 run_daemon(struct options *opt)
 {
@@ -427,15 +457,7 @@ run_daemon(struct options *opt)
 	sigset_t set;
 	int api_fd = -1, ready_fd = -1, rc = EXIT_START;
 
-	/* Block the signals before any thread starts, so all inherit it. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	signals_block(&set);
 	if (state_dir_prepare(opt->state_dir) < 0)
 		goto out;
 	if ((api_fd = net_listen(opt->api_listen)) < 0) {
@@ -451,15 +473,8 @@ run_daemon(struct options *opt)
 	}
 	if (opt->pidfile && pidfile_write(opt->pidfile) < 0)
 		goto out;
-	if (!(px.usage = usage_table_new()))
+	if (!(px.usage = usage_new(opt)))
 		goto out;
-	for (size_t i = 0; i < opt->model_labels.n; i++) {
-		char *id = opt->model_labels.v[i], *eq = strchr(id, '=');
-
-		*eq = '\0'; /* options_parse() checked the '=' */
-		usage_label_add(px.usage, id, eq + 1);
-		*eq = '=';
-	}
 	/* The store first: a refused usage.db is the one line to read. */
 	if (!(px.ledger = ledger_load(opt, px.usage)) ||
 	    !(prices = prices_load(opt)))
