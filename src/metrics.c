@@ -26,7 +26,7 @@ metrics_init(struct metrics *m, char *buf, size_t size)
 
 /* Appends to the piece being written; false, and full, when it does not
  * fit (the caller then ends the piece with metrics_end()). */
-static bool
+static bool __attribute__((format(printf, 2, 0)))
 metrics_vadd(struct metrics *m, const char *fmt, va_list ap)
 {
 	size_t room = m->size - m->len;
