@@ -28,7 +28,7 @@ check_PROGRAMS += tests/unit/test_h1resp tests/unit/test_conn \
 tests_unit_test_h1resp_SOURCES = tests/unit/test_h1resp.c tests/unit/tap.h
 tests_unit_test_h1resp_LDADD = $(AGP_LIBS)
 tests_unit_test_conn_SOURCES = tests/unit/test_conn.c \
-	tests/unit/conn_peers.h tests/unit/tap.h
+	tests/unit/conn_peers.h tests/unit/tap.h tests/unit/testutil.h
 tests_unit_test_conn_LDADD = $(AGP_LIBS)
 fuzz_replay_h1resp_SOURCES = fuzz/replay.c fuzz/fuzz_h1resp.c
 fuzz_replay_h1resp_LDADD = $(AGP_LIBS)

@@ -10,7 +10,7 @@ src_libagp_a_SOURCES += src/upstream.c src/upstream.h src/upstream_int.h \
 check_PROGRAMS += tests/unit/test_upstream tests/unit/test_upstream_head \
 	tests/unit/test_upstream_trust fuzz/replay-upstream_head
 tests_unit_test_upstream_SOURCES = tests/unit/test_upstream.c \
-	tests/unit/upstream_harness.h \
+	tests/unit/upstream_harness.h tests/unit/testutil.h \
 	tests/unit/tap.h tests/unit/certgen.h
 tests_unit_test_upstream_LDADD = $(AGP_LIBS) -ldl
 tests_unit_test_upstream_trust_SOURCES = tests/unit/test_upstream_trust.c \

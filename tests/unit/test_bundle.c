@@ -18,6 +18,7 @@
 #include "bundle.h"
 #include "log.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[512], sys_ca[600], bundle[600];
 
@@ -67,23 +68,6 @@ inode(const char *path)
 	return lstat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Entries in dir whose names start with '.', other than . and .. */
-static int
-leftovers(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] == '.' && strcmp(de->d_name, ".") &&
-		    strcmp(de->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static void
 test_basic(void)
 {
@@ -104,7 +88,7 @@ test_basic(void)
 	ok(lstat(bundle, &st) == 0 && (st.st_mode & 07777) == 0644,
 	   "mode 0644 whatever the umask");
 	umask(022);
-	is_int(leftovers(), 0, "no temporary file left behind");
+	is_int(testutil_dot_files(dir), 0, "no temporary file left behind");
 	ino = inode(bundle);
 	is_int(update(), 0, "unchanged inputs: not rewritten");
 	ok(inode(bundle) == ino, "same inode after a no-op update");
@@ -190,7 +174,7 @@ test_atomic(void)
 	bad = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 	ok(!bad, "a concurrent reader saw only whole bundles (%d rewrites)",
 	   reads);
-	is_int(leftovers(), 0, "no temporary file left behind");
+	is_int(testutil_dot_files(dir), 0, "no temporary file left behind");
 	free(a);
 	free(b);
 }

@@ -51,6 +51,7 @@
 #include "proxy.h"
 #include "resolve.h"
 #include "tap.h"
+#include "testutil.h"
 #include "upstream.h"
 #include "usage.h"
 
@@ -508,36 +509,11 @@ test_websocket(struct buf *b)
 static int
 spawn_fake(void)
 {
-	char cert[300], key[300], script[512];
-	const char *src = getenv("top_srcdir"), *py = getenv("PYTHON");
-	int fds[2], p = -1;
-	FILE *f;
+	char cert[300], key[300];
 
-	if (!src)
-		src = "..";
-	if (!py || !*py)
-		py = "python3";
 	snprintf(cert, sizeof(cert), "%s/server.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/server.key", tmpdir);
-	snprintf(script, sizeof(script), "%s/tests/helpers/fakeupstream.py",
-		 src);
-	if (pipe(fds) < 0 || (fake_pid = fork()) < 0)
-		return -1;
-	if (fake_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM); /* if the test dies */
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execlp(py, py, script, "--listen", "127.0.0.1:0", "--cert",
-		       cert, "--key", key, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (!(f = fdopen(fds[0], "r")) || fscanf(f, "ready %d", &p) != 1)
-		p = -1;
-	if (f)
-		fclose(f);
-	return p;
+	return testutil_fake_upstream(cert, key, NULL, &fake_pid);
 }
 
 static int

@@ -21,6 +21,7 @@
 
 #include "fsutil.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[512];
 static int dfd = -1;
@@ -65,23 +66,6 @@ inode(const char *name)
 								 : 0;
 }
 
-/* Entries in dir whose names start with '.', other than . and .. */
-static int
-leftovers(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] == '.' && strcmp(de->d_name, ".") &&
-		    strcmp(de->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static void
 test_write(void)
 {
@@ -109,7 +93,7 @@ test_write(void)
 			      "holding the old one never sees it change");
 	is_int(put("a", ""), 0, "empty content is written");
 	is_str(slurp("a"), "", "and the file is empty");
-	is_int(leftovers(), 0, "no temporary file left behind");
+	is_int(testutil_dot_files(dir), 0, "no temporary file left behind");
 }
 
 static void
@@ -148,7 +132,8 @@ test_too_big(void)
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "a write past the file size limit fails with EFBIG");
 	is_str(slurp("kept"), "old content\n", "the old file is intact");
-	is_int(leftovers(), 0, "and the half-written temporary file is gone");
+	is_int(testutil_dot_files(dir), 0,
+	       "and the half-written temporary file is gone");
 }
 
 static void
@@ -167,7 +152,7 @@ test_refused(void)
 	   "a directory in the way: -1, EISDIR (%s)", strerror(errno));
 	ok(S_ISDIR(mode_of("sub")) && !strcmp(slurp("sub/x"), "x"),
 	   "the directory and what is in it are intact");
-	is_int(leftovers(), 0, "no temporary file left behind");
+	is_int(testutil_dot_files(dir), 0, "no temporary file left behind");
 	errno = 0;
 	ok(fsutil_write_at(dfd, "sub/y", "y", 1, 0644) == -1 &&
 		   errno == EINVAL && !mode_of("sub/y"),
@@ -191,7 +176,7 @@ test_path(void)
 		   !strcmp(slurp("by-path"), "p\n") &&
 		   (mode_of("by-path") & 07777) == 0600,
 	   "a path: written in its directory, with its mode");
-	is_int(leftovers(), 0, "no temporary file left behind");
+	is_int(testutil_dot_files(dir), 0, "no temporary file left behind");
 	snprintf(path, sizeof(path), "%s/sub/", dir);
 	errno = 0;
 	ok(fsutil_write(path, "p", 1, 0644) == -1 && errno == EINVAL,

@@ -8,6 +8,8 @@
 #ifndef AGP_UPSTREAM_HARNESS_H
 #define AGP_UPSTREAM_HARNESS_H
 
+#include "testutil.h"
+
 #define MIB (1024 * 1024)
 #define MAX_CHUNKS 64
 
@@ -197,38 +199,16 @@ run(struct upstream *u, const char *method, const char *target,
 static int
 spawn_server(const char *name, pid_t *pid)
 {
-	char cert[300], key[300], log[300], script[512], fixtures[512];
-	const char *src = getenv("top_srcdir"), *py = getenv("PYTHON");
-	int fds[2], p = -1;
-	FILE *f;
+	char cert[300], key[300], log[300], fixtures[512];
+	const char *src = getenv("top_srcdir");
+	const char *extra[] = { "--log", log, "--fixtures", fixtures, NULL };
 
-	if (!src)
-		src = ".";
-	if (!py || !*py)
-		py = "python3";
 	snprintf(cert, sizeof(cert), "%s/%s.pem", tmpdir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", tmpdir, name);
 	snprintf(log, sizeof(log), "%s/%s.log", tmpdir, name);
-	snprintf(script, sizeof(script), "%s/tests/helpers/fakeupstream.py",
-		 src);
-	snprintf(fixtures, sizeof(fixtures), "%s/tests/helpers", src);
-	if (pipe(fds) < 0 || (*pid = fork()) < 0)
-		return -1;
-	if (*pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execlp(py, py, script, "--listen", "127.0.0.1:0", "--cert",
-		       cert, "--key", key, "--log", log, "--fixtures", fixtures,
-		       (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (!(f = fdopen(fds[0], "r")) || fscanf(f, "ready %d", &p) != 1)
-		p = -1;
-	if (f)
-		fclose(f);
-	return p;
+	snprintf(fixtures, sizeof(fixtures), "%s/tests/helpers",
+		 src ? src : ".");
+	return testutil_fake_upstream(cert, key, extra, pid);
 }
 
 static int
