@@ -9,6 +9,7 @@
 #include "ledger.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "upstream.h"
 #include "usage.h"
 
 /* The store's counters (ledger.h). */
@@ -83,4 +84,6 @@ proxy_metrics(struct proxy *px, struct metrics *m)
 		      atomic_load(&px->stats.in_flight));
 	ledger_metrics(px->ledger, m);
 	usage_table_metrics(px->usage, m);
+	if (px->upstream)
+		upstream_metrics(px->upstream, m);
 }

@@ -47,6 +47,7 @@
 #include "upstream.h"
 #include "upstream_head.h"
 #include "upstream_int.h"
+#include "metrics.h"
 #include "upstream_trust.h"
 
 const char *
@@ -167,6 +168,25 @@ upstream_stats(struct upstream *u, unsigned long *exchanges,
 	*exchanges = u->exchanges;
 	*connections = u->connections;
 	pthread_mutex_unlock(&u->pool_lock);
+}
+
+void
+upstream_metrics(struct upstream *u, struct metrics *m)
+{
+	unsigned long ex, conns, verified, remembered;
+
+	upstream_stats(u, &ex, &conns);
+	upstream_trust_stats(u->trust, &verified, &remembered);
+	metrics_value(m, "antigravity_proxy_upstream_connections_total",
+		      "counter", "Upstream connections opened.",
+		      (int64_t)conns);
+	metrics_value(m, "antigravity_proxy_upstream_chains_verified_total",
+		      "counter", "Upstream certificate chains checked in full.",
+		      (int64_t)verified);
+	metrics_value(m, "antigravity_proxy_upstream_chains_remembered_total",
+		      "counter",
+		      "Upstream certificate chains passed as checked before.",
+		      (int64_t)remembered);
 }
 
 /* Takes the most recently used idle handle that last talked to key, with

@@ -18,6 +18,7 @@
 
 #include "http1.h"
 
+struct metrics;
 struct resolver;
 
 /* upstream_perform() results; the caller's answer is in brackets. */
@@ -123,10 +124,13 @@ int upstream_connect_only(struct upstream_xfer *x,
 long upstream_xfer_idle_ms(const struct upstream_xfer *x);
 bool upstream_xfer_stopping(const struct upstream_xfer *x);
 
-/* Exchanges performed and upstream connections opened so far, for
- * /metrics. */
+/* Exchanges performed and upstream connections opened so far. */
 void upstream_stats(struct upstream *u, unsigned long *exchanges,
 		    unsigned long *connections);
+
+/* The upstream connections opened and the certificate chains checked
+ * (in full, and passed as checked before), as /metrics counters. */
+void upstream_metrics(struct upstream *u, struct metrics *m);
 
 /* Short name of an UPSTREAM_E_* code, for logs. */
 const char *upstream_strerror(int rc);

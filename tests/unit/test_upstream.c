@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "certgen.h"
+#include "metrics.h"
 #include "resolve.h"
 #include "tap.h"
 #include "upstream.h"
@@ -667,6 +668,31 @@ test_checked_once(struct upstream *u)
 	is_int(atomic_load(&chain_checks) - c1, 0,
 	       "checked once: no check "
 	       "on reuse");
+	/* The server closes; the next connection brings the same chain. */
+	req.target = "/bytes?n=10&mode=close";
+	sink_init(&s);
+	upstream_perform(x, &req, &cb, NULL);
+	sink_sha(&s, hex);
+	req.target = "/echo";
+	sink_init(&s);
+	is_int(upstream_perform(x, &req, &cb, NULL), 0, "after a close: 200");
+	sink_sha(&s, hex);
+	is_int(upstream_xfer_new_connections(x), 1,
+	       "after a close: a new connection");
+	is_int(atomic_load(&chain_checks) - c1, 0,
+	       "the same chain again passes as checked, not parsed again");
+	{
+		char text[4096], *v;
+		struct metrics m;
+
+		metrics_init(&m, text, sizeof(text));
+		upstream_metrics(u, &m);
+		v = strstr(text, "\nantigravity_proxy_upstream_chains_"
+				 "remembered_total ");
+		v = v ? strchr(v + 1, ' ') : NULL;
+		ok(v && atol(v) >= 1, "/metrics counts it (%ld)",
+		   v ? atol(v) : -1L);
+	}
 	upstream_xfer_free(x);
 	point_at("name.test", port);
 }

@@ -24,7 +24,7 @@ static char tmpdir[256], ca_pem[300], ca_key[300], server_pem[300];
 
 /* upstream_trust_check_chain() of one or two certificates. */
 static int
-check(const struct upstream_trust *t, const gnutls_datum_t *leaf,
+check(struct upstream_trust *t, const gnutls_datum_t *leaf,
       const gnutls_datum_t *next, const char *host, char *why, size_t size)
 {
 	gnutls_datum_t chain[2] = { *leaf, { NULL, 0 } };
@@ -38,8 +38,8 @@ check(const struct upstream_trust *t, const gnutls_datum_t *leaf,
 
 /* Expects a refusal whose reason contains want. */
 static void
-refused(const struct upstream_trust *t, const gnutls_datum_t *leaf,
-	const char *host, const char *want, const char *what)
+refused(struct upstream_trust *t, const gnutls_datum_t *leaf, const char *host,
+	const char *want, const char *what)
 {
 	char why[512];
 	int rc = check(t, leaf, NULL, host, why, sizeof(why));
@@ -49,7 +49,7 @@ refused(const struct upstream_trust *t, const gnutls_datum_t *leaf,
 }
 
 static void
-accepted(const struct upstream_trust *t, const gnutls_datum_t *leaf,
+accepted(struct upstream_trust *t, const gnutls_datum_t *leaf,
 	 const gnutls_datum_t *next, const char *host, const char *what)
 {
 	char why[512];
@@ -84,7 +84,7 @@ test_store(void)
 }
 
 static void
-test_names(const struct upstream_trust *t, const struct upstream_trust *sys,
+test_names(struct upstream_trust *t, struct upstream_trust *sys,
 	   const struct certgen *ca)
 {
 	gnutls_datum_t leaf = { NULL, 0 };
@@ -120,7 +120,7 @@ test_names(const struct upstream_trust *t, const struct upstream_trust *sys,
 }
 
 static void
-test_generated(const struct upstream_trust *t, const struct certgen *ca)
+test_generated(struct upstream_trust *t, const struct certgen *ca)
 {
 	const char *names[] = { "name.test", "*.wild.test", "::1", NULL };
 	struct certgen other = { 0 }, good = { 0 }, old = { 0 }, young = { 0 },
@@ -185,11 +185,63 @@ test_generated(const struct upstream_trust *t, const struct certgen *ca)
 	certgen_free(&other);
 }
 
+/* Verified and remembered checks since the last call. */
+static void
+counts(struct upstream_trust *t, unsigned long *v, unsigned long *r)
+{
+	static unsigned long v0, r0;
+	unsigned long v1, r1;
+
+	upstream_trust_stats(t, &v1, &r1);
+	*v = v1 - v0;
+	*r = r1 - r0;
+	v0 = v1;
+	r0 = r1;
+}
+
+/* A chain that passed passes again by its bytes, for its host only, and
+ * not past its expiry. */
+static void
+test_remembered(struct upstream_trust *t, const struct certgen *ca)
+{
+	const char *names[] = { "name.test", NULL };
+	struct certgen brief = { 0 };
+	time_t now = time(NULL), end = now + 1;
+	unsigned long v, r;
+	char why[256];
+
+	certgen_leaf(&brief, ca, names, now - DAY, end, NULL);
+	counts(t, &v, &r);
+	accepted(t, &brief.der, NULL, "name.test", "a new chain");
+	counts(t, &v, &r);
+	ok(v == 1 && r == 0, "checked in full (verified %lu, remembered %lu)",
+	   v, r);
+	accepted(t, &brief.der, NULL, "name.test", "the same chain again");
+	counts(t, &v, &r);
+	ok(v == 0 && r == 1, "remembered (verified %lu, remembered %lu)", v, r);
+	refused(t, &brief.der, "wrong.test", "does not match",
+		"the same chain for another host");
+	counts(t, &v, &r);
+	ok(v == 0 && r == 0, "another host is not remembered (%lu, %lu)", v, r);
+	accepted(t, &brief.der, &ca->der, "name.test", "the chain with its CA");
+	counts(t, &v, &r);
+	ok(v == 1 && r == 0, "other bytes are checked in full (%lu, %lu)", v,
+	   r);
+	while (time(NULL) <= end)
+		usleep(50000);
+	ok(check(t, &brief.der, NULL, "name.test", why, sizeof(why)) == -1 &&
+		   strstr(why, "expired"),
+	   "a remembered chain is refused once it expires: %s", why);
+	counts(t, &v, &r);
+	ok(r == 0, "nothing remembered past the expiry (%lu)", r);
+	certgen_free(&brief);
+}
+
 #define CONC_THREADS 4
 #define CONC_CHECKS 100
 
 struct conc {
-	const struct upstream_trust *t;
+	struct upstream_trust *t;
 	const gnutls_datum_t *good, *bad;
 	int wrong;
 };
@@ -213,7 +265,7 @@ conc_worker(void *arg)
 }
 
 static void
-test_concurrent(const struct upstream_trust *t, const struct certgen *ca)
+test_concurrent(struct upstream_trust *t, const struct certgen *ca)
 {
 	const char *names[] = { "name.test", NULL };
 	struct certgen good = { 0 }, old = { 0 };
@@ -271,6 +323,7 @@ main(void)
 		goto out;
 	test_names(t, sys, &ca);
 	test_generated(t, &ca);
+	test_remembered(t, &ca);
 	test_concurrent(t, &ca);
 out:
 	upstream_trust_free(t);
