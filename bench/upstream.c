@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -299,6 +300,16 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	up_block_init();
+	{
+		/* One descriptor a stream: the soft limit up to the hard
+		 * one (runuser's PAM session sets 1024). */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	gnutls_global_init();
 	gnutls_certificate_allocate_credentials(&up_cred);
 	if (gnutls_certificate_set_x509_key_file(up_cred, cert, key,

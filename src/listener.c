@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,11 @@
 #include "proxy.h"
 
 #define LISTENER_MAX 8
+/* Descriptors one connection holds: the client's socket and the copy
+ * conn_serve() closes, the upstream socket, and the wake-up socket pair
+ * of the multi handle curl_easy_perform() keeps in each easy handle. */
+#define LISTENER_FDS_PER_CONN 5
+#define LISTENER_FDS_SPARE 256 /* the store, logs, the API, the CA... */
 #ifdef __SANITIZE_ADDRESS__
 #define LISTENER_STACK (4 * 1024 * 1024) /* sanitizers need room */
 #else
@@ -56,6 +62,37 @@ struct worker_arg {
 	unsigned long id;
 };
 
+/* Raises the soft limit on open files to the hard one, as systemd.exec(5)
+ * asks of a program that needs more than the 1024 it starts services
+ * with, and says so when even that is short of --max-connections. */
+static void
+fit_fd_limit(long max_connections)
+{
+	rlim_t want = (rlim_t)max_connections * LISTENER_FDS_PER_CONN +
+		      LISTENER_FDS_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warnx("mitm: --max-connections %ld needs about %llu open "
+			  "files, the limit is %llu: past about %llu "
+			  "connections, new ones may fail (raise LimitNOFILE, "
+			  "or ulimit -Hn)",
+			  max_connections, (unsigned long long)want,
+			  (unsigned long long)rl.rlim_cur,
+			  rl.rlim_cur > LISTENER_FDS_SPARE
+				  ? (unsigned long long)(rl.rlim_cur -
+							 LISTENER_FDS_SPARE) /
+					    LISTENER_FDS_PER_CONN
+				  : 0ULL);
+}
+
 struct listener *
 listener_new(struct proxy *px)
 {
@@ -69,6 +106,7 @@ listener_new(struct proxy *px)
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->idle, NULL);
 	l->capconns = (size_t)opt->max_connections;
+	fit_fd_limit(opt->max_connections);
 	if (!(l->conns = malloc(l->capconns * sizeof(*l->conns))))
 		goto fail;
 	for (size_t i = 0; i < l->capconns; i++)

@@ -266,8 +266,16 @@ ok $? "fail-open is logged"
 # Generous timeouts: this checks that 200 handshakes at once all complete
 # on two cores that make -j and ASan load too; how fast is bench/'s job.
 proxy_stop
+# Started with a soft limit on open files of 512 (systemd gives services
+# 1024), it raises it to the hard limit: 200 connections need about 1,000.
+ulimit -Sn 512
 proxy_start --connect-timeout 30s --handshake-timeout 30s \
 	--max-connections 200
+ulimit -Sn "$(ulimit -Hn)"
+is "$(awk '/^Max open files/ { print $4 }' "/proc/$proxy_pid/limits")" \
+	"$(ulimit -Hn)" "the soft limit on open files is raised to the hard one"
+grep -q 'needs about' "$work/proxy.log"
+ok $(( $? == 0 )) "no warning when the limit holds --max-connections"
 client --host api.example.test concurrent -n 200 >"$work/conc.json"
 ok $? "200 concurrent connections all succeed"
 diag "$(cat "$work/conc.json")"
@@ -303,6 +311,12 @@ is "$(cat "$work/loop")" 000 "a connection straight to the MITM port is refused"
 [ "$(metric antigravity_proxy_loops_refused_total)" -ge 1 ]
 ok $? "the loop guard counts it"
 
+proxy_stop
+# More connections than the hard limit holds: one line says so.
+proxy_start --max-connections $(( $(ulimit -Hn) / 5 + 1 ))
+grep 'needs about' "$work/proxy.log" >"$work/nofile.warn"
+ok $? "--max-connections past the open-files limit: a warning"
+diag "$(cat "$work/nofile.warn")"
 proxy_stop
 ok $? "the proxy stops on SIGTERM"
 grep -q ' body [<-]' "$work/proxy.log"
