@@ -358,5 +358,4 @@ conn_serve(struct proxy *px, int fd, unsigned long id)
 	free(c.in);
 	free(c.body);
 	h1resp_free(&c.resp);
-	close(fd);
 }

@@ -8,7 +8,7 @@ struct proxy;
 
 /* Serves the accepted socket fd to its end: peeks the ClientHello, then
  * tunnels it raw or terminates TLS and forwards each request upstream.
- * Closes fd. `id` numbers the connection in the logs. */
+ * The caller closes fd after. `id` numbers the connection in the logs. */
 void conn_serve(struct proxy *px, int fd, unsigned long id);
 
 #endif

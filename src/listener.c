@@ -31,10 +31,10 @@
 #include "proxy.h"
 
 #define LISTENER_MAX 8
-/* Descriptors one connection holds: the client's socket and the copy
- * conn_serve() closes, the upstream socket, and the wake-up socket pair
- * of the multi handle curl_easy_perform() keeps in each easy handle. */
-#define LISTENER_FDS_PER_CONN 5
+/* Descriptors one connection holds: the client's socket, the upstream
+ * socket, and the wake-up socket pair of the multi handle that
+ * curl_easy_perform() keeps in each easy handle. */
+#define LISTENER_FDS_PER_CONN 4
 #define LISTENER_FDS_SPARE 256 /* the store, logs, the API, the CA... */
 #ifdef __SANITIZE_ADDRESS__
 #define LISTENER_STACK (4 * 1024 * 1024) /* sanitizers need room */
@@ -169,9 +169,9 @@ worker_main(void *p)
 
 	free(p);
 	atomic_fetch_add(&a.l->px->stats.in_flight, 1);
+	conn_serve(a.l->px, a.fd, a.id);
 	/* The registry entry goes before the close, so a stop never shuts
 	 * down a number that was reused by another socket. */
-	conn_serve(a.l->px, dup(a.fd), a.id);
 	conn_unregister(a.l, a.fd);
 	close(a.fd);
 	atomic_fetch_sub(&a.l->px->stats.in_flight, 1);

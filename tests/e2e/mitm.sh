@@ -267,7 +267,7 @@ ok $? "fail-open is logged"
 # on two cores that make -j and ASan load too; how fast is bench/'s job.
 proxy_stop
 # Started with a soft limit on open files of 512 (systemd gives services
-# 1024), it raises it to the hard limit: 200 connections need about 1,000.
+# 1024), it raises it to the hard limit: 200 connections need about 1,100.
 ulimit -Sn 512
 proxy_start --connect-timeout 30s --handshake-timeout 30s \
 	--max-connections 200
@@ -313,7 +313,7 @@ ok $? "the loop guard counts it"
 
 proxy_stop
 # More connections than the hard limit holds: one line says so.
-proxy_start --max-connections $(( $(ulimit -Hn) / 5 + 1 ))
+proxy_start --max-connections $(( $(ulimit -Hn) / 4 + 1 ))
 grep 'needs about' "$work/proxy.log" >"$work/nofile.warn"
 ok $? "--max-connections past the open-files limit: a warning"
 diag "$(cat "$work/nofile.warn")"

@@ -89,6 +89,7 @@ worker(void *arg)
 	int fd = (int)(intptr_t)arg;
 
 	conn_serve(&px, fd, atomic_fetch_add(&ids, 1) + 1);
+	close(fd);
 	atomic_fetch_sub(&workers, 1);
 	return NULL;
 }
