@@ -13,6 +13,10 @@
 #   @qwen-code/qwen-code        qwen    (cli-entry.js)
 #   bun                 Bun (bin/bun.exe), a client for failopen.sh
 #
+# Tests that run at once (make -j) share PREFIX: each takes an exclusive
+# lock on PREFIX/.lock first, so one installs and the others wait for it
+# and then find everything there.
+#
 # Versions are pinned (the ones tests/agents/direct.sh was tried with) so
 # a run is repeatable. Idempotent: when PREFIX/.installed already names
 # exactly these versions and every entry point is there, nothing is
@@ -34,6 +38,8 @@ mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 nm=$prefix/node_modules
 stamp=$prefix/.installed
+exec 9>"$prefix/.lock"
+flock 9 || { echo "install.sh: cannot lock $prefix/.lock" >&2; exit 1; }
 # shellcheck disable=SC2086 # the package list, split on purpose
 set -- $NODE_PKG $CLI_PKGS
 want=$*

@@ -268,12 +268,17 @@ ok $? "fail-open is logged"
 proxy_stop
 # Started with a soft limit on open files of 512 (systemd gives services
 # 1024), it raises it to the hard limit: 200 connections need about 1,100.
+# (-S and -H are not POSIX; dash, bash and busybox sh all have them.)
+# shellcheck disable=SC3045
+hard_nofile=$(ulimit -Hn)
+# shellcheck disable=SC3045
 ulimit -Sn 512
 proxy_start --connect-timeout 30s --handshake-timeout 30s \
 	--max-connections 200
-ulimit -Sn "$(ulimit -Hn)"
+# shellcheck disable=SC3045
+ulimit -Sn "$hard_nofile"
 is "$(awk '/^Max open files/ { print $4 }' "/proc/$proxy_pid/limits")" \
-	"$(ulimit -Hn)" "the soft limit on open files is raised to the hard one"
+	"$hard_nofile" "the soft limit on open files is raised to the hard one"
 grep -q 'needs about' "$work/proxy.log"
 ok $(( $? == 0 )) "no warning when the limit holds --max-connections"
 client --host api.example.test concurrent -n 200 >"$work/conc.json"
@@ -313,7 +318,7 @@ ok $? "the loop guard counts it"
 
 proxy_stop
 # More connections than the hard limit holds: one line says so.
-proxy_start --max-connections $(( $(ulimit -Hn) / 4 + 1 ))
+proxy_start --max-connections $((hard_nofile / 4 + 1))
 grep 'needs about' "$work/proxy.log" >"$work/nofile.warn"
 ok $? "--max-connections past the open-files limit: a warning"
 diag "$(cat "$work/nofile.warn")"
