@@ -6,7 +6,8 @@
  * Usage: bench-loadgen --connect IP:PORT --host SNI --ca PEM MODE ARGS
  *   ttfb-warm N SECS        N requests on one connection (first excluded)
  *   ttfb-new N SECS         N new connections, connect() to first byte
- *   sse STREAMS N MS CT     STREAMS streams of N events every MS ms
+ *   sse STREAMS N MS CT [each]  STREAMS streams of N events every MS ms;
+ *                           "each" sends a request on each connect
  *   down BYTES REPEAT CT    GET /bytes, MB/s over all repeats
  *   up BYTES COUNT          POST bodies of BYTES, MB/s
  *   hs SECS THREADS         connect+handshake+GET /small+close, per second
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 
+#include "lgresp.h"
 #include "tls_send.h"
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,23 +43,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-enum { R_HEAD, R_CL, R_CSIZE, R_CDATA, R_CCRLF, R_TRAIL, R_EOF, R_DONE };
-
-/* An incremental HTTP/1.1 response reader; the SSE scan finds each
- * "t": value in the de-chunked body, across read boundaries. */
-struct lg_resp {
-	int state;
-	char head[8192];
-	size_t hlen;
-	long long left;
-	long long body;
-	int status;
-	int mpos;		/* bytes of "\"t\":" matched so far */
-	int in_num;
-	long long tval;
-	int line_len;
-};
 
 struct lg_conn {
 	int fd;
@@ -243,123 +228,6 @@ lg_send(struct lg_conn *c, const void *buf, size_t len)
 	return tls_send_all(c->s, buf, len);
 }
 
-static void
-lg_head_done(struct lg_resp *r)
-{
-	char *cl, *te;
-
-	r->head[r->hlen] = '\0';
-	r->status = atoi(r->head + 9);
-	cl = strcasestr(r->head, "\r\ncontent-length:");
-	te = strcasestr(r->head, "\r\ntransfer-encoding:");
-	if (te && strstr(te, "chunked")) {
-		r->state = R_CSIZE;
-		r->left = 0;
-	} else if (cl) {
-		r->left = atoll(cl + 17);
-		r->state = r->left ? R_CL : R_DONE;
-	} else {
-		r->state = R_EOF;
-	}
-}
-
-/* Scans body bytes for "t":NNN; calls back with each value. */
-static void
-lg_scan(struct lg_resp *r, const char *p, size_t n, int64_t at,
-        void (*ev)(void *, int64_t, int64_t), void *arg)
-{
-	static const char pat[] = "\"t\":";
-
-	r->body += (long long)n;
-	if (!ev)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		char ch = p[i];
-
-		if (r->in_num) {
-			if (ch >= '0' && ch <= '9') {
-				r->tval = r->tval * 10 + (ch - '0');
-				continue;
-			}
-			r->in_num = 0;
-			ev(arg, r->tval, at);
-		}
-		if (ch == pat[r->mpos]) {
-			if (++r->mpos == 4) {
-				r->mpos = 0;
-				r->in_num = 1;
-				r->tval = 0;
-			}
-		} else {
-			r->mpos = ch == pat[0];
-		}
-	}
-}
-
-/* Feeds received bytes; returns 1 once the response is complete. */
-static int
-lg_feed(struct lg_resp *r, const char *p, size_t n, int64_t at,
-        void (*ev)(void *, int64_t, int64_t), void *arg)
-{
-	size_t k;
-
-	while (n > 0 && r->state != R_DONE) {
-		switch (r->state) {
-		case R_HEAD:
-			if (r->hlen < sizeof(r->head) - 1)
-				r->head[r->hlen++] = *p;
-			p++, n--;
-			if (r->hlen >= 4 &&
-			    memcmp(r->head + r->hlen - 4, "\r\n\r\n", 4) == 0)
-				lg_head_done(r);
-			break;
-		case R_CL:
-		case R_CDATA:
-			k = n < (size_t)r->left ? n : (size_t)r->left;
-			lg_scan(r, p, k, at, ev, arg);
-			p += k, n -= k;
-			r->left -= (long long)k;
-			if (r->left == 0)
-				r->state = r->state == R_CL ? R_DONE : R_CCRLF;
-			break;
-		case R_CCRLF:
-			if (*p == '\n')
-				r->state = R_CSIZE;
-			p++, n--;
-			break;
-		case R_CSIZE:
-			/* line_len flags a chunk extension, ignored. */
-			if (*p == '\n') {
-				r->state = r->left ? R_CDATA : R_TRAIL;
-				r->line_len = 0;
-			} else if (*p == ';') {
-				r->line_len = 1;
-			} else if (!r->line_len && *p &&
-			           strchr("0123456789abcdefABCDEF", *p)) {
-				r->left = r->left * 16 +
-				    (*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
-			}
-			p++, n--;
-			break;
-		case R_TRAIL:
-			if (*p == '\n') {
-				if (r->line_len == 0)
-					r->state = R_DONE;
-				r->line_len = 0;
-			} else if (*p != '\r') {
-				r->line_len++;
-			}
-			p++, n--;
-			break;
-		case R_EOF:
-			lg_scan(r, p, n, at, ev, arg);
-			n = 0;
-			break;
-		}
-	}
-	return r->state == R_DONE;
-}
-
 /* Reads one whole response on a blocking connection; *first gets the
  * time of the first byte when not NULL. 0, or -1 on error. */
 static int
@@ -539,88 +407,16 @@ lg_select(int64_t since, struct lg_samples *d, struct lg_samples *a)
 	}
 }
 
-static int
-lg_sse(long nstreams, long n, long ms, const char *ct)
+/* Figure 4's JSON: every event's delay and arrival, and the steady
+ * state's (from lg_ready on). */
+static void
+lg_sse_print(long expected, long nstreams, long events, long errors)
 {
-	struct lg_stream *st = calloc((size_t)nstreams, sizeof(*st));
-	struct epoll_event evs[LG_EVENTS];
-	char req[512];
-	int ep;
-	long errors = 0, live = 0, events = 0;
 	struct lg_samples steady = { 0 }, steady_arr = { 0 }, arrival = { 0 };
-	int64_t end, t0;
-	int len;
 
-	lg_ms = ms;
-	{
-		struct timespec r, m;
-
-		clock_gettime(CLOCK_MONOTONIC, &m);
-		clock_gettime(CLOCK_REALTIME, &r);
-		lg_real_off = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL +
-		              (r.tv_nsec - m.tv_nsec);
-	}
-	lg_stamp = 1;
-	len = snprintf(req, sizeof(req), "GET /sse?n=%ld&ms=%ld&ct=%s "
-	               "HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream"
-	               "\r\n\r\n", n, ms, ct, lg_host);
-	t0 = lg_now();
-	for (long i = 0; i < nstreams; i++) {
-		if (lg_open(&st[i].c) < 0) {
-			st[i].done = 1;
-			errors++;
-		}
-	}
-	fprintf(stderr, "loadgen: %ld streams open in %.1f s\n", nstreams,
-	        (double)(lg_now() - t0) / 1e9);
-	for (long i = 0; i < nstreams; i++) {
-		if (st[i].done)
-			continue;
-		if (lg_send(&st[i].c, req, (size_t)len) < 0) {
-			st[i].done = 1;
-			errors++;
-			lg_close(&st[i].c);
-			continue;
-		}
-		fcntl(st[i].c.fd, F_SETFL, O_NONBLOCK);
-		live++;
-	}
-	lg_live = live;
-	/* epoll, not poll(): with 10,000 streams a poll() array rebuilt and
-	 * scanned on every wake-up would make this loop the bottleneck. */
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		perror("loadgen: epoll_create1");
-		return -1;
-	}
-	for (long i = 0; i < nstreams; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &st[i] };
-
-		if (!st[i].done && epoll_ctl(ep, EPOLL_CTL_ADD, st[i].c.fd, &ev)) {
-			perror("loadgen: epoll_ctl");
-			return -1;
-		}
-	}
-	end = lg_now() + (n * ms + 60000) * 1000000LL;
-	while (live > 0 && lg_now() < end) {
-		int k = epoll_wait(ep, evs, LG_EVENTS, 1000);
-
-		for (int j = 0; j < k; j++) {
-			struct lg_stream *one = evs[j].data.ptr;
-
-			if (one->done)
-				continue;
-			lg_stream_read(one, n, &errors);
-			if (one->done)
-				live--; /* its close took it out of ep */
-		}
-	}
-	close(ep);
-	errors += live;	/* still open at the deadline */
 	lg_select(0, NULL, &arrival);
 	if (lg_ready)
 		lg_select(lg_ready, &steady, &steady_arr);
-	for (long i = 0; i < nstreams; i++)
-		events += st[i].events;
 	printf("{");
 	lg_print_pcts("delay", &lg_delay);
 	lg_print_pcts("jitter", &lg_jitter);
@@ -638,7 +434,137 @@ lg_sse(long nstreams, long n, long ms, const char *ct)
 	printf("\"delay_max_us\": %.1f, \"late_50ms\": %ld, \"events\": %ld, "
 	       "\"expected\": %ld, \"streams\": %ld, \"errors\": %ld}\n",
 	       lg_pct(&lg_delay, 100), lg_over(&lg_delay, 50000000LL), events,
-	       n * nstreams, nstreams, errors);
+	       expected, nstreams, errors);
+}
+
+/* Sends one opened stream's request and hands it to ep; 0 or -1. */
+static int
+lg_stream_go(struct lg_stream *st, int ep, const char *req, int len)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = st };
+
+	if (lg_send(&st->c, req, (size_t)len) < 0) {
+		st->done = 1;
+		lg_close(&st->c);
+		return -1;
+	}
+	fcntl(st->c.fd, F_SETFL, O_NONBLOCK);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, st->c.fd, &ev)) {
+		perror("loadgen: epoll_ctl");
+		exit(1);
+	}
+	return 0;
+}
+
+/* The "burst" order: every connection opened, then every request sent.
+ * Returns the streams live; counts the others in *errors. */
+static long
+lg_sse_burst(struct lg_stream *st, long nstreams, int ep, const char *req,
+             int len, long *errors)
+{
+	int64_t t0 = lg_now();
+	long live = 0;
+
+	for (long i = 0; i < nstreams; i++) {
+		if (lg_open(&st[i].c) < 0) {
+			st[i].done = 1;
+			(*errors)++;
+			lg_live--;
+		}
+	}
+	fprintf(stderr, "loadgen: %ld streams open in %.1f s\n", nstreams,
+	        (double)(lg_now() - t0) / 1e9);
+	for (long i = 0; i < nstreams; i++) {
+		if (st[i].done)
+			continue;
+		if (lg_stream_go(&st[i], ep, req, len) < 0) {
+			(*errors)++;
+			lg_live--;
+			continue;
+		}
+		live++;
+	}
+	return live;
+}
+
+/* STREAMS streams of N events each. "burst" opens every connection, then
+ * sends every request at once; "each" sends each request as soon as its
+ * connection is up, as an agent does, reading the streams already open
+ * between two connections. */
+static int
+lg_sse(long nstreams, long n, long ms, const char *ct, int each)
+{
+	struct lg_stream *st = calloc((size_t)nstreams, sizeof(*st));
+	struct epoll_event evs[LG_EVENTS];
+	char req[512];
+	int ep;
+	long errors = 0, live = 0, events = 0, opened = 0;
+	int64_t end, t0;
+	int len;
+
+	lg_ms = ms;
+	{
+		struct timespec r, m;
+
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		clock_gettime(CLOCK_REALTIME, &r);
+		lg_real_off = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL +
+		              (r.tv_nsec - m.tv_nsec);
+	}
+	lg_stamp = 1;
+	len = snprintf(req, sizeof(req), "GET /sse?n=%ld&ms=%ld&ct=%s "
+	               "HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream"
+	               "\r\n\r\n", n, ms, ct, lg_host);
+	/* epoll, not poll(): with 10,000 streams a poll() array rebuilt and
+	 * scanned on every wake-up would make this loop the bottleneck. */
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		perror("loadgen: epoll_create1");
+		return -1;
+	}
+	t0 = lg_now();
+	lg_live = nstreams;
+	if (!each) {
+		live = lg_sse_burst(st, nstreams, ep, req, len, &errors);
+		opened = nstreams;
+	}
+	end = lg_now() + (n * ms + 60000) * 1000000LL;
+	while ((live > 0 || opened < nstreams) && lg_now() < end) {
+		int k;
+
+		if (opened < nstreams) {
+			struct lg_stream *one = &st[opened++];
+
+			if (lg_open(&one->c) < 0 ||
+			    lg_stream_go(one, ep, req, len) < 0) {
+				one->done = 1;
+				errors++;
+				lg_live--;
+			} else {
+				live++;
+			}
+			if (opened == nstreams)
+				fprintf(stderr, "loadgen: %ld streams open, "
+				        "each sent on connect, in %.1f s\n",
+				        nstreams, (double)(lg_now() - t0) / 1e9);
+		}
+		k = epoll_wait(ep, evs, LG_EVENTS,
+		               opened < nstreams ? 0 : 1000);
+
+		for (int j = 0; j < k; j++) {
+			struct lg_stream *one = evs[j].data.ptr;
+
+			if (one->done)
+				continue;
+			lg_stream_read(one, n, &errors);
+			if (one->done)
+				live--; /* its close took it out of ep */
+		}
+	}
+	close(ep);
+	errors += live;	/* still open at the deadline */
+	for (long i = 0; i < nstreams; i++)
+		events += st[i].events;
+	lg_sse_print(n * nstreams, nstreams, events, errors);
 	return 0;
 }
 
@@ -747,7 +673,7 @@ lg_run(int argc, char **argv)
 		return lg_ttfb(1, atol(argv[1]), atof(argv[2]));
 	if (strcmp(m, "sse") == 0 && argc >= 5)
 		return lg_sse(atol(argv[1]), atol(argv[2]), atol(argv[3]),
-		              argv[4]);
+		              argv[4], argc >= 6 && strcmp(argv[5], "each") == 0);
 	if (strcmp(m, "down") == 0 && argc >= 4)
 		return lg_down(atoll(argv[1]), atol(argv[2]), argv[3]);
 	if (strcmp(m, "up") == 0 && argc >= 3)
