@@ -22,7 +22,7 @@ struct lg_resp {
 	long long left;
 	long long body;
 	int status;
-	int mpos;		/* bytes of "\"t\":" matched so far */
+	int mpos; /* bytes of "\"t\":" matched so far */
 	int in_num;
 	long long tval;
 	int line_len;
@@ -51,7 +51,7 @@ lg_head_done(struct lg_resp *r)
 /* Scans body bytes for "t":NNN; calls back with each value. */
 static void
 lg_scan(struct lg_resp *r, const char *p, size_t n, int64_t at,
-        void (*ev)(void *, int64_t, int64_t), void *arg)
+	void (*ev)(void *, int64_t, int64_t), void *arg)
 {
 	static const char pat[] = "\"t\":";
 
@@ -84,7 +84,7 @@ lg_scan(struct lg_resp *r, const char *p, size_t n, int64_t at,
 /* Feeds received bytes; returns 1 once the response is complete. */
 static int
 lg_feed(struct lg_resp *r, const char *p, size_t n, int64_t at,
-        void (*ev)(void *, int64_t, int64_t), void *arg)
+	void (*ev)(void *, int64_t, int64_t), void *arg)
 {
 	size_t k;
 
@@ -120,9 +120,10 @@ lg_feed(struct lg_resp *r, const char *p, size_t n, int64_t at,
 			} else if (*p == ';') {
 				r->line_len = 1;
 			} else if (!r->line_len && *p &&
-			           strchr("0123456789abcdefABCDEF", *p)) {
+				   strchr("0123456789abcdefABCDEF", *p)) {
 				r->left = r->left * 16 +
-				    (*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
+					  (*p <= '9' ? *p - '0'
+						     : (*p | 32) - 'a' + 10);
 			}
 			p++, n--;
 			break;

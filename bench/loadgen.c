@@ -47,7 +47,7 @@
 struct lg_conn {
 	int fd;
 	gnutls_session_t s;
-	int64_t rx_at;	/* when the kernel got the newest bytes read */
+	int64_t rx_at; /* when the kernel got the newest bytes read */
 };
 
 struct lg_samples {
@@ -140,9 +140,10 @@ lg_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { buf, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-	                    .msg_control = ctl.b,
-	                    .msg_controllen = sizeof(ctl.b) };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.b,
+			    .msg_controllen = sizeof(ctl.b) };
 	ssize_t n = recvmsg(c->fd, &m, 0);
 
 	for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h;
@@ -154,7 +155,7 @@ lg_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 			continue;
 		memcpy(&ts, CMSG_DATA(h), sizeof(ts));
 		c->rx_at = (int64_t)ts.ts[0].tv_sec * 1000000000LL +
-		           ts.ts[0].tv_nsec - lg_real_off;
+			   ts.ts[0].tv_nsec - lg_real_off;
 	}
 	return n;
 }
@@ -192,19 +193,19 @@ lg_open(struct lg_conn *c)
 
 	c->s = NULL;
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&lg_addr,
-	                         sizeof(lg_addr)) < 0)
+	if (c->fd < 0 ||
+	    connect(c->fd, (struct sockaddr *)&lg_addr, sizeof(lg_addr)) < 0)
 		goto fail;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (gnutls_init(&c->s, GNUTLS_CLIENT) < 0)
 		goto fail;
 	gnutls_set_default_priority(c->s);
 	gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, lg_cred);
-	gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, lg_host,
-	                       strlen(lg_host));
+	gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, lg_host, strlen(lg_host));
 	gnutls_session_set_verify_cert(c->s, lg_host, 0);
-	gnutls_alpn_set_protocols(c->s, &(gnutls_datum_t){
-		(unsigned char *)"http/1.1", 8 }, 1, 0);
+	gnutls_alpn_set_protocols(
+		c->s, &(gnutls_datum_t){ (unsigned char *)"http/1.1", 8 }, 1,
+		0);
 	gnutls_transport_set_int(c->s, c->fd);
 	if (lg_stamp)
 		lg_stamp_on(c);
@@ -213,7 +214,8 @@ lg_open(struct lg_conn *c)
 		rc = gnutls_handshake(c->s);
 	while (rc < 0 && !gnutls_error_is_fatal(rc));
 	if (rc < 0) {
-		fprintf(stderr, "loadgen: handshake: %s\n", gnutls_strerror(rc));
+		fprintf(stderr, "loadgen: handshake: %s\n",
+			gnutls_strerror(rc));
 		goto fail;
 	}
 	return 0;
@@ -257,8 +259,10 @@ static int
 lg_get(struct lg_conn *c, const char *path, int64_t *first, long long *body)
 {
 	char req[512];
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	                 "Accept: */*\r\n\r\n", path, lg_host);
+	int n = snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: %s\r\n"
+			 "Accept: */*\r\n\r\n",
+			 path, lg_host);
 
 	if (lg_send(c, req, (size_t)n) < 0)
 		return -1;
@@ -294,8 +298,7 @@ lg_ttfb(int fresh, long n, double secs)
 	int64_t end = lg_now() + (int64_t)(secs * 1e9), t0, first;
 	long errors = 0;
 
-	if (!fresh && (lg_open(&c) < 0 || lg_get(&c, "/small", NULL,
-	                                         NULL) < 0))
+	if (!fresh && (lg_open(&c) < 0 || lg_get(&c, "/small", NULL, NULL) < 0))
 		return -1;
 	for (long i = 0; i < n && lg_now() < end; i++) {
 		t0 = lg_now();
@@ -423,8 +426,8 @@ lg_sse_print(long expected, long nstreams, long events, long errors)
 	lg_print_pcts("arrival", &arrival);
 	lg_print_pcts("steady", &steady);
 	printf("\"steady_max_us\": %.1f, \"steady_late_50ms\": %ld, "
-	       "\"steady_events\": %zu, ", lg_pct(&steady, 100),
-	       lg_over(&steady, 50000000LL), steady.n);
+	       "\"steady_events\": %zu, ",
+	       lg_pct(&steady, 100), lg_over(&steady, 50000000LL), steady.n);
 	lg_print_pcts("steady_arrival", &steady_arr);
 	printf("\"steady_arrival_max_us\": %.1f, "
 	       "\"steady_arrival_late_50ms\": %ld, ",
@@ -460,7 +463,7 @@ lg_stream_go(struct lg_stream *st, int ep, const char *req, int len)
  * Returns the streams live; counts the others in *errors. */
 static long
 lg_sse_burst(struct lg_stream *st, long nstreams, int ep, const char *req,
-             int len, long *errors)
+	     int len, long *errors)
 {
 	int64_t t0 = lg_now();
 	long live = 0;
@@ -473,7 +476,7 @@ lg_sse_burst(struct lg_stream *st, long nstreams, int ep, const char *req,
 		}
 	}
 	fprintf(stderr, "loadgen: %ld streams open in %.1f s\n", nstreams,
-	        (double)(lg_now() - t0) / 1e9);
+		(double)(lg_now() - t0) / 1e9);
 	for (long i = 0; i < nstreams; i++) {
 		if (st[i].done)
 			continue;
@@ -509,12 +512,14 @@ lg_sse(long nstreams, long n, long ms, const char *ct, int each)
 		clock_gettime(CLOCK_MONOTONIC, &m);
 		clock_gettime(CLOCK_REALTIME, &r);
 		lg_real_off = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL +
-		              (r.tv_nsec - m.tv_nsec);
+			      (r.tv_nsec - m.tv_nsec);
 	}
 	lg_stamp = 1;
-	len = snprintf(req, sizeof(req), "GET /sse?n=%ld&ms=%ld&ct=%s "
-	               "HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream"
-	               "\r\n\r\n", n, ms, ct, lg_host);
+	len = snprintf(req, sizeof(req),
+		       "GET /sse?n=%ld&ms=%ld&ct=%s "
+		       "HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream"
+		       "\r\n\r\n",
+		       n, ms, ct, lg_host);
 	/* epoll, not poll(): with 10,000 streams a poll() array rebuilt and
 	 * scanned on every wake-up would make this loop the bottleneck. */
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
@@ -543,12 +548,14 @@ lg_sse(long nstreams, long n, long ms, const char *ct, int each)
 				live++;
 			}
 			if (opened == nstreams)
-				fprintf(stderr, "loadgen: %ld streams open, "
-				        "each sent on connect, in %.1f s\n",
-				        nstreams, (double)(lg_now() - t0) / 1e9);
+				fprintf(stderr,
+					"loadgen: %ld streams open, "
+					"each sent on connect, in %.1f s\n",
+					nstreams,
+					(double)(lg_now() - t0) / 1e9);
 		}
 		k = epoll_wait(ep, evs, LG_EVENTS,
-		               opened < nstreams ? 0 : 1000);
+			       opened < nstreams ? 0 : 1000);
 
 		for (int j = 0; j < k; j++) {
 			struct lg_stream *one = evs[j].data.ptr;
@@ -561,7 +568,7 @@ lg_sse(long nstreams, long n, long ms, const char *ct, int each)
 		}
 	}
 	close(ep);
-	errors += live;	/* still open at the deadline */
+	errors += live; /* still open at the deadline */
 	for (long i = 0; i < nstreams; i++)
 		events += st[i].events;
 	lg_sse_print(n * nstreams, nstreams, events, errors);
@@ -600,9 +607,11 @@ lg_up(long long bytes, long count)
 	int hl;
 
 	memset(body, 'u', (size_t)bytes);
-	hl = snprintf(head, sizeof(head), "POST /up HTTP/1.1\r\nHost: %s\r\n"
-	              "Content-Type: application/octet-stream\r\n"
-	              "Content-Length: %lld\r\n\r\n", lg_host, bytes);
+	hl = snprintf(head, sizeof(head),
+		      "POST /up HTTP/1.1\r\nHost: %s\r\n"
+		      "Content-Type: application/octet-stream\r\n"
+		      "Content-Length: %lld\r\n\r\n",
+		      lg_host, bytes);
 	if (lg_open(&c) < 0)
 		return -1;
 	t0 = lg_now();
@@ -611,8 +620,9 @@ lg_up(long long bytes, long count)
 		    lg_send(&c, body, (size_t)bytes) < 0 ||
 		    lg_read_resp(&c, NULL, NULL) < 0)
 			return -1;
-	printf("{\"mbps\": %.1f, \"bytes\": %lld}\n", (double)bytes *
-	       (double)count / ((double)(lg_now() - t0) / 1e9) / 1e6,
+	printf("{\"mbps\": %.1f, \"bytes\": %lld}\n",
+	       (double)bytes * (double)count / ((double)(lg_now() - t0) / 1e9) /
+		       1e6,
 	       bytes * count);
 	lg_close(&c);
 	free(body);
@@ -673,7 +683,8 @@ lg_run(int argc, char **argv)
 		return lg_ttfb(1, atol(argv[1]), atof(argv[2]));
 	if (strcmp(m, "sse") == 0 && argc >= 5)
 		return lg_sse(atol(argv[1]), atol(argv[2]), atol(argv[3]),
-		              argv[4], argc >= 6 && strcmp(argv[5], "each") == 0);
+			      argv[4],
+			      argc >= 6 && strcmp(argv[5], "each") == 0);
 	if (strcmp(m, "down") == 0 && argc >= 4)
 		return lg_down(atoll(argv[1]), atol(argv[2]), argv[3]);
 	if (strcmp(m, "up") == 0 && argc >= 3)
@@ -701,8 +712,10 @@ main(int argc, char **argv)
 	}
 	if (!connect_to || !lg_host || !ca || i >= argc ||
 	    sscanf(connect_to, "%63[^:]:%d", ip, &port) != 2) {
-		fprintf(stderr, "usage: %s --connect IP:PORT --host SNI --ca PEM "
-		        "MODE ARGS\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s --connect IP:PORT --host SNI --ca PEM "
+			"MODE ARGS\n",
+			argv[0]);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -722,7 +735,7 @@ main(int argc, char **argv)
 	gnutls_global_init();
 	gnutls_certificate_allocate_credentials(&lg_cred);
 	if (gnutls_certificate_set_x509_trust_file(lg_cred, ca,
-	                                           GNUTLS_X509_FMT_PEM) <= 0) {
+						   GNUTLS_X509_FMT_PEM) <= 0) {
 		fprintf(stderr, "loadgen: no CA in %s\n", ca);
 		return 1;
 	}
