@@ -9,20 +9,29 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "meter/sse.h"
 
 static size_t fuzz_max;
+static const char *fuzz_feed, *fuzz_feed_end; /* the buffer being fed */
 
 static void
 fuzz_event(void *arg, const char *event, const char *data, size_t len)
 {
 	size_t *n = arg;
+	uintptr_t d = (uintptr_t)data;
+	bool in_place = d >= (uintptr_t)fuzz_feed &&
+			d + len <= (uintptr_t)fuzz_feed_end;
 
-	/* the contract: NUL-terminated, within the bound, named */
-	if (data[len] != '\0' || len > fuzz_max || !event[0])
+	/* the contract: in place and followed by its line end, or
+	 * NUL-terminated; within the bound, named */
+	if ((in_place ? data[len] != '\n' && data[len] != '\r'
+		      : data[len] != '\0') ||
+	    len > fuzz_max || !event[0])
 		abort();
 	*n += len;
 }
@@ -43,9 +52,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	data++;
 	size--;
-	for (size_t off = 0; off < size; off += chunk)
-		sse_feed(s, (const char *)data + off,
-			 size - off < chunk ? size - off : chunk);
+	for (size_t off = 0; off < size; off += chunk) {
+		size_t n = size - off < chunk ? size - off : chunk;
+		char *copy = malloc(n);
+
+		/* a copy per feed, freed after it: ASan sees data kept
+		 * in place past its feed */
+		if (!copy)
+			abort();
+		memcpy(copy, data + off, n);
+		fuzz_feed = copy;
+		fuzz_feed_end = copy + n;
+		sse_feed(s, copy, n);
+		free(copy);
+	}
 	sse_free(s);
 	return 0;
 }

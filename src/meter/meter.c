@@ -19,8 +19,10 @@
  * event's text is kept as received too, and the next event is first
  * matched against it unpruned (prune_alike_raw(): the same bytes but for
  * the spans' contents), so that most events are neither pruned nor
- * parsed, only scanned. A JSON array body's elements are held alike,
- * pruned (jstream.h).
+ * parsed, only scanned. The splitter hands most events over in place, in
+ * the chunk being metered (sse.h), and the held one stays there until the
+ * chunk is done: only the last event of a chunk is copied. A JSON array
+ * body's elements are held alike, pruned (jstream.h).
  */
 #include "config.h"
 
@@ -79,11 +81,17 @@ struct meter {
 	char held_event[METER_EVENT_MAX];
 	struct buf held, next; /* held.len: the held text's length */
 	struct prune_shape *held_shape, *next_shape;
-	/* the held event as received (SSE only), which the next is first
-	 * matched against unpruned (prune_alike_raw()); held_pruned tells
-	 * whether m->held is its pruned text, not yet made otherwise */
+	/* the held event as received (SSE only), raw_len bytes at raw_text,
+	 * which the next is first matched against unpruned
+	 * (prune_alike_raw()): in m->raw, or still in the chunk being
+	 * metered (raw_lent) until meter_sink() is done with it;
+	 * held_pruned tells whether m->held is its pruned text, not yet
+	 * made otherwise */
 	struct buf raw;
-	bool held_raw, held_pruned;
+	const char *raw_text;
+	size_t raw_len;
+	bool held_raw, raw_lent, held_pruned;
+	const char *chunk, *chunk_end; /* the decoded bytes being fed */
 };
 
 void
@@ -335,10 +343,10 @@ meter_held_pruned(struct meter *m)
 
 	if (m->held_pruned)
 		return true;
-	if (!m->held_raw || !buf_reserve(&m->held, m->raw.len + 1))
+	if (!m->held_raw || !buf_reserve(&m->held, m->raw_len + 1))
 		return false;
 	prune_init(&p, m->held_shape);
-	if ((n = prune_feed(&p, m->raw.data, m->raw.len, m->held.data)) < 0)
+	if ((n = prune_feed(&p, m->raw_text, m->raw_len, m->held.data)) < 0)
 		return false;
 	m->held.len = (size_t)n;
 	m->held_pruned = true;
@@ -356,7 +364,7 @@ meter_release(struct meter *m)
 		return;
 	m->holding = false;
 	if (!meter_held_pruned(m))
-		meter_parse(m, m->held_event, m->raw.data, m->raw.len);
+		meter_parse(m, m->held_event, m->raw_text, m->raw_len);
 	else if (!meter_parse(m, json ? NULL : m->held_event, m->held.data,
 			      m->held.len) &&
 		 json)
@@ -385,6 +393,42 @@ meter_swap(struct buf *a, struct buf *b)
 	*b = t;
 }
 
+/* Makes data the held event's raw text: in place when it lies in the
+ * chunk being metered, else copied into m->raw; false when out of
+ * memory. */
+static bool
+meter_lend(struct meter *m, const char *data, size_t len)
+{
+	uintptr_t d = (uintptr_t)data;
+
+	m->raw_lent = m->chunk && d >= (uintptr_t)m->chunk &&
+		      d + len <= (uintptr_t)m->chunk_end;
+	if (!m->raw_lent) {
+		m->raw.len = 0;
+		if (!buf_append(&m->raw, data, len))
+			return false;
+		data = m->raw.data;
+	}
+	m->raw_text = data;
+	m->raw_len = len;
+	return true;
+}
+
+/* Keeps a held event that is still in place in the chunk, before the
+ * chunk goes: copied into m->raw, or parsed now when memory is out. */
+static void
+meter_keep(struct meter *m)
+{
+	m->chunk = m->chunk_end = NULL;
+	if (!m->holding || !m->held_raw || !m->raw_lent)
+		return;
+	if (meter_lend(m, m->raw_text, m->raw_len))
+		return;
+	m->raw_lent = false;
+	meter_release(m); /* from the chunk, which is still there */
+	m->held_raw = false;
+}
+
 /* Holds the event just pruned into m->next, in place of the held one,
  * with its raw text when there is one (an SSE event's data). */
 static void
@@ -402,8 +446,7 @@ meter_hold(struct meter *m, const char *event, size_t len, const char *raw,
 	m->held_event[n] = '\0';
 	m->holding = true;
 	m->held_pruned = true;
-	m->raw.len = 0;
-	m->held_raw = raw && buf_append(&m->raw, raw, raw_len);
+	m->held_raw = raw && meter_lend(m, raw, raw_len);
 }
 
 /* An SSE event that is the held one but for its spans' contents
@@ -416,16 +459,16 @@ meter_replace_raw(struct meter *m, const char *event, const char *data,
 	struct prune_shape *shape = m->held_shape;
 
 	if (!m->holding || !m->held_raw || strcmp(event, m->held_event) != 0 ||
-	    !buf_reserve(&m->next, len) ||
-	    !prune_alike_raw(m->raw.data, m->raw.len, m->held_shape, data, len,
+	    !prune_alike_raw(m->raw_text, m->raw_len, m->held_shape, data, len,
 			     m->next_shape))
 		return false;
-	/* m->next holds the raw text for a moment: swapped in as m->raw */
-	memcpy(m->next.data, data, len);
+	if (!meter_lend(m, data, len)) {
+		/* the held one is overwritten: this one is parsed instead */
+		m->holding = m->held_raw = false;
+		return false;
+	}
 	m->held_shape = m->next_shape;
 	m->next_shape = shape;
-	meter_swap(&m->raw, &m->next);
-	m->raw.len = len;
 	m->held_pruned = false;
 	return true;
 }
@@ -463,9 +506,11 @@ static void
 meter_event(void *arg, const char *event, const char *data, size_t len)
 {
 	struct meter *m = arg;
-	size_t sp = strspn(data, " \t");
+	size_t sp = 0;
 	ssize_t n;
 
+	while (sp < len && (data[sp] == ' ' || data[sp] == '\t'))
+		sp++;
 	if (len - sp >= 6 && strncmp(data + sp, "[DONE]", 6) == 0) {
 		meter_release(m);
 		extract_done(&m->x);
@@ -542,10 +587,14 @@ meter_sink(void *arg, const char *buf, size_t len)
 		len -= skip;
 	}
 	if (m->body == METER_SSE) {
-		if (!m->sse && !(m->sse = sse_new(0, meter_event, m)))
+		if (!m->sse && !(m->sse = sse_new(0, meter_event, m))) {
 			m->failed = true;
-		else
-			sse_feed(m->sse, buf, len);
+			return;
+		}
+		m->chunk = buf;
+		m->chunk_end = buf + len;
+		sse_feed(m->sse, buf, len);
+		meter_keep(m);
 	} else if (m->body == METER_JSON) {
 		if ((!m->js &&
 		     !(m->js = jstream_new(extract_keys, meter_value, m))) ||

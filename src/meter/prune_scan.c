@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * prune_scan.c - the long-value tail scan (prune_tail()): a string's cut
  * tail is passed over 64 bytes at a time with AVX2 where the CPU has it
- * (simdjson's backslash-run trick, and nibble lookups for what follows a
- * backslash), else 16 at a time with SSE2, checking every escape as
- * json-c would; and prune_string_close(), which rests on it.
+ * (simdjson's backslash-run trick finds the escapes, each then checked on
+ * its own), else 16 at a time with SSE2, checking every escape as json-c
+ * would; and prune_string_close(), which rests on it.
  *
  * Threading: pure functions.
  * Ownership: nothing allocated.
@@ -21,95 +21,76 @@
 #include "meter/prune_scan.h"
 
 #ifdef PRUNE_AVX2
-/* Bit i set when byte i of the 64 at s is c. */
+/* Bit i set when byte i of the 64 in lo, hi is 0xff (a comparison's). */
 __attribute__((target("avx2"))) static uint64_t
-prune_eq64(__m256i lo, __m256i hi, char c)
+prune_bits64(__m256i lo, __m256i hi)
 {
-	const __m256i k = _mm256_set1_epi8(c);
-
-	return (uint64_t)(unsigned)_mm256_movemask_epi8(
-		       _mm256_cmpeq_epi8(lo, k)) |
-	       (uint64_t)(unsigned)_mm256_movemask_epi8(
-		       _mm256_cmpeq_epi8(hi, k))
-		       << 32;
-}
-
-/* 0xff where a byte may follow a backslash: '"' '/' '\\' b f n r t u,
- * looked up by nibbles: a bit per high nibble (2, 5, 6, 7) set in the
- * low nibble's entry for the bytes of that row. */
-__attribute__((target("avx2"))) static __m256i
-prune_escapable32(__m256i v)
-{
-	const __m256i lo_bits = _mm256_setr_epi8(
-		0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1, 0, 0,
-		1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
-	const __m256i hi_bits = _mm256_setr_epi8(
-		0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
-		2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
-	const __m256i nib = _mm256_set1_epi8(0x0f);
-	__m256i l = _mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib));
-	__m256i h = _mm256_shuffle_epi8(
-		hi_bits, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
-
-	return _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_and_si256(l, h),
-						  _mm256_setzero_si256()),
-				_mm256_set1_epi8(-1));
-}
-
-/* 0xff at hex digits. */
-__attribute__((target("avx2"))) static __m256i
-prune_hex32(__m256i v)
-{
-	/* 'a'-'f' and 'A'-'F' alike once bit 5 is set */
-	__m256i l = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-
-	return _mm256_or_si256(
-		_mm256_and_si256(
-			_mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
-			_mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)),
-		_mm256_and_si256(
-			_mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
-			_mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
+	return (uint64_t)(unsigned)_mm256_movemask_epi8(lo) |
+	       (uint64_t)(unsigned)_mm256_movemask_epi8(hi) << 32;
 }
 
 /* How far a long value's tail may be passed over from s, at a character
  * boundary, judging the 64 bytes s[0..63] at once: 0 when they hold its
  * closing quote, a NUL or an escape json-c rejects (the caller then looks
  * closer); else 64, or less when an escape runs past them, so that the
- * next block starts at a character boundary again. */
+ * next block starts at a character boundary again. Escapes are few in
+ * prose (one in 40 bytes), so each is checked on its own. */
 __attribute__((target("avx2"))) static size_t
 prune_block64(const char *s)
 {
 	const uint64_t odd = 0xaaaaaaaaaaaaaaaaull;
+	const __m256i bsl = _mm256_set1_epi8('\\');
+	const __m256i quote = _mm256_set1_epi8('"');
+	const __m256i nul = _mm256_setzero_si256();
 	__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)s);
 	__m256i hi =
 		_mm256_loadu_si256((const __m256i *)(const void *)(s + 32));
-	uint64_t bs = prune_eq64(lo, hi, '\\'), code, escaped, starts, u;
-	uint64_t ok, hex, cross;
+	uint64_t bs = prune_bits64(_mm256_cmpeq_epi8(lo, bsl),
+				   _mm256_cmpeq_epi8(hi, bsl));
+	uint64_t stop =
+		prune_bits64(_mm256_or_si256(_mm256_cmpeq_epi8(lo, quote),
+					     _mm256_cmpeq_epi8(lo, nul)),
+			     _mm256_or_si256(_mm256_cmpeq_epi8(hi, quote),
+					     _mm256_cmpeq_epi8(hi, nul)));
+	uint64_t code, starts;
+	unsigned i;
+	int n;
 
-	if (prune_eq64(lo, hi, '\0'))
-		return 0;
+	if (!bs)
+		return stop ? 0 : 64;
 	/* The 1st, 3rd... backslash of a run starts an escape and the byte
 	 * after it is escaped (simdjson's trick: the subtraction's carries
-	 * walk each run). */
+	 * walk each run). An escaped NUL fails below, as no escape. */
 	code = (((bs << 1) | odd) - bs) ^ odd;
-	escaped = code ^ bs;
 	starts = code & bs;
-	if (prune_eq64(lo, hi, '"') & ~escaped)
+	if (stop & ~(code ^ bs))
 		return 0;
-	if (!bs)
-		return 64;
-	ok = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(lo)) |
-	     (uint64_t)(unsigned)_mm256_movemask_epi8(prune_escapable32(hi))
-		     << 32;
-	hex = (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(lo)) |
-	      (uint64_t)(unsigned)_mm256_movemask_epi8(prune_hex32(hi)) << 32;
-	u = escaped & prune_eq64(lo, hi, 'u');
-	if ((escaped & ~ok) || ((u << 1 | u << 2 | u << 3 | u << 4) & ~hex))
-		return 0;
-	/* escapes cut by the block's end, at their backslashes */
-	cross = (starts & 1ull << 63) | ((u & 0xfull << 60) >> 1);
-	return cross ? (size_t)__builtin_ctzll(cross) : 64;
+	for (; starts; starts &= starts - 1) {
+		if ((i = (unsigned)__builtin_ctzll(starts)) == 63)
+			return 63; /* cut by the block's end */
+		if ((n = prune_esc_len[(unsigned char)s[i + 1]]) == 0)
+			return 0;
+		if (n == 6 && i > 64 - 6)
+			return i;
+		if (n == 6 &&
+		    (prune_hex(s[i + 2]) < 0 || prune_hex(s[i + 3]) < 0 ||
+		     prune_hex(s[i + 4]) < 0 || prune_hex(s[i + 5]) < 0))
+			return 0;
+	}
+	return 64;
+}
+
+/* Passes over the blocks of 64 that need no closer look: one AVX2
+ * function for the whole run, so that the block test is inlined and its
+ * constants are loaded once, not at every block. */
+__attribute__((target("avx2"))) static const char *
+prune_blocks(const char *s, const char *end)
+{
+	size_t k;
+
+	while (end - s >= 64 && (k = prune_block64(s)) > 0)
+		s += k;
+	return s;
 }
 #endif
 
@@ -117,13 +98,11 @@ const char *
 prune_tail(const char *s, const char *end)
 {
 	const char *t;
-	size_t k;
 	int n;
 
 #ifdef PRUNE_AVX2
 	if (__builtin_cpu_supports("avx2"))
-		while (end - s >= 64 && (k = prune_block64(s)) > 0)
-			s += k;
+		s = prune_blocks(s, end);
 #endif
 #ifdef __SSE2__
 	while (end - s >= 16) {

@@ -5,7 +5,11 @@
  * Threading: one splitter belongs to one exchange; no shared state.
  * Ownership: the splitter owns its line and data buffers; they grow
  *   geometrically up to the event bound and are reused for every event,
- *   so a steady stream allocates nothing per chunk.
+ *   so a steady stream allocates nothing per chunk. An event whose one
+ *   data line lies whole in the buffer being fed is handed over in place,
+ *   not copied: only lines that span two feeds, events of several data
+ *   lines and an event still open when a feed ends go through the data
+ *   buffer.
  */
 #include "config.h"
 
@@ -29,8 +33,11 @@ struct sse {
 	 * and a NUL are each buffer's cap */
 	struct buf line;
 	bool line_over; /* that line grew past the bound */
-	/* the event being assembled */
+	/* the event being assembled: its data in the data buffer, or its
+	 * one data line still in place in the feed (lent) */
 	struct buf data;
+	const char *lent;
+	size_t lent_len;
 	size_t data_lines;
 	bool event_over; /* its data grew past the bound: drop it */
 	char name[SSE_NAME_MAX];
@@ -76,23 +83,48 @@ sse_dispatch(struct sse *s)
 		/* The spec dispatches when the data buffer is non-empty, and a
 		 * lone "data:" line makes it "\n": such an event has "" data,
 		 * NUL-terminated as every append leaves it. */
-		s->cb(s->arg, s->name[0] ? s->name : "message", s->data.data,
-		      s->data.len);
+		s->cb(s->arg, s->name[0] ? s->name : "message",
+		      s->lent ? s->lent : s->data.data,
+		      s->lent ? s->lent_len : s->data.len);
 	}
+	s->lent = NULL;
 	s->data.len = 0;
 	s->data_lines = 0;
 	s->event_over = false;
 	s->name[0] = '\0';
 }
 
-/* Past the bound or out of memory, both mean "drop this event". */
+/* Copies a lent data line into the data buffer, before the feed that
+ * holds it ends or another line joins it; false (the event dropped) past
+ * the bound or out of memory. */
+static bool
+sse_keep(struct sse *s)
+{
+	bool kept;
+
+	if (!s->lent)
+		return !s->event_over;
+	kept = buf_append(&s->data, s->lent, s->lent_len);
+	s->lent = NULL;
+	if (!kept)
+		s->event_over = true;
+	return kept;
+}
+
+/* A data line's value; `lent` when it lies in the buffer being fed, so
+ * that an event's first line may stay there. Past the bound or out of
+ * memory, both mean "drop this event". */
 static void
-sse_data(struct sse *s, const char *v, size_t n)
+sse_data(struct sse *s, const char *v, size_t n, bool lent)
 {
 	if (s->event_over)
 		return;
-	if ((s->data_lines && !buf_append(&s->data, "\n", 1)) ||
-	    !buf_append(&s->data, v, n)) {
+	if (lent && !s->data_lines && n <= s->max) {
+		s->lent = v;
+		s->lent_len = n;
+	} else if (!sse_keep(s) ||
+		   (s->data_lines && !buf_append(&s->data, "\n", 1)) ||
+		   !buf_append(&s->data, v, n)) {
 		s->event_over = true;
 		return;
 	}
@@ -100,7 +132,7 @@ sse_data(struct sse *s, const char *v, size_t n)
 }
 
 static void
-sse_line(struct sse *s, const char *l, size_t n)
+sse_line(struct sse *s, const char *l, size_t n, bool lent)
 {
 	const char *colon, *v = "";
 	size_t fn = n, vn = 0;
@@ -121,7 +153,7 @@ sse_line(struct sse *s, const char *l, size_t n)
 		}
 	}
 	if (fn == 4 && memcmp(l, "data", 4) == 0) {
-		sse_data(s, v, vn);
+		sse_data(s, v, vn, lent);
 	} else if (fn == 5 && memcmp(l, "event", 5) == 0) {
 		/* Longer names are cut; no metered event type is that long. */
 		if (vn >= sizeof(s->name))
@@ -137,7 +169,7 @@ static void
 sse_line_tail(struct sse *s, const char *l, size_t n)
 {
 	if (!s->line_over && buf_append(&s->line, l, n))
-		sse_line(s, s->line.data, s->line.len);
+		sse_line(s, s->line.data, s->line.len, false);
 	else
 		s->event_over = true;
 	s->line.len = 0;
@@ -181,7 +213,7 @@ sse_lines(struct sse *s, const char *buf, size_t len)
 		if (s->line.len || s->line_over)
 			sse_line_tail(s, p, (size_t)(e - p));
 		else
-			sse_line(s, p, (size_t)(e - p));
+			sse_line(s, p, (size_t)(e - p), true);
 		p = e + 1;
 		if (*e == '\r') {
 			if (p == end)
@@ -192,6 +224,7 @@ sse_lines(struct sse *s, const char *buf, size_t len)
 	}
 	if (p < end)
 		sse_carry(s, p, (size_t)(end - p));
+	sse_keep(s); /* the open event's line outlives this buffer */
 }
 
 /* Strips a leading BOM that may itself arrive split across chunks. */

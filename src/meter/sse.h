@@ -3,8 +3,9 @@
  * "parsing an event stream"), fed in arbitrary chunks.
  *
  * Threading: one splitter belongs to one exchange; no shared state.
- * Ownership: the event name and data handed to the callback live only
- *   for the duration of the call.
+ * Ownership: the event name handed to the callback lives only for the
+ *   duration of the call; so does its data, unless that lies within the
+ *   buffer being fed (then it is those very bytes).
  */
 #ifndef AGP_SSE_H
 #define AGP_SSE_H
@@ -16,7 +17,10 @@
 
 /* Called once per dispatched event. `event` is the event type ("message"
  * when no event: field was given); `data` is the data lines joined with
- * "\n", NUL-terminated, `len` bytes long. */
+ * "\n", `len` bytes long. An event of one data line that lies whole in
+ * the buffer given to sse_feed() is handed over in place, within that
+ * buffer, followed by its line end (CR or LF); any other is in the
+ * splitter's own buffer, NUL-terminated. */
 typedef void sse_event_fn(void *arg, const char *event, const char *data,
 			  size_t len);
 

@@ -5,16 +5,20 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "meter/sse.h"
 #include "tap.h"
 
-/* Events rendered as "name=data|" so a whole run compares as a string. */
+/* Events rendered as "name=data|" so a whole run compares as a string;
+ * the buffer being fed, and how many events were handed over in it. */
 struct got {
 	char s[8192];
 	size_t n;
+	const char *feed, *feed_end;
+	size_t in_place;
 };
 
 static void
@@ -23,11 +27,33 @@ on_event(void *arg, const char *event, const char *data, size_t len)
 	struct got *g = arg;
 	int w = snprintf(g->s + g->n, sizeof(g->s) - g->n, "%s=%.*s|", event,
 			 (int)len, data);
+	uintptr_t d = (uintptr_t)data;
 
 	if (w > 0 && (size_t)w < sizeof(g->s) - g->n)
 		g->n += (size_t)w;
-	if (data[len] != '\0')
-		ok(0, "data is NUL-terminated");
+	if (g->feed && d >= (uintptr_t)g->feed &&
+	    d + len <= (uintptr_t)g->feed_end) {
+		g->in_place++;
+		if (data[len] != '\n' && data[len] != '\r')
+			ok(0, "data in place is followed by its line end");
+	} else if (data[len] != '\0') {
+		ok(0, "data in the splitter's buffer is NUL-terminated");
+	}
+}
+
+/* Feeds a copy of p, scrubbed once the call is done, as a caller reuses
+ * its buffer: data kept past the call from in place would show it. */
+static void
+feed(struct sse *s, struct got *g, const char *p, size_t n)
+{
+	static char scratch[8192];
+
+	memcpy(scratch, p, n);
+	g->feed = scratch;
+	g->feed_end = scratch + n;
+	sse_feed(s, scratch, n);
+	memset(scratch, 'Z', n);
+	g->feed = g->feed_end = NULL;
 }
 
 /* Feeds in chunks of `chunk` bytes (0: whole); returns the rendering. */
@@ -43,7 +69,7 @@ run(const char *in, size_t len, size_t chunk, size_t max, size_t *dropped)
 	if (!chunk)
 		chunk = len ? len : 1;
 	for (size_t off = 0; off < len; off += chunk)
-		sse_feed(s, in + off, len - off < chunk ? len - off : chunk);
+		feed(s, &g, in + off, len - off < chunk ? len - off : chunk);
 	if (dropped)
 		*dropped = sse_dropped(s);
 	sse_free(s);
@@ -66,8 +92,8 @@ check(const char *name, const char *in, const char *want)
 		memset(&split, 0, sizeof(split));
 		if (!(s = sse_new(0, on_event, &split)))
 			break;
-		sse_feed(s, in, cut);
-		sse_feed(s, in + cut, len - cut);
+		feed(s, &split, in, cut);
+		feed(s, &split, in + cut, len - cut);
 		sse_free(s);
 		if (strcmp(split.s, want) != 0) {
 			diag("split at %zu: got \"%s\"", cut, split.s);
@@ -105,6 +131,37 @@ test_oversize(void)
 	       "message=0123456789\n0123456789\n0123456789\n0123456789\n"
 	       "0123456789\n0123456789|message=ok|",
 	       "the same event within the default bound is kept");
+}
+
+/* An event of one data line whole in the feed is not copied; one that
+ * spans two feeds, or has two lines, is, and reads the same. */
+static void
+test_in_place(void)
+{
+	static const char two[] =
+		"data: {\"a\": 1}\r\n\r\ndata: x\ndata: y\n\n";
+	static struct got g;
+	struct sse *s = sse_new(0, on_event, &g);
+
+	if (!s) {
+		ok(0, "sse_new");
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	feed(s, &g, two, strlen(two));
+	is_str(g.s, "message={\"a\": 1}|message=x\ny|", "both events read");
+	is_int(g.in_place, 1, "the one-line event handed over in place");
+	feed(s, &g, "data: ab", 8);
+	feed(s, &g, "c\n", 2);
+	feed(s, &g, "\n", 1);
+	is_str(g.s, "message={\"a\": 1}|message=x\ny|message=abc|",
+	       "an event across three feeds read whole");
+	is_int(g.in_place, 1, "and copied");
+	feed(s, &g, "data: de\n", 9);
+	feed(s, &g, "\n", 1);
+	is_str(g.s + strlen("message={\"a\": 1}|message=x\ny|message=abc|"),
+	       "message=de|", "a whole line kept past its feed");
+	sse_free(s);
 }
 
 int
@@ -154,5 +211,6 @@ main(void)
 	      "message=\xc3\xa7\xf0\x9f\x98\x80|");
 	check("colon in value", "data: a:b: c\n\n", "message=a:b: c|");
 	test_oversize();
+	test_in_place();
 	return tap_done();
 }
