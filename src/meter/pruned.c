@@ -38,18 +38,38 @@ prune_alike(const char *a, size_t alen, const struct prune_shape *as,
 	return true;
 }
 
+/* The digits at the start of the 8 bytes at s, looked at all at once: a
+ * byte is a digit when its high nibble is 3 and its low one at most 9. */
+static size_t
+prune_digits8(const char *s)
+{
+	uint64_t w, bad;
+
+	memcpy(&w, s, sizeof(w));
+	bad = ((w & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull) |
+	      (((w & 0x0f0f0f0f0f0f0f0full) + 0x0606060606060606ull) &
+	       0xf0f0f0f0f0f0f0f0ull);
+	return bad ? (size_t)__builtin_ctzll(bad) / 8 : 8;
+}
+
 /* The end of a plain integer at s, -?(0|[1-9][0-9]{0,17}) (as the
  * pruner's integer spans), or NULL. */
 static const char *
 prune_raw_int(const char *s, const char *end)
 {
 	const char *d;
+	size_t k = 8;
 
 	if (s < end && *s == '-')
 		s++;
 	if (s < end && *s == '0')
 		return s + 1;
-	for (d = s; s < end && s - d < 18 && *s >= '0' && *s <= '9'; s++)
+	d = s;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (k == 8 && end - s >= 8 && s - d < 16)
+		s += (k = prune_digits8(s));
+#endif
+	for (; s < end && s - d < 18 && *s >= '0' && *s <= '9'; s++)
 		;
 	return s > d ? s : NULL;
 }
