@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * prune_scan.c - the long-value tail scan (prune_tail()): a string's cut
  * tail is passed over 64 bytes at a time with AVX2 where the CPU has it
- * (simdjson's backslash-run trick finds the escapes, each then checked on
- * its own), else 16 at a time with SSE2, checking every escape as json-c
- * would; and prune_string_close(), which rests on it.
+ * (simdjson's backslash-run trick, and nibble lookups for what follows a
+ * backslash), else 16 at a time with SSE2, checking every escape as
+ * json-c would; and prune_string_close(), which rests on it.
  *
  * Threading: pure functions.
  * Ownership: nothing allocated.
@@ -29,12 +29,52 @@ prune_bits64(__m256i lo, __m256i hi)
 	       (uint64_t)(unsigned)_mm256_movemask_epi8(hi) << 32;
 }
 
+/* 0xff where a byte may follow a backslash: '"' '/' '\\' b f n r t u,
+ * looked up by nibbles: a bit per high nibble (2, 5, 6, 7) set in the
+ * low nibble's entry for the bytes of that row. */
+__attribute__((target("avx2"))) static __m256i
+prune_escapable32(__m256i v)
+{
+	const __m256i lo_bits = _mm256_setr_epi8(
+		0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1, 0, 0,
+		1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
+	const __m256i hi_bits = _mm256_setr_epi8(
+		0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+		2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i l = _mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib));
+	__m256i h = _mm256_shuffle_epi8(
+		hi_bits, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+
+	return _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_and_si256(l, h),
+						  _mm256_setzero_si256()),
+				_mm256_set1_epi8(-1));
+}
+
+/* 0xff at hex digits. */
+__attribute__((target("avx2"))) static __m256i
+prune_hex32(__m256i v)
+{
+	/* 'a'-'f' and 'A'-'F' alike once bit 5 is set */
+	__m256i l = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+
+	return _mm256_or_si256(
+		_mm256_and_si256(
+			_mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
+			_mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)),
+		_mm256_and_si256(
+			_mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
+			_mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
+}
+
 /* How far a long value's tail may be passed over from s, at a character
  * boundary, judging the 64 bytes s[0..63] at once: 0 when they hold its
  * closing quote, a NUL or an escape json-c rejects (the caller then looks
  * closer); else 64, or less when an escape runs past them, so that the
- * next block starts at a character boundary again. Escapes are few in
- * prose (one in 40 bytes), so each is checked on its own. */
+ * next block starts at a character boundary again. The escapes are
+ * checked all at once: with one in 40 bytes of prose, a branch per
+ * escape mispredicts (checked one by one, the meter measured 15 %
+ * slower, for 8 % fewer instructions). */
 __attribute__((target("avx2"))) static size_t
 prune_block64(const char *s)
 {
@@ -52,32 +92,28 @@ prune_block64(const char *s)
 					     _mm256_cmpeq_epi8(lo, nul)),
 			     _mm256_or_si256(_mm256_cmpeq_epi8(hi, quote),
 					     _mm256_cmpeq_epi8(hi, nul)));
-	uint64_t code, starts;
-	unsigned i;
-	int n;
+	uint64_t code, escaped, starts, ok, hex, u, cross;
 
 	if (!bs)
 		return stop ? 0 : 64;
 	/* The 1st, 3rd... backslash of a run starts an escape and the byte
 	 * after it is escaped (simdjson's trick: the subtraction's carries
-	 * walk each run). An escaped NUL fails below, as no escape. */
+	 * walk each run). An escaped NUL is no escape: it fails below. */
 	code = (((bs << 1) | odd) - bs) ^ odd;
+	escaped = code ^ bs;
 	starts = code & bs;
-	if (stop & ~(code ^ bs))
+	if (stop & ~escaped)
 		return 0;
-	for (; starts; starts &= starts - 1) {
-		if ((i = (unsigned)__builtin_ctzll(starts)) == 63)
-			return 63; /* cut by the block's end */
-		if ((n = prune_esc_len[(unsigned char)s[i + 1]]) == 0)
-			return 0;
-		if (n == 6 && i > 64 - 6)
-			return i;
-		if (n == 6 &&
-		    (prune_hex(s[i + 2]) < 0 || prune_hex(s[i + 3]) < 0 ||
-		     prune_hex(s[i + 4]) < 0 || prune_hex(s[i + 5]) < 0))
-			return 0;
-	}
-	return 64;
+	ok = prune_bits64(prune_escapable32(lo), prune_escapable32(hi));
+	hex = prune_bits64(prune_hex32(lo), prune_hex32(hi));
+	u = escaped &
+	    prune_bits64(_mm256_cmpeq_epi8(lo, _mm256_set1_epi8('u')),
+			 _mm256_cmpeq_epi8(hi, _mm256_set1_epi8('u')));
+	if ((escaped & ~ok) || ((u << 1 | u << 2 | u << 3 | u << 4) & ~hex))
+		return 0;
+	/* escapes cut by the block's end, at their backslashes */
+	cross = (starts & 1ull << 63) | ((u & 0xfull << 60) >> 1);
+	return cross ? (size_t)__builtin_ctzll(cross) : 64;
 }
 
 /* Passes over the blocks of 64 that need no closer look: one AVX2
