@@ -10,6 +10,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "meter/prune.h"
 
@@ -74,37 +77,81 @@ prune_raw_int(const char *s, const char *end)
 	return s > d ? s : NULL;
 }
 
+/* How many bytes at a and b agree, of the first n: sixteen compared at a
+ * time with SSE2 (in every x86-64). */
+static size_t
+prune_common(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	for (; n - i >= 16; i += 16) {
+		__m128i va =
+			_mm_loadu_si128((const __m128i *)(const void *)(a + i));
+		__m128i vb =
+			_mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		unsigned m =
+			(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(va, vb));
+
+		if (m != 0xffffu)
+			return i + (size_t)__builtin_ctz(~m);
+	}
+#endif
+	for (; i < n; i++)
+		if (a[i] != b[i])
+			break;
+	return i;
+}
+
+/* a and b are compared in one pass, which stops only where they differ:
+ * there a span of a must have begun, and b's is scanned from that span's
+ * start. A span whose bytes and the byte after it are b's too is b's as
+ * it is, moved: its scan would find the same end, and its content is
+ * what a's was. So it costs nothing, as the spans that stay the same
+ * from one snapshot to the next (roles, model names, most counts) do. */
 bool
 prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		const char *b, size_t blen, struct prune_shape *bs)
 {
-	size_t pa = 0, pb = 0;
+	size_t pa = 0, pb = 0, i = 0, x;
+	const struct prune_span *sa;
 	const char *e;
 
 	if (as->lost)
 		return false;
-	for (size_t i = 0; i <= as->n; i++) {
-		/* the text before span i (or after the last) is the same */
-		size_t ea = i < as->n ? as->span[i].raw_start : alen;
-		size_t n = ea - pa;
+	for (;;) {
+		size_t lim = alen - pa < blen - pb ? alen - pa : blen - pb;
+		size_t k = prune_common(a + pa, b + pb, lim);
 
-		if (blen - pb < n || memcmp(a + pa, b + pb, n) != 0)
-			return false;
-		pb += n;
-		if (i == as->n)
-			break;
-		e = as->span[i].string ? prune_string_close(b + pb, b + blen)
-				       : prune_raw_int(b + pb, b + blen);
+		x = pa + k; /* where they part, in a */
+		for (; i < as->n && (sa = &as->span[i])->raw_end < x; i++) {
+			if (sa->raw_end - pa + pb > UINT32_MAX)
+				return false;
+			bs->span[i] = *sa; /* moved by pb - pa */
+			bs->span[i].start = bs->span[i].end = 0; /* unknown */
+			bs->span[i].raw_start =
+				(uint32_t)(sa->raw_start - pa + pb);
+			bs->span[i].raw_end = (uint32_t)(sa->raw_end - pa + pb);
+		}
+		pb += k;
+		pa = x;
+		if (i == as->n || as->span[i].raw_start > x)
+			break; /* the end, or a difference outside any span */
+		sa = &as->span[i];
+		pb -= x - sa->raw_start; /* where b's span starts */
+		e = sa->string ? prune_string_close(b + pb, b + blen)
+			       : prune_raw_int(b + pb, b + blen);
 		if (!e || (size_t)(e - b) > UINT32_MAX)
 			return false;
 		bs->span[i].start = bs->span[i].end = 0; /* unknown */
 		bs->span[i].raw_start = (uint32_t)pb;
 		bs->span[i].raw_end = (uint32_t)(e - b);
-		bs->span[i].string = as->span[i].string;
-		pa = as->span[i].raw_end;
+		bs->span[i].string = sa->string;
+		pa = sa->raw_end;
 		pb = (size_t)(e - b);
+		i++;
 	}
-	if (pb != blen)
+	if (pa != alen || pb != blen)
 		return false;
 	bs->n = as->n;
 	bs->lost = false;

@@ -443,7 +443,22 @@ test_alike(void)
 	free(longtext);
 }
 
-/* b unpruned against a pruned: alike, and then b prunes alike too. */
+/* The spans of r, found unpruned, are those the pruner notes in p. */
+static bool
+same_spans(const struct prune_shape *r, const struct prune_shape *p)
+{
+	if (r->n != p->n)
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->span[i].raw_start != p->span[i].raw_start ||
+		    r->span[i].raw_end != p->span[i].raw_end ||
+		    r->span[i].string != p->span[i].string)
+			return false;
+	return true;
+}
+
+/* b unpruned against a pruned: alike, and then b prunes alike too, its
+ * spans where the pruner finds them. */
 static bool
 alike_raw(const char *a, const char *b)
 {
@@ -460,9 +475,39 @@ alike_raw(const char *a, const char *b)
 		if (!(nb >= 0 &&
 		      prune_alike(pa, (size_t)na, &sa, pb, (size_t)nb, &sb)))
 			diag("prune_alike_raw() but not prune_alike(): %s", b);
+		else if (!same_spans(&sr, &sb))
+			diag("prune_alike_raw() spans not the pruner's: %s", b);
 	}
 	free(pa);
 	free(pb);
+	return same;
+}
+
+/* c unpruned against b, itself taken unpruned for alike to a: the
+ * shape prune_alike_raw() found for b serves for c, spans that did not
+ * change included. */
+static bool
+alike_raw_chain(const char *a, const char *b, const char *c)
+{
+	struct prune_shape sa, sb, sc, sp;
+	ssize_t na, nc;
+	char *pa = prune_text(a, strlen(a), 0, &na, &sa);
+	char *pc;
+	bool same;
+
+	sb.keys = sc.keys = keys;
+	same = na >= 0 &&
+	       prune_alike_raw(a, strlen(a), &sa, b, strlen(b), &sb) &&
+	       prune_alike_raw(b, strlen(b), &sb, c, strlen(c), &sc);
+	if (same) {
+		pc = prune_text(c, strlen(c), 0, &nc, &sp);
+		if (nc < 0 || !same_spans(&sc, &sp)) {
+			diag("chain: spans not the pruner's: %s", c);
+			same = false;
+		}
+		free(pc);
+	}
+	free(pa);
 	return same;
 }
 
@@ -500,6 +545,27 @@ test_alike_raw(void)
 			 "\"l\":[1,\"q\"]} "),
 	   "raw: a byte more at the end");
 	ok(!alike_raw(a, "{\"a\": \"xx"), "raw: cut in a span");
+	ok(alike_raw(a, "{\"a\": \"xx\", \"n\":120,\"model\":\"m\","
+			"\"l\":[1,\"q\"]}"),
+	   "raw: an integer one digit longer, the rest the same");
+	ok(alike_raw(a, "{\"a\": \"xx\", \"n\":12,\"model\":\"m\","
+			"\"l\":[1,\"qq\"]}"),
+	   "raw: only the last span another");
+	ok(!alike_raw(a, "{\"a\": \"xx\", \"n\":12 ,\"model\":\"m\","
+			 "\"l\":[1,\"q\"]}"),
+	   "raw: a byte more right after a span the same");
+	ok(alike_raw_chain(a,
+			   "{\"a\": \"xxxx\", \"n\":12,\"model\":\"m\","
+			   "\"l\":[1,\"q\"]}",
+			   "{\"a\": \"x\", \"n\":12,\"model\":\"m\","
+			   "\"l\":[7,\"q\"]}"),
+	   "raw: a chain, spans moved by the first one's length");
+	ok(!alike_raw_chain(a,
+			    "{\"a\": \"xxxx\", \"n\":12,\"model\":\"m\","
+			    "\"l\":[1,\"q\"]}",
+			    "{\"a\": \"x\", \"n\":12,\"model\":\"m\","
+			    "\"l\":[1,\"q\" ]}"),
+	   "raw: a chain, a byte more past the moved spans");
 }
 
 static void
