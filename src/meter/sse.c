@@ -81,8 +81,8 @@ sse_dispatch(struct sse *s)
 		s->dropped++;
 	} else if (s->data_lines > 0) {
 		/* The spec dispatches when the data buffer is non-empty, and a
-		 * lone "data:" line makes it "\n": such an event has "" data,
-		 * NUL-terminated as every append leaves it. */
+		 * lone "data:" line makes it "\n": such an event has ""
+		 * data. */
 		s->cb(s->arg, s->name[0] ? s->name : "message",
 		      s->lent ? s->lent : s->data.data,
 		      s->lent ? s->lent_len : s->data.len);
