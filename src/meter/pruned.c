@@ -103,6 +103,20 @@ prune_common(const char *a, const char *b, size_t n)
 	return i;
 }
 
+/* Notes span [start, end) of b's input, unknown in its output; false
+ * past 4 GiB, which 32-bit offsets cannot hold. */
+static bool
+prune_raw_span(struct prune_span *sp, size_t start, size_t end, bool string)
+{
+	if (end > UINT32_MAX)
+		return false;
+	sp->start = sp->end = 0;
+	sp->raw_start = (uint32_t)start;
+	sp->raw_end = (uint32_t)end;
+	sp->string = string;
+	return true;
+}
+
 /* a and b are compared in one pass, which stops only where they differ:
  * there a span of a must have begun, and b's is scanned from that span's
  * start. A span whose bytes and the byte after it are b's too is b's as
@@ -124,15 +138,12 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		size_t k = prune_common(a + pa, b + pb, lim);
 
 		x = pa + k; /* where they part, in a */
-		for (; i < as->n && (sa = &as->span[i])->raw_end < x; i++) {
-			if (sa->raw_end - pa + pb > UINT32_MAX)
+		/* spans passed whole are b's, moved by pb - pa */
+		for (; i < as->n && (sa = &as->span[i])->raw_end < x; i++)
+			if (!prune_raw_span(&bs->span[i],
+					    sa->raw_start - pa + pb,
+					    sa->raw_end - pa + pb, sa->string))
 				return false;
-			bs->span[i] = *sa; /* moved by pb - pa */
-			bs->span[i].start = bs->span[i].end = 0; /* unknown */
-			bs->span[i].raw_start =
-				(uint32_t)(sa->raw_start - pa + pb);
-			bs->span[i].raw_end = (uint32_t)(sa->raw_end - pa + pb);
-		}
 		pb += k;
 		pa = x;
 		if (i == as->n || as->span[i].raw_start > x)
@@ -141,12 +152,9 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		pb -= x - sa->raw_start; /* where b's span starts */
 		e = sa->string ? prune_string_close(b + pb, b + blen)
 			       : prune_raw_int(b + pb, b + blen);
-		if (!e || (size_t)(e - b) > UINT32_MAX)
+		if (!e || !prune_raw_span(&bs->span[i], pb, (size_t)(e - b),
+					  sa->string))
 			return false;
-		bs->span[i].start = bs->span[i].end = 0; /* unknown */
-		bs->span[i].raw_start = (uint32_t)pb;
-		bs->span[i].raw_end = (uint32_t)(e - b);
-		bs->span[i].string = sa->string;
 		pa = sa->raw_end;
 		pb = (size_t)(e - b);
 		i++;
