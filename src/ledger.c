@@ -19,19 +19,37 @@
  * With --retain, the writer prunes old records between commits, at most
  * LEDGER_PRUNE_BATCH per short transaction.
  *
- * Threading: l->lock guards the queue, the pending count, `stop` and the
- *   statistics; the writer holds it only to swap the queue out. The store
- *   connection is the writer's alone once it runs (main's before).
- * Ownership: struct ledger owns its store, queue and batch.
+ * The writer runs in the SCHED_IDLE class (sched(7)), so that a commit's
+ * CPU never holds back a relaying thread: one that wakes preempts the
+ * writer at once. (On 2 cores, commits at the normal class delayed one
+ * warm request in a hundred by up to a millisecond.) A thread cannot
+ * leave SCHED_IDLE again without privilege, so that a busy machine
+ * cannot starve the writer, a second committer, its relief, stays at
+ * the normal class: it sleeps until a queued record has waited
+ * LEDGER_URGENT_MS, then commits the whole queue itself. The idle writer
+ * takes at most LEDGER_IDLE_BATCH records at a time: a commit it began
+ * before the CPUs filled up holds the store until it gets the CPU to end
+ * it, and the relief waits that long (0.3 to 1.8 s with 4 spinning
+ * threads on 2 cores, test_ledger), which a small batch keeps short.
+ *
+ * Threading: l->lock guards the queue, the pending counts, `stop` and
+ *   the statistics; a committer holds it only to take records. l->store
+ *   is the committers' (main's before they run), under l->store_lock.
+ * Ownership: struct ledger owns its store and queue, each committer its
+ *   batch.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <linux/ioprio.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -48,24 +66,38 @@
 #define LEDGER_BACKOFF_MAX_MS 5000
 #define LEDGER_PRUNE_BATCH 500
 #define LEDGER_WARN_EVERY_MS 10000
+/* The relief commits what has waited this long; the idle writer takes
+ * this many records at a time (about half a millisecond of CPU). */
+#define LEDGER_URGENT_MS 200
+#define LEDGER_IDLE_BATCH 32
+
+/* One thread that commits: the writer (SCHED_IDLE) or its relief. */
+struct committer {
+	struct ledger *l;
+	bool relief;
+	bool started;
+	pthread_t thread;
+	size_t pending; /* its batch, not yet committed; l->lock */
+};
 
 struct ledger {
 	char *dir;
 	struct usage_table *table;
-	struct store *store; /* the writer's */
+	struct store *store; /* under store_lock */
+	pthread_mutex_t store_lock;
 	double retain_s;
-	pthread_t writer;
-	bool started;
+	struct committer writer, relief;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t more;  /* the queue is not empty, or stop */
+	pthread_cond_t late;  /* the relief's: the same, while it sleeps */
+	bool relief_asleep;   /* until the queue is not empty */
 	struct usage_record *queue;
 	size_t n, cap;
-	size_t pending; /* the writer's uncommitted batch */
+	int64_t since; /* when the queue's first record came */
 	bool stop;
 	struct ledger_stats st;
 	int64_t lost_warned; /* when a loss was last logged */
-	int64_t fail_warned; /* the writer's: when a failed
-					 * commit was last logged */
+	int64_t fail_warned; /* when a failed commit was last logged */
 };
 
 static void *writer_main(void *arg);
@@ -84,9 +116,11 @@ ledger_open(const char *state_dir, struct usage_table *t, char *err,
 	l->table = t;
 	l->lost_warned = -LEDGER_WARN_EVERY_MS;
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->store_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->more, &ca);
+	pthread_cond_init(&l->late, &ca);
 	pthread_condattr_destroy(&ca);
 	if (!(l->store = store_open(state_dir, true, err, errlen)))
 		goto fail;
@@ -125,17 +159,48 @@ ledger_reader(struct ledger *l)
 	return s;
 }
 
+static int
+committer_start(struct ledger *l, struct committer *c, bool relief)
+{
+	int rc;
+
+	c->l = l;
+	c->relief = relief;
+	if ((rc = pthread_create(&c->thread, NULL, writer_main, c)) != 0) {
+		errno = rc;
+		log_err("ledger: cannot start the %s",
+			relief ? "writer's relief" : "writer");
+		return -1;
+	}
+	c->started = true;
+	return 0;
+}
+
+static void
+committers_stop(struct ledger *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stop = true;
+	pthread_cond_signal(&l->more);
+	pthread_cond_signal(&l->late);
+	pthread_mutex_unlock(&l->lock);
+	/* They drain the queue. */
+	if (l->relief.started)
+		pthread_join(l->relief.thread, NULL);
+	if (l->writer.started)
+		pthread_join(l->writer.thread, NULL);
+	l->relief.started = l->writer.started = false;
+}
+
+/* The relief first: without it the writer must not idle. */
 int
 ledger_start(struct ledger *l)
 {
-	int rc = pthread_create(&l->writer, NULL, writer_main, l);
-
-	if (rc != 0) {
-		errno = rc;
-		log_err("ledger: cannot start the writer");
+	if (committer_start(l, &l->relief, true) < 0 ||
+	    committer_start(l, &l->writer, false) < 0) {
+		committers_stop(l);
 		return -1;
 	}
-	l->started = true;
 	return 0;
 }
 
@@ -144,18 +209,14 @@ ledger_free(struct ledger *l)
 {
 	if (!l)
 		return;
-	if (!l->started && l->n > 0 && l->store)
+	if (!l->writer.started && l->n > 0 && l->store)
 		ledger_start(l); /* so that what was queued is written */
-	if (l->started) {
-		pthread_mutex_lock(&l->lock);
-		l->stop = true;
-		pthread_cond_signal(&l->more);
-		pthread_mutex_unlock(&l->lock);
-		pthread_join(l->writer, NULL); /* it drains the queue */
-	}
+	committers_stop(l);
 	store_free(l->store);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->store_lock);
 	pthread_cond_destroy(&l->more);
+	pthread_cond_destroy(&l->late);
 	free(l->queue);
 	free(l->dir);
 	free(l);
@@ -170,7 +231,7 @@ ledger_append(struct ledger *l, const struct usage_record *r)
 	int rc = 0;
 
 	pthread_mutex_lock(&l->lock);
-	if (l->n + l->pending >= LEDGER_QUEUE_MAX ||
+	if (l->n + l->writer.pending + l->relief.pending >= LEDGER_QUEUE_MAX ||
 	    !(q = buf_grow_array(l->queue, &l->cap, l->n + 1, sizeof(*q))))
 		rc = -1;
 	else
@@ -178,8 +239,14 @@ ledger_append(struct ledger *l, const struct usage_record *r)
 	if (rc == 0) {
 		/* The first record of a batch wakes the writer; the rest of
 		 * its window does not. */
-		if (l->n++ == 0)
+		if (l->n++ == 0) {
+			l->since = clock_mono_ms();
 			pthread_cond_signal(&l->more);
+			if (l->relief_asleep) {
+				l->relief_asleep = false;
+				pthread_cond_signal(&l->late);
+			}
+		}
 		l->queue[l->n - 1] = *r;
 	} else {
 		lost = ++l->st.lost;
@@ -196,10 +263,10 @@ ledger_append(struct ledger *l, const struct usage_record *r)
 	return rc;
 }
 
-/* Waits until `ms` from now, or a stop; l->lock held. With `any`, a new
- * record ends the wait too. */
+/* Waits on cv until `ms` from now, or a stop; l->lock held. With `any`,
+ * a new record ends the wait too. */
 static void
-wait_ms(struct ledger *l, long ms, bool any)
+wait_on(struct ledger *l, pthread_cond_t *cv, long ms, bool any)
 {
 	struct timespec until;
 	size_t n0 = l->n;
@@ -212,59 +279,79 @@ wait_ms(struct ledger *l, long ms, bool any)
 		until.tv_nsec -= 1000000000L;
 	}
 	while (!l->stop && !(any && l->n != n0) &&
-	       pthread_cond_timedwait(&l->more, &l->lock, &until) != ETIMEDOUT)
+	       pthread_cond_timedwait(cv, &l->lock, &until) != ETIMEDOUT)
 		;
 }
 
-/* Moves the queue behind the batch's pending records; l->lock held. */
-static int
-take_queue(struct ledger *l, struct usage_record **batch, size_t *bn,
-	   size_t *bcap)
+static void
+wait_ms(struct ledger *l, long ms, bool any)
 {
-	if (*bn == 0) { /* swap: appenders go on while we commit */
+	wait_on(l, &l->more, ms, any);
+}
+
+/* Moves up to `max` queued records behind the batch's pending ones;
+ * l->lock held. What is left keeps l->since, older than it is: the
+ * relief may come early for it, never late. */
+static int
+take_queue(struct ledger *l, struct committer *c, struct usage_record **batch,
+	   size_t *bn, size_t *bcap, size_t max)
+{
+	size_t k = l->n < max ? l->n : max;
+
+	if (*bn == 0 && k == l->n) { /* swap: appenders go on meanwhile */
 		struct usage_record *q = l->queue;
-		size_t c = l->cap;
+		size_t cap = l->cap;
 
 		l->queue = *batch;
 		l->cap = *bcap;
 		*batch = q;
-		*bcap = c;
-		*bn = l->n;
-	} else if (l->n) {
+		*bcap = cap;
+		*bn = k;
+	} else if (k) {
 		struct usage_record *p =
-			buf_grow_array(*batch, bcap, *bn + l->n, sizeof(*p));
+			buf_grow_array(*batch, bcap, *bn + k, sizeof(*p));
 
 		if (!p)
 			return -1; /* next round */
 		*batch = p;
-		memcpy(*batch + *bn, l->queue, l->n * sizeof(**batch));
-		*bn += l->n;
+		memcpy(*batch + *bn, l->queue, k * sizeof(**batch));
+		memmove(l->queue, l->queue + k, (l->n - k) * sizeof(*l->queue));
+		*bn += k;
 	}
-	l->n = 0;
-	l->pending = *bn;
+	l->n -= k;
+	c->pending = *bn;
 	return 0;
 }
 
 /* Commits the batch; counts it when it committed. Returns the backoff
  * for the next try, 0 after a success. */
 static long
-commit(struct ledger *l, struct usage_record *batch, size_t n, long backoff)
+commit(struct ledger *l, struct committer *c, struct usage_record *batch,
+       size_t n, long backoff)
 {
 	char err[STORE_ERR_MAX];
-	bool was, warn;
-	int rc = store_commit(l->store, batch, n, err, sizeof(err));
+	bool was, warn = false;
+	int rc;
 
+	pthread_mutex_lock(&l->store_lock);
+	rc = store_commit(l->store, batch, n, err, sizeof(err));
+	pthread_mutex_unlock(&l->store_lock);
 	pthread_mutex_lock(&l->lock);
 	was = l->st.degraded;
 	if (rc == 0) {
 		l->st.commits++;
 		l->st.degraded = false;
-		l->pending = 0;
+		c->pending = 0;
 	} else {
 		l->st.failures++;
 		l->st.degraded = true;
 		snprintf(l->st.reason, sizeof(l->st.reason),
 			 "usage.db: commit failed: %s", err);
+		if (!was ||
+		    clock_mono_ms() - l->fail_warned >= LEDGER_WARN_EVERY_MS) {
+			l->fail_warned = clock_mono_ms();
+			warn = true;
+		}
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (rc == 0) {
@@ -277,26 +364,25 @@ commit(struct ledger *l, struct usage_record *batch, size_t n, long backoff)
 				 n);
 		return 0;
 	}
-	backoff = backoff ? backoff * 2 : LEDGER_BACKOFF_MIN_MS;
-	if (backoff > LEDGER_BACKOFF_MAX_MS)
-		backoff = LEDGER_BACKOFF_MAX_MS;
-	warn = !was || clock_mono_ms() - l->fail_warned >= LEDGER_WARN_EVERY_MS;
-	if (warn) {
-		l->fail_warned = clock_mono_ms();
+	if (warn)
 		log_warnx("ledger: usage.db: commit of %zu records failed: %s;"
 			  " kept queued, not counted, retrying",
 			  n, err);
-	}
-	return backoff;
+	backoff = backoff ? backoff * 2 : LEDGER_BACKOFF_MIN_MS;
+	return backoff > LEDGER_BACKOFF_MAX_MS ? LEDGER_BACKOFF_MAX_MS
+					       : backoff;
 }
 
 /* One short prune transaction, when due; returns when the next is. */
 static int64_t
 prune(struct ledger *l, int64_t now)
 {
-	long n = store_prune(l->store, clock_wall() - l->retain_s,
-			     LEDGER_PRUNE_BATCH);
+	long n;
 
+	pthread_mutex_lock(&l->store_lock);
+	n = store_prune(l->store, clock_wall() - l->retain_s,
+			LEDGER_PRUNE_BATCH);
+	pthread_mutex_unlock(&l->store_lock);
 	if (n > 0) {
 		pthread_mutex_lock(&l->lock);
 		l->st.pruned += (unsigned long)n;
@@ -305,45 +391,109 @@ prune(struct ledger *l, int64_t now)
 	return now + (n == LEDGER_PRUNE_BATCH ? 20 : 1000);
 }
 
+/* The writer in SCHED_IDLE, its I/O kept best-effort (SCHED_IDLE alone
+ * would make it idle too, and a commit's fsync wait on every other disk
+ * user); false when refused. */
+static bool
+writer_idle(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	return syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		       IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, IOPRIO_NORM)) == 0 &&
+	       pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
+}
+
+/* The writer's wait: for a first record, then LEDGER_GATHER_MS more. */
+static void
+writer_wait(struct ledger *l, long backoff)
+{
+	if (backoff)
+		wait_ms(l, backoff, false);
+	else if (l->n == 0 && !l->stop)
+		wait_ms(l, l->retain_s > 0 ? 1000 : 3600000, true);
+	if (l->n)
+		wait_ms(l, LEDGER_GATHER_MS, false);
+}
+
+/* The relief's: until a queued record has waited LEDGER_URGENT_MS (the
+ * writer would have taken it by then, had it had the CPU), or a stop.
+ * Asleep while the queue is empty, it is woken by the next record only:
+ * at most one wake-up per LEDGER_URGENT_MS, none when nothing comes. */
+static void
+relief_wait(struct ledger *l, long backoff)
+{
+	int64_t left;
+
+	if (backoff) {
+		wait_on(l, &l->late, backoff, false);
+		return;
+	}
+	while (!l->stop) {
+		if (l->n == 0) {
+			l->relief_asleep = true;
+			wait_on(l, &l->late, 3600000, true);
+			l->relief_asleep = false;
+			continue;
+		}
+		if ((left = l->since + LEDGER_URGENT_MS - clock_mono_ms()) <= 0)
+			break;
+		wait_on(l, &l->late, (long)left, false);
+	}
+	if (!l->stop && l->n)
+		l->st.hurried++;
+}
+
+/* One last try at a batch that failed, then the loss is said. */
+static void
+commit_last(struct ledger *l, struct committer *c, struct usage_record *batch,
+	    size_t n, long backoff)
+{
+	if (commit(l, c, batch, n, backoff) == 0)
+		return;
+	log_errx("ledger: stopping with %zu records that could not be "
+		 "committed; they are lost",
+		 n);
+	pthread_mutex_lock(&l->lock);
+	l->st.lost += n;
+	c->pending = 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void *
 writer_main(void *arg)
 {
-	struct ledger *l = arg;
+	struct committer *c = arg;
+	struct ledger *l = c->l;
 	struct usage_record *batch = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, max = SIZE_MAX;
 	long backoff = 0;
 	int64_t next_prune = 0;
 	bool stop;
 
+	if (!c->relief && writer_idle())
+		max = LEDGER_IDLE_BATCH;
+	else if (!c->relief)
+		log_warn("ledger: the writer stays at the normal CPU class");
+	pthread_setname_np(pthread_self(),
+			   c->relief ? "agp-ledger-now" : "agp-ledger");
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
-		if (backoff)
-			wait_ms(l, backoff, false);
-		else if (l->n == 0 && !l->stop)
-			wait_ms(l, l->retain_s > 0 ? 1000 : 3600000, true);
-		if (l->n)
-			wait_ms(l, LEDGER_GATHER_MS, false);
-		take_queue(l, &batch, &n, &cap);
+		if (c->relief)
+			relief_wait(l, backoff);
+		else
+			writer_wait(l, backoff);
+		take_queue(l, c, &batch, &n, &cap, l->stop ? SIZE_MAX : max);
 		stop = l->stop;
 		pthread_mutex_unlock(&l->lock);
 
-		if (n && (backoff = commit(l, batch, n, backoff)) == 0)
+		if (n && (backoff = commit(l, c, batch, n, backoff)) == 0)
 			n = 0;
 		if (stop && n && backoff) {
-			/* One last try, then the loss is said. */
-			if ((backoff = commit(l, batch, n, backoff)) != 0) {
-				log_errx("ledger: stopping with %zu records "
-					 "that could not be committed; they "
-					 "are lost",
-					 n);
-				pthread_mutex_lock(&l->lock);
-				l->st.lost += n;
-				l->pending = 0;
-				pthread_mutex_unlock(&l->lock);
-			}
+			commit_last(l, c, batch, n, backoff);
 			n = 0;
 		}
-		if (!backoff && l->retain_s > 0 &&
+		if (!c->relief && !backoff && l->retain_s > 0 &&
 		    clock_mono_ms() >= next_prune)
 			next_prune = prune(l, clock_mono_ms());
 		if (stop && n == 0) {
@@ -370,6 +520,6 @@ ledger_stats(struct ledger *l, struct ledger_stats *st)
 {
 	pthread_mutex_lock(&l->lock);
 	*st = l->st;
-	st->queued = l->n + l->pending;
+	st->queued = l->n + l->writer.pending + l->relief.pending;
 	pthread_mutex_unlock(&l->lock);
 }

@@ -2,10 +2,12 @@
  * ledger.h - the writer of usage.db: every record committed, then counted.
  *
  * Threading: ledger_append() is thread-safe and never waits for the disk:
- *   the ledger's writer thread owns the store's write connection, commits
+ *   the ledger's writer thread (SCHED_IDLE, named agp-ledger) commits
  *   what is queued in one transaction per gathering window (a few
- *   milliseconds), and only then adds the records to the usage table. A
- *   failed commit keeps the batch queued and retries it with backoff.
+ *   milliseconds), and only then adds the records to the usage table;
+ *   its relief (normal class, agp-ledger-now) commits what waited past
+ *   200 ms, when the CPUs were too busy for the writer. A failed commit
+ *   keeps the batch queued and retries it with backoff.
  */
 #ifndef AGP_LEDGER_H
 #define AGP_LEDGER_H
@@ -59,6 +61,8 @@ struct ledger_stats {
 					 * uncommittable at exit */
 	unsigned long queued;		 /* records waiting (gauge) */
 	unsigned long pruned;		 /* records removed by --retain */
+	unsigned long hurried;		 /* batches committed at the normal
+					 * CPU class, having waited */
 	bool degraded;			 /* the last commit failed */
 	char reason[STORE_ERR_MAX + 32]; /* why, when degraded */
 };

@@ -36,6 +36,10 @@ ledger_metrics(struct ledger *l, struct metrics *m)
 		      "1 while commits to usage.db fail.", ls.degraded ? 1 : 0);
 	metrics_value(m, "antigravity_proxy_ledger_pruned_total", "counter",
 		      "Records removed by --retain.", (int64_t)ls.pruned);
+	metrics_value(m, "antigravity_proxy_ledger_hurried_total", "counter",
+		      "Batches committed at the normal CPU class because "
+		      "their records waited (the writer idles otherwise).",
+		      (int64_t)ls.hurried);
 }
 
 void
