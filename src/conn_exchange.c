@@ -99,12 +99,14 @@ conn_record_exchange(struct conn *c, bool ended)
 	r.duration_ms = clock_mono_msf() - c->start_ms;
 	r.ttfb_ms = c->got_first_byte ? c->first_byte_ms - c->start_ms : 0;
 	conn_attribute(c, &r);
+	/* The ledger counts it in the table once it is on disk. */
+	ledger_append(c->px->ledger, &r);
+	if (!log_enabled(LOG_INFO))
+		return;
 	if (r.priced)
 		snprintf(cost, sizeof(cost), "%.6f", r.cost_usd);
 	else
 		snprintf(cost, sizeof(cost), "unpriced");
-	/* The ledger counts it in the table once it is on disk. */
-	ledger_append(c->px->ledger, &r);
 	/* The query may carry an API key (?key=): the path only. */
 	log_info("conn#%lu %s %s%.*s -> %d model=%s agent=%s in=%" PRId64
 		 " out=%" PRId64 " think=%" PRId64 " cached=%" PRId64
