@@ -91,8 +91,9 @@ struct ledger {
 	pthread_cond_t more;  /* the queue is not empty, or stop */
 	pthread_cond_t late;  /* the relief's: the same, while it sleeps */
 	bool relief_asleep;   /* until the queue is not empty */
+	/* queued: queue[head, n); head and n are 0 whenever it is empty */
 	struct usage_record *queue;
-	size_t n, cap;
+	size_t head, n, cap;
 	int64_t since; /* when the queue's first record came */
 	bool stop;
 	struct ledger_stats st;
@@ -231,7 +232,8 @@ ledger_append(struct ledger *l, const struct usage_record *r)
 	int rc = 0;
 
 	pthread_mutex_lock(&l->lock);
-	if (l->n + l->writer.pending + l->relief.pending >= LEDGER_QUEUE_MAX ||
+	if (l->n - l->head + l->writer.pending + l->relief.pending >=
+		    LEDGER_QUEUE_MAX ||
 	    !(q = buf_grow_array(l->queue, &l->cap, l->n + 1, sizeof(*q))))
 		rc = -1;
 	else
@@ -296,9 +298,10 @@ static int
 take_queue(struct ledger *l, struct committer *c, struct usage_record **batch,
 	   size_t *bn, size_t *bcap, size_t max)
 {
-	size_t k = l->n < max ? l->n : max;
+	size_t left = l->n - l->head, k = left < max ? left : max;
 
-	if (*bn == 0 && k == l->n) { /* swap: appenders go on meanwhile */
+	/* All of it, to an empty batch: swapped, so appenders go on. */
+	if (*bn == 0 && l->head == 0 && k == left) {
 		struct usage_record *q = l->queue;
 		size_t cap = l->cap;
 
@@ -314,11 +317,12 @@ take_queue(struct ledger *l, struct committer *c, struct usage_record **batch,
 		if (!p)
 			return -1; /* next round */
 		*batch = p;
-		memcpy(*batch + *bn, l->queue, k * sizeof(**batch));
-		memmove(l->queue, l->queue + k, (l->n - k) * sizeof(*l->queue));
+		memcpy(*batch + *bn, l->queue + l->head, k * sizeof(**batch));
 		*bn += k;
 	}
-	l->n -= k;
+	l->head += k;
+	if (l->head == l->n)
+		l->head = l->n = 0;
 	c->pending = *bn;
 	return 0;
 }
@@ -520,6 +524,6 @@ ledger_stats(struct ledger *l, struct ledger_stats *st)
 {
 	pthread_mutex_lock(&l->lock);
 	*st = l->st;
-	st->queued = l->n + l->writer.pending + l->relief.pending;
+	st->queued = l->n - l->head + l->writer.pending + l->relief.pending;
 	pthread_mutex_unlock(&l->lock);
 }
