@@ -478,7 +478,8 @@ writer_main(void *arg)
 	if (!c->relief && writer_idle())
 		max = LEDGER_IDLE_BATCH;
 	else if (!c->relief)
-		log_warn("ledger: the writer stays at the normal CPU class");
+		log_warnx("ledger: SCHED_IDLE refused; the writer stays at "
+			  "the normal CPU class");
 	pthread_setname_np(pthread_self(),
 			   c->relief ? "agp-ledger-now" : "agp-ledger");
 	for (;;) {
@@ -487,7 +488,8 @@ writer_main(void *arg)
 			relief_wait(l, backoff);
 		else
 			writer_wait(l, backoff);
-		take_queue(l, c, &batch, &n, &cap, l->stop ? SIZE_MAX : max);
+		/* At a stop too: the relief drains what is left. */
+		take_queue(l, c, &batch, &n, &cap, max);
 		stop = l->stop;
 		pthread_mutex_unlock(&l->lock);
 

@@ -2,7 +2,7 @@
  * test_ledger.c - the ledger's committers and the CPU: the writer
  * commits in the SCHED_IDLE class, its I/O best-effort; while every CPU
  * is busy its relief, at the normal class, commits what waited, so that
- * none of it is late or lost.
+ * none of it is late or lost, and drains the queue at a stop.
  */
 #include "config.h"
 
@@ -172,12 +172,50 @@ test_idles_and_relieved(void)
 	usage_table_free(t);
 }
 
+/* A stop while every CPU is busy: ledger_free() returns once all is
+ * committed and counted, drained by the relief, not by the idle writer. */
+static void
+test_stop_busy(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct usage_table *t = usage_table_new();
+	int nspin = ncpu > 0 && ncpu < 32 ? (int)ncpu * 2 : 4;
+	pthread_t spin[64];
+	struct usage_record r;
+	char err[512];
+	struct ledger *l;
+	int64_t t0;
+
+	rm_state();
+	l = ledger_open(dir, t, err, sizeof(err));
+	ledger_start(l);
+	atomic_store(&spin_stop, false);
+	for (int i = 0; i < nspin; i++)
+		pthread_create(&spin[i], NULL, spinner, NULL);
+	usleep(100000);
+	for (int i = 0; i < BURST; i++) {
+		rec(&r, i);
+		ledger_append(l, &r);
+	}
+	t0 = clock_mono_ms();
+	ledger_free(l);
+	t0 = clock_mono_ms() - t0;
+	atomic_store(&spin_stop, true);
+	for (int i = 0; i < nspin; i++)
+		pthread_join(spin[i], NULL);
+	is_int(counted(t), BURST, "a stop with the CPUs busy: all %d count",
+	       BURST);
+	ok(t0 < 10000, "and it took %lld ms", (long long)t0);
+	usage_table_free(t);
+}
+
 int
 main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
 	test_idles_and_relieved();
+	test_stop_busy();
 	rm_state();
 	rmdir(dir);
 	return tap_done();
