@@ -285,12 +285,6 @@ wait_on(struct ledger *l, pthread_cond_t *cv, long ms, bool any)
 		;
 }
 
-static void
-wait_ms(struct ledger *l, long ms, bool any)
-{
-	wait_on(l, &l->more, ms, any);
-}
-
 /* Moves up to `max` queued records behind the batch's pending ones;
  * l->lock held. What is left keeps l->since, older than it is: the
  * relief may come early for it, never late. */
@@ -408,16 +402,19 @@ writer_idle(void)
 	       pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
 }
 
-/* The writer's wait: for a first record, then LEDGER_GATHER_MS more. */
+/* The writer's wait: for a first record, then until the queue's first
+ * record is LEDGER_GATHER_MS old (at once for what it left behind). */
 static void
 writer_wait(struct ledger *l, long backoff)
 {
+	int64_t left;
+
 	if (backoff)
-		wait_ms(l, backoff, false);
+		wait_on(l, &l->more, backoff, false);
 	else if (l->n == 0 && !l->stop)
-		wait_ms(l, l->retain_s > 0 ? 1000 : 3600000, true);
-	if (l->n)
-		wait_ms(l, LEDGER_GATHER_MS, false);
+		wait_on(l, &l->more, l->retain_s > 0 ? 1000 : 3600000, true);
+	if (l->n && (left = l->since + LEDGER_GATHER_MS - clock_mono_ms()) > 0)
+		wait_on(l, &l->more, (long)left, false);
 }
 
 /* The relief's: until a queued record has waited LEDGER_URGENT_MS (the
