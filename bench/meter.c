@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * meter.c - what metering costs per byte, without the network.
  *
- * Usage: bench/meter [MIB [sse|array|request]]   (default 256, all three)
+ * Usage: bench/meter [MIB [sse|plain|array|request]]   (default 256, all)
  * Feeds MIB MiB of a Cloud Code style SSE stream (events of about 1 KiB,
  * most of it an 800-byte text part, as the Antigravity LS receives them)
  * through meter_chunk() in 16 KiB chunks, one meter per 1 MiB response,
  * and prints MB/s against the baseline of a memcpy and a memchr pass over
- * the same chunks, measured in the same run; then a quarter as much of
- * the same events as a JSON array body (streamGenerateContent without
- * alt=sse). Then times meter_new() on a 1 MiB Cloud Code request body (a
- * long conversation), which reads only its "model". Each record is
- * checked, so a broken meter cannot look fast.
+ * the same chunks, measured in the same run; then as much of figure 6's
+ * stream (bench/upstream.c's events: LF line ends, one 639-byte text
+ * without escapes); then a quarter as much of the first stream's events
+ * as a JSON array body (streamGenerateContent without alt=sse). Then
+ * times meter_new() on a 1 MiB Cloud Code request body (a long
+ * conversation), which reads only its "model". Each record is checked,
+ * so a broken meter cannot look fast.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,32 @@ stream_build(size_t *len, long *out_tokens, long *events)
 	return buf;
 }
 
+/* One response of figure 6's events (bench/upstream.c's format). */
+static char *
+plain_build(size_t *len, long *out_tokens, long *events)
+{
+	char *buf = malloc(BENCH_STREAM + 4096), text[640];
+	size_t n = 0;
+	int i;
+
+	if (!buf)
+		return NULL;
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	for (i = 0; n < BENCH_STREAM; i++)
+		n += (size_t)snprintf(buf + n, BENCH_STREAM + 4096 - n,
+		    "data: {\"t\":%lld,\"i\":%d,\"response\":{\"candidates\":"
+		    "[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":"
+		    "\"%s\"}]}}],\"usageMetadata\":{\"promptTokenCount\":1514,"
+		    "\"candidatesTokenCount\":%d,\"totalTokenCount\":%d},"
+		    "\"modelVersion\":\"bench-model\"}}\n\n",
+		    1000000000LL + i * 5000000LL, i, text, i, 1514 + i);
+	*len = n;
+	*out_tokens = i - 1;
+	*events = i;
+	return buf;
+}
+
 /* A request with a long conversation: BENCH_STREAM bytes of turns. */
 static char *
 request_build(size_t *len)
@@ -145,9 +174,18 @@ array_build(const char *sse, size_t len, size_t *out_len)
 	return buf;
 }
 
+/* The record each stream must give (figure 6's has no finishReason, so
+ * its records are not complete). */
+struct bench_want {
+	long output, thinking;
+	const char *model;
+	bool complete;
+};
+
 static int
 bench_stream(const char *what, const char *ctype, const char *body,
-             size_t len, long want, long events, int streams)
+             size_t len, const struct bench_want *want, long events,
+             int streams)
 {
 	struct meter_request req = { "POST", "cloudcode-pa.googleapis.com",
 		"/v1internal:streamGenerateContent?alt=sse", "application/json",
@@ -183,9 +221,11 @@ bench_stream(const char *what, const char *ctype, const char *body,
 			meter_chunk(m, body + off, len - off < BENCH_CHUNK ?
 			            len - off : BENCH_CHUNK);
 		memset(&r, 0, sizeof(r));
-		if (meter_finish(m, true, &r) != 1 || r.output_tokens != want ||
-		    r.thinking_tokens != 845 || !r.complete ||
-		    strcmp(r.model, "gemini-2.5-pro") != 0)
+		if (meter_finish(m, true, &r) != 1 ||
+		    r.output_tokens != want->output ||
+		    r.thinking_tokens != want->thinking ||
+		    r.complete != want->complete ||
+		    strcmp(r.model, want->model) != 0)
 			bad++;
 		meter_free(m);
 	}
@@ -235,28 +275,36 @@ bench_request(const char *body, size_t len, int rounds)
 int
 main(int argc, char **argv)
 {
-	long mib = argc > 1 ? atol(argv[1]) : 256, want = 0, events = 0;
+	long mib = argc > 1 ? atol(argv[1]) : 256, events = 0, pevents = 0;
 	const char *only = argc > 2 ? argv[2] : NULL;
-	size_t slen = 0, rlen = 0, alen = 0;
-	char *stream = stream_build(&slen, &want, &events);
+	size_t slen = 0, plen = 0, rlen = 0, alen = 0;
+	struct bench_want want = { 0, 845, "gemini-2.5-pro", true };
+	struct bench_want pwant = { 0, 0, "bench-model", false };
+	char *stream = stream_build(&slen, &want.output, &events);
+	char *plain = plain_build(&plen, &pwant.output, &pevents);
 	char *request = request_build(&rlen);
 	char *array = stream ? array_build(stream, slen, &alen) : NULL;
 	int rc, n;
 
-	if (!stream || !request || !array || mib < 1)
+	if (!stream || !plain || !request || !array || mib < 1)
 		return 1;
 	log_set_level(LOG_WARNING);
 	n = (int)(((size_t)mib << 20) / slen);
 	rc = 0;
 	if (!only || strcmp(only, "sse") == 0)
 		rc |= bench_stream("sse", "text/event-stream", stream, slen,
-		                   want, events, n);
+		                   &want, events, n);
+	if (!only || strcmp(only, "plain") == 0)
+		rc |= bench_stream("sse, figure 6's", "text/event-stream",
+		                   plain, plen, &pwant, pevents,
+		                   (int)(((size_t)mib << 20) / plen));
 	if (!only || strcmp(only, "array") == 0)
 		rc |= bench_stream("json array", "application/json", array,
-		                   alen, want, events, n / 4 ? n / 4 : 1);
+		                   alen, &want, events, n / 4 ? n / 4 : 1);
 	if (!only || strcmp(only, "request") == 0)
 		rc |= bench_request(request, rlen, 50);
 	free(stream);
+	free(plain);
 	free(array);
 	free(request);
 	return rc;

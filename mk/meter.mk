@@ -63,6 +63,8 @@ METER_FIXTURES = \
 EXTRA_DIST += $(METER_FIXTURES) doc/usage-format.md \
 	fuzz/corpus/sse/bom_cr fuzz/corpus/sse/comments_multiline \
 	fuzz/corpus/sse/crlf_small_bound fuzz/corpus/sse/mixed_eol \
+	fuzz/corpus/sse/repeats fuzz/corpus/sse/repeats_chunked \
+	fuzz/corpus/meter/matched_gemini fuzz/corpus/meter/matched_gemini_4k \
 	fuzz/corpus/meter/anthropic_json_sniff fuzz/corpus/meter/anthropic_sse \
 	fuzz/corpus/meter/chat_deflate fuzz/corpus/meter/cloudcode_sniff \
 	fuzz/corpus/meter/gemini_array_json fuzz/corpus/meter/gemini_zstd \

@@ -21,8 +21,12 @@
  * the spans' contents), so that most events are neither pruned nor
  * parsed, only scanned. The splitter hands most events over in place, in
  * the chunk being metered (sse.h), and the held one stays there until the
- * chunk is done: only the last event of a chunk is copied. A JSON array
- * body's elements are held alike, pruned (jstream.h).
+ * chunk is done: only the last event of a chunk is copied. Before the
+ * splitter reads the next event's lines, its skip hook (meter_skip())
+ * matches the bytes that follow against the held event's whole wire
+ * text, lines and line ends included: a run of snapshots is so taken in
+ * one pass per event, without a line split or a call per event. A JSON
+ * array body's elements are held alike, pruned (jstream.h).
  */
 #include "config.h"
 
@@ -48,6 +52,10 @@
 /* Event types are kept to this many bytes, NUL included (sse.c cuts
  * them to the same). */
 #define METER_EVENT_MAX 128
+
+/* The lines around a held event's data that meter_lend_framed() copies,
+ * at most ("event: content_block_delta", "data: ", the line ends). */
+#define METER_FRAME_MAX 128
 
 /* json-c's nesting limit for a tokener. A tokener is made per parse, not
  * per meter: a stream's few parses cost a microsecond each this way, and
@@ -91,6 +99,12 @@ struct meter {
 	const char *raw_text;
 	size_t raw_len;
 	bool held_raw, raw_lent, held_pruned;
+	/* with held_wire, the held event's whole wire text is there too:
+	 * wire_pre bytes before raw_text (its lines up to the data) and
+	 * wire_post after its data (its line ends), which the events that
+	 * follow are matched against before they are split (meter_skip()) */
+	bool held_wire;
+	size_t wire_pre, wire_post;
 	const char *chunk, *chunk_end; /* the decoded bytes being fed */
 };
 
@@ -393,23 +407,67 @@ meter_swap(struct buf *a, struct buf *b)
 	*b = t;
 }
 
-/* Makes data the held event's raw text: in place when it lies in the
- * chunk being metered, else copied into m->raw; false when out of
- * memory. */
+/* Whether len bytes at p lie in the chunk being metered. */
 static bool
-meter_lend(struct meter *m, const char *data, size_t len)
+meter_in_chunk(const struct meter *m, const char *p, size_t len)
 {
-	uintptr_t d = (uintptr_t)data;
+	uintptr_t d = (uintptr_t)p;
 
-	m->raw_lent = m->chunk && d >= (uintptr_t)m->chunk &&
-		      d + len <= (uintptr_t)m->chunk_end;
+	return m->chunk && d >= (uintptr_t)m->chunk &&
+	       d + len <= (uintptr_t)m->chunk_end;
+}
+
+/* Makes data the held event's raw text, with its wire text around it
+ * when w is given: in place when that lies in the chunk being metered,
+ * else copied into m->raw; false when out of memory. */
+static bool
+meter_lend(struct meter *m, const char *data, size_t len,
+	   const struct sse_wire *w)
+{
+	const char *start = w ? w->start : data;
+	size_t whole = w ? (size_t)(w->end - w->start) : len;
+
+	m->held_wire = w != NULL;
+	m->wire_pre = (size_t)(data - start);
+	m->wire_post = whole - m->wire_pre - len;
+	m->raw_lent = meter_in_chunk(m, start, whole);
 	if (!m->raw_lent) {
 		m->raw.len = 0;
-		if (!buf_append(&m->raw, data, len))
+		if (!buf_append(&m->raw, start, whole))
 			return false;
-		data = m->raw.data;
+		data = m->raw.data + m->wire_pre;
 	}
 	m->raw_text = data;
+	m->raw_len = len;
+	return true;
+}
+
+/* Makes data the held event's raw text, copied into m->raw between the
+ * lines the held event's data had around it (its wire text). For an
+ * event alike the held one but handed over without its wire text (its
+ * line came in two chunks): the held one's lines around this one's data
+ * are the wire text of an event the splitter reads as this one (the
+ * same type; no CR or LF in this data, as none was in the held one's
+ * and prune_alike_raw() takes none in a span), so the next events are
+ * matched against it as they would be against its own. False when out
+ * of memory. */
+static bool
+meter_lend_framed(struct meter *m, const char *data, size_t len)
+{
+	char frame[METER_FRAME_MAX];
+	size_t pre = m->wire_pre, post = m->wire_post;
+
+	if (pre + post > sizeof(frame))
+		return meter_lend(m, data, len, NULL);
+	memcpy(frame, m->raw_text - pre, pre);
+	memcpy(frame + pre, m->raw_text + m->raw_len, post);
+	m->raw.len = 0;
+	if (!buf_append(&m->raw, frame, pre) ||
+	    !buf_append(&m->raw, data, len) ||
+	    !buf_append(&m->raw, frame + pre, post))
+		return false;
+	m->raw_lent = false;
+	m->raw_text = m->raw.data + pre;
 	m->raw_len = len;
 	return true;
 }
@@ -419,10 +477,14 @@ meter_lend(struct meter *m, const char *data, size_t len)
 static void
 meter_keep(struct meter *m)
 {
+	struct sse_wire w;
+
 	m->chunk = m->chunk_end = NULL;
 	if (!m->holding || !m->held_raw || !m->raw_lent)
 		return;
-	if (meter_lend(m, m->raw_text, m->raw_len))
+	w.start = m->raw_text - m->wire_pre;
+	w.end = m->raw_text + m->raw_len + m->wire_post;
+	if (meter_lend(m, m->raw_text, m->raw_len, m->held_wire ? &w : NULL))
 		return;
 	m->raw_lent = false;
 	meter_release(m); /* from the chunk, which is still there */
@@ -433,7 +495,7 @@ meter_keep(struct meter *m)
  * with its raw text when there is one (an SSE event's data). */
 static void
 meter_hold(struct meter *m, const char *event, size_t len, const char *raw,
-	   size_t raw_len)
+	   size_t raw_len, const struct sse_wire *w)
 {
 	struct prune_shape *shape = m->held_shape;
 	size_t n = strnlen(event, sizeof(m->held_event) - 1);
@@ -446,7 +508,7 @@ meter_hold(struct meter *m, const char *event, size_t len, const char *raw,
 	m->held_event[n] = '\0';
 	m->holding = true;
 	m->held_pruned = true;
-	m->held_raw = raw && meter_lend(m, raw, raw_len);
+	m->held_raw = raw && meter_lend(m, raw, raw_len, w);
 }
 
 /* An SSE event that is the held one but for its spans' contents
@@ -454,7 +516,7 @@ meter_hold(struct meter *m, const char *event, size_t len, const char *raw,
  * false when it is not such an event. */
 static bool
 meter_replace_raw(struct meter *m, const char *event, const char *data,
-		  size_t len)
+		  size_t len, const struct sse_wire *w)
 {
 	struct prune_shape *shape = m->held_shape;
 
@@ -462,7 +524,8 @@ meter_replace_raw(struct meter *m, const char *event, const char *data,
 	    !prune_alike_raw(m->raw_text, m->raw_len, m->held_shape, data, len,
 			     m->next_shape))
 		return false;
-	if (!meter_lend(m, data, len)) {
+	if (!(w || !m->held_wire ? meter_lend(m, data, len, w)
+				 : meter_lend_framed(m, data, len))) {
 		/* the held one is overwritten: this one is parsed instead */
 		m->holding = m->held_raw = false;
 		return false;
@@ -480,7 +543,7 @@ meter_replace_raw(struct meter *m, const char *event, const char *data,
  * so the value that overwrites is one json-c takes. */
 static void
 meter_next(struct meter *m, const char *event, size_t len, const char *raw,
-	   size_t raw_len)
+	   size_t raw_len, const struct sse_wire *w)
 {
 	bool json = m->body == METER_JSON;
 
@@ -498,7 +561,7 @@ meter_next(struct meter *m, const char *event, size_t len, const char *raw,
 		    json)
 			m->failed = true;
 	} else {
-		meter_hold(m, event, len, raw, raw_len);
+		meter_hold(m, event, len, raw, raw_len, w);
 	}
 }
 
@@ -506,6 +569,7 @@ static void
 meter_event(void *arg, const char *event, const char *data, size_t len)
 {
 	struct meter *m = arg;
+	struct sse_wire wire, *w = sse_wire(m->sse, &wire) ? &wire : NULL;
 	size_t sp = 0;
 	ssize_t n;
 
@@ -517,7 +581,7 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		return;
 	}
 	if (len == 0 || extract_skip(&m->x, event) ||
-	    meter_replace_raw(m, event, data, len))
+	    meter_replace_raw(m, event, data, len, w))
 		return;
 	if ((n = meter_prune(m, data, len)) < 0) {
 		/* not standard JSON (comments...): json-c reads it as is */
@@ -525,7 +589,50 @@ meter_event(void *arg, const char *event, const char *data, size_t len)
 		meter_parse(m, event, data, len);
 		return;
 	}
-	meter_next(m, event, (size_t)n, data, len);
+	meter_next(m, event, (size_t)n, data, len, w);
+}
+
+/* The event at b, when its wire text is the held one's but for the
+ * contents of its spans (prune_alike_raw_head(), which takes no CR or LF
+ * there): it then replaces the held one as meter_replace_raw() would,
+ * unsplit, and its length is returned; else 0. */
+static size_t
+meter_match(struct meter *m, const char *b, const char *end)
+{
+	struct prune_shape *shape = m->held_shape;
+	size_t pre = m->wire_pre, post = m->wire_post, k;
+
+	if ((size_t)(end - b) <= pre ||
+	    memcmp(b, m->raw_text - pre, pre) != 0 ||
+	    !(k = prune_alike_raw_head(m->raw_text, m->raw_len + post, shape,
+				       b + pre, (size_t)(end - b) - pre,
+				       m->next_shape)) ||
+	    k - post > SSE_EVENT_MAX)
+		return 0;
+	m->held_shape = m->next_shape;
+	m->next_shape = shape;
+	m->raw_text = b + pre;
+	m->raw_len = k - post;
+	m->raw_lent = true;
+	m->held_pruned = false;
+	return pre + k;
+}
+
+/* The splitter's skip hook (sse.h): the events at p that repeat the held
+ * one's wire text are metered without being split, as a run. */
+static size_t
+meter_skip(void *arg, const char *p, size_t n)
+{
+	struct meter *m = arg;
+	const char *b = p, *end = p + n;
+	size_t k;
+
+	if (!meter_in_chunk(m, p, n))
+		return 0;
+	while (m->holding && m->held_raw && m->held_wire &&
+	       (k = meter_match(m, b, end)) > 0)
+		b += k;
+	return (size_t)(b - p);
 }
 
 /* One value of a JSON body, pruned: held and compared as stream events
@@ -548,7 +655,7 @@ meter_value(void *arg, const char *text, size_t len,
 	m->next_shape->raw = shape->raw;
 	memcpy(m->next_shape->span, shape->span,
 	       shape->n * sizeof(shape->span[0]));
-	meter_next(m, "", len, NULL, 0);
+	meter_next(m, "", len, NULL, 0, NULL);
 }
 
 /* Picks SSE or JSON from the first significant byte, when the
@@ -587,9 +694,12 @@ meter_sink(void *arg, const char *buf, size_t len)
 		len -= skip;
 	}
 	if (m->body == METER_SSE) {
-		if (!m->sse && !(m->sse = sse_new(0, meter_event, m))) {
-			m->failed = true;
-			return;
+		if (!m->sse) {
+			if (!(m->sse = sse_new(0, meter_event, m))) {
+				m->failed = true;
+				return;
+			}
+			sse_set_skip(m->sse, meter_skip);
 		}
 		m->chunk = buf;
 		m->chunk_end = buf + len;

@@ -133,7 +133,9 @@ bool prune_ended(const struct prune *p);
 bool prune_ended_bare(const struct prune *p);
 
 /* The closing quote of a JSON string whose characters start at s, when
- * json-c takes all of them up to it (escapes, no NUL); else NULL. */
+ * json-c takes all of them up to it (escapes, no NUL) and none is a CR
+ * or LF, which end an SSE data line (the texts compared raw are such
+ * lines); else NULL. */
 const char *prune_string_close(const char *s, const char *end);
 
 /* True when two pruned texts, with their shapes noted under the same
@@ -153,6 +155,14 @@ bool prune_alike(const char *a, size_t alen, const struct prune_shape *as,
  * input only (bs->raw): such a shape serves prune_alike_raw() alone. */
 bool prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		     const char *b, size_t blen, struct prune_shape *bs);
+
+/* As prune_alike_raw(), where a is followed by other text (an SSE
+ * event's line ends, after its data) and b by whatever follows it: the
+ * length of b's first bytes that match a whole so, or 0. The text after
+ * a's last span is matched byte for byte. */
+size_t prune_alike_raw_head(const char *a, size_t alen,
+			    const struct prune_shape *as, const char *b,
+			    size_t blen, struct prune_shape *bs);
 
 /* Parses one whole JSON text (a request body) with tok, pruned and
  * handed over at most PRUNE_SLICE bytes at a time through slice. When

@@ -10,7 +10,10 @@
 
 #include <stdint.h>
 #include <string.h>
-#ifdef __SSE2__
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PRUNED_AVX2 1 /* built for AVX2 CPUs too, chosen at run time */
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -77,9 +80,24 @@ prune_raw_int(const char *s, const char *end)
 	return s > d ? s : NULL;
 }
 
+/* The same, for b's integer span at start whose bytes before s are a's
+ * integer's, where the two part: only what follows is looked at, unless
+ * that is none of its digits or a's was a lone 0. */
+static inline const char *
+prune_raw_int_at(const char *start, const char *s, const char *end)
+{
+	const char *d = start + (*start == '-');
+
+	if (s <= d || *d == '0')
+		return prune_raw_int(start, end);
+	for (; s < end && s - d < 18 && *s >= '0' && *s <= '9'; s++)
+		;
+	return s;
+}
+
 /* How many bytes at a and b agree, of the first n: sixteen compared at a
  * time with SSE2 (in every x86-64). */
-static size_t
+static inline __attribute__((always_inline)) size_t
 prune_common(const char *a, const char *b, size_t n)
 {
 	size_t i = 0;
@@ -103,6 +121,46 @@ prune_common(const char *a, const char *b, size_t n)
 	return i;
 }
 
+#ifdef PRUNED_AVX2
+/* Bit i set when a[i] is b[i], of 16. */
+__attribute__((target("avx2"), always_inline)) static inline unsigned
+prune_same16(const char *a, const char *b)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		_mm_loadu_si128((const __m128i *)(const void *)a),
+		_mm_loadu_si128((const __m128i *)(const void *)b)));
+}
+
+/* The same, 32 at a time with AVX2; fewer than 32 left, at least 16,
+ * are looked at as the 16 that start there and the 16 that end there. */
+__attribute__((target("avx2"), always_inline)) static inline size_t
+prune_common_avx2(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+	unsigned m;
+
+	for (; n - i >= 32; i += 32) {
+		m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+			_mm256_loadu_si256(
+				(const __m256i *)(const void *)(a + i)),
+			_mm256_loadu_si256(
+				(const __m256i *)(const void *)(b + i))));
+		if (m != ~0u)
+			return i + (size_t)__builtin_ctz(~m);
+	}
+	if (n - i == 0 || n < 16)
+		return i + prune_common(a + i, b + i, n - i);
+	if (n - i > 16) {
+		m = prune_same16(a + i, b + i);
+		if (m != 0xffffu)
+			return i + (size_t)__builtin_ctz(~m);
+	}
+	i = n - 16;
+	m = prune_same16(a + i, b + i);
+	return m == 0xffffu ? n : i + (size_t)__builtin_ctz(~m);
+}
+#endif
+
 /* Notes span [start, end) of b's input, unknown in its output; false
  * past 4 GiB, which 32-bit offsets cannot hold. */
 static bool
@@ -123,9 +181,12 @@ prune_raw_span(struct prune_span *sp, size_t start, size_t end, bool string)
  * it is, moved: its scan would find the same end, and its content is
  * what a's was. So it costs nothing, as the spans that stay the same
  * from one snapshot to the next (roles, model names, most counts) do. */
-bool
-prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
-		const char *b, size_t blen, struct prune_shape *bs)
+typedef size_t prune_common_fn(const char *a, const char *b, size_t n);
+
+static inline __attribute__((always_inline)) bool
+prune_match_with(const char *a, size_t alen, const struct prune_shape *as,
+		 const char *b, size_t blen, struct prune_shape *bs,
+		 size_t *used, prune_common_fn *common)
 {
 	size_t pa = 0, pb = 0, i = 0, x;
 	const struct prune_span *sa;
@@ -135,7 +196,7 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		return false;
 	for (;;) {
 		size_t lim = alen - pa < blen - pb ? alen - pa : blen - pb;
-		size_t k = prune_common(a + pa, b + pb, lim);
+		size_t k = common(a + pa, b + pb, lim);
 
 		x = pa + k; /* where they part, in a */
 		/* spans passed whole are b's, moved by pb - pa */
@@ -151,7 +212,9 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		sa = &as->span[i];
 		pb -= x - sa->raw_start; /* where b's span starts */
 		e = sa->string ? prune_string_close(b + pb, b + blen)
-			       : prune_raw_int(b + pb, b + blen);
+			       : prune_raw_int_at(b + pb,
+						  b + pb + (x - sa->raw_start),
+						  b + blen);
 		if (!e || !prune_raw_span(&bs->span[i], pb, (size_t)(e - b),
 					  sa->string))
 			return false;
@@ -159,12 +222,55 @@ prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
 		pb = (size_t)(e - b);
 		i++;
 	}
-	if (pa != alen || pb != blen)
+	if (pa != alen)
 		return false;
 	bs->n = as->n;
 	bs->lost = false;
 	bs->raw = true;
+	*used = pb;
 	return true;
+}
+
+#ifdef PRUNED_AVX2
+__attribute__((target("avx2"))) static bool
+prune_match_avx2(const char *a, size_t alen, const struct prune_shape *as,
+		 const char *b, size_t blen, struct prune_shape *bs,
+		 size_t *used)
+{
+	return prune_match_with(a, alen, as, b, blen, bs, used,
+				prune_common_avx2);
+}
+#endif
+
+/* The one pass above, with the CPU's widest compare. */
+static bool
+prune_match_raw(const char *a, size_t alen, const struct prune_shape *as,
+		const char *b, size_t blen, struct prune_shape *bs,
+		size_t *used)
+{
+#ifdef PRUNED_AVX2
+	if (__builtin_cpu_supports("avx2"))
+		return prune_match_avx2(a, alen, as, b, blen, bs, used);
+#endif
+	return prune_match_with(a, alen, as, b, blen, bs, used, prune_common);
+}
+
+bool
+prune_alike_raw(const char *a, size_t alen, const struct prune_shape *as,
+		const char *b, size_t blen, struct prune_shape *bs)
+{
+	size_t used;
+
+	return prune_match_raw(a, alen, as, b, blen, bs, &used) && used == blen;
+}
+
+size_t
+prune_alike_raw_head(const char *a, size_t alen, const struct prune_shape *as,
+		     const char *b, size_t blen, struct prune_shape *bs)
+{
+	size_t used;
+
+	return prune_match_raw(a, alen, as, b, blen, bs, &used) ? used : 0;
 }
 
 /* The pruned text, slice by slice; NULL unless json-c took it whole.

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * sse.c - incremental text/event-stream splitter (WHATWG rules: LF, CR
  * and CRLF line ends, optional UTF-8 BOM, comments, multi-line data).
+ * Where it stands between events it offers the rest of the buffer to a
+ * skip hook first, which may take whole events itself (sse.h): the meter
+ * matches most events of a stream against the one before without their
+ * lines being split.
  *
  * Threading: one splitter belongs to one exchange; no shared state.
  * Ownership: the splitter owns its line and data buffers; they grow
@@ -42,6 +46,10 @@ struct sse {
 	bool event_over; /* its data grew past the bound: drop it */
 	char name[SSE_NAME_MAX];
 	size_t dropped;
+	sse_skip_fn *skip;
+	/* in the buffer being fed: where the splitter last stood between
+	 * events, and the end of the line being read when that ends in LF */
+	const char *wire, *wire_end;
 };
 
 struct sse *
@@ -72,6 +80,30 @@ size_t
 sse_dropped(const struct sse *s)
 {
 	return s->dropped;
+}
+
+void
+sse_set_skip(struct sse *s, sse_skip_fn *skip)
+{
+	s->skip = skip;
+}
+
+bool
+sse_wire(const struct sse *s, struct sse_wire *w)
+{
+	if (!s->lent || !s->wire || !s->wire_end)
+		return false;
+	w->start = s->wire;
+	w->end = s->wire_end;
+	return true;
+}
+
+/* Between events: nothing of the next one read. */
+static bool
+sse_idle(const struct sse *s)
+{
+	return !s->line.len && !s->line_over && !s->data_lines &&
+	       !s->event_over && !s->name[0];
 }
 
 static void
@@ -134,7 +166,7 @@ sse_data(struct sse *s, const char *v, size_t n, bool lent)
 static void
 sse_line(struct sse *s, const char *l, size_t n, bool lent)
 {
-	const char *colon, *v = "";
+	const char *colon, *v = l + n; /* no colon: "", at the line's end */
 	size_t fn = n, vn = 0;
 
 	if (n == 0) {
@@ -183,45 +215,83 @@ sse_carry(struct sse *s, const char *l, size_t n)
 		s->line_over = true;
 }
 
+/* Where the next LF and CR were found, so that no byte is looked at
+ * again for either: lf is NULL when none comes before the end, cr when
+ * none comes before cr_to. */
+struct sse_ends {
+	const char *lf, *cr, *cr_to;
+	bool known;
+};
+
 /* The next line end at or after p: the nearer of the next LF and the
  * next CR. Each is looked up with memchr again only once p has passed
- * it, so a chunk is scanned once for each even where one of the two
- * never occurs (CR-only or LF-only streams). */
+ * it, and CR only up to the next LF, so a buffer is scanned once for
+ * each even where one of the two never occurs (CR-only or LF-only
+ * streams), and only as far as its lines are read. */
 static const char *
-sse_eol(const char *p, const char *end, const char **lf, const char **cr)
+sse_eol(const char *p, const char *end, struct sse_ends *e)
 {
-	if (*lf && *lf < p)
-		*lf = memchr(p, '\n', (size_t)(end - p));
-	if (*cr && *cr < p)
-		*cr = memchr(p, '\r', (size_t)(end - p));
-	if (!*lf || (*cr && *cr < *lf))
-		return *cr;
-	return *lf;
+	const char *to, *from;
+
+	if (!e->known || (e->lf && e->lf < p))
+		e->lf = memchr(p, '\n', (size_t)(end - p));
+	to = e->lf ? e->lf : end;
+	if (!e->known || (e->cr ? e->cr < p : e->cr_to < to)) {
+		from = e->known && !e->cr && e->cr_to > p ? e->cr_to : p;
+		e->cr = memchr(from, '\r', (size_t)(to - from));
+		e->cr_to = to;
+	}
+	e->known = true;
+	return e->cr ? e->cr : e->lf;
+}
+
+/* The end of the line that ends at e (a CR or LF): past a CRLF pair
+ * whole, and wire_end set there when it ends in LF. A CR at the end of
+ * the buffer may be the first of a pair: the next buffer's LF then
+ * belongs to it. */
+static const char *
+sse_line_end(struct sse *s, const char *e, const char *end)
+{
+	const char *next = e + 1;
+
+	if (*e == '\r') {
+		if (next == end)
+			s->pending_cr = true;
+		else if (*next == '\n')
+			next++;
+	}
+	s->wire_end = next[-1] == '\n' ? next : NULL;
+	return next;
 }
 
 static void
 sse_lines(struct sse *s, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len, *e, *lf, *cr;
+	const char *p = buf, *end = buf + len, *e, *next;
+	struct sse_ends ends = { NULL, NULL, NULL, false };
 
 	if (s->pending_cr && p < end && *p == '\n')
 		p++;
 	s->pending_cr = false;
-	lf = memchr(p, '\n', (size_t)(end - p));
-	cr = memchr(p, '\r', (size_t)(end - p));
-	while (p < end && (e = sse_eol(p, end, &lf, &cr))) {
+	s->wire = NULL;
+	while (p < end) {
+		if (sse_idle(s)) {
+			if (s->skip)
+				p += s->skip(s->arg, p, (size_t)(end - p));
+			s->wire = p;
+			if (p == end)
+				break;
+		}
+		if (!(e = sse_eol(p, end, &ends)))
+			break;
+		next = sse_line_end(s, e, end);
 		if (s->line.len || s->line_over)
 			sse_line_tail(s, p, (size_t)(e - p));
 		else
 			sse_line(s, p, (size_t)(e - p), true);
-		p = e + 1;
-		if (*e == '\r') {
-			if (p == end)
-				s->pending_cr = true;
-			else if (*p == '\n')
-				p++;
-		}
+		p = next;
 	}
+	s->wire = NULL;
 	if (p < end)
 		sse_carry(s, p, (size_t)(end - p));
 	sse_keep(s); /* the open event's line outlives this buffer */

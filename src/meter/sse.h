@@ -10,6 +10,7 @@
 #ifndef AGP_SSE_H
 #define AGP_SSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Events whose data grows past this many bytes are dropped. */
@@ -24,6 +25,23 @@
 typedef void sse_event_fn(void *arg, const char *event, const char *data,
 			  size_t len);
 
+/* Called where the splitter stands between events (nothing of the next
+ * one read) in the buffer being fed, with the bytes from there to that
+ * buffer's end; returns how many of them the callee took as whole events
+ * of its own, which the splitter then passes over unread. It may take
+ * only a run of events that the splitter would dispatch as such, each
+ * ending where the splitter stands between events again: bytes that
+ * repeat an event's wire text (sse_wire()) but for characters other
+ * than CR and LF inside its data are such events. */
+typedef size_t sse_skip_fn(void *arg, const char *p, size_t n);
+
+/* An event's wire text: from the start of its first line read since the
+ * splitter last stood between events, to the end of the blank line that
+ * dispatched it. */
+struct sse_wire {
+	const char *start, *end;
+};
+
 struct sse;
 
 /* Returns a splitter that calls cb(arg, ...) for each event and drops
@@ -35,6 +53,14 @@ void sse_free(struct sse *s);
 /* Feeds the next len bytes of the stream. Never fails: malformed input
  * yields no events. */
 void sse_feed(struct sse *s, const char *buf, size_t len);
+
+/* Has skip(arg, ...) called where the splitter stands between events. */
+void sse_set_skip(struct sse *s, sse_skip_fn *skip);
+
+/* During the callback for an event handed over in place: true, with its
+ * wire text, when that lies whole in the buffer being fed and ends in
+ * LF; else false. */
+bool sse_wire(const struct sse *s, struct sse_wire *w);
 
 /* Events dropped for size, so far. */
 size_t sse_dropped(const struct sse *s);

@@ -574,6 +574,83 @@ test_held_events(void)
 	   "held events around [DONE]");
 }
 
+/* Gemini snapshots that repeat the held one's wire text are matched
+ * against it before they are split (meter.c's skip hook): an event that
+ * looks the same but that the splitter cuts (a raw CR or LF in its text),
+ * that json-c rejects, or that is past the event bound must not count,
+ * whole or split anywhere, and one that straddles two chunks must not
+ * stop the matching after it. The last event sets no output count, so
+ * the one counted is the last one taken before it. */
+static char *
+matched_body(const char *odd, size_t *len)
+{
+	static const char ev[] =
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"%s\"}]}}],\"usageMetadata\":"
+		"{\"promptTokenCount\":10,\"candidatesTokenCount\":%d},"
+		"\"modelVersion\":\"m1\"}}\n\n";
+	static const char last[] =
+		"data: {\"response\":{\"candidates\":[{\"content\":{\"parts\":"
+		"[{\"text\":\"\"}]},\"finishReason\":\"STOP\"}],"
+		"\"usageMetadata\":{\"promptTokenCount\":10},"
+		"\"modelVersion\":\"m1\"}}\n\n";
+	size_t cap = strlen(odd) + 4 * sizeof(ev) + sizeof(last) + 64, n = 0;
+	char *b = malloc(cap);
+
+	if (!b)
+		abort();
+	n += (size_t)snprintf(b + n, cap - n, ev, "one", 1);
+	n += (size_t)snprintf(b + n, cap - n, ev, "two", 2);
+	n += (size_t)snprintf(b + n, cap - n, ev, odd, 99);
+	n += (size_t)snprintf(b + n, cap - n, "%s", last);
+	*len = n;
+	return b;
+}
+
+static void
+test_matched_events(void)
+{
+	static const struct {
+		const char *text, *why;
+	} odd[] = {
+		{ "ab\ncd", "a raw LF in the text" },
+		{ "ab\rcd", "a raw CR in the text" },
+		{ "ab\r\ncd", "a raw CRLF in the text" },
+		{ "ab\\xcd", "an escape json-c rejects" },
+	};
+	struct usage_record r;
+	size_t len, cuts[2];
+	char *body, *big;
+
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		body = matched_body(odd[i].text, &len);
+		ok(every_split("text/event-stream", body, len, 10, 2, 0, 12),
+		   "matched events: %s: not counted, at every split",
+		   odd[i].why);
+		free(body);
+	}
+	body = matched_body("three", &len);
+	ok(every_split("text/event-stream", body, len, 10, 99, 0, 109),
+	   "matched events: the last alike one counted, at every split");
+	free(body);
+	/* past the bound: the splitter drops it, and so must the match */
+	if (!(big = malloc((1 << 20) + 2)))
+		abort();
+	memset(big, 'x', (1 << 20) + 1);
+	big[(1 << 20) + 1] = '\0';
+	body = matched_body(big, &len);
+	cuts[0] = 100;
+	cuts[1] = len - 300;
+	meter_run("text/event-stream", NULL, body, len, NULL, 0, 0, &r);
+	ok(r.output_tokens == 2 && r.input_tokens == 10 && r.complete,
+	   "matched events: one past the event bound dropped, whole");
+	meter_run("text/event-stream", NULL, body, len, cuts, 2, 0, &r);
+	ok(r.output_tokens == 2 && r.complete,
+	   "matched events: one past the event bound dropped, split");
+	free(body);
+	free(big);
+}
+
 /* A JSON array body's elements are held and dropped as events are; an
  * element json-c rejects still stops metering where it stands. */
 static void
@@ -710,6 +787,7 @@ main(void)
 	test_bomb();
 	test_unnamed();
 	test_held_events();
+	test_matched_events();
 	test_held_values();
 	test_long_strings();
 	json_object_put(exp);

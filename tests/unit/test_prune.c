@@ -568,6 +568,69 @@ test_alike_raw(void)
 	   "raw: a chain, a byte more past the moved spans");
 }
 
+/* Every byte outside the spans counts, wherever the compare's blocks
+ * fall: a's one byte changed anywhere but in a span's contents, at every
+ * length of the text before it, is not alike; nor is a raw CR or LF in a
+ * span, which would end an SSE data line. */
+static void
+test_alike_raw_bytes(void)
+{
+	char a[512], b[512];
+	bool each = true;
+	int n;
+
+	for (int pad = 0; pad < 80 && each; pad++) {
+		n = snprintf(a, sizeof(a),
+			     "{\"a\":\"%.*s\",\"model\":\"%0100d\",\"n\":5,"
+			     "\"modelVersion\":\"v\"}",
+			     pad,
+			     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+			     0);
+		for (int i = 0; i < n && each; i++) {
+			/* the contents of "a" and of the integer are spans */
+			if ((i >= 6 && i < 6 + pad) || a[i] == '5')
+				continue;
+			memcpy(b, a, (size_t)n + 1);
+			b[i] = b[i] == '#' ? '%' : '#';
+			if (alike_raw(a, b)) {
+				diag("pad %d: byte %d changed, still alike",
+				     pad, i);
+				each = false;
+			}
+		}
+	}
+	ok(each, "raw: any byte outside the spans changed: not alike");
+	ok(!alike_raw("{\"a\":\"x\"}", "{\"a\":\"x\ny\"}"), "raw: a raw LF");
+	ok(!alike_raw("{\"a\":\"x\"}", "{\"a\":\"x\ry\"}"), "raw: a raw CR");
+}
+
+/* prune_alike_raw_head(): a followed by its line ends, b by the next
+ * event. */
+static void
+test_alike_raw_head(void)
+{
+	static const char a[] = "{\"a\": \"xx\", \"n\":12}\n\n";
+	static const char b[] = "{\"a\": \"yyy\", \"n\":3}\n\ndata: {}";
+	struct prune_shape sa, sb;
+	ssize_t na;
+	char *pa = prune_text(a, strlen(a) - 2, 0, &na, &sa);
+
+	sb.keys = keys;
+	is_int(na >= 0 ? prune_alike_raw_head(a, strlen(a), &sa, b, strlen(b),
+					      &sb)
+		       : 99,
+	       strlen(b) - strlen("data: {}"), "raw head: b's event matched");
+	is_int(prune_alike_raw_head(a, strlen(a), &sa, b, 10, &sb), 0,
+	       "raw head: b cut short");
+	is_int(prune_alike_raw_head(a, strlen(a), &sa,
+				    "{\"a\": \"yyy\", "
+				    "\"n\":3}\n\r",
+				    22, &sb),
+	       0, "raw head: other line ends");
+	free(pa);
+}
+
 static void
 test_parse(void)
 {
@@ -628,6 +691,8 @@ main(void)
 	test_fixtures();
 	test_alike();
 	test_alike_raw();
+	test_alike_raw_bytes();
+	test_alike_raw_head();
 	test_parse();
 	return tap_done();
 }
