@@ -86,8 +86,11 @@ prune_raw_int(const char *s, const char *end)
 static inline const char *
 prune_raw_int_at(const char *start, const char *s, const char *end)
 {
-	const char *d = start + (*start == '-');
+	const char *d;
 
+	if (s <= start) /* nothing of it known: [start, s) is b's */
+		return prune_raw_int(start, end);
+	d = start + (*start == '-');
 	if (s <= d || *d == '0')
 		return prune_raw_int(start, end);
 	for (; s < end && s - d < 18 && *s >= '0' && *s <= '9'; s++)
