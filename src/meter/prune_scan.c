@@ -29,42 +29,47 @@ prune_bits64(__m256i lo, __m256i hi)
 	       (uint64_t)(unsigned)_mm256_movemask_epi8(hi) << 32;
 }
 
-/* 0xff where a byte may follow a backslash: '"' '/' '\\' b f n r t u,
- * looked up by nibbles: a bit per high nibble (2, 5, 6, 7) set in the
- * low nibble's entry for the bytes of that row. */
-__attribute__((target("avx2"))) static __m256i
-prune_escapable32(__m256i v)
+/* What each byte is, for the block test: bits looked up by its low
+ * nibble and by its high one, and'ed, so one pair of lookups tells all:
+ *   0x80 '\\' (also the one byte that may follow a backslash of its
+ *        row, 5)
+ *   0x01 '"' '/', 0x04 'b' 'f' 'n', 0x08 'r' 't' 'u': the rest that may
+ *        follow a backslash (rows 2, 6, 7)
+ *   0x10 '"', 0x02 NUL (and with `line` CR, LF): where a string's scan
+ *        stops
+ *   0x20 'A'-'F' 'a'-'f', 0x40 '0'-'9': hex digits. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+prune_class32(__m256i v, bool line)
 {
-	const __m256i lo_bits = _mm256_setr_epi8(
-		0, 0, 1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1, 0, 0,
-		1 | 4 | 8, 0, 8, 8, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
+	const char lf = line ? 0x02 : 0;
+	const __m256i lo_bits =
+		_mm256_setr_epi8(0x42, 0x60, 0x7d, 0x60, 0x68, 0x68, 0x64, 0x40,
+				 0x40, 0x40, lf, 0, (char)0x80, lf, 0x04, 0x01,
+				 0x42, 0x60, 0x7d, 0x60, 0x68, 0x68, 0x64, 0x40,
+				 0x40, 0x40, lf, 0, (char)0x80, lf, 0x04, 0x01);
 	const __m256i hi_bits = _mm256_setr_epi8(
-		0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
-		2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+		0x02, 0, 0x11, 0x40, 0x20, (char)0x80, 0x24, 0x08, 0, 0, 0, 0,
+		0, 0, 0, 0, 0x02, 0, 0x11, 0x40, 0x20, (char)0x80, 0x24, 0x08,
+		0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i nib = _mm256_set1_epi8(0x0f);
-	__m256i l = _mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib));
-	__m256i h = _mm256_shuffle_epi8(
-		hi_bits, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
 
-	return _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_and_si256(l, h),
-						  _mm256_setzero_si256()),
-				_mm256_set1_epi8(-1));
+	return _mm256_and_si256(
+		_mm256_shuffle_epi8(lo_bits, _mm256_and_si256(v, nib)),
+		_mm256_shuffle_epi8(
+			hi_bits,
+			_mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
 }
 
-/* 0xff at hex digits. */
-__attribute__((target("avx2"))) static __m256i
-prune_hex32(__m256i v)
+/* Bit i set when class byte i of the 64 in lo, hi has any of `bits`:
+ * their sum with `top` (0x80 less the lowest of them) saturates into
+ * bit 7. */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t
+prune_any64(__m256i lo, __m256i hi, char bits, char top)
 {
-	/* 'a'-'f' and 'A'-'F' alike once bit 5 is set */
-	__m256i l = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+	const __m256i b = _mm256_set1_epi8(bits), t = _mm256_set1_epi8(top);
 
-	return _mm256_or_si256(
-		_mm256_and_si256(
-			_mm256_cmpgt_epi8(v, _mm256_set1_epi8('0' - 1)),
-			_mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), v)),
-		_mm256_and_si256(
-			_mm256_cmpgt_epi8(l, _mm256_set1_epi8('a' - 1)),
-			_mm256_cmpgt_epi8(_mm256_set1_epi8('f' + 1), l)));
+	return prune_bits64(_mm256_adds_epu8(_mm256_and_si256(lo, b), t),
+			    _mm256_adds_epu8(_mm256_and_si256(hi, b), t));
 }
 
 /* How far a long value's tail may be passed over from s, at a character
@@ -79,31 +84,14 @@ __attribute__((target("avx2"), always_inline)) static inline size_t
 prune_block64(const char *s, bool line)
 {
 	const uint64_t odd = 0xaaaaaaaaaaaaaaaaull;
-	const __m256i bsl = _mm256_set1_epi8('\\');
-	const __m256i quote = _mm256_set1_epi8('"');
-	const __m256i nul = _mm256_setzero_si256();
 	__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)s);
 	__m256i hi =
 		_mm256_loadu_si256((const __m256i *)(const void *)(s + 32));
-	uint64_t bs = prune_bits64(_mm256_cmpeq_epi8(lo, bsl),
-				   _mm256_cmpeq_epi8(hi, bsl));
-	uint64_t stop =
-		prune_bits64(_mm256_or_si256(_mm256_cmpeq_epi8(lo, quote),
-					     _mm256_cmpeq_epi8(lo, nul)),
-			     _mm256_or_si256(_mm256_cmpeq_epi8(hi, quote),
-					     _mm256_cmpeq_epi8(hi, nul)));
+	__m256i clo = prune_class32(lo, line), chi = prune_class32(hi, line);
+	uint64_t bs = prune_bits64(clo, chi);
+	uint64_t stop = prune_any64(clo, chi, 0x12, 0x7e);
 	uint64_t code, escaped, starts, ok, hex, u, cross;
 
-	if (line) {
-		const __m256i lf = _mm256_set1_epi8('\n');
-		const __m256i cr = _mm256_set1_epi8('\r');
-
-		stop |= prune_bits64(
-			_mm256_or_si256(_mm256_cmpeq_epi8(lo, lf),
-					_mm256_cmpeq_epi8(lo, cr)),
-			_mm256_or_si256(_mm256_cmpeq_epi8(hi, lf),
-					_mm256_cmpeq_epi8(hi, cr)));
-	}
 	if (!bs)
 		return stop ? 0 : 64;
 	/* The 1st, 3rd... backslash of a run starts an escape and the byte
@@ -114,8 +102,8 @@ prune_block64(const char *s, bool line)
 	starts = code & bs;
 	if (stop & ~escaped)
 		return 0;
-	ok = prune_bits64(prune_escapable32(lo), prune_escapable32(hi));
-	hex = prune_bits64(prune_hex32(lo), prune_hex32(hi));
+	ok = prune_any64(clo, chi, (char)0x8d, 0x7f);
+	hex = prune_any64(clo, chi, 0x60, 0x60);
 	u = escaped &
 	    prune_bits64(_mm256_cmpeq_epi8(lo, _mm256_set1_epi8('u')),
 			 _mm256_cmpeq_epi8(hi, _mm256_set1_epi8('u')));

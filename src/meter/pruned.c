@@ -93,6 +93,10 @@ prune_raw_int_at(const char *start, const char *s, const char *end)
 	d = start + (*start == '-');
 	if (s <= d || *d == '0')
 		return prune_raw_int(start, end);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (size_t k = 8; k == 8 && end - s >= 8 && s - d < 10;)
+		s += (k = prune_digits8(s));
+#endif
 	for (; s < end && s - d < 18 && *s >= '0' && *s <= '9'; s++)
 		;
 	return s;
@@ -187,12 +191,15 @@ prune_raw_span(struct prune_span *sp, size_t start, size_t end, bool string)
 typedef size_t prune_common_fn(const char *a, const char *b, size_t n);
 
 static inline __attribute__((always_inline)) bool
-prune_match_with(const char *a, size_t alen, const struct prune_shape *as,
-		 const char *b, size_t blen, struct prune_shape *bs,
-		 size_t *used, prune_common_fn *common)
+prune_match_with(const char *a, size_t alen,
+		 const struct prune_shape *restrict as, const char *b,
+		 size_t blen, struct prune_shape *restrict bs, size_t *used,
+		 prune_common_fn *common)
 {
+	const struct prune_span *span = as->span, *sa;
+	struct prune_span *out = bs->span;
+	const size_t n = as->n;
 	size_t pa = 0, pb = 0, i = 0, x;
-	const struct prune_span *sa;
 	const char *e;
 
 	if (as->lost)
@@ -203,23 +210,22 @@ prune_match_with(const char *a, size_t alen, const struct prune_shape *as,
 
 		x = pa + k; /* where they part, in a */
 		/* spans passed whole are b's, moved by pb - pa */
-		for (; i < as->n && (sa = &as->span[i])->raw_end < x; i++)
-			if (!prune_raw_span(&bs->span[i],
-					    sa->raw_start - pa + pb,
+		for (; i < n && (sa = &span[i])->raw_end < x; i++)
+			if (!prune_raw_span(&out[i], sa->raw_start - pa + pb,
 					    sa->raw_end - pa + pb, sa->string))
 				return false;
 		pb += k;
 		pa = x;
-		if (i == as->n || as->span[i].raw_start > x)
+		if (i == n || span[i].raw_start > x)
 			break; /* the end, or a difference outside any span */
-		sa = &as->span[i];
+		sa = &span[i];
 		pb -= x - sa->raw_start; /* where b's span starts */
 		e = sa->string ? prune_string_close(b + pb, b + blen)
 			       : prune_raw_int_at(b + pb,
 						  b + pb + (x - sa->raw_start),
 						  b + blen);
-		if (!e || !prune_raw_span(&bs->span[i], pb, (size_t)(e - b),
-					  sa->string))
+		if (!e ||
+		    !prune_raw_span(&out[i], pb, (size_t)(e - b), sa->string))
 			return false;
 		pa = sa->raw_end;
 		pb = (size_t)(e - b);

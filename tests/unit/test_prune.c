@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,6 +606,53 @@ test_alike_raw_bytes(void)
 	ok(!alike_raw("{\"a\":\"x\"}", "{\"a\":\"x\ry\"}"), "raw: a raw CR");
 }
 
+/* What prune_string_close() takes, byte by byte against json-c's rules:
+ * every byte alone and after a backslash, and every byte in each digit
+ * of a \u escape, at every offset of the vector blocks. */
+static bool
+close_ok(const char *in, size_t len, size_t want)
+{
+	const char *e = prune_string_close(in, in + len);
+
+	return want == SIZE_MAX ? e == NULL : e == in + want;
+}
+
+static void
+test_string_close_bytes(void)
+{
+	char in[256];
+	bool each = true;
+
+	for (int at = 0; at < 80 && each; at++) {
+		for (int c = 0; c < 256 && each; c++) {
+			bool stop = c == '"' || c == '\\' || c == 0 ||
+				    c == '\n' || c == '\r';
+			bool esc = c && strchr("\"\\/bfnrt", c);
+			bool hex = c && strchr("0123456789abcdefABCDEF", c);
+
+			memset(in, 'x', sizeof(in));
+			in[200] = '"';
+			in[at] = (char)c;
+			each &= close_ok(in, sizeof(in),
+					 c == '"' ? (size_t)at
+					 : stop	  ? SIZE_MAX
+						  : 200);
+			in[at] = '\\';
+			in[at + 1] = (char)c;
+			each &= close_ok(in, sizeof(in), esc ? 200 : SIZE_MAX);
+			for (int d = 0; d < 4 && each; d++) {
+				memcpy(in + at, "\\u00e9", 6);
+				in[at + 2 + d] = (char)c;
+				each &= close_ok(in, sizeof(in),
+						 hex ? 200 : SIZE_MAX);
+			}
+			if (!each)
+				diag("byte 0x%02x at %d", c, at);
+		}
+	}
+	ok(each, "string close: every byte, alone, escaped, in a \\u");
+}
+
 /* prune_alike_raw_head(): a followed by its line ends, b by the next
  * event. */
 static void
@@ -693,6 +741,7 @@ main(void)
 	test_alike_raw();
 	test_alike_raw_bytes();
 	test_alike_raw_head();
+	test_string_close_bytes();
 	test_parse();
 	return tap_done();
 }
