@@ -26,6 +26,11 @@
  *   name, and a failure aborts the transfer there. A pooled handle
  *   remembers the TLS session it checked last so that a reused
  *   connection is not checked again.
+ * New connections: an exchange on a handle with no checked connection
+ *   takes a slot of the set-up gate (upstream_gate.h) for the CPU work of
+ *   its TCP and TLS set-up, and gives it back while curl waits for the
+ *   network (upstream_setup.c, from on_progress()), so that a burst of
+ *   set-ups queues there and not among the relaying threads.
  * Ownership: an xfer owns nothing shared; the easy handle it borrows goes
  *   back to the pool after a clean exchange and is destroyed otherwise.
  *   Response header strings are owned by the xfer until head() returns.
@@ -45,6 +50,7 @@
 #include "clock.h"
 #include "log.h"
 #include "upstream.h"
+#include "upstream_gate.h"
 #include "upstream_head.h"
 #include "upstream_int.h"
 #include "metrics.h"
@@ -122,7 +128,8 @@ upstream_new(const struct upstream_config *cfg)
 	u->idle_timeout_ms =
 		cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 300000;
 	u->resolver = cfg->resolver;
-	if (!(u->trust = upstream_trust_new(cfg->upstream_ca)))
+	if (!(u->trust = upstream_trust_new(cfg->upstream_ca)) ||
+	    !(u->gate = upstream_gate_new(cfg->setup_slots)))
 		goto out;
 	if (!(u->share = curl_share_init()) ||
 	    curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, share_lock) ||
@@ -154,6 +161,7 @@ upstream_free(struct upstream *u)
 	if (u->share)
 		curl_share_cleanup(u->share);
 	upstream_trust_free(u->trust);
+	upstream_gate_free(u->gate);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&u->share_locks[i]);
 	pthread_mutex_destroy(&u->pool_lock);
@@ -174,9 +182,11 @@ void
 upstream_metrics(struct upstream *u, struct metrics *m)
 {
 	unsigned long ex, conns, verified, remembered;
+	struct upstream_gate_stats gate;
 
 	upstream_stats(u, &ex, &conns);
 	upstream_trust_stats(u->trust, &verified, &remembered);
+	upstream_gate_stats(u->gate, &gate);
 	metrics_value(m, "antigravity_proxy_upstream_connections_total",
 		      "counter", "Upstream connections opened.",
 		      (int64_t)conns);
@@ -187,6 +197,11 @@ upstream_metrics(struct upstream *u, struct metrics *m)
 		      "counter",
 		      "Upstream certificate chains passed as checked before.",
 		      (int64_t)remembered);
+	metrics_value(m, "antigravity_proxy_upstream_setup_waits_total",
+		      "counter",
+		      "Upstream connections that waited for a CPU slot to "
+		      "set up.",
+		      (int64_t)gate.waits);
 }
 
 /* Takes the most recently used idle handle that last talked to key, with
@@ -425,7 +440,10 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	if (check_peer(x) < 0)
+	int rc = check_peer(x);
+
+	upstream_setup_end(x); /* the chain check was its last CPU work */
+	if (rc < 0)
 		return CURL_PREREQFUNC_ABORT; /* nothing was sent */
 	x->connected = true;
 	x->last_rx_ms = clock_mono_ms();
@@ -455,6 +473,8 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	}
 	if (atomic_load(&x->u->stopping))
 		return 1; /* the daemon is stopping */
+	if (x->setup && !x->connected)
+		upstream_setup_pause(x);
 	if (ulnow != x->last_ul) {
 		x->last_ul = ulnow;
 		x->last_rx_ms = now;
@@ -537,7 +557,10 @@ set_common(struct upstream_xfer *x, long http_version,
 			       curl_easy_setopt(e, CURLOPT_RESOLVE, resolve) ||
 			       curl_easy_setopt(e, CURLOPT_PREREQFUNCTION,
 						on_prereq) ||
-			       curl_easy_setopt(e, CURLOPT_PREREQDATA, x)
+			       curl_easy_setopt(e, CURLOPT_PREREQDATA, x) ||
+			       curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION,
+						upstream_on_sockopt) ||
+			       curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, x)
 		       ? -1
 		       : 0;
 }
@@ -645,7 +668,14 @@ upstream_perform(struct upstream_xfer *x, const struct upstream_request *req,
 	    set_options(x, req, hdrs, resolve, errbuf) < 0 ||
 	    set_method(x->h.easy, req, with_body) < 0)
 		goto out;
+	/* A handle with no checked connection will open one: its set-up
+	 * takes part in the gate (a reused one's prereq ends it at once). */
+	x->fd = -1;
+	x->setup_deadline = t0 + x->u->connect_timeout_ms;
+	x->setup = !x->mark.set;
+	x->slot = x->setup && upstream_gate_take(x->u->gate, x->setup_deadline);
 	c = curl_easy_perform(x->h.easy);
+	upstream_setup_end(x);
 	/* A 204/304 or HEAD answer whose blank line curl swallowed. */
 	if (c == CURLE_OK && !x->head_sent && x->head.status >= 200 &&
 	    deliver_head(x) < 0)
@@ -700,6 +730,7 @@ upstream_connect_only(struct upstream_xfer *x,
 	x->rx_bytes = 0;
 	x->new_conns = 1;
 	x->connected = false;
+	x->setup = x->slot = false; /* WebSocket set-ups are not gated */
 	if ((rc = upstream_origin_set(x, req, errbuf)) < 0)
 		goto out;
 	rc = UPSTREAM_E_NOMEM;
@@ -740,4 +771,5 @@ void
 upstream_stop(struct upstream *u)
 {
 	atomic_store(&u->stopping, true);
+	upstream_gate_close(u->gate); /* set-ups waiting give up */
 }

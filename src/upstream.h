@@ -39,6 +39,10 @@ struct upstream_config {
 	int idle_timeout_ms;	   /* upstream silence once the request
 					 * is sent, ms (checked about once a
 					 * second); 0: 300 s */
+	unsigned setup_slots;	   /* threads that may do the CPU work of
+					 * opening upstream connections at
+					 * once (upstream_gate.h); 0: one a
+					 * CPU */
 	struct resolver *resolver; /* asked for each origin's address;
 					 * borrowed, must outlive the
 					 * upstream; NULL: curl resolves */

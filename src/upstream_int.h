@@ -16,6 +16,8 @@
 #include "upstream.h"
 #include "upstream_head.h"
 
+struct upstream_gate;
+
 #define UPSTREAM_POOL_MAX 32		    /* idle easy handles kept */
 #define UPSTREAM_POOL_IDLE_MS (110 * 1000L) /* curl's MAXAGE_CONN is 118 s */
 #define UPSTREAM_HOST_MAX 256		    /* a DNS name is at most 253 */
@@ -48,11 +50,16 @@ struct pool_entry {
 	struct tls_mark mark;
 };
 
+/* The longest a set-up gives its slot back for while curl waits for the
+ * network (upstream.c, setup_pause()); past it curl waits on its own. */
+#define UPSTREAM_SETUP_WAIT_MS 250
+
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	struct upstream_trust *trust; /* read-only after upstream_new() */
 	struct resolver *resolver;    /* borrowed; thread-safe; or NULL */
+	struct upstream_gate *gate;   /* thread-safe */
 	long connect_timeout_ms;
 	long idle_timeout_ms;
 	pthread_mutex_t pool_lock;
@@ -78,7 +85,11 @@ struct upstream_xfer {
 	const struct upstream_callbacks *cb;
 	struct upstream_head head;
 	bool head_sent, aborted, idle_expired, bad_head;
-	bool connected; /* the idle clock runs */
+	bool connected;		  /* the idle clock runs */
+	bool setup;		  /* opening a connection, through the gate */
+	bool slot;		  /* holds one of the gate's slots */
+	int fd;			  /* the socket curl connects on, or -1 */
+	long long setup_deadline; /* clock_mono_ms() of connect timeout */
 	long long last_rx_ms;
 	curl_off_t last_ul;
 	unsigned long long rx_bytes;
@@ -108,5 +119,18 @@ int upstream_origin_resolve(struct upstream_xfer *x,
  * (curl splits the entry at ':' and ','; the address must be numeric). */
 int upstream_resolve_entry(const char *host, unsigned port, const char *addr,
 			   char *buf, size_t buflen);
+
+/* ---- upstream_setup.c: a set-up through the gate ---- */
+
+/* CURLOPT_SOCKOPTFUNCTION: notes the socket curl connects on. */
+int upstream_on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose);
+
+/* From on_progress() while x->setup: gives the slot back while curl
+ * would wait for the network, and takes one again when the socket is
+ * ready (or ends the gating past UPSTREAM_SETUP_WAIT_MS). */
+void upstream_setup_pause(struct upstream_xfer *x);
+
+/* Gives back a slot held, and ends the gating: x is connected, or done. */
+void upstream_setup_end(struct upstream_xfer *x);
 
 #endif
