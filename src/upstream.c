@@ -435,13 +435,12 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 	  int local_port)
 {
 	struct upstream_xfer *x = arg;
+	int rc = check_peer(x);
 
 	(void)primary_ip;
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	int rc = check_peer(x);
-
 	upstream_setup_end(x); /* the chain check was its last CPU work */
 	if (rc < 0)
 		return CURL_PREREQFUNC_ABORT; /* nothing was sent */

@@ -50,10 +50,6 @@ struct pool_entry {
 	struct tls_mark mark;
 };
 
-/* The longest a set-up gives its slot back for while curl waits for the
- * network (upstream.c, setup_pause()); past it curl waits on its own. */
-#define UPSTREAM_SETUP_WAIT_MS 250
-
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -127,7 +123,7 @@ int upstream_on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose);
 
 /* From on_progress() while x->setup: gives the slot back while curl
  * would wait for the network, and takes one again when the socket is
- * ready (or ends the gating past UPSTREAM_SETUP_WAIT_MS). */
+ * ready (or ends the gating when it is not, soon). */
 void upstream_setup_pause(struct upstream_xfer *x);
 
 /* Gives back a slot held, and ends the gating: x is connected, or done. */

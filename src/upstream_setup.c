@@ -21,6 +21,10 @@
 #include "upstream_gate.h"
 #include "upstream_int.h"
 
+/* The longest a set-up gives its slot back for while curl waits for the
+ * network; past it curl waits on its own, ungated. */
+#define UPSTREAM_SETUP_WAIT_MS 250
+
 /* TCP_INFO's tcpi_state of a connected socket (the kernel's
  * include/net/tcp_states.h, which no user header has). */
 #define UPSTREAM_TCP_ESTABLISHED 1
